@@ -1,0 +1,109 @@
+package antifragile
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+)
+
+// ConstitutionalHash is the hash every component of the toolkit validates
+// before it starts or acts, and stamps into every report it produces.
+const ConstitutionalHash = "cdd01ef066bc6cf2"
+
+// Version is the toolkit's version.
+const Version = "0.1.0"
+
+// ErrHashMismatch is the sentinel matched by every constitutional hash
+// mismatch: errors.Is(err, ErrHashMismatch) holds for a *HashMismatchError.
+var ErrHashMismatch = errors.New("constitutional hash mismatch")
+
+// ErrInvalid is the sentinel matched by every *ValidationError.
+var ErrInvalid = errors.New("invalid configuration")
+
+// HashMismatchError reports a constitutional hash that is not the expected
+// one. Context says where the hash was checked (for example
+// `chaos scenario "x"`); it may be empty.
+type HashMismatchError struct {
+	Expected string
+	Got      string
+	Context  string
+}
+
+// Error reads like
+// `constitutional hash mismatch: expected "cdd01ef0...", got "deadbeef..." (context: chaos scenario "x")`.
+// Values longer than 8 characters are shown as their first 8 and "...".
+func (e *HashMismatchError) Error() string {
+	msg := fmt.Sprintf("constitutional hash mismatch: expected %q, got %q", abbreviate(e.Expected), abbreviate(e.Got))
+	if e.Context != "" {
+		msg += " (context: " + e.Context + ")"
+	}
+	return msg
+}
+
+// Is reports whether target is ErrHashMismatch.
+func (e *HashMismatchError) Is(target error) bool { return target == ErrHashMismatch }
+
+func abbreviate(s string) string {
+	if len(s) > 8 {
+		return s[:8] + "..."
+	}
+	return s
+}
+
+// ValidateHash reports whether got equals ConstitutionalHash, comparing in
+// constant time. It returns nil on a match and a *HashMismatchError
+// otherwise. It is safe for concurrent use and does not allocate on success.
+func ValidateHash(got string) error {
+	return ValidateHashFor(got, "")
+}
+
+// ValidateHashFor is ValidateHash with a context that the error names, such
+// as `chaos scenario "x"`.
+func ValidateHashFor(got, context string) error {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(ConstitutionalHash)) == 1 {
+		return nil
+	}
+	return &HashMismatchError{Expected: ConstitutionalHash, Got: got, Context: context}
+}
+
+// HashOrDefault returns h, or ConstitutionalHash when h is empty. Configs use
+// it so that their zero value carries the right hash.
+func HashOrDefault(h string) string {
+	if h == "" {
+		return ConstitutionalHash
+	}
+	return h
+}
+
+// ValidationError reports one invalid field of a configuration, a policy, a
+// scenario or a request body. Every package of the toolkit returns it (under
+// its own name, as a type alias) so that callers can match any of them with
+// errors.As, and errors.Is(err, ErrInvalid) holds.
+type ValidationError struct {
+	// Field names the offending field, as it is spelled in JSON ("open_timeout").
+	Field string
+	// Value is the rejected value.
+	Value any
+	// Err says what is wrong; it may wrap a sentinel of the reporting package.
+	Err error
+}
+
+// Error reads like `invalid failure_rate 1.5: must be within [0, 1]`.
+func (e *ValidationError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("invalid %s: %v", e.Field, e.Err)
+	}
+	return fmt.Sprintf("invalid %s %v: %v", e.Field, e.Value, e.Err)
+}
+
+// Unwrap returns the underlying reason.
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Invalid returns a *ValidationError for field with value and a reason built
+// like fmt.Errorf(format, args...).
+func Invalid(field string, value any, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Value: value, Err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,70 @@
+package antifragile_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/antifragile-go/antifragile"
+)
+
+func TestValidateHash(t *testing.T) {
+	t.Run("accepts the constitutional hash", func(t *testing.T) {
+		if err := antifragile.ValidateHash("cdd01ef066bc6cf2"); err != nil {
+			t.Fatalf("ValidateHash: %v", err)
+		}
+	})
+	for _, got := range []string{"", "deadbeefdeadbeef", "cdd01ef066bc6cf", "cdd01ef066bc6cf2 "} {
+		t.Run("refuses "+fmt.Sprintf("%q", got), func(t *testing.T) {
+			err := antifragile.ValidateHash(got)
+			if !errors.Is(err, antifragile.ErrHashMismatch) {
+				t.Fatalf("err = %v, want ErrHashMismatch", err)
+			}
+			var hm *antifragile.HashMismatchError
+			if !errors.As(err, &hm) || hm.Got != got || hm.Expected != antifragile.ConstitutionalHash {
+				t.Fatalf("err = %#v", err)
+			}
+		})
+	}
+}
+
+func TestHashMismatchError_Error(t *testing.T) {
+	err := antifragile.ValidateHashFor("deadbeefcafebabe", `chaos scenario "x"`)
+	want := `constitutional hash mismatch: expected "cdd01ef0...", got "deadbeef..." (context: chaos scenario "x")`
+	if err.Error() != want {
+		t.Fatalf("got  %s\nwant %s", err, want)
+	}
+	short := (&antifragile.HashMismatchError{Expected: "abc", Got: "12345678"}).Error()
+	if short != `constitutional hash mismatch: expected "abc", got "12345678"` {
+		t.Fatalf("short values must not be abbreviated: %s", short)
+	}
+}
+
+func TestValidationError(t *testing.T) {
+	err := error(antifragile.Invalid("failure_rate", 1.5, "must be within [0, 1]"))
+	if err.Error() != "invalid failure_rate 1.5: must be within [0, 1]" {
+		t.Fatalf("Error() = %q", err)
+	}
+	if !errors.Is(err, antifragile.ErrInvalid) {
+		t.Fatal("errors.Is(err, ErrInvalid) = false")
+	}
+	var ve *antifragile.ValidationError
+	if !errors.As(fmt.Errorf("wrapped: %w", err), &ve) || ve.Field != "failure_rate" {
+		t.Fatalf("errors.As failed: %v", ve)
+	}
+}
+
+func TestHashOrDefault(t *testing.T) {
+	if antifragile.HashOrDefault("") != antifragile.ConstitutionalHash || antifragile.HashOrDefault("x") != "x" {
+		t.Fatal("HashOrDefault")
+	}
+}
+
+func ExampleValidateHash() {
+	fmt.Println(antifragile.ValidateHash(antifragile.ConstitutionalHash))
+	err := antifragile.ValidateHashFor("deadbeefdeadbeef", "example")
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// constitutional hash mismatch: expected "cdd01ef0...", got "deadbeef..." (context: example)
+}

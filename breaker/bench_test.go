@@ -1,0 +1,91 @@
+package breaker_test
+
+import (
+	"testing"
+
+	"github.com/antifragile-go/antifragile/breaker"
+)
+
+func benchConfigs() []struct {
+	name string
+	cfg  breaker.Config
+} {
+	return []struct {
+		name string
+		cfg  breaker.Config
+	}{
+		{"default", breaker.Config{}},
+		{"failure_rate_count_window", breaker.Config{FailureRate: 0.5}},
+		{"failure_rate_time_window", breaker.Config{FailureRate: 0.5, Window: breaker.TimeWindow}},
+		{"slow_call_rate", breaker.Config{SlowCallRate: 0.5, SlowCallThreshold: 1e9}},
+	}
+}
+
+// BenchmarkAllowDone measures one successful call through a closed breaker
+// with the two-step form.
+func BenchmarkAllowDone(b *testing.B) {
+	for _, c := range benchConfigs() {
+		br, err := breaker.New(c.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				t, err := br.Allow()
+				if err != nil {
+					b.Fatal(err)
+				}
+				t.Done(nil)
+			}
+		})
+		b.Run(c.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					t, err := br.Allow()
+					if err != nil {
+						b.Fatal(err)
+					}
+					t.Done(nil)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkExecute measures a successful call through Execute.
+func BenchmarkExecute(b *testing.B) {
+	br, _ := breaker.New(breaker.Config{})
+	fn := func() error { return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := br.Execute(fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReject measures a call rejected by an open breaker.
+func BenchmarkReject(b *testing.B) {
+	br, _ := breaker.New(breaker.Config{})
+	br.ForceOpen()
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := br.Allow(); err == nil {
+				b.Fatal("admitted")
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := br.Allow(); err == nil {
+					b.Fatal("admitted")
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,241 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+)
+
+// ValidationError reports an invalid Config field. It is the toolkit-wide
+// antifragile.ValidationError; errors.Is(err, antifragile.ErrInvalid) holds.
+type ValidationError = antifragile.ValidationError
+
+// WindowKind selects how the failure-rate and slow-call-rate rules remember
+// recent calls.
+type WindowKind uint8
+
+const (
+	// CountWindow remembers the last WindowSize calls.
+	CountWindow WindowKind = iota
+	// TimeWindow remembers the calls of the last WindowDuration, in Buckets
+	// rolling buckets.
+	TimeWindow
+)
+
+// String returns "count" or "time".
+func (k WindowKind) String() string {
+	if k == TimeWindow {
+		return "time"
+	}
+	return "count"
+}
+
+// Defaults applied to the zero fields of a Config.
+const (
+	DefaultConsecutiveFailures = 5
+	DefaultOpenTimeout         = 30 * time.Second
+	DefaultMinimumCalls        = 10
+	DefaultWindowSize          = 100
+	DefaultWindowDuration      = 60 * time.Second
+	DefaultBuckets             = 10
+)
+
+// Config configures a Breaker. The zero value is usable: it trips after 5
+// consecutive failures, stays open for 30 s, then admits one trial call.
+// Every rate rule is off unless set.
+type Config struct {
+	// Name identifies the breaker in events, metrics and errors. A Registry
+	// sets it to the registered name.
+	Name string
+
+	// ConsecutiveFailures trips the breaker after this many failures in a row.
+	// 0 means 5; a negative value turns the rule off.
+	ConsecutiveFailures int
+
+	// FailureRate trips the breaker when the share of failed calls in the
+	// window is at least this value, once MinimumCalls calls are in the
+	// window. 0 turns the rule off; otherwise it must be within (0, 1].
+	FailureRate float64
+
+	// SlowCallRate trips the breaker when the share of calls slower than
+	// SlowCallThreshold is at least this value (with MinimumCalls as above).
+	// 0 turns the rule off; otherwise it must be within (0, 1] and
+	// SlowCallThreshold must be positive. Timing a call costs a clock read at
+	// Allow and at Done.
+	SlowCallRate float64
+
+	// SlowCallThreshold is the duration above which a call counts as slow.
+	// 0 turns slow-call counting off; negative is invalid.
+	SlowCallThreshold time.Duration
+
+	// MinimumCalls is how many calls the window must hold before a rate rule
+	// may trip. 0 means 10; negative is invalid. It must not exceed
+	// WindowSize for a count window (the rule could never fire).
+	MinimumCalls int
+
+	// Window selects a count-based (default) or time-based window for the
+	// rate rules.
+	Window WindowKind
+
+	// WindowSize is the number of calls a count window remembers. 0 means
+	// 100; negative is invalid.
+	WindowSize int
+
+	// WindowDuration is the span a time window remembers. 0 means 60 s;
+	// negative is invalid.
+	WindowDuration time.Duration
+
+	// Buckets is the number of rolling buckets of a time window. 0 means 10;
+	// negative is invalid.
+	Buckets int
+
+	// OpenTimeout is how long the breaker stays open before it admits trial
+	// calls (half-open). 0 means 30 s; negative is invalid.
+	OpenTimeout time.Duration
+
+	// OpenTimeoutMultiplier grows the open timeout on every trip that follows
+	// a failed probe: timeout = OpenTimeout·multiplier^(trips−1), capped at
+	// MaxOpenTimeout. 0 means 1 (constant); a value below 1 is invalid.
+	OpenTimeoutMultiplier float64
+
+	// MaxOpenTimeout caps the grown open timeout. 0 means 10×OpenTimeout;
+	// a value below OpenTimeout is invalid.
+	MaxOpenTimeout time.Duration
+
+	// HalfOpenMaxCalls is how many trial calls the half-open state admits.
+	// 0 means 1; negative is invalid.
+	HalfOpenMaxCalls int
+
+	// HalfOpenSuccesses is how many trial calls must succeed to close the
+	// breaker; any failed trial opens it again. 0 means HalfOpenMaxCalls; it
+	// must not exceed HalfOpenMaxCalls.
+	HalfOpenSuccesses int
+
+	// IsFailure classifies a call's error. nil means: any non-nil error
+	// except context.Canceled is a failure.
+	IsFailure func(error) bool
+
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash.
+	ConstitutionalHash string
+}
+
+// DefaultIsFailure is the default outcome classifier: every non-nil error
+// except context.Canceled is a failure.
+func DefaultIsFailure(err error) bool {
+	return err != nil && !errors.Is(err, context.Canceled)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.ConsecutiveFailures == 0 {
+		c.ConsecutiveFailures = DefaultConsecutiveFailures
+	}
+	if c.MinimumCalls == 0 {
+		c.MinimumCalls = DefaultMinimumCalls
+	}
+	if c.WindowSize == 0 {
+		c.WindowSize = DefaultWindowSize
+	}
+	if c.WindowDuration == 0 {
+		c.WindowDuration = DefaultWindowDuration
+	}
+	if c.Buckets == 0 {
+		c.Buckets = DefaultBuckets
+	}
+	if c.OpenTimeout == 0 {
+		c.OpenTimeout = DefaultOpenTimeout
+	}
+	if c.OpenTimeoutMultiplier == 0 {
+		c.OpenTimeoutMultiplier = 1
+	}
+	if c.MaxOpenTimeout == 0 && c.OpenTimeout > 0 {
+		c.MaxOpenTimeout = 10 * c.OpenTimeout
+	}
+	if c.HalfOpenMaxCalls == 0 {
+		c.HalfOpenMaxCalls = 1
+	}
+	if c.HalfOpenSuccesses == 0 {
+		c.HalfOpenSuccesses = c.HalfOpenMaxCalls
+	}
+	if c.IsFailure == nil {
+		c.IsFailure = DefaultIsFailure
+	}
+	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
+	return c
+}
+
+// Validate reports every invalid field of c (after defaults are applied) as
+// a *ValidationError, joined with errors.Join; nil when c is valid.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(field string, value any, format string, args ...any) {
+		errs = append(errs, antifragile.Invalid(field, value, format, args...))
+	}
+	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "breaker "+quote(c.Name)); err != nil {
+		errs = append(errs, err)
+	}
+	rate := func(field string, v float64) {
+		if v < 0 || v > 1 || v != v {
+			bad(field, v, "must be within [0, 1] (0 turns the rule off)")
+		}
+	}
+	rate("failure_rate", c.FailureRate)
+	rate("slow_call_rate", c.SlowCallRate)
+	if c.SlowCallThreshold < 0 {
+		bad("slow_call_threshold", c.SlowCallThreshold, "must not be negative")
+	}
+	if c.SlowCallRate > 0 && c.SlowCallThreshold <= 0 {
+		bad("slow_call_threshold", c.SlowCallThreshold, "must be positive when slow_call_rate is set")
+	}
+	if c.MinimumCalls < 0 {
+		bad("minimum_calls", c.MinimumCalls, "must not be negative")
+	}
+	switch c.Window {
+	case CountWindow:
+		if c.WindowSize < 0 {
+			bad("window_size", c.WindowSize, "must not be negative")
+		} else if c.rateRules() && c.MinimumCalls > c.WindowSize {
+			bad("minimum_calls", c.MinimumCalls, "must not exceed window_size %d: the rate rules could never trip", c.WindowSize)
+		}
+	case TimeWindow:
+		if c.WindowDuration < 0 {
+			bad("window_duration", c.WindowDuration, "must not be negative")
+		}
+		if c.Buckets < 0 {
+			bad("buckets", c.Buckets, "must not be negative")
+		} else if c.WindowDuration > 0 && c.Buckets > 0 && c.WindowDuration/time.Duration(c.Buckets) <= 0 {
+			bad("buckets", c.Buckets, "too many buckets for window_duration %s", c.WindowDuration)
+		}
+	default:
+		bad("window", c.Window, "must be count (0) or time (1)")
+	}
+	if c.OpenTimeout < 0 {
+		bad("open_timeout", c.OpenTimeout, "must not be negative")
+	}
+	if c.OpenTimeoutMultiplier < 1 || c.OpenTimeoutMultiplier != c.OpenTimeoutMultiplier {
+		bad("open_timeout_multiplier", c.OpenTimeoutMultiplier, "must be at least 1")
+	}
+	if c.MaxOpenTimeout < c.OpenTimeout {
+		bad("max_open_timeout", c.MaxOpenTimeout, "must not be below open_timeout %s", c.OpenTimeout)
+	}
+	if c.HalfOpenMaxCalls < 0 {
+		bad("half_open_max_calls", c.HalfOpenMaxCalls, "must not be negative")
+	}
+	if c.HalfOpenSuccesses < 0 {
+		bad("half_open_successes", c.HalfOpenSuccesses, "must not be negative")
+	} else if c.HalfOpenSuccesses > c.HalfOpenMaxCalls {
+		bad("half_open_successes", c.HalfOpenSuccesses, "must not exceed half_open_max_calls %d", c.HalfOpenMaxCalls)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) rateRules() bool { return c.FailureRate > 0 || c.SlowCallRate > 0 }
+
+// timed reports whether calls must be timed (slow-call counting).
+func (c Config) timed() bool { return c.SlowCallThreshold > 0 }
+
+func quote(s string) string { return `"` + s + `"` }

@@ -1,0 +1,50 @@
+package breaker_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/antifragile-go/antifragile/breaker"
+)
+
+func ExampleBreaker_Allow() {
+	b, _ := breaker.New(breaker.Config{Name: "payments", ConsecutiveFailures: 2})
+	for i := range 3 {
+		t, err := b.Allow()
+		if err != nil {
+			fmt.Println("call", i+1, "rejected:", err)
+			continue
+		}
+		t.Done(errors.New("timeout")) // report the call's outcome
+		fmt.Println("call", i+1, "failed; state", b.State())
+	}
+	// Output:
+	// call 1 failed; state closed
+	// call 2 failed; state open
+	// call 3 rejected: breaker: circuit open
+}
+
+func ExampleDo() {
+	b, _ := breaker.New(breaker.Config{})
+	v, err := breaker.Do(b, func() (string, error) { return "pong", nil })
+	fmt.Println(v, err, b.Metrics().Successes)
+	// Output: pong <nil> 1
+}
+
+func ExampleRegistry() {
+	reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
+	sub := reg.Subscribe(16)
+	defer sub.Close()
+
+	db, _ := reg.GetOrCreate("db", breaker.Config{})
+	db.ForceOpen()
+	for _, s := range reg.Snapshot() {
+		fmt.Println(s.Name, s.State)
+	}
+	<-sub.C // db added
+	ev := <-sub.C
+	fmt.Println(ev.Breaker, ev.From, "->", ev.To, ev.Reason)
+	// Output:
+	// db forced_open
+	// db closed -> forced_open forced
+}

@@ -1,0 +1,231 @@
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+)
+
+// ErrDuplicate is matched by the error Register returns for a name that is
+// already registered.
+var ErrDuplicate = errors.New("breaker: name already registered")
+
+// ErrNotFound is matched by errors about a name that is not registered.
+var ErrNotFound = errors.New("breaker: not found")
+
+// DuplicateError reports a Register call for a taken name.
+type DuplicateError struct{ Name string }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("breaker: %q already registered", e.Name)
+}
+
+// Is reports whether target is ErrDuplicate.
+func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }
+
+// RegistryConfig configures a Registry. The zero value is usable.
+type RegistryConfig struct {
+	// Default is the configuration GetOrCreate uses when it is given the
+	// zero Config. Its zero value is the breaker defaults.
+	Default Config
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash.
+	ConstitutionalHash string
+}
+
+// Registry holds named breakers and fans out the events of all of them.
+// It is safe for concurrent use. Reading a Snapshot copies the list of
+// breakers under a read lock and then reads each breaker without a lock, so
+// it never stops calls through the breakers.
+type Registry struct {
+	dflt Config
+	hash string
+	hub  hub
+
+	mu       sync.RWMutex
+	breakers map[string]*Breaker // guarded by mu
+}
+
+// NewRegistry returns an empty registry, or an error if the configured hash
+// or the default breaker Config is invalid.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
+	hash := antifragile.HashOrDefault(cfg.ConstitutionalHash)
+	if err := antifragile.ValidateHashFor(hash, "breaker registry"); err != nil {
+		return nil, err
+	}
+	if err := cfg.Default.Validate(); err != nil {
+		return nil, fmt.Errorf("breaker: default config: %w", err)
+	}
+	return &Registry{dflt: cfg.Default, hash: hash, breakers: make(map[string]*Breaker)}, nil
+}
+
+// ConstitutionalHash returns the registry's validated hash.
+func (r *Registry) ConstitutionalHash() string { return r.hash }
+
+// GetOrCreate returns the breaker named name, creating it with cfg if it
+// does not exist; the zero Config stands for the registry's default Config.
+// The breaker's name is set to name. An existing breaker keeps its own
+// configuration. An invalid cfg returns its validation errors.
+func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
+	r.mu.RLock()
+	b, ok := r.breakers[name]
+	r.mu.RUnlock()
+	if ok {
+		return b, nil
+	}
+	if isZeroConfig(cfg) {
+		cfg = r.dflt
+	}
+	cfg.Name = name
+	nb, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if b, ok := r.breakers[name]; ok {
+		r.mu.Unlock()
+		return b, nil
+	}
+	nb.registry = &r.hub
+	r.breakers[name] = nb
+	r.mu.Unlock()
+	r.hub.publish(Event{Breaker: name, From: Closed, To: Closed, At: time.Now().UTC(), Reason: ReasonAdded})
+	return nb, nil
+}
+
+func isZeroConfig(c Config) bool { return reflect.ValueOf(c).IsZero() }
+
+// Register adds b under name. A taken name is a *DuplicateError. The
+// breaker's events are published to the registry's subscribers from then on;
+// b must not be registered in another registry.
+func (r *Registry) Register(name string, b *Breaker) error {
+	r.mu.Lock()
+	if _, ok := r.breakers[name]; ok {
+		r.mu.Unlock()
+		return &DuplicateError{Name: name}
+	}
+	b.mu.Lock()
+	b.registry = &r.hub
+	b.cfg.Name = name
+	b.mu.Unlock()
+	r.breakers[name] = b
+	st := b.State()
+	r.mu.Unlock()
+	r.hub.publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonAdded})
+	return nil
+}
+
+// Get returns the breaker named name.
+func (r *Registry) Get(name string) (*Breaker, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	b, ok := r.breakers[name]
+	return b, ok
+}
+
+// Remove drops the breaker named name and cancels its pending timeout,
+// reporting whether it was there.
+func (r *Registry) Remove(name string) bool {
+	r.mu.Lock()
+	b, ok := r.breakers[name]
+	delete(r.breakers, name)
+	r.mu.Unlock()
+	if !ok {
+		return false
+	}
+	b.stop()
+	st := b.State()
+	r.hub.publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonRemoved})
+	return true
+}
+
+// Names returns the registered names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	names := make([]string, 0, len(r.breakers))
+	for n := range r.breakers {
+		names = append(names, n)
+	}
+	r.mu.RUnlock()
+	slices.Sort(names)
+	return names
+}
+
+// Len returns the number of registered breakers.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.breakers)
+}
+
+// Snapshot is one breaker's name with a copy of its metrics.
+type Snapshot struct {
+	Name string `json:"name"`
+	Metrics
+}
+
+// Snapshot returns the state and counters of every breaker, sorted by name.
+func (r *Registry) Snapshot() []Snapshot {
+	r.mu.RLock()
+	out := make([]Snapshot, 0, len(r.breakers))
+	bs := make([]*Breaker, 0, len(r.breakers))
+	for n, b := range r.breakers {
+		out = append(out, Snapshot{Name: n})
+		bs = append(bs, b)
+	}
+	r.mu.RUnlock()
+	for i, b := range bs {
+		out[i].Metrics = b.Metrics()
+	}
+	slices.SortFunc(out, func(a, b Snapshot) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Each calls fn for every breaker, in no particular order, without holding
+// the registry's lock while fn runs.
+func (r *Registry) Each(fn func(name string, b *Breaker)) {
+	r.mu.RLock()
+	names := make([]string, 0, len(r.breakers))
+	bs := make([]*Breaker, 0, len(r.breakers))
+	for n, b := range r.breakers {
+		names = append(names, n)
+		bs = append(bs, b)
+	}
+	r.mu.RUnlock()
+	for i, b := range bs {
+		fn(names[i], b)
+	}
+}
+
+// Reset resets the breaker named name and reports whether it exists; an
+// unknown name is not an error.
+func (r *Registry) Reset(name string) bool {
+	b, ok := r.Get(name)
+	if ok {
+		b.Reset()
+	}
+	return ok
+}
+
+// ResetAll resets every breaker.
+func (r *Registry) ResetAll() {
+	r.Each(func(_ string, b *Breaker) { b.Reset() })
+}
+
+// Subscribe returns one subscription to the events of every breaker in the
+// registry, present and future, including added and removed events. A full
+// buffer (≤ 0 means DefaultSubscriptionBuffer) drops events and counts them.
+func (r *Registry) Subscribe(buffer int) *Subscription { return r.hub.subscribe(buffer) }

@@ -1,0 +1,140 @@
+package breaker
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// outcome bits recorded in a window slot.
+const (
+	outcomeCall    = 1 << 0 // slot holds a call
+	outcomeFailure = 1 << 1
+	outcomeSlow    = 1 << 2
+)
+
+// window remembers recent outcomes for the rate rules.
+type window interface {
+	record(outcome uint32, now time.Time)
+	// totals returns the calls, failures and slow calls in the window.
+	totals(now time.Time) (calls, failures, slow int64)
+	reset()
+}
+
+// countWindow remembers the last len(slots) calls in a lock-free ring.
+type countWindow struct {
+	pos      atomic.Uint64
+	calls    atomic.Int64
+	failures atomic.Int64
+	slow     atomic.Int64
+	slots    []atomic.Uint32
+}
+
+func newCountWindow(size int) *countWindow {
+	return &countWindow{slots: make([]atomic.Uint32, size)}
+}
+
+func (w *countWindow) record(o uint32, _ time.Time) {
+	i := (w.pos.Add(1) - 1) % uint64(len(w.slots))
+	old := w.slots[i].Swap(o)
+	if old == o {
+		return
+	}
+	if old&outcomeCall == 0 {
+		w.calls.Add(1)
+	}
+	if d := int64(o&outcomeFailure) - int64(old&outcomeFailure); d != 0 {
+		w.failures.Add(d / outcomeFailure)
+	}
+	if d := int64(o&outcomeSlow) - int64(old&outcomeSlow); d != 0 {
+		w.slow.Add(d / outcomeSlow)
+	}
+}
+
+func (w *countWindow) totals(time.Time) (int64, int64, int64) {
+	return w.calls.Load(), w.failures.Load(), w.slow.Load()
+}
+
+func (w *countWindow) reset() {
+	for i := range w.slots {
+		w.slots[i].Store(0)
+	}
+	w.calls.Store(0)
+	w.failures.Store(0)
+	w.slow.Store(0)
+	w.pos.Store(0)
+}
+
+// timeWindow remembers the calls of the last len(buckets)·width in rolling
+// buckets. A bucket is recycled under a mutex once per width; counts that
+// race a recycle at a bucket boundary may land in either bucket.
+type timeWindow struct {
+	width   time.Duration
+	mu      sync.Mutex // serialises bucket recycling
+	buckets []timeBucket
+}
+
+type timeBucket struct {
+	epoch    atomic.Int64
+	calls    atomic.Int64
+	failures atomic.Int64
+	slow     atomic.Int64
+}
+
+func newTimeWindow(span time.Duration, n int) *timeWindow {
+	w := &timeWindow{width: span / time.Duration(n), buckets: make([]timeBucket, n)}
+	for i := range w.buckets {
+		w.buckets[i].epoch.Store(-1)
+	}
+	return w
+}
+
+func (w *timeWindow) epoch(now time.Time) int64 { return now.UnixNano() / int64(w.width) }
+
+func (w *timeWindow) record(o uint32, now time.Time) {
+	e := w.epoch(now)
+	b := &w.buckets[e%int64(len(w.buckets))]
+	if b.epoch.Load() != e {
+		w.mu.Lock()
+		if b.epoch.Load() != e {
+			b.calls.Store(0)
+			b.failures.Store(0)
+			b.slow.Store(0)
+			b.epoch.Store(e)
+		}
+		w.mu.Unlock()
+	}
+	b.calls.Add(1)
+	if o&outcomeFailure != 0 {
+		b.failures.Add(1)
+	}
+	if o&outcomeSlow != 0 {
+		b.slow.Add(1)
+	}
+}
+
+func (w *timeWindow) totals(now time.Time) (calls, failures, slow int64) {
+	e := w.epoch(now)
+	oldest := e - int64(len(w.buckets)) + 1
+	for i := range w.buckets {
+		b := &w.buckets[i]
+		if be := b.epoch.Load(); be >= oldest && be <= e {
+			calls += b.calls.Load()
+			failures += b.failures.Load()
+			slow += b.slow.Load()
+		}
+	}
+	return calls, failures, slow
+}
+
+func (w *timeWindow) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := range w.buckets {
+		b := &w.buckets[i]
+		b.epoch.Store(-1)
+		b.calls.Store(0)
+		b.failures.Store(0)
+		b.slow.Store(0)
+	}
+}
