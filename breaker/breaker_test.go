@@ -339,6 +339,7 @@ func TestBreaker_ProbeFailureGrowsTimeout(t *testing.T) {
 		}
 		// a successful probe closes it and the timeout starts over
 		time.Sleep(3 * time.Second)
+		synctest.Wait()
 		calls(t, b, 1, nil)
 		if b.State() != breaker.Closed {
 			t.Fatal("successful probe did not close")
