@@ -1,0 +1,137 @@
+package health_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/health"
+)
+
+var benchSizes = []int{10, 100, 1000, 10000}
+
+// benchRegistry returns a registry of n breakers, every tenth forced open,
+// and its breakers in name order.
+func benchRegistry(b *testing.B, n int) (*breaker.Registry, []*breaker.Breaker) {
+	b.Helper()
+	reg := newRegistry(b)
+	bs := make([]*breaker.Breaker, n)
+	for i := range n {
+		bs[i] = getOrCreate(b, reg, fmt.Sprintf("svc-%05d", i))
+		if i%10 == 0 {
+			bs[i].ForceOpen()
+		}
+	}
+	return reg, bs
+}
+
+// BenchmarkReport measures a full report with per-breaker details.
+func BenchmarkReport(b *testing.B) {
+	for _, n := range benchSizes {
+		reg, _ := benchRegistry(b, n)
+		agg := newAgg(b, health.Config{}, reg)
+		b.Run(fmt.Sprintf("breakers=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := agg.Report(); r.Total != n {
+					b.Fatal(r.Total)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("breakers=%d/parallel", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if r := agg.Report(); r.Total != n {
+						b.Error(r.Total)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCurrent measures reading the last collected report and its score.
+func BenchmarkCurrent(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		reg, _ := benchRegistry(b, n)
+		agg := newAgg(b, health.Config{}, reg)
+		agg.Collect()
+		b.Run(fmt.Sprintf("breakers=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var s health.Score
+			for b.Loop() {
+				s += agg.Current().Score
+			}
+			_ = s
+		})
+		b.Run(fmt.Sprintf("breakers=%d/parallel", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var s health.Score
+				for pb.Next() {
+					s += agg.Current().Score
+				}
+				_ = s
+			})
+		})
+	}
+}
+
+// BenchmarkCollect measures Run's periodic step at 1,000 breakers: a report,
+// a history entry (the history is full, so one is evicted each time).
+func BenchmarkCollect(b *testing.B) {
+	reg, _ := benchRegistry(b, 1000)
+	agg := newAgg(b, health.Config{}, reg)
+	b.ReportAllocs()
+	for b.Loop() {
+		agg.Collect()
+	}
+}
+
+// BenchmarkBaselineStateScan is the floor the issue compares with: atomic
+// state loads and a weighted sum over 10,000 breakers, nothing else.
+func BenchmarkBaselineStateScan(b *testing.B) {
+	_, bs := benchRegistry(b, 10000)
+	weights := make([]float64, len(bs))
+	for i := range weights {
+		weights[i] = 1
+	}
+	values := [...]float64{breaker.Closed: 1, breaker.Open: 0, breaker.HalfOpen: 0.5, breaker.ForcedOpen: 0, breaker.Disabled: 0}
+	b.ReportAllocs()
+	var score float64
+	for b.Loop() {
+		var sw, swv float64
+		for i, br := range bs {
+			st := br.State()
+			if st == breaker.Disabled {
+				continue
+			}
+			sw += weights[i]
+			swv += weights[i] * values[st]
+		}
+		score = swv / sw
+	}
+	if score != 0.9 {
+		b.Fatal(score)
+	}
+}
+
+// BenchmarkBaselineMetricsScan reads every breaker's Metrics (what the
+// per-breaker details need) with no report around it: the floor of Report.
+func BenchmarkBaselineMetricsScan(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		_, bs := benchRegistry(b, n)
+		b.Run(fmt.Sprintf("breakers=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var sum uint64
+			for b.Loop() {
+				for _, br := range bs {
+					sum += br.Metrics().Failures
+				}
+			}
+			_ = sum
+		})
+	}
+}

@@ -1,0 +1,255 @@
+package health
+
+import (
+	"sort"
+	"time"
+
+	"github.com/antifragile-go/antifragile/breaker"
+)
+
+// Snapshot is the point-in-time summary of a collection that the history
+// keeps. Its slices are shared with the Report it came from: treat them as
+// read-only.
+type Snapshot struct {
+	// Timestamp is when the snapshot was taken, in UTC.
+	Timestamp time.Time `json:"timestamp"`
+	// Status is the status the score maps to (after hysteresis).
+	Status Status `json:"status"`
+	// Score is Σ wᵢ·vᵢ / Σ wᵢ with v = 1 closed, 0.5 half-open, 0 open or
+	// forced open, over the breakers that are not disabled; 1 when there
+	// are none. It is 0 in an UNKNOWN report.
+	Score Score `json:"health_score"`
+	// Total counts every breaker, disabled ones included:
+	// Total = Closed + HalfOpen + Open + Disabled.
+	Total int `json:"total_breakers"`
+	// Closed counts the closed breakers.
+	Closed int `json:"closed_breakers"`
+	// HalfOpen counts the half-open breakers.
+	HalfOpen int `json:"half_open_breakers"`
+	// Open counts the open and forced-open breakers (and any source that
+	// reports a state this package does not know).
+	Open int `json:"open_breakers"`
+	// Disabled counts the disabled breakers, which the score leaves out.
+	Disabled int `json:"disabled_breakers"`
+	// Degraded names the half-open breakers, sorted.
+	Degraded []string `json:"degraded_services"`
+	// Critical names the open and forced-open breakers, sorted.
+	Critical []string `json:"critical_services"`
+	// ConstitutionalHash is the aggregator's validated hash.
+	ConstitutionalHash string `json:"constitutional_hash"`
+}
+
+// Report is a Snapshot with per-breaker details. Reports returned by an
+// Aggregator are shared and immutable: callers must not modify them or
+// their slices.
+type Report struct {
+	Snapshot
+	// Circuits holds one entry per breaker, sorted by name.
+	Circuits []Circuit `json:"circuit_details"`
+	// TopOffenders lists the breakers that pulled the score down most,
+	// largest loss first (ties by name), at most Config.TopOffenders.
+	TopOffenders []Offender `json:"top_offenders"`
+}
+
+// Circuit is one breaker's line in a Report. The counters are those of the
+// breaker's Metrics; a custom source that is only a breaker.StateSource
+// reports zero counters and a zero Since.
+type Circuit struct {
+	// Name is the breaker's name in the registry or custom source's name.
+	Name string `json:"name"`
+	// State is the breaker's state when the report was taken.
+	State breaker.State `json:"state"`
+	// Custom is true for a source added with Aggregator.Register.
+	Custom bool `json:"custom,omitempty"`
+	// Weight is the breaker's weight in the score (default 1).
+	Weight float64 `json:"weight"`
+	// Failures counts failed calls since the breaker was created or reset.
+	Failures uint64 `json:"failures"`
+	// Successes counts successful calls since the breaker was created or reset.
+	Successes uint64 `json:"successes"`
+	// ConsecutiveFailures is the current run of failures.
+	ConsecutiveFailures int64 `json:"consecutive_failures"`
+	// Since is when the breaker entered its state (its last transition).
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Offender is a breaker that lowered the score.
+type Offender struct {
+	// Name is the breaker's name.
+	Name string `json:"name"`
+	// State is its state: half-open or open.
+	State breaker.State `json:"state"`
+	// Loss is the part of the score it took away: wᵢ·(1−vᵢ) / Σ w. The
+	// losses of all breakers add up to 1 − Score.
+	Loss Score `json:"loss"`
+}
+
+// Circuit returns the entry of the breaker named name. It is safe for
+// concurrent use and runs in O(log n).
+func (r *Report) Circuit(name string) (Circuit, bool) {
+	i := sort.Search(len(r.Circuits), func(i int) bool { return r.Circuits[i].Name >= name })
+	if i < len(r.Circuits) && r.Circuits[i].Name == name {
+		return r.Circuits[i], true
+	}
+	return Circuit{}, false
+}
+
+// classify maps score to a status given the previous one and the
+// thresholds of cfg. See Config.Hysteresis.
+func classify(score float64, prev Status, degraded, critical, h float64) Status {
+	raw := Critical
+	switch {
+	case score >= degraded:
+		raw = Healthy
+	case score >= critical:
+		raw = Degraded
+	}
+	if h == 0 || prev == Unknown || raw == prev {
+		return raw
+	}
+	// The band edges t±h carry rounding errors (0.05+0.1 > 0.15), which
+	// eps absorbs so that a score exactly on an edge counts as reaching it.
+	const eps = 1e-9
+	up := func(t float64) float64 { return min(t+h, 1) - eps }
+	down := func(t float64) bool { return score < t-h-eps || (score <= 0 && t > 0) }
+	switch prev {
+	case Healthy:
+		switch {
+		case !down(degraded):
+			return Healthy
+		case !down(critical):
+			return Degraded
+		}
+		return Critical
+	case Degraded:
+		switch {
+		case score >= up(degraded):
+			return Healthy
+		case !down(critical):
+			return Degraded
+		}
+		return Critical
+	default: // Critical
+		switch {
+		case score >= up(degraded):
+			return Healthy
+		case score >= up(critical):
+			return Degraded
+		}
+		return Critical
+	}
+}
+
+// build reads every member of v and returns the report. It takes no lock
+// of the aggregator; it reads the breakers with atomic loads only.
+func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
+	r := emptyReport(now, a.cfg.ConstitutionalHash)
+	n := len(v.members)
+	if n > 0 {
+		r.Circuits = make([]Circuit, n)
+	}
+	var sumW, sumWV float64
+	for i := range v.members {
+		m := &v.members[i]
+		c := &r.Circuits[i]
+		c.Name, c.Weight, c.Custom = m.name, m.weight, m.custom
+		var met breaker.Metrics
+		switch {
+		case m.b != nil:
+			met = m.b.Metrics()
+		case m.ms != nil:
+			met = m.ms.Metrics()
+		default:
+			met.State = m.src.State()
+		}
+		c.State = met.State
+		c.Failures, c.Successes = met.Failures, met.Successes
+		c.ConsecutiveFailures, c.Since = met.ConsecutiveFailures, met.LastTransition
+		switch c.State {
+		case breaker.Closed:
+			r.Closed++
+			sumW += m.weight
+			sumWV += m.weight
+		case breaker.HalfOpen:
+			r.HalfOpen++
+			sumW += m.weight
+			sumWV += 0.5 * m.weight
+		case breaker.Disabled:
+			r.Disabled++
+		default: // open, forced open, or a state we do not know
+			r.Open++
+			sumW += m.weight
+		}
+	}
+	r.Total = n
+	score := 1.0
+	if sumW > 0 {
+		score = min(sumWV/sumW, 1)
+	}
+	r.Score = Score(score)
+	r.Status = classify(score, prev, a.cfg.DegradedThreshold, a.cfg.CriticalThreshold, a.cfg.Hysteresis)
+	bad := r.HalfOpen + r.Open
+	if bad == 0 {
+		return r
+	}
+	// One allocation for both name lists, filled in name order.
+	names := make([]string, bad)
+	r.Degraded = names[:0:r.HalfOpen]
+	r.Critical = names[r.HalfOpen:r.HalfOpen]
+	k := a.cfg.TopOffenders
+	if k > 0 {
+		r.TopOffenders = make([]Offender, 0, min(k, bad))
+	}
+	for i := range r.Circuits {
+		c := &r.Circuits[i]
+		var loss float64
+		switch c.State {
+		case breaker.Closed, breaker.Disabled:
+			continue
+		case breaker.HalfOpen:
+			r.Degraded = append(r.Degraded, c.Name)
+			loss = 0.5 * c.Weight / sumW
+		default:
+			r.Critical = append(r.Critical, c.Name)
+			loss = c.Weight / sumW
+		}
+		if k > 0 {
+			r.TopOffenders = addOffender(r.TopOffenders, Offender{Name: c.Name, State: c.State, Loss: Score(loss)})
+		}
+	}
+	return r
+}
+
+// emptyReport returns a report with no breakers, an UNKNOWN status and a
+// score of 0. Its slices are empty rather than nil so that JSON shows [].
+func emptyReport(now time.Time, hash string) *Report {
+	return &Report{
+		Snapshot: Snapshot{
+			Timestamp:          now,
+			Degraded:           []string{},
+			Critical:           []string{},
+			ConstitutionalHash: hash,
+		},
+		Circuits:     []Circuit{},
+		TopOffenders: []Offender{},
+	}
+}
+
+// addOffender inserts o into top, kept sorted by loss descending, holding
+// at most cap(top) entries. Entries arrive in name order, so an equal loss
+// goes after the ones already there.
+func addOffender(top []Offender, o Offender) []Offender {
+	i := len(top)
+	for i > 0 && top[i-1].Loss < o.Loss {
+		i--
+	}
+	if i == cap(top) {
+		return top
+	}
+	if len(top) < cap(top) {
+		top = append(top, Offender{})
+	}
+	copy(top[i+1:], top[i:len(top)-1])
+	top[i] = o
+	return top
+}
