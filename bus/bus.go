@@ -1,0 +1,471 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/metering"
+)
+
+// ValidationError reports an invalid Config field or message field.
+type ValidationError = antifragile.ValidationError
+
+// Errors returned by the bus. Match them with errors.Is.
+var (
+	// ErrUnknownAgent: the recipient is not registered.
+	ErrUnknownAgent = errors.New("bus: unknown agent")
+	// ErrMailboxFull: Publish found the recipient's mailbox full.
+	ErrMailboxFull = errors.New("bus: mailbox full")
+	// ErrHandlerPanic: the recipient's handler panicked.
+	ErrHandlerPanic = errors.New("bus: handler panicked")
+	// ErrDuplicateAgent: Register was called for a registered name.
+	ErrDuplicateAgent = errors.New("bus: agent already registered")
+	// ErrRunning: Run was called while the bus is running.
+	ErrRunning = errors.New("bus: already running")
+)
+
+// AgentError names the agent an error is about; it wraps ErrUnknownAgent,
+// ErrMailboxFull or ErrDuplicateAgent.
+type AgentError struct {
+	Agent string
+	Err   error
+}
+
+func (e *AgentError) Error() string { return fmt.Sprintf("%v: %q", e.Err, e.Agent) }
+
+// Unwrap returns the sentinel.
+func (e *AgentError) Unwrap() error { return e.Err }
+
+// PanicError is returned to the caller when a handler panics; errors.Is(err,
+// ErrHandlerPanic) holds.
+type PanicError struct {
+	Agent string
+	Value any
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("bus: handler of %q panicked: %v", e.Agent, e.Value)
+}
+
+// Is reports whether target is ErrHandlerPanic.
+func (e *PanicError) Is(target error) bool { return target == ErrHandlerPanic }
+
+// Message is one message between agents.
+type Message struct {
+	ID       string    `json:"id"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Type     string    `json:"type"`
+	Tenant   string    `json:"tenant,omitempty"`
+	Priority int       `json:"priority,omitempty"`
+	Payload  any       `json:"payload,omitempty"`
+	Hash     string    `json:"constitutional_hash"`
+	SentAt   time.Time `json:"sent_at"`
+}
+
+// NewMessage returns a message from → to of type typ carrying the
+// constitutional hash. The bus fills ID and SentAt when they are empty.
+func NewMessage(from, to, typ string, payload any) Message {
+	return Message{From: from, To: to, Type: typ, Payload: payload, Hash: antifragile.ConstitutionalHash}
+}
+
+// Reply is a handler's answer to Send.
+type Reply struct {
+	Payload any `json:"payload,omitempty"`
+}
+
+// Handler handles the messages sent to an agent. It runs with the sender's
+// context (Send) or the bus's (Publish) and must honour its cancellation.
+type Handler func(ctx context.Context, msg Message) (Reply, error)
+
+// Injector applies chaos for a target: it may sleep (honouring ctx), return
+// an injected error, or block until ctx ends. *chaos.Engine implements it.
+type Injector interface {
+	Apply(ctx context.Context, target string) error
+}
+
+// Recorder takes metering events without blocking. *metering.Meter
+// implements it.
+type Recorder interface {
+	Record(metering.Event) bool
+}
+
+// Config configures a Bus. Only Registry is required.
+type Config struct {
+	// Registry provides each agent's breaker (named after the agent), shared
+	// with the health aggregator, the recovery orchestrator and the chaos
+	// engine.
+	Registry *breaker.Registry
+	// Breaker is the configuration of agents' breakers created by Register;
+	// the zero value means the registry's default.
+	Breaker breaker.Config
+	// Chaos, if set, is applied to every message for its recipient.
+	Chaos Injector
+	// Meter, if set, receives an agent_message event for every message and a
+	// constitutional_validation event for every hash mismatch.
+	Meter Recorder
+	// IsInjected tells errors injected by chaos from real ones, so that they
+	// are metered with outcome injected. nil means: any error returned by
+	// Chaos.Apply is injected.
+	IsInjected func(error) bool
+	// MailboxSize bounds each agent's Publish mailbox. 0 means 1024;
+	// negative is invalid.
+	MailboxSize int
+	// PublishTimeout bounds the handling of a published message. 0 means
+	// 30 s; negative is invalid.
+	PublishTimeout time.Duration
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash. Messages must carry it.
+	ConstitutionalHash string
+}
+
+// agent is one registered recipient. Its fields never change after Register.
+type agent struct {
+	name    string
+	handler Handler
+	breaker *breaker.Breaker
+	mailbox chan Message
+	stop    chan struct{} // closed by Unregister
+}
+
+// Bus routes messages between registered agents. It is safe for concurrent
+// use. The routing table is copy-on-write, so Send takes no lock.
+type Bus struct {
+	cfg  Config
+	hash string
+
+	agents atomic.Pointer[map[string]*agent]
+	mu     sync.Mutex // serialises writers of agents and run
+
+	run struct {
+		ctx context.Context // guarded by mu: set while Run runs
+		wg  *sync.WaitGroup // guarded by mu
+	}
+	running atomic.Bool
+
+	seq                                         atomic.Uint64
+	idPrefix                                    string
+	sent, delivered, failed, rejected, injected atomic.Uint64
+	mismatches, published, mailboxFull, dropped atomic.Uint64
+	unknown                                     atomic.Uint64
+}
+
+// New returns a bus for cfg, or the validation errors of cfg. It starts
+// nothing: Send works at once; Run drains published messages.
+func New(cfg Config) (*Bus, error) {
+	var errs []error
+	hash := antifragile.HashOrDefault(cfg.ConstitutionalHash)
+	if err := antifragile.ValidateHashFor(hash, "bus"); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Registry == nil {
+		errs = append(errs, antifragile.Invalid("registry", nil, "is required"))
+	}
+	if cfg.MailboxSize < 0 {
+		errs = append(errs, antifragile.Invalid("mailbox_size", cfg.MailboxSize, "must not be negative"))
+	}
+	if cfg.PublishTimeout < 0 {
+		errs = append(errs, antifragile.Invalid("publish_timeout", cfg.PublishTimeout, "must not be negative"))
+	}
+	if err := cfg.Breaker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if cfg.MailboxSize == 0 {
+		cfg.MailboxSize = 1024
+	}
+	if cfg.PublishTimeout == 0 {
+		cfg.PublishTimeout = 30 * time.Second
+	}
+	b := &Bus{cfg: cfg, hash: hash, idPrefix: "msg-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"}
+	empty := map[string]*agent{}
+	b.agents.Store(&empty)
+	return b, nil
+}
+
+// ConstitutionalHash returns the bus's validated hash.
+func (b *Bus) ConstitutionalHash() string { return b.hash }
+
+// Register adds an agent with its handler and creates (or reuses) its
+// breaker in the registry. A taken name is an *AgentError wrapping
+// ErrDuplicateAgent. Registering while Run runs starts the agent's mailbox
+// worker at once.
+func (b *Bus) Register(name string, h Handler) error {
+	if name == "" {
+		return antifragile.Invalid("agent", name, "must not be empty")
+	}
+	if h == nil {
+		return antifragile.Invalid("handler", nil, "must not be nil")
+	}
+	br, err := b.cfg.Registry.GetOrCreate(name, b.cfg.Breaker)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur := *b.agents.Load()
+	if _, ok := cur[name]; ok {
+		return &AgentError{Agent: name, Err: ErrDuplicateAgent}
+	}
+	a := &agent{name: name, handler: h, breaker: br, mailbox: make(chan Message, b.cfg.MailboxSize), stop: make(chan struct{})}
+	next := make(map[string]*agent, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	next[name] = a
+	b.agents.Store(&next)
+	if b.run.ctx != nil {
+		b.startWorker(b.run.ctx, b.run.wg, a)
+	}
+	return nil
+}
+
+// Unregister removes an agent and reports whether it was registered. Its
+// pending published messages are dropped and counted; its breaker stays in
+// the registry.
+func (b *Bus) Unregister(name string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur := *b.agents.Load()
+	a, ok := cur[name]
+	if !ok {
+		return false
+	}
+	next := make(map[string]*agent, len(cur))
+	for k, v := range cur {
+		if k != name {
+			next[k] = v
+		}
+	}
+	b.agents.Store(&next)
+	close(a.stop)
+	if b.run.ctx == nil { // no worker: drop what waits now
+		b.drain(a)
+	}
+	return true
+}
+
+// Agents returns the names of the registered agents, in no particular order.
+func (b *Bus) Agents() []string {
+	cur := *b.agents.Load()
+	names := make([]string, 0, len(cur))
+	for n := range cur {
+		names = append(names, n)
+	}
+	return names
+}
+
+func (b *Bus) drain(a *agent) {
+	for {
+		select {
+		case <-a.mailbox:
+			b.dropped.Add(1)
+		default:
+			return
+		}
+	}
+}
+
+// Send delivers msg to its recipient through the whole pipeline in the
+// caller's goroutine and returns the handler's reply. It blocks for as long
+// as the handler (and any injected latency) does, bounded by ctx.
+func (b *Bus) Send(ctx context.Context, msg Message) (Reply, error) {
+	b.sent.Add(1)
+	a, err := b.accept(&msg)
+	if err != nil {
+		return Reply{}, err
+	}
+	return b.deliver(ctx, a, &msg)
+}
+
+// Publish queues msg for its recipient's mailbox and returns at once. The
+// hash is checked and the recipient resolved before queuing; a full mailbox
+// is an *AgentError wrapping ErrMailboxFull (counted). Run delivers queued
+// messages through the same pipeline as Send, each bounded by
+// Config.PublishTimeout; their errors are counted, not returned.
+func (b *Bus) Publish(ctx context.Context, msg Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.published.Add(1)
+	a, err := b.accept(&msg)
+	if err != nil {
+		return err
+	}
+	select {
+	case a.mailbox <- msg:
+		return nil
+	default:
+		b.mailboxFull.Add(1)
+		return &AgentError{Agent: a.name, Err: ErrMailboxFull}
+	}
+}
+
+// accept validates msg's hash, fills its ID and time, and resolves the
+// recipient.
+func (b *Bus) accept(msg *Message) (*agent, error) {
+	if antifragile.ValidateHash(msg.Hash) != nil {
+		err := antifragile.ValidateHashFor(msg.Hash, "bus message from "+strconv.Quote(msg.From))
+		{
+			b.mismatches.Add(1)
+			if b.cfg.Meter != nil {
+				b.cfg.Meter.Record(metering.Event{
+					Tenant: msg.Tenant, Operation: metering.OpConstitutionalValidation, Tier: metering.TierStandard,
+					Agent: msg.From, Compliance: 0, Outcome: metering.OutcomeRejected,
+					Metadata: map[string]any{"is_valid": false},
+				})
+			}
+			return nil, err
+		}
+	}
+	a := (*b.agents.Load())[msg.To]
+	if a == nil {
+		b.unknown.Add(1)
+		return nil, &AgentError{Agent: msg.To, Err: ErrUnknownAgent}
+	}
+	if msg.ID == "" {
+		msg.ID = b.idPrefix + strconv.FormatUint(b.seq.Add(1), 36)
+	}
+	if msg.SentAt.IsZero() {
+		msg.SentAt = time.Now().UTC()
+	}
+	return a, nil
+}
+
+// deliver runs steps 2–5 of the pipeline.
+func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply, err error) {
+	start := time.Now()
+	outcome := metering.OutcomeOK
+	defer func() {
+		switch outcome {
+		case metering.OutcomeOK:
+			b.delivered.Add(1)
+		case metering.OutcomeRejected:
+			b.rejected.Add(1)
+		case metering.OutcomeInjected:
+			b.injected.Add(1)
+		default:
+			b.failed.Add(1)
+		}
+		if b.cfg.Meter != nil {
+			b.cfg.Meter.Record(metering.Event{
+				Tenant: msg.Tenant, Operation: metering.OpAgentMessage, Tier: metering.TierStandard,
+				Agent: msg.From, Latency: time.Since(start), Compliance: 1, Outcome: outcome,
+				Metadata: map[string]any{"from_agent": msg.From, "to_agent": msg.To, "message_type": msg.Type, "is_valid": true},
+			})
+		}
+	}()
+	var chaosErr error
+	if b.cfg.Chaos != nil {
+		chaosErr = b.cfg.Chaos.Apply(ctx, a.name)
+	}
+	t, err := a.breaker.Allow()
+	if err != nil {
+		outcome = metering.OutcomeRejected
+		return Reply{}, err
+	}
+	if chaosErr != nil {
+		t.Done(chaosErr)
+		if b.cfg.IsInjected == nil || b.cfg.IsInjected(chaosErr) {
+			outcome = metering.OutcomeInjected
+		} else {
+			outcome = metering.OutcomeError
+		}
+		return Reply{}, chaosErr
+	}
+	reply, err = b.call(ctx, a, msg)
+	t.Done(err)
+	if err != nil {
+		outcome = metering.OutcomeError
+	}
+	return reply, err
+}
+
+// call runs the handler, turning a panic into a *PanicError.
+func (b *Bus) call(ctx context.Context, a *agent, msg *Message) (reply Reply, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Agent: a.name, Value: v}
+		}
+	}()
+	return a.handler(ctx, *msg)
+}
+
+// Run drains every agent's mailbox, one worker goroutine per agent, until
+// ctx ends. It blocks, and returns ctx's cause only after every worker has
+// exited; messages still queued then stay queued for the next Run. It
+// returns ErrRunning if the bus is already running.
+func (b *Bus) Run(ctx context.Context) error {
+	if !b.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer b.running.Store(false)
+	var wg sync.WaitGroup
+	b.mu.Lock()
+	b.run.ctx, b.run.wg = ctx, &wg
+	for _, a := range *b.agents.Load() {
+		b.startWorker(ctx, &wg, a)
+	}
+	b.mu.Unlock()
+	<-ctx.Done()
+	b.mu.Lock()
+	b.run.ctx, b.run.wg = nil, nil
+	b.mu.Unlock()
+	wg.Wait()
+	return nil
+}
+
+// startWorker starts a's mailbox worker; the caller holds b.mu.
+func (b *Bus) startWorker(ctx context.Context, wg *sync.WaitGroup, a *agent) {
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.stop:
+				b.drain(a)
+				return
+			case msg := <-a.mailbox:
+				mctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+				_, _ = b.deliver(mctx, a, &msg)
+				cancel()
+			}
+		}
+	})
+}
+
+// Stats are the bus's counters since it was created.
+type Stats struct {
+	Agents         int    `json:"agents"`
+	Sent           uint64 `json:"sent"`
+	Published      uint64 `json:"published"`
+	Delivered      uint64 `json:"delivered"`
+	Failed         uint64 `json:"failed"`
+	Rejected       uint64 `json:"rejected"`
+	Injected       uint64 `json:"injected"`
+	HashMismatches uint64 `json:"hash_mismatches"`
+	UnknownAgent   uint64 `json:"unknown_agent"`
+	MailboxFull    uint64 `json:"mailbox_full"`
+	Dropped        uint64 `json:"dropped"`
+	Running        bool   `json:"running"`
+	Hash           string `json:"constitutional_hash"`
+}
+
+// Stats returns the bus's counters. It takes no lock.
+func (b *Bus) Stats() Stats {
+	return Stats{
+		Agents: len(*b.agents.Load()), Sent: b.sent.Load(), Published: b.published.Load(),
+		Delivered: b.delivered.Load(), Failed: b.failed.Load(), Rejected: b.rejected.Load(),
+		Injected: b.injected.Load(), HashMismatches: b.mismatches.Load(), UnknownAgent: b.unknown.Load(),
+		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), Hash: b.hash,
+	}
+}

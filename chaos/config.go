@@ -1,0 +1,139 @@
+package chaos
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+)
+
+// Defaults applied to the zero fields of a Config.
+const (
+	DefaultMemoryCap         = 256 << 20 // bytes
+	DefaultDiskBytesPerSec   = 16 << 20  // bytes per second at level 1
+	DefaultDiskMaxBytes      = 64 << 20  // bytes on disk at level 1
+	DefaultNetworkBandwidth  = 10 << 20  // bytes per second at level 0
+	DefaultStopCheckInterval = 100 * time.Millisecond
+	DefaultPoolSize          = 100
+)
+
+// StopCondition names a condition under which a running experiment must be
+// aborted, such as "health status is CRITICAL". Check must be cheap, must
+// not block and is called from the goroutine of Engine.Run (and from
+// Inject); a Check that panics counts as holding.
+type StopCondition struct {
+	// Name says what the condition is; it is recorded as the stop reason.
+	Name string
+	// Check reports whether the condition holds.
+	Check func() bool
+}
+
+// DiskIOConfig bounds disk_io scenarios.
+type DiskIOConfig struct {
+	// Dir is the directory in which each disk_io scenario creates its own
+	// temporary directory (removed when the scenario ends). "" means
+	// os.TempDir().
+	Dir string
+	// BytesPerSecond is the write rate at level 1; a scenario at level L
+	// writes and fsyncs L × BytesPerSecond. 0 means 16 MiB/s; negative is
+	// invalid.
+	BytesPerSecond int64
+	// MaxBytes bounds the disk space at level 1: a scenario at level L
+	// rewrites its file from the start once it reaches L × MaxBytes (at
+	// least one 64 KiB chunk). 0 means 64 MiB; negative is invalid.
+	MaxBytes int64
+}
+
+// Config configures an Engine. The zero value is usable: unseeded error
+// draws, a 300 s duration cap, a 256 MiB memory cap and no stop conditions.
+type Config struct {
+	// Seed, when not 0, makes the error draws reproducible: the same seed
+	// and the same sequence of calls inject the same errors. Seeded draws
+	// are serialised by a mutex taken only when an error scenario matches
+	// the target. 0 means unseeded, lock-free draws.
+	Seed uint64
+	// MaxDuration caps every scenario's duration. 0 means MaxDuration
+	// (300 s); it may be lowered but not raised; negative is invalid.
+	MaxDuration time.Duration
+	// MemoryCap is the memory that all memory scenarios together may hold:
+	// a scenario at level L allocates L × MemoryCap. 0 means 256 MiB;
+	// negative is invalid.
+	MemoryCap int64
+	// DiskIO bounds disk_io scenarios.
+	DiskIO DiskIOConfig
+	// NetworkBandwidth is the bandwidth in bytes per second from which a
+	// network_bandwidth scenario at level L leaves (1 − L) × NetworkBandwidth
+	// to the target. 0 means 10 MiB/s; negative is invalid.
+	NetworkBandwidth int64
+	// StopConditions guard every scenario. While one is set, Inject needs
+	// Run to be running (ErrNotRunning otherwise).
+	StopConditions []StopCondition
+	// StopCheckInterval is how often Run checks the stop conditions. 0 means
+	// 100 ms; it may not exceed 100 ms; negative is invalid.
+	StopCheckInterval time.Duration
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash.
+	ConstitutionalHash string
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxDuration == 0 {
+		c.MaxDuration = MaxDuration
+	}
+	if c.MemoryCap == 0 {
+		c.MemoryCap = DefaultMemoryCap
+	}
+	if c.DiskIO.BytesPerSecond == 0 {
+		c.DiskIO.BytesPerSecond = DefaultDiskBytesPerSec
+	}
+	if c.DiskIO.MaxBytes == 0 {
+		c.DiskIO.MaxBytes = DefaultDiskMaxBytes
+	}
+	if c.NetworkBandwidth == 0 {
+		c.NetworkBandwidth = DefaultNetworkBandwidth
+	}
+	if c.StopCheckInterval == 0 {
+		c.StopCheckInterval = DefaultStopCheckInterval
+	}
+	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
+	return c
+}
+
+// Validate reports every invalid field of c (after defaults are applied) as
+// a *ValidationError or hash mismatch, joined with errors.Join; nil when c
+// is valid.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(field string, value any, format string, args ...any) {
+		errs = append(errs, antifragile.Invalid(field, value, format, args...))
+	}
+	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "chaos engine"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxDuration < 0 || c.MaxDuration > MaxDuration {
+		bad("max_duration", c.MaxDuration, "must be within (0, %s]", MaxDuration)
+	}
+	if c.MemoryCap < 0 {
+		bad("memory_cap", c.MemoryCap, "must not be negative")
+	}
+	if c.DiskIO.BytesPerSecond < 0 {
+		bad("disk_io.bytes_per_second", c.DiskIO.BytesPerSecond, "must not be negative")
+	}
+	if c.DiskIO.MaxBytes < 0 {
+		bad("disk_io.max_bytes", c.DiskIO.MaxBytes, "must not be negative")
+	}
+	if c.NetworkBandwidth < 0 {
+		bad("network_bandwidth", c.NetworkBandwidth, "must not be negative")
+	}
+	if c.StopCheckInterval < 0 || c.StopCheckInterval > DefaultStopCheckInterval {
+		bad("stop_check_interval", c.StopCheckInterval, "must be within (0, %s]", DefaultStopCheckInterval)
+	}
+	for i, s := range c.StopConditions {
+		if s.Check == nil {
+			bad(fmt.Sprintf("stop_conditions[%d]", i), s.Name, "has no Check function")
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,392 @@
+package chaos
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// index maps each target to the faults that apply to it. It is immutable:
+// every Inject and every end of a scenario builds a new one (copy on write),
+// so that the hot path reads it with one atomic load and one map lookup,
+// whatever the number of scenarios on other targets.
+type index struct {
+	targets map[string]*faults
+}
+
+// faults are the faults that apply to one target, combined.
+type faults struct {
+	latency   time.Duration // sum of the delays of the latency scenarios
+	errs      []errorFault  // in activation order; each draws independently
+	partition bool
+	timeout   <-chan struct{} // non-nil under a timeout scenario: closed when it ends
+	bandwidth int64           // bytes per second, when throttled
+	throttled bool
+}
+
+type errorFault struct {
+	rate float64
+	err  *InjectedError
+}
+
+// rebuildLocked publishes the index of the active scenarios (nil when none
+// affects the hot path, or the engine is halted).
+func (e *Engine) rebuildLocked() {
+	if len(e.scenarios) == 0 || e.halted() {
+		e.idx.Store(nil)
+		return
+	}
+	all := make([]*active, 0, len(e.scenarios))
+	for _, a := range e.scenarios {
+		all = append(all, a)
+	}
+	slices.SortFunc(all, func(x, y *active) int { return cmp.Compare(x.gen, y.gen) })
+	m := make(map[string]*faults)
+	get := func(t string) *faults {
+		f := m[t]
+		if f == nil {
+			f = &faults{}
+			m[t] = f
+		}
+		return f
+	}
+	for _, a := range all {
+		s := a.s
+		switch s.Type {
+		case TypeLatency:
+			if s.Delay > 0 {
+				for _, t := range a.targets {
+					get(t).latency += s.Delay
+				}
+			}
+		case TypeError:
+			if s.ErrorRate > 0 {
+				for _, t := range a.targets {
+					f := get(t)
+					f.errs = append(f.errs, errorFault{rate: s.ErrorRate, err: a.errs[t]})
+				}
+			}
+		case TypeNetworkPartition:
+			for _, t := range a.targets {
+				get(t).partition = true
+			}
+		case TypeTimeout:
+			for _, t := range a.targets {
+				if f := get(t); f.timeout == nil {
+					f.timeout = a.done
+				}
+			}
+		case TypeResourceExhaustion:
+			if s.ResourceType == ResourceNetworkBandwidth {
+				bw := int64((1 - s.ResourceLevel) * float64(e.cfg.NetworkBandwidth))
+				for _, t := range a.targets {
+					if f := get(t); !f.throttled || bw < f.bandwidth {
+						f.bandwidth, f.throttled = bw, true
+					}
+				}
+			}
+		}
+	}
+	if len(m) == 0 {
+		e.idx.Store(nil)
+		return
+	}
+	e.idx.Store(&index{targets: m})
+}
+
+// lookup returns the faults of target, or nil. With nothing active it is
+// one atomic load.
+func (e *Engine) lookup(target string) *faults {
+	idx := e.idx.Load()
+	if idx == nil {
+		return nil
+	}
+	if e.stopped.Load() {
+		return nil
+	}
+	return idx.targets[target]
+}
+
+// Latency returns the latency to inject into a call to target: the sum of
+// the delays of the active latency scenarios whose blast radius admits
+// target, or 0. It does not sleep (Apply does). It never blocks and
+// allocates nothing.
+func (e *Engine) Latency(target string) time.Duration {
+	f := e.lookup(target)
+	if f == nil || f.latency == 0 {
+		return 0
+	}
+	e.latencyInjections.Add(1)
+	e.latencyInjected.Add(int64(f.latency))
+	return f.latency
+}
+
+// Error returns the error to inject into a call to target, or nil. Each
+// active error scenario admitting target draws independently with its
+// rate, in activation order; the first that fires wins, so rates p and q
+// combine to 1 − (1−p)(1−q). The error is an *InjectedError. With
+// Config.Seed set the draws come from one seeded source, serialised by a
+// mutex taken only when an error scenario matches. It never blocks on I/O
+// and allocates nothing.
+func (e *Engine) Error(target string) error {
+	if e.idx.Load() == nil { // inlined: nothing active costs one load
+		return nil
+	}
+	return e.injectError(target)
+}
+
+func (e *Engine) injectError(target string) error {
+	f := e.lookup(target)
+	if f == nil || len(f.errs) == 0 {
+		return nil
+	}
+	if err := e.draw(f.errs); err != nil {
+		e.errorsInjected.Add(1)
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) draw(errs []errorFault) *InjectedError {
+	if e.seeded {
+		e.rngMu.Lock()
+		defer e.rngMu.Unlock()
+		for _, ef := range errs {
+			if e.rng.Float64() < ef.rate {
+				return ef.err
+			}
+		}
+		return nil
+	}
+	for _, ef := range errs {
+		if rand.Float64() < ef.rate {
+			return ef.err
+		}
+	}
+	return nil
+}
+
+// Partitioned reports whether an active network_partition scenario cuts
+// target off. It never blocks and allocates nothing.
+func (e *Engine) Partitioned(target string) bool {
+	if e.idx.Load() == nil {
+		return false
+	}
+	return e.partitioned(target)
+}
+
+// partitioned is Partitioned past the first load, kept out of line so
+// that Partitioned inlines.
+//
+//go:noinline
+func (e *Engine) partitioned(target string) bool {
+	f := e.lookup(target)
+	if f == nil || !f.partition {
+		return false
+	}
+	e.partitionsInjected.Add(1)
+	return true
+}
+
+// TimesOut reports whether an active timeout scenario makes calls to
+// target hang. It never blocks and allocates nothing.
+func (e *Engine) TimesOut(target string) bool {
+	if e.idx.Load() == nil {
+		return false
+	}
+	return e.timesOut(target)
+}
+
+// timesOut is TimesOut past the first load, kept out of line so that
+// TimesOut inlines.
+//
+//go:noinline
+func (e *Engine) timesOut(target string) bool {
+	f := e.lookup(target)
+	if f == nil || f.timeout == nil {
+		return false
+	}
+	e.timeoutsInjected.Add(1)
+	return true
+}
+
+// Bandwidth returns the bandwidth in bytes per second left to target by
+// the most restrictive active network_bandwidth scenario admitting it, and
+// whether there is one (0 with true means no bandwidth at all). It never
+// blocks and allocates nothing.
+func (e *Engine) Bandwidth(target string) (bytesPerSecond int64, ok bool) {
+	f := e.lookup(target)
+	if f == nil || !f.throttled {
+		return 0, false
+	}
+	return f.bandwidth, true
+}
+
+// Halted returns a channel that is closed when EmergencyStop, a stop
+// condition or Close ends every scenario (Reset brings a fresh one).
+// Waits that a fault causes, such as bandwidth throttling in chaoshttp,
+// select on it so that they end at once.
+func (e *Engine) Halted() <-chan struct{} { return *e.halt.Load() }
+
+// Apply applies to one call to target the faults active for it, in this
+// order: a partition returns ErrPartitioned at once; a timeout blocks until
+// ctx ends (returning its error) or every timeout scenario on target ends;
+// latency sleeps (returning ctx's error early if ctx ends, or nil at once on
+// an emergency stop); then an injected error, if one is drawn, is returned.
+// With nothing active it returns nil after one atomic load. This is what
+// the bus and chaoshttp call.
+func (e *Engine) Apply(ctx context.Context, target string) error {
+	if e.idx.Load() == nil {
+		return nil
+	}
+	return e.apply(ctx, target)
+}
+
+func (e *Engine) apply(ctx context.Context, target string) error {
+	f := e.lookup(target)
+	if f == nil {
+		return nil
+	}
+	if f.partition {
+		e.partitionsInjected.Add(1)
+		return ErrPartitioned
+	}
+	if f.timeout != nil {
+		e.timeoutsInjected.Add(1)
+		for f != nil && f.timeout != nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-f.timeout:
+			}
+			f = e.lookup(target)
+		}
+		if f == nil {
+			return nil
+		}
+	}
+	if d := f.latency; d > 0 {
+		e.latencyInjections.Add(1)
+		e.latencyInjected.Add(int64(d))
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-e.Halted():
+			t.Stop()
+			return nil
+		}
+	}
+	if len(f.errs) > 0 {
+		if err := e.draw(f.errs); err != nil {
+			e.errorsInjected.Add(1)
+			return err
+		}
+	}
+	return nil
+}
+
+// Metrics is a point-in-time copy of an engine's counters and state.
+type Metrics struct {
+	// ScenariosRun counts the scenarios activated since the engine was built.
+	ScenariosRun uint64 `json:"scenarios_run"`
+	// LatencyInjections counts the calls that were given latency, and
+	// LatencyInjected sums it.
+	LatencyInjections uint64        `json:"latency_injections"`
+	LatencyInjected   time.Duration `json:"latency_injected"`
+	// ErrorsInjected counts the injected errors.
+	ErrorsInjected uint64 `json:"errors_injected"`
+	// PartitionsInjected and TimeoutsInjected count the calls that met a
+	// partition or a timeout.
+	PartitionsInjected uint64 `json:"partitions_injected"`
+	TimeoutsInjected   uint64 `json:"timeouts_injected"`
+	// BreakersForced counts the breakers this engine forced open.
+	BreakersForced uint64 `json:"breakers_forced"`
+	// DurationsCapped counts the scenarios whose duration was capped.
+	DurationsCapped uint64 `json:"durations_capped"`
+	// ActiveScenarios is the number of active scenarios.
+	ActiveScenarios int `json:"active_scenarios"`
+	// EmergencyStop reports an emergency stop in force (until Reset), and
+	// StopReason says what caused it.
+	EmergencyStop bool   `json:"emergency_stop"`
+	StopReason    string `json:"stop_reason,omitempty"`
+	// Resources is what resource scenarios hold now.
+	Resources Resources `json:"resources"`
+	// Timestamp is when the copy was taken.
+	Timestamp time.Time `json:"timestamp"`
+	// ConstitutionalHash is the engine's hash.
+	ConstitutionalHash string `json:"constitutional_hash"`
+}
+
+// Resources is what the resource scenarios of an engine hold.
+type Resources struct {
+	// CPUGoroutines is the number of running cpu burner goroutines, and
+	// CPUBusy the total time they have spent busy.
+	CPUGoroutines int64         `json:"cpu_goroutines"`
+	CPUBusy       time.Duration `json:"cpu_busy"`
+	// MemoryHeld is the memory held by memory scenarios, in bytes.
+	MemoryHeld int64 `json:"memory_held"`
+	// DiskWriters is the number of running disk_io writers, DiskBytesWritten
+	// the bytes they have written, and DiskErrors the writers stopped by an
+	// I/O error.
+	DiskWriters      int64  `json:"disk_writers"`
+	DiskBytesWritten int64  `json:"disk_bytes_written"`
+	DiskErrors       uint64 `json:"disk_errors"`
+	// ConnectionsOccupied is the number of pool slots occupied.
+	ConnectionsOccupied int64 `json:"connections_occupied"`
+}
+
+// MarshalJSON writes the durations as strings such as "1.5s".
+func (r Resources) MarshalJSON() ([]byte, error) {
+	type plain Resources
+	return json.Marshal(struct {
+		plain
+		CPUBusy string `json:"cpu_busy"`
+	}{plain(r), r.CPUBusy.String()})
+}
+
+// MarshalJSON writes the durations as strings such as "1.5s".
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	type plain Metrics
+	return json.Marshal(struct {
+		plain
+		LatencyInjected string `json:"latency_injected"`
+	}{plain(m), m.LatencyInjected.String()})
+}
+
+// Metrics returns the engine's counters and state. It takes the engine's
+// lock briefly.
+func (e *Engine) Metrics() Metrics {
+	e.mu.Lock()
+	activeN, reason := len(e.scenarios), e.stopReason
+	e.mu.Unlock()
+	return Metrics{
+		ScenariosRun:       e.scenariosRun.Load(),
+		LatencyInjections:  e.latencyInjections.Load(),
+		LatencyInjected:    time.Duration(e.latencyInjected.Load()),
+		ErrorsInjected:     e.errorsInjected.Load(),
+		PartitionsInjected: e.partitionsInjected.Load(),
+		TimeoutsInjected:   e.timeoutsInjected.Load(),
+		BreakersForced:     e.breakersForced.Load(),
+		DurationsCapped:    e.durationsCapped.Load(),
+		ActiveScenarios:    activeN,
+		EmergencyStop:      e.stopped.Load(),
+		StopReason:         reason,
+		Resources: Resources{
+			CPUGoroutines:       e.cpuGoroutines.Load(),
+			CPUBusy:             time.Duration(e.cpuBusy.Load()),
+			MemoryHeld:          e.memHeld.Load(),
+			DiskWriters:         e.diskWriters.Load(),
+			DiskBytesWritten:    e.diskWritten.Load(),
+			DiskErrors:          e.diskErrors.Load(),
+			ConnectionsOccupied: e.connsOccupied.Load(),
+		},
+		Timestamp:          time.Now(),
+		ConstitutionalHash: e.cfg.ConstitutionalHash,
+	}
+}

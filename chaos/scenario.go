@@ -1,0 +1,322 @@
+package chaos
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+)
+
+// Type is the kind of fault a Scenario injects. Its values are the strings
+// used in JSON.
+type Type string
+
+// The fault types.
+const (
+	// TypeLatency delays every call to the target by Scenario.Delay.
+	TypeLatency Type = "latency"
+	// TypeError fails calls to the target with probability Scenario.ErrorRate.
+	TypeError Type = "error"
+	// TypeCircuitBreaker forces the breaker named by the target open.
+	TypeCircuitBreaker Type = "circuit_breaker"
+	// TypeResourceExhaustion consumes Scenario.ResourceType at
+	// Scenario.ResourceLevel.
+	TypeResourceExhaustion Type = "resource_exhaustion"
+	// TypeNetworkPartition makes every call to the target fail with
+	// ErrPartitioned.
+	TypeNetworkPartition Type = "network_partition"
+	// TypeTimeout makes every call to the target hang until its context ends.
+	TypeTimeout Type = "timeout"
+)
+
+// Types lists every fault type, in the order of the constants.
+func Types() []Type {
+	return []Type{TypeLatency, TypeError, TypeCircuitBreaker, TypeResourceExhaustion, TypeNetworkPartition, TypeTimeout}
+}
+
+// Valid reports whether t is one of the fault types.
+func (t Type) Valid() bool { return slices.Contains(Types(), t) }
+
+// ResourceType is the resource a TypeResourceExhaustion scenario consumes.
+// Its values are the strings used in JSON.
+type ResourceType string
+
+// The resources that can be exhausted.
+const (
+	// ResourceCPU keeps level × GOMAXPROCS cores busy.
+	ResourceCPU ResourceType = "cpu"
+	// ResourceMemory allocates and touches level × Config.MemoryCap bytes.
+	ResourceMemory ResourceType = "memory"
+	// ResourceConnections occupies level × size slots of the engine's Pool
+	// named by the target (and by the blast radius).
+	ResourceConnections ResourceType = "connections"
+	// ResourceDiskIO writes and fsyncs a temporary file at
+	// level × Config.DiskIO.BytesPerSecond.
+	ResourceDiskIO ResourceType = "disk_io"
+	// ResourceNetworkBandwidth leaves (1 − level) × Config.NetworkBandwidth
+	// bytes per second to the target's traffic through chaoshttp.
+	ResourceNetworkBandwidth ResourceType = "network_bandwidth"
+)
+
+// ResourceTypes lists every resource type, in the order of the constants.
+func ResourceTypes() []ResourceType {
+	return []ResourceType{ResourceCPU, ResourceMemory, ResourceConnections, ResourceDiskIO, ResourceNetworkBandwidth}
+}
+
+// Valid reports whether r is one of the resource types.
+func (r ResourceType) Valid() bool { return slices.Contains(ResourceTypes(), r) }
+
+// Duration limits of a scenario.
+const (
+	// DefaultDuration is the duration of a scenario whose JSON form has no
+	// "duration".
+	DefaultDuration = 10 * time.Second
+	// MaxDuration is the hard cap of every scenario's duration: an engine
+	// shortens longer scenarios to it (or to its lower Config.MaxDuration).
+	MaxDuration = 300 * time.Second
+)
+
+// Scenario describes one fault: what, where, how much and for how long. It is
+// plain data; an Engine activates it with Inject. Its JSON form (see
+// MarshalJSON) is the one that files, the HTTP API and the CLI use.
+type Scenario struct {
+	// Name identifies the scenario in the engine; injecting another scenario
+	// with the same name replaces this one. Required.
+	Name string
+	// Type is the kind of fault. Required.
+	Type Type
+	// Target is the service, component or breaker the fault is aimed at.
+	// Required.
+	Target string
+	// Delay is the latency a TypeLatency scenario adds. Must not be negative.
+	Delay time.Duration
+	// ErrorRate is the probability within [0, 1] that a call fails under a
+	// TypeError scenario.
+	ErrorRate float64
+	// Err is the error a TypeError scenario injects; it is wrapped in an
+	// *InjectedError (so errors.Is(err, Err) and errors.Is(err, ErrInjected)
+	// both hold). nil means an *InjectedError carrying ErrorMessage. It has no
+	// JSON form; its message is written as "error_message".
+	Err error
+	// ErrorMessage is the message of the default injected error; empty means
+	// a message naming the scenario.
+	ErrorMessage string
+	// ResourceType is the resource a TypeResourceExhaustion scenario
+	// consumes. Required for that type, empty otherwise.
+	ResourceType ResourceType
+	// ResourceLevel is the share within [0, 1] of the resource consumed.
+	ResourceLevel float64
+	// Duration is how long the scenario stays active before it deactivates
+	// itself. Must be positive; an engine caps it at its MaxDuration (300 s
+	// at most) and records the requested value in CappedFrom. The JSON form
+	// defaults it to DefaultDuration (10 s).
+	Duration time.Duration
+	// BlastRadius is the set of targets the scenario may touch besides
+	// Target; empty means only Target. See Allows.
+	BlastRadius []string
+	// CreatedAt is set by the engine to the time the scenario was activated.
+	CreatedAt time.Time
+	// Active is set by the engine on the copies it returns of active
+	// scenarios.
+	Active bool
+	// CappedFrom is the duration that was asked for when the engine capped
+	// Duration; zero when it was not capped.
+	CappedFrom time.Duration
+	// StopConditions are checked (with the engine's) while the scenario is
+	// active; when one holds the engine aborts as by EmergencyStop. They
+	// have no JSON form.
+	StopConditions []StopCondition
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash.
+	ConstitutionalHash string
+}
+
+// Allows reports whether the scenario may touch target: target is the
+// scenario's Target or is in its BlastRadius. An empty blast radius admits
+// only the Target.
+func (s Scenario) Allows(target string) bool {
+	return target == s.Target || slices.Contains(s.BlastRadius, target)
+}
+
+// Targets returns the targets the scenario touches: Target followed by the
+// BlastRadius entries that differ from it, without duplicates.
+func (s Scenario) Targets() []string {
+	out := make([]string, 0, 1+len(s.BlastRadius))
+	out = append(out, s.Target)
+	for _, t := range s.BlastRadius {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ExpiresAt returns CreatedAt + Duration, the time an active scenario ends
+// by itself.
+func (s Scenario) ExpiresAt() time.Time { return s.CreatedAt.Add(s.Duration) }
+
+// Validate reports every invalid field of s as a *ValidationError (or the
+// hash mismatch), joined with errors.Join; nil when s is valid. A duration
+// above MaxDuration is not an error: engines cap it.
+func (s Scenario) Validate() error {
+	var errs []error
+	bad := func(field string, value any, format string, args ...any) {
+		errs = append(errs, antifragile.Invalid(field, value, format, args...))
+	}
+	if err := antifragile.ValidateHashFor(antifragile.HashOrDefault(s.ConstitutionalHash), "chaos scenario "+strconv.Quote(s.Name)); err != nil {
+		errs = append(errs, err)
+	}
+	if strings.TrimSpace(s.Name) == "" {
+		bad("name", s.Name, "must not be empty")
+	}
+	if !s.Type.Valid() {
+		bad("type", s.Type, "must be one of %s", joinTypes(Types()))
+	}
+	if strings.TrimSpace(s.Target) == "" {
+		bad("target", s.Target, "must not be empty")
+	}
+	if s.Delay < 0 {
+		bad("delay", s.Delay, "must not be negative")
+	}
+	if !unit(s.ErrorRate) {
+		bad("error_rate", s.ErrorRate, "must be within [0, 1]")
+	}
+	switch {
+	case s.Type == TypeResourceExhaustion && !s.ResourceType.Valid():
+		bad("resource_type", s.ResourceType, "must be one of %s", joinTypes(ResourceTypes()))
+	case s.Type != TypeResourceExhaustion && s.ResourceType != "":
+		bad("resource_type", s.ResourceType, "only a resource_exhaustion scenario has a resource type")
+	}
+	if !unit(s.ResourceLevel) {
+		bad("resource_level", s.ResourceLevel, "must be within [0, 1]")
+	}
+	if s.Duration <= 0 {
+		bad("duration", s.Duration, "must be positive")
+	}
+	for _, t := range s.BlastRadius {
+		if strings.TrimSpace(t) == "" {
+			bad("blast_radius", s.BlastRadius, "must not contain an empty target")
+			break
+		}
+	}
+	for i, c := range s.StopConditions {
+		if c.Check == nil {
+			bad(fmt.Sprintf("stop_conditions[%d]", i), c.Name, "has no Check function")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func unit(v float64) bool { return v >= 0 && v <= 1 }
+
+func joinTypes[T ~string](ts []T) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// clone returns s with its slices copied, so that the engine's copy shares
+// nothing with the caller's.
+func (s Scenario) clone() Scenario {
+	s.BlastRadius = slices.Clone(s.BlastRadius)
+	s.StopConditions = slices.Clone(s.StopConditions)
+	return s
+}
+
+// FormatRate formats a rate or level like Python's str(float): the shortest
+// decimal that reads back as v, with ".0" added to whole numbers (0.5 →
+// "0.5", 1 → "1.0", 0.00001 → "1e-05"). Generated scenario names use it.
+func FormatRate(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 64)
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return s
+	}
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+// LatencyScenario returns a TypeLatency scenario named
+// "latency_{target}_{ms}ms".
+func LatencyScenario(target string, delay, duration time.Duration, blastRadius ...string) Scenario {
+	return Scenario{
+		Name:        fmt.Sprintf("latency_%s_%dms", target, delay.Milliseconds()),
+		Type:        TypeLatency,
+		Target:      target,
+		Delay:       delay,
+		Duration:    duration,
+		BlastRadius: blastRadius,
+	}
+}
+
+// ErrorScenario returns a TypeError scenario named "errors_{target}_{rate}"
+// that injects err (nil means the default *InjectedError).
+func ErrorScenario(target string, rate float64, err error, duration time.Duration, blastRadius ...string) Scenario {
+	return Scenario{
+		Name:        "errors_" + target + "_" + FormatRate(rate),
+		Type:        TypeError,
+		Target:      target,
+		ErrorRate:   rate,
+		Err:         err,
+		Duration:    duration,
+		BlastRadius: blastRadius,
+	}
+}
+
+// BreakerScenario returns a TypeCircuitBreaker scenario named
+// "circuit_open_{breaker}" that forces the breaker (and every breaker named
+// in the blast radius) open.
+func BreakerScenario(breakerName string, duration time.Duration, blastRadius ...string) Scenario {
+	return Scenario{
+		Name:        "circuit_open_" + breakerName,
+		Type:        TypeCircuitBreaker,
+		Target:      breakerName,
+		Duration:    duration,
+		BlastRadius: blastRadius,
+	}
+}
+
+// ResourceScenario returns a TypeResourceExhaustion scenario named
+// "resource_{type}_{level}".
+func ResourceScenario(resource ResourceType, level float64, target string, duration time.Duration, blastRadius ...string) Scenario {
+	return Scenario{
+		Name:          "resource_" + string(resource) + "_" + FormatRate(level),
+		Type:          TypeResourceExhaustion,
+		Target:        target,
+		ResourceType:  resource,
+		ResourceLevel: level,
+		Duration:      duration,
+		BlastRadius:   blastRadius,
+	}
+}
+
+// PartitionScenario returns a TypeNetworkPartition scenario named
+// "partition_{target}".
+func PartitionScenario(target string, duration time.Duration, blastRadius ...string) Scenario {
+	return Scenario{
+		Name:        "partition_" + target,
+		Type:        TypeNetworkPartition,
+		Target:      target,
+		Duration:    duration,
+		BlastRadius: blastRadius,
+	}
+}
+
+// TimeoutScenario returns a TypeTimeout scenario named "timeout_{target}".
+func TimeoutScenario(target string, duration time.Duration, blastRadius ...string) Scenario {
+	return Scenario{
+		Name:        "timeout_" + target,
+		Type:        TypeTimeout,
+		Target:      target,
+		Duration:    duration,
+		BlastRadius: blastRadius,
+	}
+}

@@ -1,0 +1,372 @@
+package redissink
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/metering"
+	"github.com/redis/go-redis/v9"
+)
+
+// ValidationError is the toolkit's validation error.
+type ValidationError = antifragile.ValidationError
+
+// Defaults of Config.
+const (
+	DefaultAddr      = "127.0.0.1:6379"
+	DefaultStream    = "antifragile:metering:events"
+	DefaultKeyPrefix = "antifragile:metering:"
+	DefaultMaxLen    = 1_000_000
+	DefaultBatchTTL  = 24 * time.Hour
+)
+
+// Config configures a Sink. Its zero value connects to DefaultAddr.
+type Config struct {
+	// Client is the Redis client to use; the Sink does not close it. nil
+	// means a new client for Addr, closed by Close.
+	Client redis.UniversalClient `json:"-"`
+	// Addr is the "host:port" of Redis when Client is nil. Empty means
+	// 127.0.0.1:6379.
+	Addr string `json:"addr,omitempty"`
+	// Stream is the stream key events are appended to. Empty means
+	// "antifragile:metering:events".
+	Stream string `json:"stream,omitempty"`
+	// KeyPrefix prefixes the guard, usage and tenants keys. Empty means
+	// "antifragile:metering:".
+	KeyPrefix string `json:"key_prefix,omitempty"`
+	// MaxLen trims the stream approximately (XADD MAXLEN ~) to this many
+	// entries. 0 means 1,000,000; negative means never trim.
+	MaxLen int64 `json:"max_len,omitempty"`
+	// BatchTTL is how long a batch's guard key is kept, i.e. how late a
+	// re-sent batch is still recognized. 0 means 24 h; negative is invalid;
+	// below 1 ms is invalid.
+	BatchTTL time.Duration `json:"batch_ttl,omitempty"`
+	// BillAll counts rejected and injected events in count, tokens,
+	// latency and compliance like ok and error ones (as
+	// metering.MemoryConfig.BillAll).
+	BillAll bool `json:"bill_all,omitempty"`
+}
+
+// Sink is the Redis metering.Sink. It is safe for concurrent use; Write
+// and the readers block on Redis round trips.
+type Sink struct {
+	cfg    Config
+	client redis.UniversalClient
+	owned  bool
+	script *redis.Script
+
+	mu  sync.Mutex // guards buf and args between concurrent Writes
+	buf []byte
+	arg []any
+
+	applied, duplicates atomic.Uint64
+	closeOnce           sync.Once
+	closeErr            error
+}
+
+var _ metering.Sink = (*Sink)(nil)
+
+// New returns a Sink for cfg, or the *ValidationError(s) of cfg. It does not
+// contact Redis (the first Write does).
+func New(cfg Config) (*Sink, error) {
+	var errs []error
+	if cfg.BatchTTL < 0 || (cfg.BatchTTL > 0 && cfg.BatchTTL < time.Millisecond) {
+		errs = append(errs, antifragile.Invalid("batch_ttl", cfg.BatchTTL, "must be 0 or at least 1ms"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = DefaultKeyPrefix
+	}
+	if cfg.MaxLen == 0 {
+		cfg.MaxLen = DefaultMaxLen
+	}
+	if cfg.BatchTTL == 0 {
+		cfg.BatchTTL = DefaultBatchTTL
+	}
+	s := &Sink{cfg: cfg, client: cfg.Client, script: redis.NewScript(applyScript)}
+	if s.client == nil {
+		s.client = redis.NewClient(&redis.Options{Addr: cfg.Addr})
+		s.owned = true
+	}
+	return s, nil
+}
+
+// Config returns the sink's configuration with defaults applied.
+func (s *Sink) Config() Config { return s.cfg }
+
+// applyScript applies one batch atomically, once.
+//
+//	KEYS[1] guard key, KEYS[2] stream
+//	ARGV[1] guard TTL in ms, ARGV[2] MAXLEN (<= 0: no trim), ARGV[3] key prefix,
+//	ARGV[4] n, ARGV[5 .. 4+n] event JSON,
+//	then per tenant: tenant, field count k, k × (field, value);
+//	the field "latency_max_ns" is a maximum, every other field a sum.
+//
+// It returns 1 when applied, 0 when the batch had been applied before.
+const applyScript = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  return 0
+end
+local stream = KEYS[2]
+local n = tonumber(ARGV[4])
+for i = 5, 4 + n do
+  redis.call('XADD', stream, '*', 'event', ARGV[i])
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('XTRIM', stream, 'MAXLEN', '~', ARGV[2])
+end
+local prefix = ARGV[3]
+local i = 5 + n
+while i <= #ARGV do
+  local tenant = ARGV[i]
+  local k = tonumber(ARGV[i + 1])
+  local key = prefix .. 'usage:' .. tenant
+  redis.call('SADD', prefix .. 'tenants', tenant)
+  for j = 0, k - 1 do
+    local f = ARGV[i + 2 + 2 * j]
+    local v = ARGV[i + 3 + 2 * j]
+    if f == 'latency_max_ns' then
+      local cur = tonumber(redis.call('HGET', key, f) or '0')
+      if tonumber(v) > cur then
+        redis.call('HSET', key, f, v)
+      end
+    else
+      redis.call('HINCRBY', key, f, v)
+    end
+  end
+  i = i + 2 + 2 * k
+end
+return 1
+`
+
+// BatchID returns the idempotency id of a batch: hex of the first 128 bits
+// of SHA-256 over the count and each event's ID (its JSON when the ID is
+// empty), length-prefixed. Re-sending the same events in the same order
+// gives the same id.
+func BatchID(events []metering.Event) string {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(events)))
+	h.Write(n[:])
+	var tmp []byte
+	for i := range events {
+		id := events[i].ID
+		if id == "" {
+			tmp = events[i].AppendJSON(tmp[:0])
+			id = string(tmp)
+		}
+		binary.BigEndian.PutUint64(n[:], uint64(len(id)))
+		h.Write(n[:])
+		h.Write([]byte(id))
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// tenantAgg is one tenant's increments in a batch.
+type tenantAgg struct {
+	count, tokens, latNs, latMax, compMicros, errs, rejected, injected int64
+	ops                                                                map[metering.Operation][2]int64 // count, tokens
+	tiers                                                              map[metering.Tier]int64
+}
+
+// Write applies events to Redis once (see the package doc). It returns nil
+// when the batch is applied or had already been applied, and the Redis
+// error otherwise; the Meter then re-sends the same batch. An empty batch
+// is a no-op.
+func (s *Sink) Write(ctx context.Context, events []metering.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	id := BatchID(events)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	aggs := make(map[string]*tenantAgg, 4)
+	var tenants []string
+	s.buf = s.buf[:0]
+	ends := make([]int, 0, len(events))
+	for i := range events {
+		e := &events[i]
+		s.buf = e.AppendJSON(s.buf)
+		ends = append(ends, len(s.buf))
+		tenant := cmp.Or(e.Tenant, metering.DefaultTenant)
+		a := aggs[tenant]
+		if a == nil {
+			a = &tenantAgg{ops: map[metering.Operation][2]int64{}, tiers: map[metering.Tier]int64{}}
+			aggs[tenant] = a
+			tenants = append(tenants, tenant)
+		}
+		switch e.Outcome {
+		case metering.OutcomeError:
+			a.errs++
+		case metering.OutcomeRejected:
+			a.rejected++
+		case metering.OutcomeInjected:
+			a.injected++
+		}
+		if !s.cfg.BillAll && !e.Outcome.Billable() {
+			continue
+		}
+		lat := max(int64(e.Latency), 0)
+		tokens := max(e.Tokens, 0)
+		a.count++
+		a.tokens += tokens
+		a.latNs += lat
+		a.latMax = max(a.latMax, lat)
+		a.compMicros += ComplianceMicros(e.Compliance)
+		op := a.ops[e.Operation]
+		a.ops[e.Operation] = [2]int64{op[0] + 1, op[1] + tokens}
+		a.tiers[cmp.Or(e.Tier, metering.TierStandard)]++
+	}
+
+	all := string(s.buf)
+	args := s.arg[:0]
+	args = append(args, s.cfg.BatchTTL.Milliseconds(), s.cfg.MaxLen, s.cfg.KeyPrefix, len(events))
+	start := 0
+	for _, end := range ends {
+		args = append(args, all[start:end])
+		start = end
+	}
+	for _, t := range tenants {
+		a := aggs[t]
+		fields := []any{"count", a.count} // the one field always written
+		for _, f := range [...]struct {
+			name string
+			v    int64
+		}{
+			{"tokens", a.tokens}, {"latency_ns", a.latNs}, {"latency_max_ns", a.latMax},
+			{"compliance_micros", a.compMicros}, {"errors", a.errs}, {"rejected", a.rejected}, {"injected", a.injected},
+		} {
+			if f.v != 0 {
+				fields = append(fields, f.name, f.v)
+			}
+		}
+		for _, op := range slices.Sorted(maps.Keys(a.ops)) {
+			v := a.ops[op]
+			fields = append(fields, "op:"+string(op)+":count", v[0], "op:"+string(op)+":tokens", v[1])
+		}
+		for _, tier := range slices.Sorted(maps.Keys(a.tiers)) {
+			fields = append(fields, "tier:"+string(tier)+":count", a.tiers[tier])
+		}
+		args = append(args, t, len(fields)/2)
+		args = append(args, fields...)
+	}
+	s.arg = args
+	res, err := s.script.Run(ctx, s.client, []string{s.cfg.KeyPrefix + "batch:" + id, s.cfg.Stream}, args...).Int()
+	clear(s.arg)
+	if cap(s.buf) > 4<<20 {
+		s.buf, s.arg = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("redissink: apply batch %s of %d events: %w", id, len(events), err)
+	}
+	if res == 0 {
+		s.duplicates.Add(1)
+	} else {
+		s.applied.Add(1)
+	}
+	return nil
+}
+
+// ComplianceMicros is how a compliance score is summed in Redis: the score
+// clamped to [0, 1] (NaN as 0) in millionths, rounded, so that sums are
+// exact integers.
+func ComplianceMicros(c float64) int64 {
+	if !(c > 0) {
+		return 0
+	}
+	return int64(math.Round(min(c, 1) * 1e6))
+}
+
+// Stats counts the batches a Sink applied and those Redis recognized as
+// already applied (re-sends).
+type Stats struct {
+	Applied    uint64 `json:"applied"`
+	Duplicates uint64 `json:"duplicates"`
+}
+
+// Stats returns the sink's counters. Safe for concurrent use.
+func (s *Sink) Stats() Stats {
+	return Stats{Applied: s.applied.Load(), Duplicates: s.duplicates.Load()}
+}
+
+// Usage reads tenant's aggregates from Redis (an empty tenant means
+// "default"): Count, Tokens, LatencySum, LatencyMax, ComplianceMean,
+// Errors, Rejected and Injected; Operation, Tier, Start and End are empty.
+// A tenant never seen gives a zero Usage.
+func (s *Sink) Usage(ctx context.Context, tenant string) (metering.Usage, error) {
+	tenant = cmp.Or(tenant, metering.DefaultTenant)
+	h, err := s.client.HGetAll(ctx, s.cfg.KeyPrefix+"usage:"+tenant).Result()
+	if err != nil {
+		return metering.Usage{}, fmt.Errorf("redissink: usage of %q: %w", tenant, err)
+	}
+	num := func(f string) int64 { v, _ := strconv.ParseInt(h[f], 10, 64); return v }
+	u := metering.Usage{
+		Tenant: tenant, Count: num("count"), Tokens: num("tokens"),
+		LatencySum: time.Duration(num("latency_ns")), LatencyMax: time.Duration(num("latency_max_ns")),
+		Errors: num("errors"), Rejected: num("rejected"), Injected: num("injected"),
+	}
+	if u.Count > 0 {
+		u.ComplianceMean = float64(num("compliance_micros")) / 1e6 / float64(u.Count)
+	}
+	return u, nil
+}
+
+// Fields returns tenant's raw aggregate hash: count, tokens, latency_ns,
+// latency_max_ns, compliance_micros, errors, rejected, injected, and
+// "op:<operation>:count", "op:<operation>:tokens", "tier:<tier>:count".
+// A field that would only ever have been incremented by 0 is absent.
+func (s *Sink) Fields(ctx context.Context, tenant string) (map[string]int64, error) {
+	tenant = cmp.Or(tenant, metering.DefaultTenant)
+	h, err := s.client.HGetAll(ctx, s.cfg.KeyPrefix+"usage:"+tenant).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redissink: usage of %q: %w", tenant, err)
+	}
+	out := make(map[string]int64, len(h))
+	for k, v := range h {
+		out[k], _ = strconv.ParseInt(v, 10, 64)
+	}
+	return out, nil
+}
+
+// Tenants returns the tenants seen, sorted.
+func (s *Sink) Tenants(ctx context.Context) ([]string, error) {
+	ts, err := s.client.SMembers(ctx, s.cfg.KeyPrefix+"tenants").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redissink: tenants: %w", err)
+	}
+	slices.Sort(ts)
+	return ts, nil
+}
+
+// Close closes the client if the Sink created it. It is idempotent.
+func (s *Sink) Close() error {
+	s.closeOnce.Do(func() {
+		if s.owned {
+			s.closeErr = s.client.Close()
+		}
+	})
+	return s.closeErr
+}
