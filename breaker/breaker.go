@@ -81,8 +81,15 @@ func (b *Breaker) State() State { return State(b.sg.Load()) }
 type Ticket struct {
 	b     *Breaker
 	sg    uint64
-	start time.Time // only when calls are timed
+	start int64 // monotonic nanoseconds, only when calls are timed
 }
+
+// epoch anchors monotonic readings: time.Since reads only the monotonic
+// clock, which costs less than time.Now. It is set once and never changed.
+var epoch = time.Now()
+
+// mono returns monotonic nanoseconds since epoch.
+func mono() int64 { return int64(time.Since(epoch)) }
 
 // Allow asks to make one call. It returns a Ticket whose Done must be called
 // with the call's error, or ErrOpen / ErrTooManyRequests when the call is
@@ -102,7 +109,7 @@ func (b *Breaker) Allow() (Ticket, error) {
 	}
 	t := Ticket{b: b, sg: v}
 	if b.needTime {
-		t.start = time.Now()
+		t.start = mono()
 	}
 	return t, nil
 }
@@ -116,11 +123,11 @@ func (t Ticket) Done(err error) {
 		return
 	}
 	failed := err != nil && b.cfg.IsFailure(err)
-	var now time.Time
+	var now int64
 	slow := false
 	if b.needTime {
-		now = time.Now()
-		slow = b.cfg.timed() && now.Sub(t.start) > b.cfg.SlowCallThreshold
+		now = mono()
+		slow = b.cfg.timed() && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
 	}
 	s := b.ctr.local()
 	if failed {

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,9 +16,9 @@ const (
 
 // window remembers recent outcomes for the rate rules.
 type window interface {
-	record(outcome uint32, now time.Time)
+	record(outcome uint32, now int64)
 	// totals returns the calls, failures and slow calls in the window.
-	totals(now time.Time) (calls, failures, slow int64)
+	totals(now int64) (calls, failures, slow int64)
 	reset()
 }
 
@@ -34,9 +35,13 @@ func newCountWindow(size int) *countWindow {
 	return &countWindow{slots: make([]atomic.Uint32, size)}
 }
 
-func (w *countWindow) record(o uint32, _ time.Time) {
+func (w *countWindow) record(o uint32, _ int64) {
 	i := (w.pos.Add(1) - 1) % uint64(len(w.slots))
-	old := w.slots[i].Swap(o)
+	slot := &w.slots[i]
+	if slot.Load() == o { // steady state: overwrite a like outcome, no write
+		return
+	}
+	old := slot.Swap(o)
 	if old == o {
 		return
 	}
@@ -51,7 +56,7 @@ func (w *countWindow) record(o uint32, _ time.Time) {
 	}
 }
 
-func (w *countWindow) totals(time.Time) (int64, int64, int64) {
+func (w *countWindow) totals(int64) (int64, int64, int64) {
 	return w.calls.Load(), w.failures.Load(), w.slow.Load()
 }
 
@@ -84,16 +89,17 @@ type timeBucket struct {
 func newTimeWindow(span time.Duration, n int) *timeWindow {
 	w := &timeWindow{width: span / time.Duration(n), buckets: make([]timeBucket, n)}
 	for i := range w.buckets {
-		w.buckets[i].epoch.Store(-1)
+		w.buckets[i].epoch.Store(math.MinInt64)
 	}
 	return w
 }
 
-func (w *timeWindow) epoch(now time.Time) int64 { return now.UnixNano() / int64(w.width) }
+func (w *timeWindow) epoch(now int64) int64 { return now / int64(w.width) }
 
-func (w *timeWindow) record(o uint32, now time.Time) {
+func (w *timeWindow) record(o uint32, now int64) {
 	e := w.epoch(now)
-	b := &w.buckets[e%int64(len(w.buckets))]
+	n := int64(len(w.buckets))
+	b := &w.buckets[(e%n+n)%n] // e may be negative: readings are relative
 	if b.epoch.Load() != e {
 		w.mu.Lock()
 		if b.epoch.Load() != e {
@@ -113,7 +119,7 @@ func (w *timeWindow) record(o uint32, now time.Time) {
 	}
 }
 
-func (w *timeWindow) totals(now time.Time) (calls, failures, slow int64) {
+func (w *timeWindow) totals(now int64) (calls, failures, slow int64) {
 	e := w.epoch(now)
 	oldest := e - int64(len(w.buckets)) + 1
 	for i := range w.buckets {
@@ -132,7 +138,7 @@ func (w *timeWindow) reset() {
 	defer w.mu.Unlock()
 	for i := range w.buckets {
 		b := &w.buckets[i]
-		b.epoch.Store(-1)
+		b.epoch.Store(math.MinInt64)
 		b.calls.Store(0)
 		b.failures.Store(0)
 		b.slow.Store(0)
