@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/antifragile-go/antifragile/internal/fanout"
 )
 
 // Errors returned when a breaker rejects a call. They are returned as is,
@@ -37,8 +39,8 @@ type Breaker struct {
 	lastTransition atomic.Int64 // unix nanoseconds
 	ctr            counters
 
-	local    hub  // this breaker's own subscribers
-	registry *hub // the owning registry's subscribers; set before the breaker is shared
+	local    fanout.Hub[Event]  // this breaker's own subscribers
+	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
 
 	mu             sync.Mutex
 	timer          *time.Timer // guarded by mu: open → half-open
@@ -289,8 +291,8 @@ func (b *Breaker) transitionLocked(to State, reason Reason) {
 	now := time.Now()
 	b.lastTransition.Store(now.UnixNano())
 	ev := Event{Breaker: b.cfg.Name, From: from, To: to, At: now.UTC(), Reason: reason}
-	b.local.publish(ev)
-	b.registry.publish(ev)
+	b.local.Publish(ev)
+	b.registry.Publish(ev)
 }
 
 // timeout moves an open breaker of generation gen to half-open.
@@ -367,7 +369,7 @@ func (b *Breaker) stop() {
 // Subscribe returns a subscription to this breaker's state transitions,
 // buffered to buffer events (≤ 0 means DefaultSubscriptionBuffer). A full
 // buffer drops events and counts them; the breaker never waits.
-func (b *Breaker) Subscribe(buffer int) *Subscription { return b.local.subscribe(buffer) }
+func (b *Breaker) Subscribe(buffer int) *Subscription { return b.local.Subscribe(buffer) }
 
 // Metrics is a point-in-time copy of a breaker's state and counters.
 type Metrics struct {

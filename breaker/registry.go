@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/fanout"
 )
 
 // ErrDuplicate is matched by the error Register returns for a name that is
@@ -45,7 +46,7 @@ type RegistryConfig struct {
 type Registry struct {
 	dflt Config
 	hash string
-	hub  hub
+	hub  fanout.Hub[Event]
 
 	mu       sync.RWMutex
 	breakers map[string]*Breaker // guarded by mu
@@ -94,7 +95,7 @@ func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	nb.registry = &r.hub
 	r.breakers[name] = nb
 	r.mu.Unlock()
-	r.hub.publish(Event{Breaker: name, From: Closed, To: Closed, At: time.Now().UTC(), Reason: ReasonAdded})
+	r.hub.Publish(Event{Breaker: name, From: Closed, To: Closed, At: time.Now().UTC(), Reason: ReasonAdded})
 	return nb, nil
 }
 
@@ -116,7 +117,7 @@ func (r *Registry) Register(name string, b *Breaker) error {
 	r.breakers[name] = b
 	st := b.State()
 	r.mu.Unlock()
-	r.hub.publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonAdded})
+	r.hub.Publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonAdded})
 	return nil
 }
 
@@ -140,7 +141,7 @@ func (r *Registry) Remove(name string) bool {
 	}
 	b.stop()
 	st := b.State()
-	r.hub.publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonRemoved})
+	r.hub.Publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonRemoved})
 	return true
 }
 
@@ -228,4 +229,4 @@ func (r *Registry) ResetAll() {
 // Subscribe returns one subscription to the events of every breaker in the
 // registry, present and future, including added and removed events. A full
 // buffer (≤ 0 means DefaultSubscriptionBuffer) drops events and counts them.
-func (r *Registry) Subscribe(buffer int) *Subscription { return r.hub.subscribe(buffer) }
+func (r *Registry) Subscribe(buffer int) *Subscription { return r.hub.Subscribe(buffer) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/internal/fanout"
 )
 
 // Engine injects faults. Scenarios are activated with Inject (or a
@@ -61,7 +62,7 @@ type Engine struct {
 	diskErrors         atomic.Uint64
 	connsOccupied      atomic.Int64
 
-	hub hub
+	hub fanout.Hub[Event]
 
 	closeCh chan struct{} // closed by Close; ends Run
 
@@ -413,7 +414,7 @@ func (e *Engine) endLocked(a *active, reason Reason) {
 }
 
 func (e *Engine) publish(a *active, kind EventKind, reason Reason) {
-	e.hub.publish(Event{Scenario: a.s.Name, Type: a.s.Type, Target: a.s.Target, Kind: kind, Reason: reason, At: time.Now()})
+	e.hub.Publish(Event{Scenario: a.s.Name, Type: a.s.Type, Target: a.s.Target, Kind: kind, Reason: reason, At: time.Now()})
 }
 
 // expire ends the scenario name of generation gen when its timer fires. A
@@ -747,7 +748,7 @@ func (e *Engine) Pool(name string, size int) *Pool {
 // Subscribe returns a subscription to scenario starts and ends, buffered
 // to buffer events (≤ 0 means DefaultSubscriptionBuffer). A full buffer
 // drops events and counts them; the engine never waits.
-func (e *Engine) Subscribe(buffer int) *Subscription { return e.hub.subscribe(buffer) }
+func (e *Engine) Subscribe(buffer int) *Subscription { return e.hub.Subscribe(buffer) }
 
 // With activates s, runs fn, and deactivates s when fn returns (or
 // panics), unless s was replaced or ended meanwhile. It returns Inject's
