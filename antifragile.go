@@ -107,3 +107,23 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 func Invalid(field string, value any, format string, args ...any) *ValidationError {
 	return &ValidationError{Field: field, Value: value, Err: fmt.Errorf(format, args...)}
 }
+
+// Problems collects every problem found while validating one value, so that
+// a Validate method reports them all at once. The zero value is ready to use.
+type Problems struct{ errs []error }
+
+// Add records err unless it is nil.
+func (p *Problems) Add(err error) {
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+}
+
+// Invalid records a *ValidationError for field (see Invalid).
+func (p *Problems) Invalid(field string, value any, format string, args ...any) {
+	p.errs = append(p.errs, Invalid(field, value, format, args...))
+}
+
+// Err returns the problems joined with errors.Join, or nil when there are
+// none.
+func (p *Problems) Err() error { return errors.Join(p.errs...) }

@@ -171,12 +171,10 @@ func (c Config) withDefaults() Config {
 // a *ValidationError, joined with errors.Join; nil when c is valid.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	var errs []error
-	bad := func(field string, value any, format string, args ...any) {
-		errs = append(errs, antifragile.Invalid(field, value, format, args...))
-	}
+	var problems antifragile.Problems
+	bad := problems.Invalid
 	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "breaker "+quote(c.Name)); err != nil {
-		errs = append(errs, err)
+		problems.Add(err)
 	}
 	rate := func(field string, v float64) {
 		if v < 0 || v > 1 || v != v {
@@ -230,7 +228,7 @@ func (c Config) Validate() error {
 	} else if c.HalfOpenSuccesses > c.HalfOpenMaxCalls {
 		bad("half_open_successes", c.HalfOpenSuccesses, "must not exceed half_open_max_calls %d", c.HalfOpenMaxCalls)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 func (c Config) rateRules() bool { return c.FailureRate > 0 || c.SlowCallRate > 0 }

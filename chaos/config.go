@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -105,12 +104,10 @@ func (c Config) withDefaults() Config {
 // is valid.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	var errs []error
-	bad := func(field string, value any, format string, args ...any) {
-		errs = append(errs, antifragile.Invalid(field, value, format, args...))
-	}
+	var problems antifragile.Problems
+	bad := problems.Invalid
 	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "chaos engine"); err != nil {
-		errs = append(errs, err)
+		problems.Add(err)
 	}
 	if c.MaxDuration < 0 || c.MaxDuration > MaxDuration {
 		bad("max_duration", c.MaxDuration, "must be within (0, %s]", MaxDuration)
@@ -135,5 +132,5 @@ func (c Config) Validate() error {
 			bad(fmt.Sprintf("stop_conditions[%d]", i), s.Name, "has no Check function")
 		}
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }

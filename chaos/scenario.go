@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -164,12 +163,10 @@ func (s Scenario) ExpiresAt() time.Time { return s.CreatedAt.Add(s.Duration) }
 // hash mismatch), joined with errors.Join; nil when s is valid. A duration
 // above MaxDuration is not an error: engines cap it.
 func (s Scenario) Validate() error {
-	var errs []error
-	bad := func(field string, value any, format string, args ...any) {
-		errs = append(errs, antifragile.Invalid(field, value, format, args...))
-	}
+	var problems antifragile.Problems
+	bad := problems.Invalid
 	if err := antifragile.ValidateHashFor(antifragile.HashOrDefault(s.ConstitutionalHash), "chaos scenario "+strconv.Quote(s.Name)); err != nil {
-		errs = append(errs, err)
+		problems.Add(err)
 	}
 	if strings.TrimSpace(s.Name) == "" {
 		bad("name", s.Name, "must not be empty")
@@ -209,7 +206,7 @@ func (s Scenario) Validate() error {
 			bad(fmt.Sprintf("stop_conditions[%d]", i), c.Name, "has no Check function")
 		}
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 func unit(v float64) bool { return v >= 0 && v <= 1 }

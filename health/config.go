@@ -1,7 +1,6 @@
 package health
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -128,12 +127,10 @@ func (c Config) withDefaults() Config {
 // returns nil when c is valid.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	var errs []error
-	bad := func(field string, value any, format string, args ...any) {
-		errs = append(errs, antifragile.Invalid(field, value, format, args...))
-	}
+	var problems antifragile.Problems
+	bad := problems.Invalid
 	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "health aggregator"); err != nil {
-		errs = append(errs, err)
+		problems.Add(err)
 	}
 	if c.HistoryWindow < 0 {
 		bad("history_window", c.HistoryWindow, "must not be negative")
@@ -160,13 +157,13 @@ func (c Config) Validate() error {
 	}
 	for name, w := range c.Weights {
 		if err := checkWeight(name, w); err != nil {
-			errs = append(errs, err)
+			problems.Add(err)
 		}
 	}
 	if c.CallbackQueue < 0 {
 		bad("callback_queue", c.CallbackQueue, "must be at least 1 (0 means %d)", DefaultCallbackQueue)
 	}
-	return errors.Join(errs...)
+	return problems.Err()
 }
 
 // checkWeight returns a *ValidationError unless w is positive and finite.
