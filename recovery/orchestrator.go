@@ -1,0 +1,571 @@
+package recovery
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/backoff"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/internal/fanout"
+)
+
+// Errors matched with errors.Is.
+var (
+	// ErrNotFound is matched by a *NotFoundError: no task for the service.
+	ErrNotFound = errors.New("recovery: service not found")
+	// ErrInProgress is matched by a *StateError for an operation that needs
+	// the service's attempt to be finished.
+	ErrInProgress = errors.New("recovery: attempt in progress")
+	// ErrNotAwaitingManual is matched by a *StateError from Resume or
+	// Resolve on a task that does not wait for an operator.
+	ErrNotAwaitingManual = errors.New("recovery: not awaiting manual intervention")
+	// ErrRunning is returned by Run while another Run is running.
+	ErrRunning = errors.New("recovery: orchestrator already running")
+)
+
+// NotFoundError reports an operation on a service that has no task.
+type NotFoundError struct{ Service string }
+
+// Error reads like `recovery: no task for service "db"`.
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("recovery: no task for service %q", e.Service)
+}
+
+// Is reports whether target is ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// StateError reports an operation that the task's state does not allow. It
+// unwraps to ErrInProgress or ErrNotAwaitingManual.
+type StateError struct {
+	Service string
+	Op      string // "execute", "resume" or "resolve"
+	State   State
+	Err     error
+}
+
+// Error reads like `recovery: cannot resume "db": it is scheduled, not awaiting_manual`.
+func (e *StateError) Error() string {
+	if e.Err == ErrInProgress {
+		return fmt.Sprintf("recovery: cannot %s %q: an attempt is in progress", e.Op, e.Service)
+	}
+	return fmt.Sprintf("recovery: cannot %s %q: it is %s, not awaiting_manual", e.Op, e.Service, e.State)
+}
+
+// Unwrap returns ErrInProgress or ErrNotAwaitingManual.
+func (e *StateError) Unwrap() error { return e.Err }
+
+// Config defaults.
+const (
+	DefaultMaxConcurrent = 1
+	DefaultMaxHistory    = 100
+	DefaultRestartWindow = time.Minute
+	DefaultWatchBuffer   = 1024
+	// RecentResults is how many results Status carries.
+	RecentResults = 10
+)
+
+// Config configures an Orchestrator. The zero value is usable: one attempt
+// at a time, the default Policy, 100 results of history, no restart
+// intensity limit, no watching.
+type Config struct {
+	// DefaultPolicy is the policy of a service with neither a policy given
+	// to Schedule nor one set with SetPolicy. Its zero fields take their
+	// defaults (see Policy).
+	DefaultPolicy Policy
+
+	// MaxConcurrent is the most attempts Run runs at once. 0 means 1;
+	// negative is invalid. Execute's attempts run in the caller's goroutine
+	// and are not counted.
+	MaxConcurrent int
+
+	// MaxHistory is how many results History keeps. 0 means 100; negative
+	// is invalid.
+	MaxHistory int
+
+	// MaxRestarts is the restart intensity (Erlang/OTP's idea): a service
+	// whose recovery would be the (MaxRestarts+1)-th created within
+	// RestartWindow is escalated to awaiting_manual instead of scheduled.
+	// 0 turns the limit off; negative is invalid.
+	MaxRestarts int
+	// RestartWindow is the window of MaxRestarts. 0 means 1 min; negative
+	// is invalid.
+	RestartWindow time.Duration
+
+	// Watch makes Run subscribe to the registry given to New and schedule a
+	// recovery, with the service's policy (its Strategy and Priority
+	// included), whenever a breaker opens by itself — a trip rule or a
+	// failed probe, never an operator's or the chaos engine's ForceOpen. A
+	// scheduled task whose breaker closes by itself (a successful probe)
+	// ends as succeeded without an attempt. When Run starts it also
+	// schedules every breaker that is already open. Watch needs a registry.
+	Watch bool
+	// WatchBuffer is the buffer of the registry subscription. 0 or negative
+	// means 1024; lost events are counted in Status.DroppedBreakerEvents.
+	WatchBuffer int
+
+	// Seed seeds the jitter generator, so that the same seed spreads the
+	// same delays. 0 means a random seed.
+	Seed uint64
+
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash.
+	ConstitutionalHash string
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxConcurrent == 0 {
+		c.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if c.MaxHistory == 0 {
+		c.MaxHistory = DefaultMaxHistory
+	}
+	if c.RestartWindow == 0 {
+		c.RestartWindow = DefaultRestartWindow
+	}
+	if c.WatchBuffer <= 0 {
+		c.WatchBuffer = DefaultWatchBuffer
+	}
+	c.DefaultPolicy = c.DefaultPolicy.withDefaults()
+	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
+	return c
+}
+
+// Validate reports every invalid field of c, after defaults are applied,
+// joined with errors.Join; nil when c is valid. The default policy's fields
+// are named "default_policy.<field>".
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "recovery orchestrator"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.DefaultPolicy.validate("default_policy."); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxConcurrent < 0 {
+		errs = append(errs, antifragile.Invalid("max_concurrent", c.MaxConcurrent, "must not be negative (0 means %d)", DefaultMaxConcurrent))
+	}
+	if c.MaxHistory < 0 {
+		errs = append(errs, antifragile.Invalid("max_history", c.MaxHistory, "must not be negative (0 means %d)", DefaultMaxHistory))
+	}
+	if c.MaxRestarts < 0 {
+		errs = append(errs, antifragile.Invalid("max_restarts", c.MaxRestarts, "must not be negative (0 turns the limit off)"))
+	}
+	if c.RestartWindow < 0 {
+		errs = append(errs, antifragile.Invalid("restart_window", c.RestartWindow, "must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Orchestrator recovers failed services: it keeps one task per service in a
+// priority queue, runs attempts (an optional action, then an optional health
+// check) when they are due, retries failures with backoff, and on success
+// resets the service's breaker. All methods are safe for concurrent use and
+// work before Run: tasks scheduled earlier wait for Run (or Execute).
+//
+// Attempts run only inside Run, or in Execute's caller. Callers never wait
+// for an attempt except in Execute; the queue is guarded by one mutex under
+// which no user code (action, health check, event listener) ever runs.
+type Orchestrator struct {
+	cfg    Config // defaults applied
+	hash   string
+	reg    *breaker.Registry
+	events fanout.Hub[Event]
+	wake   chan struct{} // buffer 1: something changed, Run should look
+	dflt   *Policy       // cfg.DefaultPolicy; stored policies are never modified
+	epoch  time.Time     // origin of mono times
+
+	mu            sync.Mutex
+	tasks         map[string]*task      // guarded by mu: the active set
+	list          []*task               // guarded by mu: the active set, dense (task.pos)
+	q             queue                 // guarded by mu
+	policies      map[string]*Policy    // guarded by mu: SetPolicy, defaults applied
+	inflight      map[string]*task      // guarded by mu: service → task whose attempt runs
+	active        int                   // guarded by mu: attempts Run started that run
+	running       bool                  // guarded by mu
+	seq           uint64                // guarded by mu
+	rng           *rand.Rand            // guarded by mu
+	history       []Result              // guarded by mu: ring of MaxHistory
+	histStart     int                   // guarded by mu
+	restarts      map[string][]mono     // guarded by mu: recent task creations per service
+	watchSub      *breaker.Subscription // guarded by mu
+	droppedBefore uint64                // guarded by mu: drops of earlier Runs' subscriptions
+}
+
+// New returns an orchestrator configured by cfg, or the validation errors of
+// cfg (a hash mismatch among them). reg, which may be nil, holds the
+// breakers that a successful recovery resets and that Config.Watch watches.
+// New starts nothing.
+func New(cfg Config, reg *breaker.Registry) (*Orchestrator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Watch && reg == nil {
+		return nil, antifragile.Invalid("watch", true, "needs a breaker registry, but New was given nil")
+	}
+	cfg = cfg.withDefaults()
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	dflt := cfg.DefaultPolicy
+	return &Orchestrator{
+		cfg:      cfg,
+		dflt:     &dflt,
+		hash:     cfg.ConstitutionalHash,
+		reg:      reg,
+		wake:     make(chan struct{}, 1),
+		tasks:    make(map[string]*task),
+		policies: make(map[string]*Policy),
+		inflight: make(map[string]*task),
+		restarts: make(map[string][]mono),
+		epoch:    time.Now(),
+		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+	}, nil
+}
+
+// ConstitutionalHash returns the orchestrator's validated hash.
+func (o *Orchestrator) ConstitutionalHash() string { return o.hash }
+
+func (o *Orchestrator) checkHash() error {
+	return antifragile.ValidateHashFor(o.hash, "recovery orchestrator")
+}
+
+// poke tells Run to look at the queue again; it never blocks.
+func (o *Orchestrator) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe returns a subscription to the orchestrator's events, buffered
+// to buffer events (≤ 0 means DefaultSubscriptionBuffer). A full buffer
+// drops events and counts them; the orchestrator never waits.
+func (o *Orchestrator) Subscribe(buffer int) *Subscription { return o.events.Subscribe(buffer) }
+
+// Schedule asks for the recovery of service name with strategy and priority
+// (lower runs first; equal priorities run in the order they became due, then
+// the order scheduled). policy may be nil: the service's policy (SetPolicy)
+// or the default then applies. The first attempt is due after the delay of
+// attempt 1: InitialDelay for the growing strategies, at once for Immediate
+// and Manual.
+//
+// A service that already has a task is updated in place — strategy,
+// priority, policy — and never queued twice; a scheduled task's next attempt
+// is recomputed from when its wait began. A task whose attempt is running
+// starts a new round (attempt count 0) when that attempt ends, whatever its
+// outcome, so that a request made during an attempt is never lost. A task
+// awaiting an operator stays so (use Resume). Schedule never blocks on attempts and returns the
+// validation error of an empty name, an unknown strategy or an invalid
+// policy, or a hash mismatch.
+func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, policy *Policy) error {
+	if err := o.checkHash(); err != nil {
+		return err
+	}
+	if name == "" {
+		return antifragile.Invalid("service", name, "must not be empty")
+	}
+	if !strategy.Valid() {
+		return antifragile.Invalid("strategy", strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual")
+	}
+	var p *Policy
+	if policy != nil {
+		if err := policy.Validate(); err != nil {
+			return err
+		}
+		p = new(Policy)
+		*p = policy.withDefaults()
+	}
+	o.mu.Lock()
+	o.scheduleLocked(name, strategy, priority, p, o.now())
+	o.mu.Unlock()
+	o.poke()
+	return nil
+}
+
+// servicePolicyLocked returns the policy set for name, or the default.
+func (o *Orchestrator) servicePolicyLocked(name string) *Policy {
+	if p, ok := o.policies[name]; ok {
+		return p
+	}
+	return o.dflt
+}
+
+// scheduleLocked creates or updates the task of name; p is the policy given
+// to Schedule, nil for the service's policy.
+func (o *Orchestrator) scheduleLocked(name string, strategy Strategy, priority int, p *Policy, now mono) {
+	explicit := p != nil
+	if !explicit {
+		p = o.servicePolicyLocked(name)
+	}
+	t, ok := o.tasks[name]
+	if !ok {
+		t = &task{name: name, strategy: strategy, priority: priority, policy: p, explicit: explicit, seq: o.seq, scheduledAt: now, index: -1}
+		o.seq++
+		o.addLocked(t)
+		if o.cfg.MaxRestarts > 0 && !o.admitLocked(name, now) {
+			t.state = AwaitingManual
+			t.lastError = fmt.Sprintf("restart intensity exceeded: more than %d recoveries within %s", o.cfg.MaxRestarts, o.cfg.RestartWindow)
+			o.emitLocked(t, now, t.lastError)
+			return
+		}
+		o.waitLocked(t, now)
+		o.emitLocked(t, now, "")
+		return
+	}
+	t.strategy, t.priority, t.policy, t.explicit = strategy, priority, p, explicit
+	if t.state == InProgress {
+		t.again = true
+	}
+	if t.state != Scheduled {
+		return
+	}
+	o.rescheduleLocked(t)
+	o.emitLocked(t, now, "")
+}
+
+// admitLocked records a new recovery of name at now and reports whether it
+// stays within the restart intensity.
+func (o *Orchestrator) admitLocked(name string, now mono) bool {
+	ts := o.restarts[name]
+	cut := now - mono(o.cfg.RestartWindow)
+	i := 0
+	for i < len(ts) && ts[i] <= cut {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) >= o.cfg.MaxRestarts {
+		o.restarts[name] = ts
+		return false
+	}
+	o.restarts[name] = append(ts, now)
+	return true
+}
+
+// delayLocked returns the wait before attempt n of t.
+func (o *Orchestrator) delayLocked(t *task, n int) time.Duration {
+	if t.strategy == Manual {
+		return 0 // only the first attempt (or a resumed one) is ever waited for
+	}
+	p := t.policy
+	s := backoff.Schedule{Strategy: t.strategy, Initial: p.InitialDelay, Max: p.MaxDelay, Multiplier: p.BackoffMultiplier, Jitter: p.Jitter}
+	d, _ := s.Delay(n, o.rng)
+	return d
+}
+
+// waitLocked queues t for its next attempt, waiting from now.
+func (o *Orchestrator) waitLocked(t *task, now mono) {
+	t.state = Scheduled
+	t.waitFrom = now
+	t.due = now + mono(o.delayLocked(t, t.attempts+1))
+	o.q.push(t)
+}
+
+// rescheduleLocked recomputes a scheduled task's due time after its
+// strategy or policy changed, and moves it to its place.
+func (o *Orchestrator) rescheduleLocked(t *task) {
+	t.due = t.waitFrom + mono(o.delayLocked(t, t.attempts+1))
+	o.q.requeue(t)
+}
+
+// emitLocked publishes t's current state. Publishing under the lock keeps
+// every subscriber's events in order; it never blocks — it only offers the
+// event to the subscriptions' buffers — so no listener runs under the lock.
+func (o *Orchestrator) emitLocked(t *task, now mono, detail string) {
+	if !(o.events.Len() > 0) {
+		return
+	}
+	o.events.Publish(Event{Service: t.name, State: t.state, Attempt: t.attempts, At: o.wall(now), Detail: detail})
+}
+
+// addLocked adds t to the active set.
+func (o *Orchestrator) addLocked(t *task) {
+	o.tasks[t.name] = t
+	t.pos = len(o.list)
+	o.list = append(o.list, t)
+}
+
+// dropLocked removes t from the active set.
+func (o *Orchestrator) dropLocked(t *task) {
+	delete(o.tasks, t.name)
+	last := len(o.list) - 1
+	o.list[t.pos] = o.list[last]
+	o.list[t.pos].pos = t.pos
+	o.list[last] = nil
+	o.list = o.list[:last]
+}
+
+// Cancel removes the service's task so that it never runs again, cutting a
+// running attempt short through its context, and reports whether there was
+// one. It never blocks on the attempt.
+func (o *Orchestrator) Cancel(name string) bool {
+	o.mu.Lock()
+	now := o.now()
+	t, ok := o.tasks[name]
+	if !ok {
+		o.mu.Unlock()
+		return false
+	}
+	o.dropLocked(t)
+	o.q.remove(t)
+	if t.stop != nil {
+		t.stop()
+	}
+	t.state = Cancelled
+	o.emitLocked(t, now, "")
+	o.mu.Unlock()
+	o.poke()
+	return true
+}
+
+// Resume makes a task that awaits an operator due at once. It returns a
+// *NotFoundError for an unknown service and a *StateError (ErrNotAwaitingManual)
+// for a task in another state.
+func (o *Orchestrator) Resume(name string) error {
+	o.mu.Lock()
+	now := o.now()
+	t, err := o.awaitingLocked(name, "resume")
+	if err != nil {
+		o.mu.Unlock()
+		return err
+	}
+	t.state = Scheduled
+	t.waitFrom, t.due = now, now
+	o.q.push(t)
+	o.emitLocked(t, now, "resumed")
+	o.mu.Unlock()
+	o.poke()
+	return nil
+}
+
+// Resolve marks a task that awaits an operator idle and removes it: the
+// operator dealt with the service. Errors as for Resume.
+func (o *Orchestrator) Resolve(name string) error {
+	o.mu.Lock()
+	now := o.now()
+	t, err := o.awaitingLocked(name, "resolve")
+	if err != nil {
+		o.mu.Unlock()
+		return err
+	}
+	o.dropLocked(t)
+	t.state = Idle
+	o.emitLocked(t, now, "resolved")
+	o.mu.Unlock()
+	return nil
+}
+
+func (o *Orchestrator) awaitingLocked(name, op string) (*task, error) {
+	t, ok := o.tasks[name]
+	if !ok {
+		return nil, &NotFoundError{Service: name}
+	}
+	if t.state != AwaitingManual {
+		return nil, &StateError{Service: name, Op: op, State: t.state, Err: ErrNotAwaitingManual}
+	}
+	return t, nil
+}
+
+// SetPolicy sets the policy of service name, used by later Schedule calls
+// without a policy and by automatic scheduling. A task of that service that
+// follows its service policy picks it up at once. It returns the policy's
+// validation errors or a hash mismatch.
+func (o *Orchestrator) SetPolicy(name string, p Policy) error {
+	if err := o.checkHash(); err != nil {
+		return err
+	}
+	if name == "" {
+		return antifragile.Invalid("service", name, "must not be empty")
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	sp := p.withDefaults()
+	o.mu.Lock()
+	o.policies[name] = &sp
+	if t, ok := o.tasks[name]; ok && !t.explicit {
+		t.policy = &sp
+		if t.state == Scheduled {
+			o.rescheduleLocked(t)
+		}
+	}
+	o.mu.Unlock()
+	o.poke()
+	return nil
+}
+
+// Policy returns the policy of service name — the one set with SetPolicy or
+// the default — with defaults applied.
+func (o *Orchestrator) Policy(name string) Policy {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return *o.servicePolicyLocked(name)
+}
+
+// Task returns a copy of the service's task and whether there is one.
+func (o *Orchestrator) Task(name string) (Task, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t, ok := o.tasks[name]
+	if !ok {
+		return Task{}, false
+	}
+	return o.snapshot(t), true
+}
+
+// Status returns a copy of the orchestrator's state: every tracked task and
+// the last 10 results. It holds the lock while it copies (tens of
+// nanoseconds per task).
+func (o *Orchestrator) Status() Status {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := Status{
+		Running:              o.running,
+		ActiveCount:          len(o.list),
+		QueuedCount:          o.q.len(),
+		InProgressCount:      len(o.inflight),
+		Services:             make([]Task, len(o.list)),
+		RecentResults:        o.lastLocked(RecentResults),
+		DroppedBreakerEvents: o.droppedBefore,
+		Timestamp:            o.wall(o.now()),
+		ConstitutionalHash:   o.hash,
+	}
+	if o.watchSub != nil {
+		st.DroppedBreakerEvents += o.watchSub.Dropped()
+	}
+	for i, t := range o.list {
+		st.Services[i] = o.snapshot(t)
+	}
+	return st
+}
+
+// History returns the kept results, oldest first (at most MaxHistory).
+func (o *Orchestrator) History() []Result {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lastLocked(len(o.history))
+}
+
+func (o *Orchestrator) recordLocked(r Result) {
+	if len(o.history) < o.cfg.MaxHistory {
+		o.history = append(o.history, r)
+		return
+	}
+	o.history[o.histStart] = r
+	o.histStart = (o.histStart + 1) % len(o.history)
+}
+
+func (o *Orchestrator) lastLocked(n int) []Result {
+	l := len(o.history)
+	n = min(n, l)
+	out := make([]Result, n)
+	for i := range n {
+		out[i] = o.history[(o.histStart+l-n+i)%l]
+	}
+	return out
+}

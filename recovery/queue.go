@@ -1,0 +1,202 @@
+package recovery
+
+import (
+	"container/heap"
+	"context"
+	"time"
+)
+
+// where a task is queued
+const (
+	nowhere uint8 = iota
+	inWaiting
+	inReady
+	inBlocked
+)
+
+// mono is a point in time as nanoseconds since an orchestrator's epoch, on
+// the monotonic clock, plus one: cheap to store and compare, and 0 means
+// unset.
+type mono int64
+
+// now returns the current time as a mono.
+func (o *Orchestrator) now() mono { return mono(time.Since(o.epoch)) + 1 }
+
+// wall returns m as a UTC time; the zero time if m is unset.
+func (o *Orchestrator) wall(m mono) time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return o.epoch.Add(time.Duration(m - 1)).UTC()
+}
+
+// task is one service's recovery; every field is guarded by Orchestrator.mu.
+type task struct {
+	name      string
+	policy    *Policy            // defaults applied; shared, never modified
+	stop      context.CancelFunc // cancels the running attempt
+	lastError string
+	priority  int
+	attempts  int
+	seq       uint64 // order of creation: FIFO among equals
+	index     int    // in its heap
+	pos       int    // in Orchestrator.list
+
+	scheduledAt   mono
+	lastAttemptAt mono
+	waitFrom      mono // when the current wait began
+	due           mono // when the next attempt is due
+
+	strategy Strategy
+	state    State
+	where    uint8
+	explicit bool // policy came from Schedule's argument
+	again    bool // scheduled while an attempt ran: start a new round after it
+}
+
+func (o *Orchestrator) snapshot(t *task) Task {
+	s := Task{
+		Service:       t.name,
+		State:         t.state,
+		Strategy:      t.strategy,
+		Priority:      t.priority,
+		AttemptCount:  t.attempts,
+		MaxAttempts:   t.policy.MaxRetryAttempts,
+		ScheduledAt:   o.wall(t.scheduledAt),
+		LastAttemptAt: o.wall(t.lastAttemptAt),
+		LastError:     t.lastError,
+	}
+	if t.state == Scheduled {
+		s.NextAttemptAt = o.wall(t.due)
+	}
+	return s
+}
+
+// waiting orders tasks by due time: the head is the next timer deadline.
+type waiting []*task
+
+func (h waiting) Len() int { return len(h) }
+func (h waiting) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if a.due != b.due {
+		return a.due < b.due
+	}
+	return a.seq < b.seq
+}
+func (h waiting) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *waiting) Push(x any) {
+	t := x.(*task)
+	t.index = len(*h)
+	t.where = inWaiting
+	*h = append(*h, t)
+}
+func (h *waiting) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.where = nowhere
+	return t
+}
+
+// ready orders due tasks by priority, then due time, then creation.
+type ready []*task
+
+func (h ready) Len() int { return len(h) }
+func (h ready) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if a.priority != b.priority {
+		return a.priority < b.priority
+	}
+	if a.due != b.due {
+		return a.due < b.due
+	}
+	return a.seq < b.seq
+}
+func (h ready) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *ready) Push(x any) {
+	t := x.(*task)
+	t.index = len(*h)
+	t.where = inReady
+	*h = append(*h, t)
+}
+func (h *ready) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.where = nowhere
+	return t
+}
+
+// queue holds the scheduled tasks: waiting for their time, ready (due, in
+// priority order) and blocked (due, but an earlier attempt of the same
+// service — of a cancelled task — is still running).
+type queue struct {
+	waiting waiting
+	ready   ready
+	blocked map[string]*task
+}
+
+func (q *queue) len() int { return len(q.waiting) + len(q.ready) + len(q.blocked) }
+
+// push queues t to wait for t.due.
+func (q *queue) push(t *task) { heap.Push(&q.waiting, t) }
+
+// remove takes t out of wherever it is queued.
+func (q *queue) remove(t *task) {
+	switch t.where {
+	case inWaiting:
+		heap.Remove(&q.waiting, t.index)
+	case inReady:
+		heap.Remove(&q.ready, t.index)
+	case inBlocked:
+		delete(q.blocked, t.name)
+		t.where = nowhere
+	}
+}
+
+// requeue moves t, whose due time or priority changed, to its right place.
+func (q *queue) requeue(t *task) {
+	if t.where == inWaiting {
+		heap.Fix(&q.waiting, t.index)
+		return
+	}
+	q.remove(t)
+	q.push(t)
+}
+
+// promote moves every task due by now from waiting to ready.
+func (q *queue) promote(now mono) {
+	for len(q.waiting) > 0 && q.waiting[0].due <= now {
+		heap.Push(&q.ready, heap.Pop(&q.waiting))
+	}
+}
+
+// block parks t until the running attempt of the same service ends.
+func (q *queue) block(t *task) {
+	if q.blocked == nil {
+		q.blocked = make(map[string]*task)
+	}
+	q.blocked[t.name] = t
+	t.where = inBlocked
+}
+
+// unblock returns the task parked for name, if any, to the ready heap.
+func (q *queue) unblock(name string) {
+	if t, ok := q.blocked[name]; ok {
+		delete(q.blocked, name)
+		heap.Push(&q.ready, t)
+	}
+}
+
+// popReady removes and returns the first ready task.
+func (q *queue) popReady() *task { return heap.Pop(&q.ready).(*task) }

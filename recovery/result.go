@@ -1,0 +1,124 @@
+package recovery
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Result is the outcome of one recovery attempt. In JSON its fields are
+// snake_case and Elapsed is a string such as "1.2s".
+type Result struct {
+	// Service is the recovered service's name.
+	Service string `json:"service"`
+	// Success reports whether the attempt recovered the service.
+	Success bool `json:"success"`
+	// AttemptNumber is this attempt's number, counting from 1.
+	AttemptNumber int `json:"attempt_number"`
+	// TotalAttempts is the number of attempts the policy allows.
+	TotalAttempts int `json:"total_attempts"`
+	// Elapsed is how long the attempt took.
+	Elapsed time.Duration `json:"elapsed"`
+	// State is the task's state after the attempt: succeeded, scheduled
+	// (a retry is due), failed, awaiting_manual or cancelled.
+	State State `json:"state"`
+	// Error says why the attempt failed, including a health check that
+	// returned an error, timed out or panicked. Empty on success.
+	Error string `json:"error,omitempty"`
+	// HealthCheckPassed reports whether a health check ran and passed.
+	HealthCheckPassed bool `json:"health_check_passed"`
+	// Timestamp is when the attempt ended.
+	Timestamp time.Time `json:"timestamp"`
+	// ConstitutionalHash is the orchestrator's hash.
+	ConstitutionalHash string `json:"constitutional_hash"`
+}
+
+type resultJSON struct {
+	Service            string    `json:"service"`
+	Success            bool      `json:"success"`
+	AttemptNumber      int       `json:"attempt_number"`
+	TotalAttempts      int       `json:"total_attempts"`
+	Elapsed            duration  `json:"elapsed"`
+	State              State     `json:"state"`
+	Error              string    `json:"error,omitempty"`
+	HealthCheckPassed  bool      `json:"health_check_passed"`
+	Timestamp          time.Time `json:"timestamp"`
+	ConstitutionalHash string    `json:"constitutional_hash"`
+}
+
+// MarshalJSON encodes the result with Elapsed as a duration string.
+func (r Result) MarshalJSON() ([]byte, error) {
+	return json.Marshal(resultJSON{
+		Service:            r.Service,
+		Success:            r.Success,
+		AttemptNumber:      r.AttemptNumber,
+		TotalAttempts:      r.TotalAttempts,
+		Elapsed:            duration(r.Elapsed),
+		State:              r.State,
+		Error:              r.Error,
+		HealthCheckPassed:  r.HealthCheckPassed,
+		Timestamp:          r.Timestamp,
+		ConstitutionalHash: r.ConstitutionalHash,
+	})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var v resultJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*r = Result{
+		Service:            v.Service,
+		Success:            v.Success,
+		AttemptNumber:      v.AttemptNumber,
+		TotalAttempts:      v.TotalAttempts,
+		Elapsed:            time.Duration(v.Elapsed),
+		State:              v.State,
+		Error:              v.Error,
+		HealthCheckPassed:  v.HealthCheckPassed,
+		Timestamp:          v.Timestamp,
+		ConstitutionalHash: v.ConstitutionalHash,
+	}
+	return nil
+}
+
+// Task is a copy of one service's recovery task. Times that do not apply
+// are zero and left out of JSON.
+type Task struct {
+	Service       string    `json:"service"`
+	State         State     `json:"state"`
+	Strategy      Strategy  `json:"strategy"`
+	Priority      int       `json:"priority"`
+	AttemptCount  int       `json:"attempt_count"`
+	MaxAttempts   int       `json:"max_attempts"`
+	ScheduledAt   time.Time `json:"scheduled_at"`
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
+	// NextAttemptAt is when the next attempt is due; zero unless the task
+	// is scheduled.
+	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	// LastError is the last failed attempt's error, if any.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Status is a point-in-time copy of the orchestrator's state.
+type Status struct {
+	// Running reports whether Run is running.
+	Running bool `json:"running"`
+	// ActiveCount is the number of tracked tasks (the length of Services).
+	ActiveCount int `json:"active_count"`
+	// QueuedCount is the number of scheduled tasks waiting for an attempt.
+	QueuedCount int `json:"queued_count"`
+	// InProgressCount is the number of attempts running.
+	InProgressCount int `json:"in_progress_count"`
+	// Services holds every tracked task, in no particular order.
+	Services []Task `json:"services"`
+	// RecentResults holds the last 10 results, oldest first.
+	RecentResults []Result `json:"recent_results"`
+	// DroppedBreakerEvents counts breaker events lost because the watch
+	// subscription's buffer was full (see Config.WatchBuffer).
+	DroppedBreakerEvents uint64 `json:"dropped_breaker_events"`
+	// Timestamp is when the status was taken.
+	Timestamp time.Time `json:"timestamp"`
+	// ConstitutionalHash is the orchestrator's hash.
+	ConstitutionalHash string `json:"constitutional_hash"`
+}
