@@ -318,11 +318,9 @@ func (b *Bus) accept(msg *Message) (*agent, error) {
 		{
 			b.mismatches.Add(1)
 			if b.cfg.Meter != nil {
-				b.cfg.Meter.Record(metering.Event{
-					Tenant: msg.Tenant, Operation: metering.OpConstitutionalValidation, Tier: metering.TierStandard,
-					Agent: msg.From, Compliance: 0, Outcome: metering.OutcomeRejected,
-					Metadata: map[string]any{"is_valid": false},
-				})
+				ev := metering.ConstitutionalValidationEvent(msg.Tenant, msg.From, false, 0, "", nil)
+				ev.Outcome = metering.OutcomeRejected
+				b.cfg.Meter.Record(ev)
 			}
 			return nil, err
 		}
@@ -357,11 +355,9 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply,
 			b.failed.Add(1)
 		}
 		if b.cfg.Meter != nil {
-			b.cfg.Meter.Record(metering.Event{
-				Tenant: msg.Tenant, Operation: metering.OpAgentMessage, Tier: metering.TierStandard,
-				Agent: msg.From, Latency: time.Since(start), Compliance: 1, Outcome: outcome,
-				Metadata: map[string]any{"from_agent": msg.From, "to_agent": msg.To, "message_type": msg.Type, "is_valid": true},
-			})
+			ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, time.Since(start), true, "", nil)
+			ev.Outcome = outcome
+			b.cfg.Meter.Record(ev)
 		}
 	}()
 	var chaosErr error

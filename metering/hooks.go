@@ -47,33 +47,46 @@ func orTier(t, def Tier) Tier {
 	return t
 }
 
-// OnConstitutionalValidation records a constitutional validation: operation
-// constitutional_validation, tier (empty means standard), compliance 1.0 if
-// valid else 0.0, metadata {"is_valid": valid}.
-func (h *Hooks) OnConstitutionalValidation(tenant, agent string, valid bool, latency time.Duration, tier Tier, metadata map[string]any) bool {
-	return h.meter().Record(Event{
+// ConstitutionalValidationEvent builds the event OnConstitutionalValidation
+// records: operation constitutional_validation, tier (empty means standard),
+// compliance 1.0 if valid else 0.0, metadata {"is_valid": valid}. Callers
+// that need another outcome set it before recording.
+func ConstitutionalValidationEvent(tenant, agent string, valid bool, latency time.Duration, tier Tier, metadata map[string]any) Event {
+	return Event{
 		Tenant: tenant, Operation: OpConstitutionalValidation, Tier: orTier(tier, TierStandard),
 		Agent: agent, Latency: latency, Compliance: complianceOf(valid),
 		Metadata: merge(map[string]any{"is_valid": valid}, metadata),
-	})
+	}
 }
 
-// OnAgentMessage records an agent message: operation agent_message, tier
-// (empty means standard), agent = from, compliance 1.0 if valid else 0.0,
-// metadata {"from_agent", "to_agent" (nil when to is empty),
-// "message_type", "is_valid"}.
-func (h *Hooks) OnAgentMessage(tenant, from, to, messageType string, latency time.Duration, valid bool, tier Tier, metadata map[string]any) bool {
+// OnConstitutionalValidation records a constitutional validation (see
+// ConstitutionalValidationEvent).
+func (h *Hooks) OnConstitutionalValidation(tenant, agent string, valid bool, latency time.Duration, tier Tier, metadata map[string]any) bool {
+	return h.meter().Record(ConstitutionalValidationEvent(tenant, agent, valid, latency, tier, metadata))
+}
+
+// AgentMessageEvent builds the event OnAgentMessage records: operation
+// agent_message, tier (empty means standard), agent = from, compliance 1.0
+// if valid else 0.0, metadata {"from_agent", "to_agent" (nil when to is
+// empty), "message_type", "is_valid"}. Callers that need another outcome set
+// it before recording.
+func AgentMessageEvent(tenant, from, to, messageType string, latency time.Duration, valid bool, tier Tier, metadata map[string]any) Event {
 	var toAgent any
 	if to != "" {
 		toAgent = to
 	}
-	return h.meter().Record(Event{
+	return Event{
 		Tenant: tenant, Operation: OpAgentMessage, Tier: orTier(tier, TierStandard),
 		Agent: from, Latency: latency, Compliance: complianceOf(valid),
 		Metadata: merge(map[string]any{
 			"from_agent": from, "to_agent": toAgent, "message_type": messageType, "is_valid": valid,
 		}, metadata),
-	})
+	}
+}
+
+// OnAgentMessage records an agent message (see AgentMessageEvent).
+func (h *Hooks) OnAgentMessage(tenant, from, to, messageType string, latency time.Duration, valid bool, tier Tier, metadata map[string]any) bool {
+	return h.meter().Record(AgentMessageEvent(tenant, from, to, messageType, latency, valid, tier, metadata))
 }
 
 // OnPolicyEvaluation records a policy evaluation: operation
