@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/antifragile-go/antifragile/api"
+	"github.com/antifragile-go/antifragile/client"
+	"github.com/antifragile-go/antifragile/health"
+)
+
+const healthUsage = `
+usage: antifragile health [-watch [-interval d]] [-circuits] [-json] [-addr URL]
+
+Shows the system's health: status, score, breaker counts and the breakers
+that pull the score down. -circuits adds a line per breaker.
+
+-watch follows the health until interrupted: it prints a line for the
+current health, then one per change of status and per breaker transition,
+as the server's event stream (GET /events) reports them. With -interval it
+polls GET /health that often instead, printing a line when something
+changed. With -json each line is a JSON object.
+`
+
+func runHealth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("health", healthUsage, stderr)
+	var rf remoteFlags
+	rf.register(fs)
+	watch := fs.Bool("watch", false, "follow changes until interrupted")
+	interval := fs.Duration("interval", 0, "with -watch, poll every `interval` instead of following events")
+	circuits := fs.Bool("circuits", false, "list every breaker")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return helpOK(err)
+	}
+	if err := needArgs(pos, 0, "antifragile health [flags]"); err != nil {
+		return err
+	}
+	if *interval < 0 {
+		return usageErrorf("-interval %v: must be positive", *interval)
+	}
+	if *interval > 0 && !*watch {
+		return usageErrorf("-interval needs -watch: antifragile health -watch -interval 5s")
+	}
+	c, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdleConnections()
+	switch {
+	case *watch && *interval > 0:
+		return pollHealth(ctx, c, *interval, rf.json, stdout)
+	case *watch:
+		return followHealth(ctx, c, rf.json, stdout)
+	}
+	rep, err := c.Health(ctx)
+	if err != nil {
+		return err
+	}
+	if rf.json {
+		return writeJSON(stdout, rep)
+	}
+	printReport(stdout, rep, *circuits)
+	return nil
+}
+
+func printReport(w io.Writer, rep *health.Report, circuits bool) {
+	tw := table(w)
+	fmt.Fprintf(tw, "status\t%s\n", rep.Status)
+	fmt.Fprintf(tw, "score\t%.3f\n", float64(rep.Score))
+	fmt.Fprintf(tw, "breakers\t%d: %d closed, %d half-open, %d open, %d disabled\n",
+		rep.Total, rep.Closed, rep.HalfOpen, rep.Open, rep.Disabled)
+	fmt.Fprintf(tw, "critical\t%s\n", orDash(strings.Join(rep.Critical, ", ")))
+	fmt.Fprintf(tw, "degraded\t%s\n", orDash(strings.Join(rep.Degraded, ", ")))
+	taken := "-"
+	if !rep.Timestamp.IsZero() {
+		taken = rep.Timestamp.Format(time.RFC3339)
+	}
+	fmt.Fprintf(tw, "taken\t%s\n", taken)
+	_ = tw.Flush()
+	if len(rep.TopOffenders) > 0 {
+		fmt.Fprintln(w, "\ntop offenders:")
+		tw = table(w)
+		fmt.Fprintln(tw, "NAME\tSTATE\tLOSS")
+		for _, o := range rep.TopOffenders {
+			fmt.Fprintf(tw, "%s\t%s\t%.3f\n", o.Name, o.State, float64(o.Loss))
+		}
+		_ = tw.Flush()
+	}
+	if circuits && len(rep.Circuits) > 0 {
+		fmt.Fprintln(w, "\nbreakers:")
+		tw = table(w)
+		fmt.Fprintln(tw, "NAME\tSTATE\tWEIGHT\tSUCCESSES\tFAILURES\tIN A ROW\tSINCE")
+		now := time.Now()
+		for _, c := range rep.Circuits {
+			fmt.Fprintf(tw, "%s\t%s\t%g\t%d\t%d\t%d\t%s\n", c.Name, c.State, c.Weight, c.Successes, c.Failures,
+				c.ConsecutiveFailures, ago(c.Since, now))
+		}
+		_ = tw.Flush()
+	}
+}
+
+// healthLine is one line of `health -watch`.
+func healthLine(rep *health.Report) string {
+	line := fmt.Sprintf("%s  %-8s  score %.3f  %d/%d closed", stamp(rep.Timestamp), rep.Status, float64(rep.Score), rep.Closed, rep.Total)
+	if len(rep.Critical) > 0 {
+		line += "  open: " + strings.Join(rep.Critical, ", ")
+	}
+	if len(rep.Degraded) > 0 {
+		line += "  half-open: " + strings.Join(rep.Degraded, ", ")
+	}
+	return line
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return t.Local().Format("15:04:05")
+}
+
+// followHealth prints the health from the hello event, then every health
+// and breaker event, until ctx ends.
+func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Writer) error {
+	for ev, err := range c.Events(ctx) {
+		if err != nil {
+			if errors.Is(err, client.ErrStreamEnded) {
+				return &exitError{code: exitUnreachable, err: fmt.Errorf("the server closed the event stream: %w", err)}
+			}
+			return err
+		}
+		if asJSON {
+			if oneOf(ev.Kind, api.KindHello, api.KindHealth, api.KindBreaker) {
+				if err := writeJSONLine(w, ev); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		switch ev.Kind {
+		case api.KindHello:
+			h, err := ev.Hello()
+			if err != nil {
+				return err
+			}
+			if h.Health == nil {
+				fmt.Fprintf(w, "%s  the server has no health aggregator; showing breaker transitions\n", stamp(time.Time{}))
+				continue
+			}
+			fmt.Fprintln(w, healthLine(h.Health))
+		case api.KindHealth:
+			rep, err := ev.Health()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, healthLine(&rep))
+		case api.KindBreaker:
+			b, err := ev.Breaker()
+			if err != nil {
+				return err
+			}
+			if b.From == b.To {
+				fmt.Fprintf(w, "%s    breaker %s %s\n", stamp(b.At), b.Breaker, b.Reason)
+			} else {
+				fmt.Fprintf(w, "%s    breaker %s %s -> %s (%s)\n", stamp(b.At), b.Breaker, b.From, b.To, b.Reason)
+			}
+		}
+	}
+	return nil
+}
+
+// pollHealth prints the health every interval when it differs from the
+// last one printed, until ctx ends.
+func pollHealth(ctx context.Context, c *client.Client, interval time.Duration, asJSON bool, w io.Writer) error {
+	last := ""
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		rep, err := c.Health(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		key := fmt.Sprintf("%s|%.3f|%v|%v", rep.Status, float64(rep.Score), rep.Critical, rep.Degraded)
+		if key != last {
+			last = key
+			if asJSON {
+				err = writeJSONLine(w, rep)
+			} else {
+				_, err = fmt.Fprintln(w, healthLine(rep))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeJSONLine writes v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -1,0 +1,473 @@
+package dashboard_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/browsertest"
+	"github.com/antifragile-go/antifragile/internal/dashboard"
+	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/ops"
+	"github.com/antifragile-go/antifragile/recovery"
+)
+
+const token = "s3cret-operator-token"
+
+// system is a real set of components behind a real ops server.
+type system struct {
+	reg   *breaker.Registry
+	agg   *health.Aggregator
+	eng   *chaos.Engine
+	orch  *recovery.Orchestrator
+	meter *metering.Meter
+	srv   *httptest.Server
+	url   string
+}
+
+// newSystem builds the components over breakers with the given names, runs
+// them, and serves ops.Handler with the dashboard. Everything stops at the
+// end of the test (after the browser, whose Start comes later).
+func newSystem(t *testing.T, names []string) *system {
+	t.Helper()
+	reg, err := breaker.NewRegistry(breaker.RegistryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if _, err := reg.GetOrCreate(n, breaker.Config{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agg, err := health.New(health.Config{}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := chaos.New(chaos.Config{Seed: 1}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orch, err := recovery.New(recovery.Config{Seed: 1}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meter, err := metering.New(metering.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context) error{agg.Run, eng.Run, orch.Run, meter.Run} {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		for _, c := range []func(context.Context) error{agg.Close, eng.Close, meter.Close} {
+			if err := c(cctx); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		}
+	})
+	srv := httptest.NewServer(ops.Handler(ops.Options{
+		Registry:  reg,
+		Health:    agg,
+		Chaos:     eng,
+		Recovery:  orch,
+		Meter:     meter,
+		Token:     token,
+		Dashboard: dashboard.Handler(),
+	}))
+	t.Cleanup(srv.Close)
+	return &system{reg: reg, agg: agg, eng: eng, orch: orch, meter: meter, srv: srv, url: srv.URL}
+}
+
+func (s *system) breaker(t *testing.T, name string) *breaker.Breaker {
+	t.Helper()
+	b, ok := s.reg.Get(name)
+	if !ok {
+		t.Fatalf("no breaker %q", name)
+	}
+	return b
+}
+
+// traffic runs calls through the breakers (failures never trip them: a
+// success follows every one) and records metering events for three
+// tenants, delivered to the memory sink before it returns.
+func (s *system) traffic(t *testing.T, names []string, calls int) {
+	t.Helper()
+	errDown := errors.New("downstream failed")
+	for i, n := range names {
+		b := s.breaker(t, n)
+		for c := range calls + i*7 {
+			_ = b.Execute(func() error {
+				if c%9 == 4 {
+					return errDown
+				}
+				return nil
+			})
+		}
+	}
+	tenants := []string{"acme", "globex", "initech"}
+	for i := range 240 {
+		s.meter.Record(metering.Event{
+			Tenant:    tenants[i%len(tenants)],
+			Operation: metering.OpAgentMessage,
+			Agent:     names[i%len(names)],
+			Tokens:    int64(40 + i%60),
+			Latency:   time.Duration(2+i%15) * time.Millisecond,
+			Outcome:   []metering.Outcome{metering.OutcomeOK, metering.OutcomeOK, metering.OutcomeOK, metering.OutcomeError}[i%4],
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.meter.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trip fails calls through the breaker until it opens by itself.
+func trip(t *testing.T, b *breaker.Breaker) {
+	t.Helper()
+	errDown := errors.New("downstream failed")
+	for range 20 {
+		if b.State() == breaker.Open {
+			return
+		}
+		_ = b.Execute(func() error { return errDown })
+	}
+	t.Fatalf("breaker %s did not open: %v", b.Name(), b.State())
+}
+
+// do runs the actions with a deadline of d.
+func do(t *testing.T, ctx context.Context, d time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if err := chromedp.Do(wctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(wctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// until waits, inside the page, until the JavaScript expression is true.
+func until(t *testing.T, ctx context.Context, d time.Duration, expr string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](expr)); err != nil {
+		t.Fatalf("waiting for %s: %v", expr, err)
+	}
+}
+
+// cell is the selector of a breaker's cell in a state.
+func cell(name, state string) string {
+	return fmt.Sprintf(`[data-breaker=%q][data-state=%q]`, name, state)
+}
+
+// setField sets a form field's value as a person would, firing input and
+// change.
+func setField(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(f => { f.value = %q; f.dispatchEvent(new Event('input', {bubbles: true})); f.dispatchEvent(new Event('change', {bubbles: true})); })(document.getElementById(%q))`,
+		value, id))
+}
+
+const visibleCells = `[...document.querySelectorAll('[data-breaker]')].filter(e => !e.hidden).length`
+
+// live is how long the page may take to show a change that arrives as a
+// server-sent event. The fallback poll is turned off (?poll=3600), so a
+// change seen within it came through the event stream.
+const live = 3 * time.Second
+
+func TestDashboard_browser(t *testing.T) {
+	agents := []string{"proposer", "validator", "policy-engine", "deliberation", "auditor", "executor"}
+
+	t.Run("shows the breakers, follows events and ends chaos with the emergency stop", func(t *testing.T) {
+		sys := newSystem(t, agents)
+		sys.traffic(t, agents, 120)
+		// Something in every panel: a recovery waiting for an operator, a
+		// scheduled retry, and a running scenario.
+		failing := recovery.Policy{
+			MaxRetryAttempts: 5, InitialDelay: 40 * time.Second, MaxDelay: 2 * time.Minute,
+			Action: func(context.Context) error { return errors.New("database connection refused") },
+		}
+		if err := sys.orch.Schedule("auditor", recovery.Manual, 5, &failing); err != nil {
+			t.Fatal(err)
+		}
+		if err := sys.orch.Schedule("deliberation", recovery.ExponentialBackoff, 1, &failing); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sys.eng.InjectLatency("policy-engine", 250*time.Millisecond, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+
+		ctx := browsertest.Start(t, browsertest.Config{
+			// The wrong-token step provokes exactly this line.
+			ExpectConsole: regexp.MustCompile(`Failed to load resource: the server responded with a status of 403`),
+		})
+		do(t, ctx, 10*time.Second,
+			chromedp.Navigate(sys.url+"/?poll=3600"),
+			chromedp.WaitVisible(`#conn[data-conn="live"]`),
+		)
+		// The page shows every breaker, closed, and the health they add to.
+		for _, n := range agents {
+			do(t, ctx, 5*time.Second, chromedp.WaitVisible(cell(n, "closed")))
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('[data-breaker]').length`); n != len(agents) {
+			t.Errorf("page shows %d breakers, want %d", n, len(agents))
+		}
+		do(t, ctx, 5*time.Second,
+			chromedp.WaitVisible(`#status[data-status="HEALTHY"]`),
+			chromedp.WaitVisible(`[data-recovery="auditor"][data-state="awaiting_manual"]`),
+			chromedp.WaitVisible(`[data-scenario="latency_policy-engine_250ms"]`),
+			chromedp.WaitVisible(`#usage-body [data-tenant="acme"]`),
+		)
+		calls := eval[string](t, ctx, `document.querySelector('[data-breaker="validator"] [data-f="calls"]').textContent`)
+		if calls != "127" {
+			t.Errorf("validator shows %s calls, want 127", calls)
+		}
+
+		// A breaker forced open and one tripped in Go turn on the page
+		// through the event stream, and the status follows.
+		start := time.Now()
+		sys.breaker(t, "validator").ForceOpen()
+		do(t, ctx, live, chromedp.WaitVisible(cell("validator", "forced_open")))
+		t.Logf("forced-open breaker shown after %v", time.Since(start))
+		start = time.Now()
+		trip(t, sys.breaker(t, "executor"))
+		do(t, ctx, live, chromedp.WaitVisible(cell("executor", "open")))
+		t.Logf("tripped breaker shown red after %v", time.Since(start))
+		do(t, ctx, live, chromedp.WaitVisible(`#status[data-status="DEGRADED"]`))
+		if s := eval[string](t, ctx, `document.getElementById('score').textContent`); s != "0.667" {
+			t.Errorf("score shows %s, want 0.667", s)
+		}
+		browsertest.ScreenshotViewport(t, ctx, "dashboard-6-breakers.png")
+
+		// An injected scenario shows up; the emergency stop asks for the
+		// token, then ends it.
+		sc, err := sys.eng.InjectErrors("executor", 0.5, nil, 2*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, live, chromedp.WaitVisible(fmt.Sprintf(`[data-scenario=%q]`, sc.Name)))
+		do(t, ctx, 5*time.Second,
+			chromedp.Click(chromedp.ID("emergency-stop")),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			chromedp.SendKeys(chromedp.ID("token-input"), token),
+			chromedp.Click(chromedp.ID("token-submit")),
+			chromedp.WaitVisible(chromedp.ID("chaos-stopped")),
+			chromedp.WaitNotPresent(`[data-scenario]`),
+		)
+		if !sys.eng.Stopped() {
+			t.Error("engine not stopped after the emergency stop")
+		}
+		if a := sys.eng.Active(); len(a) != 0 {
+			t.Errorf("active scenarios after the emergency stop: %v", a)
+		}
+		if got := eval[string](t, ctx, `sessionStorage.getItem('antifragile.ops.token')`); got != token {
+			t.Errorf("session token %q, want the one entered", got)
+		}
+		browsertest.Screenshot(t, ctx, "dashboard-emergency-stop.png")
+
+		// The stored token serves the next action without asking: release
+		// the forced breaker from its cell.
+		do(t, ctx, live,
+			chromedp.Click(`[data-breaker="validator"] button[data-action="release"]`),
+			chromedp.WaitVisible(cell("validator", "closed")),
+		)
+		if st := sys.breaker(t, "validator").State(); st != breaker.Closed {
+			t.Errorf("validator is %v after release, want closed", st)
+		}
+
+		// A refused token is forgotten and asked for again; the action
+		// then goes through.
+		do(t, ctx, 5*time.Second,
+			chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('antifragile.ops.token', 'wrong')`),
+			chromedp.Click(`[data-breaker="executor"] button[data-action="reset"]`),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+		)
+		browsertest.ScreenshotViewport(t, ctx, "dashboard-token-dialog.png")
+		msg := eval[string](t, ctx, `document.getElementById('token-message').textContent`)
+		if !regexp.MustCompile(`^Token refused`).MatchString(msg) {
+			t.Errorf("dialog says %q, want it to say the token was refused", msg)
+		}
+		do(t, ctx, live,
+			chromedp.SendKeys(chromedp.ID("token-input"), token),
+			chromedp.Click(chromedp.ID("token-submit")),
+			chromedp.WaitVisible(cell("executor", "closed")),
+		)
+		if st := sys.breaker(t, "executor").State(); st != breaker.Closed {
+			t.Errorf("executor is %v after reset, want closed", st)
+		}
+		do(t, ctx, live, chromedp.WaitVisible(`#status[data-status="HEALTHY"]`))
+	})
+
+	t.Run("reconnects by itself and catches up with what it missed", func(t *testing.T) {
+		sys := newSystem(t, agents)
+		ctx := browsertest.Start(t, browsertest.Config{
+			// Cutting the connections fails the requests in flight.
+			ExpectConsole: regexp.MustCompile(`net::ERR_`),
+		})
+		do(t, ctx, 10*time.Second,
+			chromedp.Navigate(sys.url+"/?poll=3600"),
+			chromedp.WaitVisible(`#conn[data-conn="live"]`),
+			chromedp.WaitVisible(cell("auditor", "closed")),
+		)
+		// Drop the event stream, change a breaker while it is down (the
+		// event is lost), and wait for the page to reconnect and refetch.
+		sys.srv.CloseClientConnections()
+		do(t, ctx, 5*time.Second, chromedp.WaitVisible(`#conn:not([data-conn="live"])`))
+		sys.breaker(t, "auditor").ForceOpen()
+		do(t, ctx, 10*time.Second,
+			chromedp.WaitVisible(`#conn[data-conn="live"]`),
+			chromedp.WaitVisible(cell("auditor", "forced_open")),
+		)
+	})
+
+	t.Run("works against a server with only a registry", func(t *testing.T) {
+		reg, err := breaker.NewRegistry(breaker.RegistryConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.GetOrCreate("solo", breaker.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(ops.Handler(ops.Options{Registry: reg, Dashboard: dashboard.Handler()}))
+		t.Cleanup(srv.Close)
+		ctx := browsertest.Start(t, browsertest.Config{
+			ExpectConsole: regexp.MustCompile(`status of (503|403)`),
+		})
+		do(t, ctx, 10*time.Second,
+			chromedp.Navigate(srv.URL),
+			chromedp.WaitVisible(cell("solo", "closed")),
+			chromedp.WaitVisible(`#chaos-panel.unavailable .unavailable-note`),
+			chromedp.WaitVisible(`#recovery-panel.unavailable .unavailable-note`),
+			chromedp.WaitVisible(`#metering-panel.unavailable .unavailable-note`),
+			chromedp.WaitVisible(`#health-panel.unavailable .unavailable-note`),
+		)
+		// Writes are refused without a configured token; the page says so.
+		do(t, ctx, 5*time.Second,
+			chromedp.Click(`[data-breaker="solo"] button[data-action="force-open"]`),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			chromedp.SendKeys(chromedp.ID("token-input"), "anything"),
+			chromedp.Click(chromedp.ID("token-submit")),
+			chromedp.WaitVisible(`//p[@id="token-message"][contains(., "writes disabled")]`),
+			chromedp.Click(chromedp.ID("token-cancel")),
+			chromedp.WaitNotVisible(chromedp.ID("token-input")),
+		)
+		if b, _ := reg.Get("solo"); b.State() != breaker.Closed {
+			t.Errorf("solo is %v, want closed", b.State())
+		}
+	})
+
+	t.Run("stays usable with a thousand breakers", func(t *testing.T) {
+		groups := []string{"auth", "billing", "catalog", "checkout", "inventory", "ledger", "notify", "payments", "search", "shipping"}
+		names := make([]string, 0, 1000)
+		for i := range 1000 {
+			names = append(names, fmt.Sprintf("%s-%03d", groups[i%len(groups)], i/len(groups)))
+		}
+		sys := newSystem(t, names)
+		sys.traffic(t, names[:40], 20)
+		for _, n := range []string{"billing-007", "ledger-042", "search-090"} {
+			trip(t, sys.breaker(t, n))
+		}
+		for _, n := range []string{"payments-013", "payments-014"} {
+			sys.breaker(t, n).ForceOpen()
+		}
+		sys.breaker(t, "notify-099").Disable()
+
+		ctx := browsertest.Start(t, browsertest.Config{})
+		start := time.Now()
+		do(t, ctx, 10*time.Second,
+			chromedp.Navigate(sys.url+"/?poll=3600"),
+			chromedp.WaitVisible(`#conn[data-conn="live"]`),
+		)
+		until(t, ctx, 10*time.Second, `document.querySelectorAll('[data-breaker]').length === 1000`)
+		t.Logf("1,000 breakers rendered %v after navigation", time.Since(start))
+		browsertest.ScreenshotViewport(t, ctx, "dashboard-1000-breakers.png")
+		for state, want := range map[string]int{"open": 3, "forced_open": 2, "disabled": 1, "closed": 994} {
+			got := eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll('[data-breaker][data-state=%q]').length`, state))
+			if got != want {
+				t.Errorf("%d cells %s, want %d", got, state, want)
+			}
+		}
+
+		// Problems come first; the order can switch to names.
+		if first := eval[string](t, ctx, `[...document.querySelectorAll('[data-breaker]')].slice(0, 6).map(e => e.dataset.breaker).join(' ')`); first != "payments-013 payments-014 billing-007 ledger-042 search-090 notify-099" {
+			t.Errorf("first cells %q, want the forced, open and disabled breakers", first)
+		}
+		do(t, ctx, 5*time.Second, setField("breaker-sort", "name"))
+		until(t, ctx, 5*time.Second, `document.querySelector('[data-breaker]').dataset.breaker === 'auth-000'`)
+
+		// The filter narrows the grid; an event still reaches a cell.
+		do(t, ctx, 5*time.Second, chromedp.SendKeys(chromedp.ID("breaker-filter"), "checkout-07"))
+		until(t, ctx, 5*time.Second, visibleCells+` === 10`)
+		sys.breaker(t, "checkout-077").ForceOpen()
+		do(t, ctx, live, chromedp.WaitVisible(cell("checkout-077", "forced_open")))
+
+		// The state chips show the counts and filter by state.
+		do(t, ctx, 5*time.Second,
+			setField("breaker-filter", ""),
+			chromedp.Click(`[data-filter-state="forced_open"]`),
+		)
+		until(t, ctx, 5*time.Second, visibleCells+` === 3`)
+		if got := eval[string](t, ctx, `document.getElementById('chip-forced_open').textContent`); got != "3" {
+			t.Errorf("forced chip says %s, want 3", got)
+		}
+		browsertest.ScreenshotViewport(t, ctx, "dashboard-1000-forced-filter.png")
+		do(t, ctx, 5*time.Second, chromedp.Click(`[data-filter-state=""]`))
+		until(t, ctx, 5*time.Second, visibleCells+` === 1000`)
+
+		// The inject form asks for the token, then injects a scenario that
+		// forces a breaker open.
+		do(t, ctx, 5*time.Second,
+			chromedp.Click(`#chaos-inject summary`),
+			setField("chaos-type", "circuit_breaker"),
+			setField("chaos-target", "search-001"),
+			setField("chaos-duration", "1m"),
+			chromedp.Click(chromedp.ID("chaos-submit")),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			chromedp.SendKeys(chromedp.ID("token-input"), token),
+			chromedp.Click(chromedp.ID("token-submit")),
+		)
+		do(t, ctx, live,
+			chromedp.WaitVisible(`[data-scenario="circuit_breaker_search-001"]`),
+			chromedp.WaitReady(cell("search-001", "forced_open")),
+		)
+		sc, ok := sys.eng.Lookup("circuit_breaker_search-001")
+		if !ok || sc.Type != chaos.TypeCircuitBreaker || sc.Target != "search-001" || sc.Duration != time.Minute {
+			t.Errorf("engine has %+v (found %v), want the scenario the form sent", sc, ok)
+		}
+		if st := sys.breaker(t, "search-001").State(); st != breaker.ForcedOpen {
+			t.Errorf("search-001 is %v, want forced open", st)
+		}
+	})
+}

@@ -1,0 +1,28 @@
+// Package dashboard holds the ops dashboard: one page of plain HTML, CSS
+// and JavaScript embedded in the binary with go:embed, with no build step
+// and no request to any other origin. Handler serves it; ops.Handler mounts
+// it at "/" beside the API, which the page reads (GET health, breakers,
+// recovery, chaos/scenarios, chaos/metrics, metering and the events
+// stream) and writes with the operator's bearer token.
+//
+// The page shows the health score and status with a five-minute timeline,
+// a grid of every circuit breaker coloured by state with reset, force-open
+// and release buttons (cells are updated in place, so it stays usable with
+// thousands of breakers), the recovery queue with resume, resolve and
+// cancel, the active chaos scenarios with the time they have left, a form
+// to inject one and an emergency-stop button, and metering throughput,
+// drops and usage per tenant. It follows the server-sent events of GET
+// events, reconnects by itself, and polls as a fallback.
+//
+//	h := ops.Handler(ops.Options{
+//		Registry:  reg,
+//		Health:    agg,
+//		Token:     token,
+//		Dashboard: dashboard.Handler(),
+//	})
+//	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: h, ReadHeaderTimeout: 5 * time.Second}
+//
+// The page is served with a strict Content-Security-Policy (see
+// ContentSecurityPolicy): scripts, styles and connections from its own
+// origin only, and nothing inline.
+package dashboard

@@ -1,0 +1,1051 @@
+// antifragile ops dashboard.
+//
+// Plain JavaScript, no build step, no dependencies, no requests to any other
+// origin. Every API URL is relative to the page, so the ops API and this page
+// can be mounted under any prefix. State arrives three ways:
+//   - a full fetch of every route at start, on every (re)connection of the
+//     event stream, and when the tab becomes visible again;
+//   - the server-sent events of GET events (kinds hello, breaker, health,
+//     recovery, chaos), applied as they come;
+//   - polling as a fallback: health history and metering every 2 s, the rest
+//     every 5 s (?poll=N sets the slow period in seconds).
+// Breaker cells are keyed by name and updated in place, batched per
+// animation frame, so the page stays responsive with thousands of breakers.
+(() => {
+  'use strict';
+
+  // ---------- configuration ----------
+  const params = new URLSearchParams(location.search);
+  const SLOW_MS = clampNum(Number(params.get('poll')) || 5, 1, 3600) * 1000;
+  const FAST_MS = Math.min(2000, SLOW_MS);
+  const WINDOW_MS = 5 * 60 * 1000; // timeline span
+  const TOKEN_KEY = 'antifragile.ops.token';
+  const DEGRADED_AT = 0.7;
+  const CRITICAL_AT = 0.5;
+  const STATES = ['closed', 'half_open', 'open', 'forced_open', 'disabled'];
+
+  // The directory the page lives in: relative API paths resolve against it.
+  const BASE = (() => {
+    let p = location.pathname;
+    if (p.endsWith('/index.html')) p = p.slice(0, -'index.html'.length);
+    if (!p.endsWith('/')) p += '/';
+    return new URL(p, location.origin);
+  })();
+  const url = (path) => new URL(path, BASE).toString();
+
+  // ---------- small helpers ----------
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function clampNum(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs, cls) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    if (cls) e.setAttribute('class', cls);
+    return e;
+  }
+  function setText(node, text) {
+    const s = String(text);
+    if (node.textContent !== s) node.textContent = s;
+  }
+  function fmtCount(n) {
+    n = Number(n) || 0;
+    const a = Math.abs(n);
+    if (a < 1000) return String(Math.round(n));
+    if (a < 1e6) return (n / 1e3).toFixed(a < 1e4 ? 1 : 0) + 'k';
+    if (a < 1e9) return (n / 1e6).toFixed(a < 1e7 ? 1 : 0) + 'M';
+    return (n / 1e9).toFixed(1) + 'G';
+  }
+  function fmtInt(n) { return (Number(n) || 0).toLocaleString('en-US'); }
+  function fmtScore(s) { return (typeof s === 'number' && isFinite(s)) ? s.toFixed(3) : '–'; }
+  function fmtSecs(ms) {
+    if (!isFinite(ms)) return '–';
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + 's';
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + 'm ' + String(s % 60).padStart(2, '0') + 's';
+    return Math.floor(m / 60) + 'h ' + String(m % 60).padStart(2, '0') + 'm';
+  }
+  function fmtLatency(ns) {
+    if (!isFinite(ns) || ns <= 0) return '–';
+    const ms = ns / 1e6;
+    if (ms < 1) return (ns / 1e3).toFixed(0) + 'µs';
+    if (ms < 1000) return ms.toFixed(ms < 10 ? 1 : 0) + 'ms';
+    return (ms / 1000).toFixed(2) + 's';
+  }
+  function ago(t) {
+    const ms = Date.now() - t;
+    return ms < 1500 ? 'just now' : fmtSecs(ms) + ' ago';
+  }
+  function parseTime(s) {
+    if (!s) return NaN;
+    const t = Date.parse(s);
+    return (isNaN(t) || t < 0) ? NaN : t; // Go's zero time is year 1
+  }
+  // parseDuration reads a Go duration string ("1m30s", "250ms") into ms.
+  const DURATION_RE = /^([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/;
+  const UNIT_MS = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
+  function parseDuration(s) {
+    if (typeof s === 'number') return s / 1e6; // nanoseconds
+    if (typeof s !== 'string' || s === '') return NaN;
+    if (s === '0') return 0;
+    let rest = s, neg = false, total = 0;
+    if (rest[0] === '-' || rest[0] === '+') { neg = rest[0] === '-'; rest = rest.slice(1); }
+    if (rest === '') return NaN;
+    while (rest !== '') {
+      const m = DURATION_RE.exec(rest);
+      if (!m) return NaN;
+      total += parseFloat(m[1]) * UNIT_MS[m[3]];
+      rest = rest.slice(m[0].length);
+    }
+    return neg ? -total : total;
+  }
+  function listOf(v, ...keys) {
+    if (Array.isArray(v)) return v;
+    if (v && typeof v === 'object') {
+      for (const k of keys) if (Array.isArray(v[k])) return v[k];
+    }
+    return [];
+  }
+
+  // ---------- toasts ----------
+  const toasts = $('#toasts');
+  function toast(msg, kind) {
+    const t = el('div', 'toast' + (kind ? ' ' + kind : ''), msg);
+    toasts.appendChild(t);
+    while (toasts.childElementCount > 4) toasts.firstElementChild.remove();
+    setTimeout(() => t.remove(), kind === 'error' ? 7000 : 3500);
+  }
+
+  // ---------- HTTP ----------
+  class APIError extends Error {
+    constructor(status, env) {
+      super((env && env.error) || ('HTTP ' + status));
+      this.status = status;
+      this.field = env && env.field;
+      this.detail = env && env.detail;
+    }
+  }
+  async function envelope(res) {
+    try { return await res.json(); } catch (_) { return { error: res.status + ' ' + res.statusText }; }
+  }
+  async function getJSON(path) {
+    const res = await fetch(url(path), { headers: { Accept: 'application/json' }, cache: 'no-store' });
+    if (!res.ok) throw new APIError(res.status, await envelope(res));
+    return res.json();
+  }
+  // available marks a panel as served (or not: 503 means the server runs
+  // without that component) and passes errors on.
+  function available(panel, promise) {
+    return promise.then((v) => {
+      $('#' + panel).classList.remove('unavailable');
+      return v;
+    }, (err) => {
+      if (err && err.status === 503) $('#' + panel).classList.add('unavailable');
+      throw err;
+    });
+  }
+
+  // ---------- token ----------
+  const tokenDialog = $('#token-dialog');
+  const tokenInput = $('#token-input');
+  const tokenMessage = $('#token-message');
+  let tokenAsk = null; // the pending prompt, shared by concurrent writers
+
+  function getToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (_) { return ''; }
+  }
+  function setToken(v) {
+    try {
+      if (v) sessionStorage.setItem(TOKEN_KEY, v); else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_) { /* storage disabled: the token lives for this request only */ }
+    renderTokenState();
+  }
+  function renderTokenState() {
+    const set = getToken() !== '';
+    const box = $('#token-state');
+    box.dataset.token = set ? 'set' : 'unset';
+    setText($('#token-text'), set ? 'Token set' : 'Read-only');
+    $('#token-set').hidden = set;
+    $('#token-forget').hidden = !set;
+  }
+  // askToken opens the token dialog and resolves to the entered token, or
+  // to '' when the operator cancels.
+  function askToken(message) {
+    if (tokenAsk) return tokenAsk;
+    tokenAsk = new Promise((resolve) => {
+      setText(tokenMessage, message || '');
+      tokenInput.value = '';
+      const onClose = () => {
+        tokenDialog.removeEventListener('close', onClose);
+        const v = tokenDialog.returnValue === 'ok' ? tokenInput.value.trim() : '';
+        tokenInput.value = '';
+        tokenAsk = null;
+        if (v) setToken(v);
+        resolve(v);
+      };
+      tokenDialog.addEventListener('close', onClose);
+      tokenDialog.returnValue = '';
+      tokenDialog.showModal();
+      tokenInput.focus();
+    });
+    return tokenAsk;
+  }
+  $('#token-form').addEventListener('submit', (ev) => {
+    // An empty token is no answer: keep the dialog open.
+    if (ev.submitter && ev.submitter.value === 'ok' && tokenInput.value.trim() === '') {
+      ev.preventDefault();
+      setText(tokenMessage, 'Enter the token, or cancel.');
+      tokenInput.focus();
+    }
+  });
+  $('#token-set').addEventListener('click', () => { askToken(''); });
+  $('#token-forget').addEventListener('click', () => { setToken(''); toast('Token forgotten'); });
+
+  // write sends a state-changing request with the bearer token, asking for
+  // the token first when there is none. A 401 or 403 forgets the token and
+  // asks again. It resolves to the response body (or null), or to undefined
+  // when the operator cancelled; other failures throw an APIError.
+  async function write(method, path, body) {
+    let message = '';
+    for (;;) {
+      let token = getToken();
+      if (!token) {
+        token = await askToken(message);
+        if (!token) return undefined;
+      }
+      const init = { method, headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' }, cache: 'no-store' };
+      if (body !== undefined) {
+        init.headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(body);
+      }
+      const res = await fetch(url(path), init);
+      if (res.status === 401 || res.status === 403) {
+        const env = await envelope(res);
+        setToken('');
+        message = (res.status === 401 ? 'Token required' : 'Token refused') + (env.error ? ': ' + env.error : '') + '.';
+        continue;
+      }
+      if (!res.ok) throw new APIError(res.status, await envelope(res));
+      if (res.status === 204) return null;
+      try { return await res.json(); } catch (_) { return null; }
+    }
+  }
+  async function act(label, method, path, body, after) {
+    try {
+      const r = await write(method, path, body);
+      if (r === undefined) return false;
+      toast(label, 'ok');
+      if (after) after(r);
+      return true;
+    } catch (err) {
+      toast(label + ' failed: ' + err.message + (err.detail ? ' (' + err.detail + ')' : ''), 'error');
+      return false;
+    }
+  }
+
+  // ---------- connection indicator ----------
+  function setConn(stateName) {
+    const c = $('#conn');
+    if (c.dataset.conn === stateName) return;
+    c.dataset.conn = stateName;
+    setText($('#conn-text'), stateName === 'live' ? 'Live' : stateName === 'connecting' ? 'Reconnecting…' : 'Offline · polling');
+  }
+
+  // ---------- health ----------
+  const history = new Map(); // timestamp ms -> {t, score, status}
+  let lastHealthAt = 0; // newest snapshot timestamp (server clock, ms)
+  let clockSkew = 0; // server time − client time, from the newest snapshot
+  let healthLatest = null;
+
+  function serverNow() { return Date.now() + clockSkew; }
+
+  function addPoint(snap) {
+    const t = parseTime(snap.timestamp);
+    if (isNaN(t)) return false;
+    const score = Number(snap.health_score);
+    history.set(t, { t, score: isFinite(score) ? score : 0, status: snap.status || 'UNKNOWN' });
+    if (t >= lastHealthAt) {
+      lastHealthAt = t;
+      clockSkew = t - Date.now();
+      healthLatest = snap;
+    }
+    return true;
+  }
+  function applyHealth(snap) {
+    if (!snap || typeof snap !== 'object') return;
+    addPoint(snap);
+    renderHealth();
+    scheduleChart();
+  }
+  function renderHealth() {
+    const h = healthLatest;
+    const status = (h && h.status) || 'UNKNOWN';
+    const pill = $('#status');
+    if (pill.dataset.status !== status) pill.dataset.status = status;
+    setText(pill, status);
+    const big = $('#status-big');
+    big.dataset.status = status;
+    setText(big, status);
+    setText($('#score'), h ? fmtScore(h.health_score) : '–');
+    setText($('#score-big'), h ? fmtScore(h.health_score) : '–');
+    setText($('#count-closed'), h ? fmtInt(h.closed_breakers) : '0');
+    setText($('#count-half-open'), h ? fmtInt(h.half_open_breakers) : '0');
+    setText($('#count-open'), h ? fmtInt(h.open_breakers) : '0');
+    setText($('#count-disabled'), h ? fmtInt(h.disabled_breakers) : '0');
+    document.title = (status === 'HEALTHY' || status === 'UNKNOWN' ? '' : '● ' + status + ' · ') + 'antifragile · ops';
+    updateHealthAge();
+  }
+  function updateHealthAge() {
+    setText($('#health-updated'), lastHealthAt ? 'updated ' + ago(lastHealthAt - clockSkew) : 'no data yet');
+  }
+
+  let chartQueued = false;
+  function scheduleChart() {
+    if (chartQueued) return;
+    chartQueued = true;
+    requestAnimationFrame(() => { chartQueued = false; drawTimeline(); });
+  }
+  function drawTimeline() {
+    const box = $('#timeline');
+    const W = Math.max(200, box.clientWidth || 600), H = Math.max(80, box.clientHeight || 150);
+    const padL = 30, padR = 8, padT = 8, padB = 18;
+    const iw = W - padL - padR, ih = H - padT - padB;
+    const end = Math.max(serverNow(), lastHealthAt), start = end - WINDOW_MS;
+    for (const t of history.keys()) if (t < start - 10000) history.delete(t);
+    const pts = [...history.values()].filter((p) => p.t >= start).sort((a, b) => a.t - b.t);
+    const x = (t) => padL + ((t - start) / WINDOW_MS) * iw;
+    const y = (s) => padT + (1 - clampNum(s, 0, 1)) * ih;
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    for (const v of [0, 0.25, 1]) {
+      root.appendChild(svg('line', { x1: padL, x2: W - padR, y1: y(v), y2: y(v) }, 'ch-grid'));
+    }
+    for (const v of [0, 0.5, 0.7, 1]) {
+      const label = svg('text', { x: padL - 5, y: y(v) + 3.5, 'text-anchor': 'end' }, 'ch-axis');
+      label.textContent = v === 0 || v === 1 ? String(v) : v.toFixed(1);
+      root.appendChild(label);
+    }
+    for (let m = 5; m >= 0; m--) {
+      const t = end - m * 60000;
+      const lx = x(t);
+      root.appendChild(svg('line', { x1: lx, x2: lx, y1: padT, y2: padT + ih }, 'ch-grid'));
+      const label = svg('text', { x: lx, y: H - 4, 'text-anchor': m === 0 ? 'end' : m === 5 ? 'start' : 'middle' }, 'ch-axis');
+      label.textContent = m === 0 ? 'now' : '−' + m + 'm';
+      root.appendChild(label);
+    }
+    const thresholds = [[DEGRADED_AT, 'degraded'], [CRITICAL_AT, 'critical']];
+    for (const [v, name] of thresholds) {
+      root.appendChild(svg('line', { x1: padL, x2: W - padR, y1: y(v), y2: y(v) }, 'ch-th ch-th-' + name));
+    }
+    if (pts.length === 0) {
+      const t = svg('text', { x: padL + iw / 2, y: padT + ih / 2, 'text-anchor': 'middle' }, 'ch-empty');
+      t.textContent = 'waiting for health data…';
+      root.appendChild(t);
+    } else {
+      // Area under the whole line, then one polyline per run of equal
+      // status so the line takes the colour of the status it shows.
+      let area = `M${x(pts[0].t).toFixed(1)},${y(0).toFixed(1)}`;
+      for (const p of pts) area += `L${x(p.t).toFixed(1)},${y(p.score).toFixed(1)}`;
+      area += `L${x(pts[pts.length - 1].t).toFixed(1)},${y(0).toFixed(1)}Z`;
+      root.appendChild(svg('path', { d: area }, 'ch-area'));
+      let run = [pts[0]];
+      const flush = (status) => {
+        if (run.length > 1) {
+          root.appendChild(svg('polyline', { points: run.map((p) => `${x(p.t).toFixed(1)},${y(p.score).toFixed(1)}`).join(' ') }, 'ch-line s-' + status));
+        }
+      };
+      for (let i = 1; i < pts.length; i++) {
+        const p = pts[i];
+        run.push(p);
+        if (p.status !== run[0].status) {
+          flush(run[0].status);
+          run = [p];
+        }
+      }
+      flush(run[0].status);
+      const last = pts[pts.length - 1];
+      root.appendChild(svg('circle', { cx: x(last.t), cy: y(last.score), r: 4 }, 'ch-dot s-' + last.status));
+    }
+    box.replaceChildren(root);
+  }
+
+  async function fetchHealth() {
+    applyHealth(await available('health-panel', getJSON('health')));
+  }
+  async function fetchHistory(full) {
+    let win = '5m';
+    if (!full && lastHealthAt) {
+      const secs = Math.ceil((serverNow() - lastHealthAt) / 1000) + 5;
+      win = clampNum(secs, 10, 300) + 's';
+    }
+    const r = await getJSON('health/history?window=' + encodeURIComponent(win));
+    const snaps = listOf(r, 'snapshots', 'history', 'items');
+    let any = false;
+    for (const s of snaps) any = addPoint(s) || any;
+    if (any) { renderHealth(); scheduleChart(); }
+  }
+
+  let healthRefetch = 0;
+  function refetchHealthSoon() {
+    // The aggregator collects right after a breaker changes state; the
+    // status event comes only when the status changes, so fetch the new
+    // score shortly after any change.
+    if (healthRefetch) return;
+    healthRefetch = setTimeout(() => { healthRefetch = 0; fetchHistory(false).catch(() => {}); }, 300);
+  }
+
+  // ---------- breakers ----------
+  const grid = $('#breaker-grid');
+  const tpl = $('#breaker-tpl');
+  const rows = new Map(); // name -> row
+  const pending = new Map(); // name -> partial data, or null to remove
+  let needOrder = false;
+  let flushQueued = false;
+  let filterText = '';
+  let filterState = '';
+  let sortMode = 'problems';
+  // Problems first: the states that reject calls, then half-open, then
+  // the rest; by name within a state.
+  const RANK = { forced_open: 0, open: 1, half_open: 2, disabled: 3, closed: 4 };
+  const datalist = $('#breaker-names');
+  let datalistDirty = false;
+
+  function makeRow(name) {
+    const node = tpl.content.firstElementChild.cloneNode(true);
+    node.dataset.breaker = name;
+    const row = {
+      name, el: node, state: '', lname: name.toLowerCase(),
+      nameEl: $('.cell-name', node), stateEl: $('.cell-state', node),
+      f: {}, btn: {}, vals: {}, hidden: false,
+    };
+    for (const b of node.querySelectorAll('[data-f]')) row.f[b.dataset.f] = b;
+    for (const b of node.querySelectorAll('[data-action]')) {
+      row.btn[b.dataset.action] = b;
+      b.setAttribute('aria-label', b.textContent + ' ' + name);
+    }
+    row.nameEl.textContent = name;
+    row.nameEl.title = name;
+    return row;
+  }
+  function queueBreaker(name, data) {
+    if (data === null) {
+      pending.set(name, null);
+    } else {
+      const prev = pending.get(name);
+      pending.set(name, prev ? Object.assign(prev, data) : Object.assign({}, data));
+    }
+    scheduleFlush();
+  }
+  function scheduleFlush() {
+    if (flushQueued) return;
+    flushQueued = true;
+    requestAnimationFrame(flushBreakers);
+  }
+  function matches(row) {
+    return (!filterState || row.state === filterState) && (!filterText || row.lname.includes(filterText));
+  }
+  function applyRow(row, d) {
+    if (d.state && d.state !== row.state) {
+      const wasKnown = row.state !== '';
+      row.state = d.state;
+      row.el.dataset.state = d.state;
+      setText(row.stateEl, d.state.replace('_', ' '));
+      row.btn['force-open'].disabled = d.state === 'forced_open';
+      row.btn.release.disabled = d.state !== 'forced_open';
+      if (sortMode === 'problems') needOrder = true;
+      if (wasKnown) flashes.push(row);
+    }
+    for (const k of ['calls', 'failures', 'rejections', 'trips']) {
+      if (d[k] !== undefined && row.vals[k] !== d[k]) {
+        row.vals[k] = d[k];
+        setText(row.f[k], fmtCount(d[k]));
+      }
+    }
+    if (d.last_transition) {
+      const t = parseTime(d.last_transition);
+      if (!isNaN(t) && t !== row.since) {
+        row.since = t;
+        row.el.title = row.name + ' · ' + row.state.replace('_', ' ') + ' since ' + new Date(t).toLocaleTimeString();
+      }
+    }
+    const hide = !matches(row);
+    if (hide !== row.hidden) { row.hidden = hide; row.el.hidden = hide; }
+  }
+  // A cell that changes state pulses once, through the Web Animations API
+  // (no forced layout, allowed by the CSP). A burst of changes, such as a
+  // reset of every breaker, does not animate.
+  const FLASH = { closed: '34,197,94', half_open: '245,158,11', open: '239,68,68', forced_open: '179,92,245', disabled: '100,116,139' };
+  const calm = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  let flashes = [];
+  function runFlashes() {
+    if (!calm && flashes.length <= 50 && Element.prototype.animate) {
+      for (const row of flashes) {
+        const c = FLASH[row.state] || '148,163,184';
+        row.el.animate([{ boxShadow: `0 0 0 3px rgba(${c},0.9)` }, { boxShadow: `0 0 0 0 rgba(${c},0)` }], { duration: 1200, easing: 'ease-out' });
+      }
+    }
+    flashes = [];
+  }
+  function flushBreakers() {
+    flushQueued = false;
+    for (const [name, d] of pending) {
+      let row = rows.get(name);
+      if (d === null) {
+        if (row) { row.el.remove(); rows.delete(name); datalistDirty = true; }
+        continue;
+      }
+      if (!row) {
+        row = makeRow(name);
+        rows.set(name, row);
+        needOrder = true;
+        datalistDirty = true;
+      }
+      applyRow(row, d);
+    }
+    pending.clear();
+    if (needOrder) {
+      needOrder = false;
+      // Append every cell in order; existing nodes move, none is rebuilt.
+      const list = [...rows.values()];
+      if (sortMode === 'problems') {
+        list.sort((a, b) => ((RANK[a.state] ?? 5) - (RANK[b.state] ?? 5)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      } else {
+        list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      }
+      const frag = document.createDocumentFragment();
+      for (const row of list) frag.appendChild(row.el);
+      grid.appendChild(frag);
+    }
+    runFlashes();
+    if (datalistDirty) {
+      datalistDirty = false;
+      const frag = document.createDocumentFragment();
+      const names = [...rows.keys()].sort();
+      for (const n of names.slice(0, 2000)) { const o = document.createElement('option'); o.value = n; frag.appendChild(o); }
+      datalist.replaceChildren(frag);
+    }
+    renderBreakerSummary();
+  }
+  function renderBreakerSummary() {
+    const counts = { closed: 0, half_open: 0, open: 0, forced_open: 0, disabled: 0 };
+    let shown = 0;
+    for (const row of rows.values()) {
+      if (row.state in counts) counts[row.state]++;
+      if (!row.hidden) shown++;
+    }
+    setText($('#breaker-total'), fmtInt(rows.size));
+    setText($('#chip-all'), fmtInt(rows.size));
+    for (const s of STATES) setText($('#chip-' + s), fmtInt(counts[s]));
+    $('#breaker-empty').hidden = rows.size !== 0;
+    setText($('#breaker-shown'), rows.size && shown !== rows.size ? `showing ${fmtInt(shown)} of ${fmtInt(rows.size)}` : '');
+  }
+  function applyFilter() {
+    for (const row of rows.values()) {
+      const hide = !matches(row);
+      if (hide !== row.hidden) { row.hidden = hide; row.el.hidden = hide; }
+    }
+    renderBreakerSummary();
+  }
+  function applyBreakers(list) {
+    const seen = new Set();
+    for (const b of list) {
+      if (!b || typeof b.name !== 'string') continue;
+      seen.add(b.name);
+      queueBreaker(b.name, b);
+    }
+    for (const name of rows.keys()) if (!seen.has(name)) queueBreaker(name, null);
+  }
+  async function fetchBreakers() {
+    applyBreakers(listOf(await getJSON('breakers'), 'breakers'));
+  }
+  let breakerRefetch = 0;
+  function refetchBreakersSoon() {
+    // Counters change with every call; an event asks for fresh ones, at most
+    // once a second however many events arrive.
+    if (breakerRefetch) return;
+    breakerRefetch = setTimeout(() => {
+      breakerRefetch = 0;
+      fetchBreakers().catch(() => {});
+    }, 1000);
+  }
+  function onBreakerEvent(ev) {
+    if (!ev || typeof ev.breaker !== 'string') return;
+    if (ev.reason === 'removed') {
+      queueBreaker(ev.breaker, null);
+      return;
+    }
+    queueBreaker(ev.breaker, { state: ev.to, last_transition: ev.at });
+    refetchBreakersSoon();
+    refetchHealthSoon();
+  }
+
+  let filterQueued = false;
+  $('#breaker-filter').addEventListener('input', (ev) => {
+    filterText = ev.target.value.trim().toLowerCase();
+    if (filterQueued) return;
+    filterQueued = true;
+    requestAnimationFrame(() => { filterQueued = false; applyFilter(); });
+  });
+  $('#breaker-sort').addEventListener('change', (ev) => {
+    sortMode = ev.target.value;
+    needOrder = true;
+    scheduleFlush();
+  });
+  $('#state-chips').addEventListener('click', (ev) => {
+    const chip = ev.target.closest('[data-filter-state]');
+    if (!chip) return;
+    filterState = chip.dataset.filterState;
+    for (const c of ev.currentTarget.querySelectorAll('[data-filter-state]')) {
+      c.setAttribute('aria-pressed', String(c === chip));
+    }
+    applyFilter();
+  });
+  grid.addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-action]');
+    if (!b || b.disabled) return;
+    const cell = b.closest('[data-breaker]');
+    if (!cell) return;
+    const name = cell.dataset.breaker;
+    const action = b.dataset.action;
+    const label = { reset: 'Reset', 'force-open': 'Forced open', release: 'Released' }[action] + ' ' + name;
+    b.disabled = true;
+    act(label, 'POST', 'breakers/' + encodeURIComponent(name) + '/' + action, undefined, () => refetchBreakersSoon())
+      .finally(() => {
+        const row = rows.get(name);
+        if (row) {
+          b.disabled = (action === 'force-open' && row.state === 'forced_open') || (action === 'release' && row.state !== 'forced_open');
+        }
+      });
+  });
+
+  // ---------- recovery ----------
+  const recoveryList = $('#recovery-list');
+  async function fetchRecovery() {
+    renderRecovery(await available('recovery-panel', getJSON('recovery')));
+  }
+  function renderRecovery(st) {
+    const tasks = listOf(st && st.services).slice().sort((a, b) => (b.priority - a.priority) || (a.service < b.service ? -1 : 1));
+    setText($('#recovery-count'), tasks.length);
+    $('#recovery-empty').hidden = tasks.length !== 0;
+    const stats = st ? `${st.queued_count || 0} queued · ${st.in_progress_count || 0} running` + (st.running === false ? ' · orchestrator stopped' : '') : '';
+    setText($('#recovery-stats'), stats);
+    const frag = document.createDocumentFragment();
+    for (const t of tasks) {
+      const li = el('li', 'item');
+      li.dataset.recovery = t.service;
+      li.dataset.state = t.state;
+      const head = el('div', 'item-head');
+      head.appendChild(el('span', 'item-name', t.service));
+      head.appendChild(el('span', 'tag tag-' + t.state, String(t.state).replace('_', ' ')));
+      li.appendChild(head);
+      const meta = el('div', 'item-meta');
+      const attempts = el('span', null, 'attempt ');
+      attempts.appendChild(el('b', null, `${t.attempt_count || 0}/${t.max_attempts || '∞'}`));
+      meta.appendChild(attempts);
+      meta.appendChild(el('span', null, String(t.strategy || '').replace(/_/g, ' ')));
+      if (t.priority) meta.appendChild(el('span', null, 'priority ' + t.priority));
+      const next = parseTime(t.next_attempt_at);
+      if (!isNaN(next)) {
+        const n = el('span', 'countdown', '');
+        n.dataset.deadline = String(next - clockSkew);
+        n.dataset.prefix = 'next in ';
+        meta.appendChild(n);
+      }
+      li.appendChild(meta);
+      if (t.last_error) li.appendChild(el('div', 'item-error', t.last_error));
+      const actions = el('div', 'item-actions');
+      const manual = t.state === 'awaiting_manual';
+      for (const [a, label, title] of [
+        ['resume', 'Resume', 'Retry the recovery now'],
+        ['resolve', 'Resolve', 'Mark as fixed by hand'],
+        ['cancel', 'Cancel', 'Stop tracking this recovery'],
+      ]) {
+        const b = el('button', 'btn btn-xs', label);
+        b.type = 'button';
+        b.dataset.action = a;
+        b.title = title;
+        if ((a === 'resume' || a === 'resolve') && !manual) {
+          b.disabled = true;
+          b.title = title + ' (only while awaiting an operator)';
+        }
+        actions.appendChild(b);
+      }
+      li.appendChild(actions);
+      frag.appendChild(li);
+    }
+    recoveryList.replaceChildren(frag);
+    const results = listOf(st && st.recent_results).slice(-6).reverse();
+    const rf = document.createDocumentFragment();
+    if (results.length === 0) rf.appendChild(el('li', 'empty-row', 'none yet'));
+    for (const r of results) {
+      const li = el('li');
+      li.appendChild(el('span', r.success ? 'ok' : 'fail', r.success ? '✓' : '✗'));
+      li.appendChild(el('span', 'r-name', r.service));
+      li.appendChild(el('span', null, `#${r.attempt_number}/${r.total_attempts}`));
+      li.appendChild(el('span', null, fmtLatency(parseDuration(r.elapsed) * 1e6)));
+      const ts = parseTime(r.timestamp);
+      if (!isNaN(ts)) li.appendChild(el('span', null, new Date(ts).toLocaleTimeString()));
+      if (r.error) li.title = r.error;
+      rf.appendChild(li);
+    }
+    $('#recovery-results').replaceChildren(rf);
+    tickCountdowns();
+  }
+  recoveryList.addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-action]');
+    if (!b || b.disabled) return;
+    const name = b.closest('[data-recovery]').dataset.recovery;
+    const p = 'recovery/' + encodeURIComponent(name);
+    const done = () => fetchRecovery().catch(() => {});
+    b.disabled = true;
+    switch (b.dataset.action) {
+      case 'resume': act('Resumed recovery of ' + name, 'POST', p + '/resume', undefined, done); break;
+      case 'resolve': act('Resolved ' + name, 'POST', p + '/resolve', undefined, done); break;
+      case 'cancel': act('Cancelled recovery of ' + name, 'DELETE', p, undefined, done); break;
+    }
+  });
+  let recoveryRefetch = 0;
+  function refetchRecoverySoon() {
+    if (recoveryRefetch) return;
+    recoveryRefetch = setTimeout(() => { recoveryRefetch = 0; fetchRecovery().catch(() => {}); }, 250);
+  }
+
+  // ---------- chaos ----------
+  const scenarioList = $('#scenario-list');
+  let chaosStopped = false;
+  async function fetchScenarios() {
+    const r = await available('chaos-panel', getJSON('chaos/scenarios'));
+    if (r && typeof r.emergency_stop === 'boolean' && r.emergency_stop !== chaosStopped) {
+      setStopped(r.emergency_stop, '');
+    }
+    renderScenarios(listOf(r, 'scenarios'));
+  }
+  async function fetchChaosMetrics() {
+    renderChaosMetrics(await getJSON('chaos/metrics'));
+  }
+  function describe(s) {
+    switch (s.type) {
+      case 'latency': return '+' + (s.delay || '0s') + ' delay';
+      case 'error': return Math.round((s.error_rate || 0) * 100) + '% errors';
+      case 'resource_exhaustion': return (s.resource_type || 'resource') + ' at ' + Math.round((s.resource_level || 0) * 100) + '%';
+      case 'circuit_breaker': return 'breaker forced open';
+      case 'network_partition': return 'partitioned';
+      case 'timeout': return 'calls hang';
+    }
+    return s.type;
+  }
+  function renderScenarios(list) {
+    const items = list.filter((s) => s && s.name).sort((a, b) => (a.name < b.name ? -1 : 1));
+    setText($('#chaos-count'), items.length);
+    $('#scenario-empty').hidden = items.length !== 0;
+    const frag = document.createDocumentFragment();
+    for (const s of items) {
+      const li = el('li', 'item');
+      li.dataset.scenario = s.name;
+      li.dataset.type = s.type;
+      const head = el('div', 'item-head');
+      head.appendChild(el('span', 'tag tag-' + s.type, String(s.type).replace(/_/g, ' ')));
+      const nm = el('span', 'item-name', s.name);
+      nm.title = s.name;
+      head.appendChild(nm);
+      const start = parseTime(s.created_at);
+      const dur = parseDuration(s.duration);
+      const left = el('span', 'time-left countdown', '');
+      if (!isNaN(start) && isFinite(dur)) {
+        left.dataset.deadline = String(start + dur - clockSkew);
+        left.dataset.total = String(dur);
+        left.dataset.suffix = ' left';
+      }
+      head.appendChild(left);
+      li.appendChild(head);
+      const meta = el('div', 'item-meta');
+      const target = el('span', null, 'target ');
+      target.appendChild(el('b', null, s.target));
+      meta.appendChild(target);
+      meta.appendChild(el('span', null, describe(s)));
+      const radius = listOf(s.blast_radius).filter((t) => t !== s.target);
+      if (radius.length) meta.appendChild(el('span', null, '+' + radius.length + ' in blast radius'));
+      if (s.capped_from) meta.appendChild(el('span', null, 'capped from ' + s.capped_from));
+      li.appendChild(meta);
+      const bar = el('div', 'progress');
+      const fill = el('div', 'progress-bar');
+      bar.appendChild(fill);
+      li.appendChild(bar);
+      const actions = el('div', 'item-actions');
+      const end = el('button', 'btn btn-xs', 'End now');
+      end.type = 'button';
+      end.dataset.action = 'end';
+      actions.appendChild(end);
+      li.appendChild(actions);
+      frag.appendChild(li);
+    }
+    scenarioList.replaceChildren(frag);
+    tickCountdowns();
+  }
+  function setStopped(stopped, reason) {
+    chaosStopped = stopped;
+    document.body.dataset.chaosStopped = String(stopped);
+    $('#chaos-stopped').hidden = !stopped;
+    if (reason !== '') setText($('#chaos-stopped-reason'), reason ? 'Reason: ' + reason + '.' : '');
+    $('#chaos-submit').disabled = stopped;
+  }
+  function renderChaosMetrics(m) {
+    if (!m || typeof m !== 'object') return;
+    setStopped(!!m.emergency_stop, m.stop_reason);
+    setText($('#chaos-stats'), `${fmtCount(m.scenarios_run)} run · ${fmtCount(m.errors_injected)} errors · ${fmtCount(m.latency_injections)} delays injected`);
+  }
+  scenarioList.addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-action="end"]');
+    if (!b) return;
+    const name = b.closest('[data-scenario]').dataset.scenario;
+    b.disabled = true;
+    act('Ended scenario ' + name, 'DELETE', 'chaos/scenarios/' + encodeURIComponent(name), undefined, refreshChaos)
+      .finally(() => { b.disabled = false; });
+  });
+  function refreshChaos() {
+    fetchScenarios().catch(() => {});
+    fetchChaosMetrics().catch(() => {});
+  }
+  let chaosRefetch = 0;
+  function refetchChaosSoon() {
+    if (chaosRefetch) return;
+    chaosRefetch = setTimeout(() => { chaosRefetch = 0; refreshChaos(); }, 150);
+  }
+
+  // Inject form: show only the fields of the chosen type.
+  const chaosForm = $('#chaos-form');
+  const chaosType = $('#chaos-type');
+  function syncChaosFields() {
+    for (const l of chaosForm.querySelectorAll('[data-for]')) l.hidden = l.dataset.for !== chaosType.value;
+  }
+  chaosType.addEventListener('change', syncChaosFields);
+  syncChaosFields();
+  chaosForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const errBox = $('#chaos-form-error');
+    setText(errBox, '');
+    const type = chaosType.value;
+    const target = $('#chaos-target').value.trim();
+    const duration = $('#chaos-duration').value.trim() || '30s';
+    if (!target) { setText(errBox, 'Target is required.'); $('#chaos-target').focus(); return; }
+    if (!(parseDuration(duration) > 0)) { setText(errBox, 'Duration must be a positive duration such as "30s".'); return; }
+    const sc = { name: '', type, target, duration };
+    let suffix = '';
+    if (type === 'latency') {
+      sc.delay = $('#chaos-delay').value.trim() || '0s';
+      if (isNaN(parseDuration(sc.delay))) { setText(errBox, 'Delay must be a duration such as "250ms".'); return; }
+      suffix = '_' + sc.delay;
+    } else if (type === 'error') {
+      sc.error_rate = Number($('#chaos-error-rate').value);
+      suffix = '_' + sc.error_rate;
+    } else if (type === 'resource_exhaustion') {
+      sc.resource_type = $('#chaos-resource-type').value;
+      sc.resource_level = Number($('#chaos-resource-level').value);
+      suffix = '_' + sc.resource_type;
+    }
+    sc.name = $('#chaos-name').value.trim() || (type + '_' + target + suffix);
+    const submit = $('#chaos-submit');
+    submit.disabled = true;
+    try {
+      const r = await write('POST', 'chaos/scenarios', sc);
+      if (r !== undefined) {
+        toast('Injected ' + sc.name, 'ok');
+        $('#chaos-name').value = '';
+        refreshChaos();
+      }
+    } catch (err) {
+      setText(errBox, (err.field ? err.field + ': ' : '') + err.message);
+    } finally {
+      submit.disabled = chaosStopped;
+    }
+  });
+
+  const stopBtn = $('#emergency-stop');
+  stopBtn.addEventListener('click', async () => {
+    stopBtn.setAttribute('aria-busy', 'true');
+    stopBtn.disabled = true;
+    try {
+      await act('Emergency stop: every chaos scenario ended', 'POST', 'chaos/emergency-stop', undefined, refreshChaos);
+    } finally {
+      stopBtn.removeAttribute('aria-busy');
+      stopBtn.disabled = false;
+    }
+  });
+
+  // ---------- metering ----------
+  let meterPrev = null; // {t, queued}
+  const rates = []; // recent throughput samples {t, v}
+  async function fetchMetering() {
+    renderMetering(await available('metering-panel', getJSON('metering')));
+  }
+  function renderMetering(r) {
+    const m = (r && (r.metrics || r.Metrics)) || r || {};
+    const now = performance.now();
+    const queued = Number(m.queued) || 0;
+    if (meterPrev && now > meterPrev.t && queued >= meterPrev.queued) {
+      const v = (queued - meterPrev.queued) / ((now - meterPrev.t) / 1000);
+      rates.push(v);
+      while (rates.length > 90) rates.shift();
+      setText($('#meter-rate'), v < 10 ? v.toFixed(1) : fmtCount(v));
+    }
+    meterPrev = { t: now, queued };
+    setText($('#meter-queued'), fmtCount(queued));
+    const dropped = (Number(m.dropped) || 0) + (Number(m.failed) || 0);
+    const dEl = $('#meter-dropped');
+    setText(dEl, fmtCount(dropped));
+    dEl.classList.toggle('bad', dropped > 0);
+    dEl.title = `${m.dropped || 0} dropped (queue full) · ${m.failed || 0} failed delivery`;
+    setText($('#meter-queue'), `${fmtCount(m.queue_size)}/${fmtCount(m.max_queue_size)}`);
+    setText($('#metering-state'), m.enabled === false ? 'disabled' : m.running === false ? 'not running' : `${fmtCount(m.flushed)} flushed`);
+    drawSpark();
+    const usage = listOf(r && (r.usage || r.Usage));
+    const byTenant = new Map();
+    for (const u of usage) {
+      const k = u.tenant_id || '(none)';
+      const a = byTenant.get(k) || { count: 0, tokens: 0, errors: 0, lat: 0 };
+      a.count += Number(u.count) || 0;
+      a.tokens += Number(u.tokens) || 0;
+      a.errors += Number(u.errors) || 0;
+      a.lat += Number(u.latency_sum_ns) || 0;
+      byTenant.set(k, a);
+    }
+    const tenants = [...byTenant.entries()].sort((a, b) => b[1].count - a[1].count);
+    const frag = document.createDocumentFragment();
+    for (const [name, a] of tenants.slice(0, 50)) {
+      const tr = el('tr');
+      tr.dataset.tenant = name;
+      const td = el('td', 'tenant', name);
+      td.title = name;
+      tr.appendChild(td);
+      tr.appendChild(el('td', 'num', fmtCount(a.count)));
+      tr.appendChild(el('td', 'num', fmtCount(a.tokens)));
+      tr.appendChild(el('td', 'num', fmtCount(a.errors)));
+      tr.appendChild(el('td', 'num', fmtLatency(a.count ? a.lat / a.count : 0)));
+      frag.appendChild(tr);
+    }
+    $('#usage-body').replaceChildren(frag);
+    $('#usage-empty').hidden = tenants.length !== 0;
+    $('#usage-table').hidden = tenants.length === 0;
+  }
+  function drawSpark() {
+    const box = $('#meter-spark');
+    const W = Math.max(100, box.clientWidth || 360), H = Math.max(20, box.clientHeight || 44);
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    root.appendChild(svg('line', { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5 }, 'ch-grid'));
+    const label = svg('text', { x: 2, y: 10 }, 'sp-label');
+    label.textContent = rates.length > 1 ? 'events/s · last 3 min · peak ' + fmtCount(Math.max(...rates)) : 'events/s · collecting…';
+    root.appendChild(label);
+    if (rates.length > 1) {
+      const max = Math.max(1, ...rates);
+      const n = 90;
+      const x = (i) => W - (rates.length - 1 - i) * (W / (n - 1));
+      const y = (v) => H - 2 - (v / max) * (H - 16);
+      let line = '';
+      rates.forEach((v, i) => { line += (i ? 'L' : 'M') + x(i).toFixed(1) + ',' + y(v).toFixed(1); });
+      root.appendChild(svg('path', { d: line + `L${x(rates.length - 1).toFixed(1)},${H}L${x(0).toFixed(1)},${H}Z` }, 'sp-area'));
+      root.appendChild(svg('path', { d: line }, 'sp-line'));
+    }
+    box.replaceChildren(root);
+  }
+
+  // ---------- countdowns (every second) ----------
+  function tickCountdowns() {
+    const now = Date.now();
+    for (const c of document.querySelectorAll('.countdown[data-deadline]')) {
+      const left = Number(c.dataset.deadline) - now;
+      setText(c, (c.dataset.prefix || '') + fmtSecs(left) + (c.dataset.suffix || ''));
+      const total = Number(c.dataset.total);
+      if (total > 0) {
+        const item = c.closest('.item');
+        const bar = item && $('.progress-bar', item);
+        if (bar) bar.style.transform = 'scaleX(' + clampNum(left / total, 0, 1).toFixed(4) + ')';
+      }
+    }
+  }
+
+  // ---------- live events ----------
+  let source = null;
+  let retryMs = 1000;
+  function connect() {
+    if (source) source.close();
+    setConn('connecting');
+    const es = new EventSource(url('events'));
+    source = es;
+    const parse = (e) => { try { return JSON.parse(e.data); } catch (_) { return null; } };
+    es.addEventListener('open', () => {
+      retryMs = 1000;
+      setConn('live');
+      refreshAll(); // events may have been missed while disconnected
+    });
+    es.addEventListener('error', () => {
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (an HTTP error): reconnect by hand, backing off.
+        setConn('down');
+        es.close();
+        if (source === es) source = null;
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 30000);
+      } else {
+        setConn('connecting');
+      }
+    });
+    es.addEventListener('hello', (e) => {
+      const d = parse(e);
+      if (d && d.health) applyHealth(d.health);
+    });
+    es.addEventListener('breaker', (e) => onBreakerEvent(parse(e)));
+    es.addEventListener('health', (e) => applyHealth(parse(e)));
+    es.addEventListener('recovery', () => refetchRecoverySoon());
+    es.addEventListener('chaos', () => refetchChaosSoon());
+  }
+
+  // ---------- polling ----------
+  function settle(promises) {
+    return Promise.allSettled(promises).then((rs) => {
+      const failed = rs.filter((r) => r.status === 'rejected');
+      if (failed.length === rs.length && rs.length) setConn(source && source.readyState === EventSource.OPEN ? 'live' : 'down');
+      return rs;
+    });
+  }
+  let refreshing = null;
+  function refreshAll() {
+    if (refreshing) return refreshing;
+    refreshing = settle([
+      fetchHealth(), fetchHistory(true), fetchBreakers(), fetchRecovery(),
+      fetchScenarios(), fetchChaosMetrics(), fetchMetering(),
+    ]).finally(() => { refreshing = null; });
+    return refreshing;
+  }
+  function loop(ms, fn) {
+    const run = async () => {
+      if (!document.hidden) {
+        try { await fn(); } catch (_) { /* the next round tries again */ }
+      }
+      setTimeout(run, ms);
+    };
+    setTimeout(run, ms);
+  }
+
+  // ---------- start ----------
+  renderTokenState();
+  renderHealth();
+  drawTimeline();
+  drawSpark();
+  renderBreakerSummary();
+  renderRecovery(null);
+  renderScenarios([]);
+  refreshAll();
+  connect();
+  loop(FAST_MS, () => settle([fetchHistory(false), fetchMetering()]));
+  loop(SLOW_MS, () => settle([fetchBreakers(), fetchRecovery(), fetchScenarios(), fetchChaosMetrics()]));
+  setInterval(() => { tickCountdowns(); updateHealthAge(); scheduleChart(); }, 1000);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshAll(); });
+  if (window.ResizeObserver) {
+    new ResizeObserver(() => { scheduleChart(); drawSpark(); }).observe($('#timeline'));
+  }
+})();

@@ -1,0 +1,172 @@
+package gameday
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/recovery"
+)
+
+// The simulated governance agents.
+const (
+	Proposer     = "proposer"
+	Validator    = "validator"
+	PolicyEngine = "policy_engine"
+	Deliberation = "deliberation"
+	Auditor      = "auditor"
+	Executor     = "executor"
+)
+
+// Agents returns the names of the simulated agents, in the order a proposal
+// flows through them.
+func Agents() []string {
+	return []string{Proposer, Validator, PolicyEngine, Deliberation, Executor, Auditor}
+}
+
+// Weights are the agents' weights in the health score: validator and
+// policy_engine are governance-critical and weigh 4, the others 1, so that
+// either of the two open alone makes the system DEGRADED (8/12 < 0.7),
+// while any other agent open alone leaves it HEALTHY (11/12).
+func Weights() map[string]float64 {
+	return map[string]float64{Proposer: 1, Validator: 4, PolicyEngine: 4, Deliberation: 1, Executor: 1, Auditor: 1}
+}
+
+// Proposal is the payload of the simulated messages.
+type Proposal struct {
+	Tenant string  `json:"tenant"`
+	Seq    uint64  `json:"seq"`
+	Action string  `json:"action"`
+	Amount float64 `json:"amount"`
+	Risk   float64 `json:"risk"`
+}
+
+// ping is the payload of a recovery health check.
+const pingType = "ping"
+
+// ErrRejected is returned by the policy engine for a proposal its rules
+// deny. The simulation never sends such proposals; a handler returning it
+// would count as a failure.
+var ErrRejected = errors.New("gameday: proposal rejected by policy")
+
+// agents holds the small real state the handlers work on.
+type agents struct {
+	audit struct {
+		mu   sync.Mutex
+		ring [256][sha256.Size]byte // guarded by mu
+		n    uint64                 // guarded by mu
+	}
+	executed sync.Map // tenant → *atomic.Int64: executed amount in cents
+}
+
+// handler returns the handler of the named agent. Each does a little real
+// work on the proposal: hashing, rule checks, a weighted vote, an audit
+// chain, a ledger update.
+func (a *agents) handler(name string) bus.Handler {
+	return func(ctx context.Context, m bus.Message) (bus.Reply, error) {
+		if m.Type == pingType {
+			return bus.Reply{Payload: "pong"}, nil
+		}
+		p, ok := m.Payload.(Proposal)
+		if !ok {
+			return bus.Reply{}, fmt.Errorf("%s: unexpected payload %T", name, m.Payload)
+		}
+		switch name {
+		case Proposer:
+			return bus.Reply{Payload: digest(p)}, nil
+		case Validator:
+			if p.Tenant == "" || p.Action == "" || p.Amount < 0 {
+				return bus.Reply{}, fmt.Errorf("validator: malformed proposal %d", p.Seq)
+			}
+			return bus.Reply{Payload: digest(p)[:8]}, nil
+		case PolicyEngine:
+			allowed := !strings.HasPrefix(p.Action, "delete") && p.Amount <= 10_000 && p.Risk < 0.99
+			if !allowed {
+				return bus.Reply{}, ErrRejected
+			}
+			return bus.Reply{Payload: "allow"}, nil
+		case Deliberation:
+			// A three-member weighted vote on the risk.
+			votes := [...]float64{1 - p.Risk, 1 - p.Risk*p.Risk, 0.5 + (0.5-p.Risk)/2}
+			weights := [...]float64{0.5, 0.3, 0.2}
+			var score float64
+			for i := range votes {
+				score += votes[i] * weights[i]
+			}
+			return bus.Reply{Payload: score}, nil
+		case Executor:
+			v, _ := a.executed.LoadOrStore(p.Tenant, new(atomic.Int64))
+			v.(*atomic.Int64).Add(int64(p.Amount * 100))
+			return bus.Reply{Payload: "done"}, nil
+		case Auditor:
+			a.audit.mu.Lock()
+			prev := a.audit.ring[a.audit.n%uint64(len(a.audit.ring))]
+			a.audit.n++
+			h := sha256.New()
+			h.Write(prev[:])
+			h.Write([]byte(digest(p)))
+			var next [sha256.Size]byte
+			h.Sum(next[:0])
+			a.audit.ring[a.audit.n%uint64(len(a.audit.ring))] = next
+			a.audit.mu.Unlock()
+			return bus.Reply{Payload: hex.EncodeToString(next[:4])}, nil
+		}
+		return bus.Reply{}, fmt.Errorf("gameday: no handler for %q", name)
+	}
+}
+
+// digest returns the hex SHA-256 of a proposal's fields.
+func digest(p Proposal) string {
+	h := sha256.New()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], p.Seq)
+	h.Write(b[:])
+	h.Write([]byte(p.Tenant))
+	h.Write([]byte(p.Action))
+	binary.LittleEndian.PutUint64(b[:], uint64(p.Amount*100))
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// BreakerConfig is the configuration of the agents' breakers, its timings
+// multiplied by scale (≤ 0 means 1): trip after 5 consecutive failures,
+// stay open 2 s, doubling after every failed probe up to 8 s.
+func BreakerConfig(scale float64) breaker.Config {
+	if scale <= 0 {
+		scale = 1
+	}
+	return breaker.Config{
+		ConsecutiveFailures:   5,
+		OpenTimeout:           max(ScaleDuration(2*time.Second, scale), 10*time.Millisecond),
+		OpenTimeoutMultiplier: 2,
+		MaxOpenTimeout:        max(ScaleDuration(8*time.Second, scale), 40*time.Millisecond),
+	}
+}
+
+// RecoveryPolicy is the recovery policy of an agent, its timings multiplied
+// by scale (≤ 0 means 1), whose health check is check: exponential backoff
+// from 500 ms doubling up to 4 s, 10 attempts, health check bounded by 1 s
+// (never below 500 ms real time).
+func RecoveryPolicy(scale float64, check func(context.Context) error) recovery.Policy {
+	if scale <= 0 {
+		scale = 1
+	}
+	return recovery.Policy{
+		MaxRetryAttempts:   10,
+		BackoffMultiplier:  2,
+		InitialDelay:       ScaleDuration(500*time.Millisecond, scale),
+		MaxDelay:           ScaleDuration(4*time.Second, scale),
+		HealthCheck:        check,
+		HealthCheckTimeout: max(ScaleDuration(time.Second, scale), 500*time.Millisecond),
+		Strategy:           recovery.ExponentialBackoff,
+	}
+}

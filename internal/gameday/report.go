@@ -1,0 +1,126 @@
+package gameday
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/health"
+)
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"f": func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
+}).Parse(reportHTML))
+
+type metaItem struct{ Label, Value string }
+
+type eventRow struct{ At, Kind, Subject, Text string }
+
+type chartView struct {
+	ID string
+	*svgChart
+}
+
+type reportData struct {
+	Name, Description string
+	Meta              []metaItem
+	Passed            bool
+	MinStatus, Budget string
+	Reasons, Notes    []string
+	Charts            []chartView
+	Tenants           []string
+	Rows              []phaseRow
+	Events            []eventRow
+	Errors            []string
+	Version, Hash     string
+	Generated         string
+}
+
+// WriteReport writes r as a self-contained HTML page — inline CSS and
+// inline SVG charts, no script and no external request: the verdict, the
+// health score over time with the phases shaded and the status thresholds
+// (0.7 and 0.5) drawn, the breakers' states per agent over time, throughput
+// and latency over time, the open breakers and recovery queue, the
+// per-phase table and the event log.
+func WriteReport(w io.Writer, r *Result) error {
+	min, budget := DefaultMinStatus, DefaultRecoveryBudget
+	desc := ""
+	if r.Scenario != nil {
+		min, budget, desc = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget, r.Scenario.Description
+	}
+	d := reportData{
+		Name: r.Name, Description: desc, Passed: r.Verdict.Passed,
+		MinStatus: min.String(), Budget: budget.String(),
+		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes,
+		Tenants: r.Tenants, Rows: r.rows(), Errors: r.Errors,
+		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
+		Generated: time.Now().UTC().Format(time.RFC3339),
+	}
+	d.Meta = append(d.Meta,
+		metaItem{"target", r.Description},
+		metaItem{"started", r.Started.Format("2006-01-02 15:04:05 UTC")},
+		metaItem{"duration", roundDuration(r.Elapsed).String()},
+		metaItem{"phases", strconv.Itoa(len(r.Phases))},
+		metaItem{"samples", fmt.Sprintf("%d every %s", len(r.Samples), r.SampleInterval)},
+	)
+	if r.Scale != 0 && r.Scale != 1 {
+		d.Meta = append(d.Meta, metaItem{"time scale", strconv.FormatFloat(r.Scale, 'f', 3, 64) + "×"})
+	}
+	if r.Seed != 0 {
+		d.Meta = append(d.Meta, metaItem{"seed", strconv.FormatUint(r.Seed, 10)})
+	}
+	if r.Interrupted {
+		d.Meta = append(d.Meta, metaItem{"interrupted", "yes"})
+	}
+	charts := []*svgChart{
+		healthChart(r, health.DefaultDegradedThreshold, health.DefaultCriticalThreshold),
+		breakerChart(r),
+		throughputChart(r),
+		latencyChart(r),
+		queueChart(r),
+	}
+	ids := []string{"health", "breakers", "throughput", "latency", "queue"}
+	for i, c := range charts {
+		d.Charts = append(d.Charts, chartView{ID: ids[i], svgChart: c})
+	}
+	for _, e := range r.Events {
+		d.Events = append(d.Events, eventRow{At: roundDuration(e.At).String(), Kind: e.Kind, Subject: e.Subject, Text: e.Text})
+	}
+	return reportTmpl.Execute(w, d)
+}
+
+// WriteReportFile writes the report to path, through a temporary file in
+// the same directory renamed into place.
+func WriteReportFile(path string, r *Result) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".gameday-*.html")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if err = WriteReport(f, r); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

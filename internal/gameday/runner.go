@@ -1,0 +1,505 @@
+package gameday
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+)
+
+// Defaults of Config.
+const (
+	DefaultObserveTimeout = 2 * time.Second
+	minSampleInterval     = 20 * time.Millisecond
+	maxSampleInterval     = 250 * time.Millisecond
+	maxEvents             = 5000
+	cleanupTimeout        = 5 * time.Second
+)
+
+// Config configures a game day run.
+type Config struct {
+	// Scenario is the game day, run as it is (shrink it first with
+	// Scenario.Scaled). Required.
+	Scenario *Scenario
+	// Target is the system under test. Required.
+	Target Target
+	// Progress, if set, receives the live progress: a line per sample
+	// updated in place when Terminal is set, otherwise plain lines at most
+	// once a second and at every phase change.
+	Progress io.Writer
+	// Terminal says that Progress is a terminal (see IsTerminal).
+	Terminal bool
+	// SampleInterval is the period of the observations. 0 means a 240th of
+	// the game day, within [20 ms, 250 ms].
+	SampleInterval time.Duration
+	// ObserveTimeout bounds each observation and each call to the target.
+	// 0 means 2 s.
+	ObserveTimeout time.Duration
+	// Description says what the target is, for the report ("in-process
+	// simulation", "http://host:8080").
+	Description string
+	// Seed and Scale are recorded in the report.
+	Seed  uint64
+	Scale float64
+}
+
+// Result is the record of a game day: every sample, every fault, the
+// per-phase figures and the verdict. It is plain data; its JSON form (the
+// -json output of `antifragile gameday`) gives durations and offsets in
+// nanoseconds.
+type Result struct {
+	Scenario    *Scenario     `json:"-"`
+	Name        string        `json:"name"`
+	Description string        `json:"target"`
+	Seed        uint64        `json:"seed,omitempty"`
+	Scale       float64       `json:"scale,omitempty"`
+	Started     time.Time     `json:"started"`
+	Elapsed     time.Duration `json:"elapsed"`
+	// Interrupted is set when the run's context ended before the last
+	// phase did.
+	Interrupted bool `json:"interrupted"`
+	// SampleInterval is the period of the samples.
+	SampleInterval time.Duration `json:"sample_interval"`
+	Samples        []Sample      `json:"samples"`
+	Faults         []FaultResult `json:"faults"`
+	Phases         []PhaseResult `json:"phases"`
+	// Breakers names every breaker seen, sorted; Tenants every tenant
+	// metered, sorted.
+	Breakers []string `json:"breakers"`
+	Tenants  []string `json:"tenants"`
+	// LatencyKind is the kind of Sample.Latency (LatencyP99 or
+	// LatencyMean).
+	LatencyKind string `json:"latency_kind"`
+	// Events is the target's event log (see Watcher), at most 5000.
+	Events []TimedEvent `json:"events,omitempty"`
+	// Errors lists the observations and calls that failed.
+	Errors  []string `json:"errors,omitempty"`
+	Verdict Verdict  `json:"verdict"`
+}
+
+// TimedEvent is an Event with its offset from the start of the game day.
+type TimedEvent struct {
+	At time.Duration `json:"at"`
+	Event
+}
+
+// Sample is one observation.
+type Sample struct {
+	// At is the time since the start of the game day.
+	At time.Duration `json:"at"`
+	// Phase is the index of the phase it belongs to.
+	Phase int `json:"phase"`
+	// OK is false when the observation failed; Status is then UNKNOWN.
+	OK     bool          `json:"ok"`
+	Status health.Status `json:"status"`
+	Score  float64       `json:"score"`
+	// NotClosed holds the breakers that were not closed (closed ones are
+	// left out).
+	NotClosed map[string]breaker.State `json:"not_closed,omitempty"`
+	// Open counts the breakers rejecting calls (open or forced open).
+	Open int `json:"open"`
+	// Throughput and FailureRate are messages and failures per second over
+	// the last max(SampleInterval, 250 ms); Failed counts the failures since
+	// the previous sample.
+	Throughput  float64 `json:"throughput"`
+	FailureRate float64 `json:"failure_rate"`
+	Failed      uint64  `json:"failed"`
+	// Latency is of kind Result.LatencyKind.
+	Latency       time.Duration    `json:"latency"`
+	RecoveryQueue int              `json:"recovery_queue"`
+	Metered       map[string]int64 `json:"metered,omitempty"`
+
+	messages, failed uint64 // cumulative counters of the observation
+}
+
+// FaultResult is one fault of the game day.
+type FaultResult struct {
+	Phase    int            `json:"phase"`
+	Scenario chaos.Scenario `json:"scenario"`
+	// Injected is when it was injected; Ended when it ended, or -1 when it
+	// was still active at the end of the game day (the runner then ended
+	// it).
+	Injected time.Duration `json:"injected"`
+	Ended    time.Duration `json:"ended"`
+	// Error is why it could not be injected; it then has no times.
+	Error string `json:"error,omitempty"`
+}
+
+// injected reports whether the fault was injected.
+func (f FaultResult) injected() bool { return f.Error == "" }
+
+// Run runs the game day: it observes the target, then runs the phases one
+// after the other, injecting each phase's faults when it starts and ending
+// each fault when its duration is over, observing the target every
+// SampleInterval and showing the progress. When ctx ends first it stops the
+// chaos engine of the target (emergency stop) and ends every fault it
+// injected, then returns the partial result with Interrupted set. Faults
+// still active after the last phase are ended too. The result is judged
+// (see Judge); Run's error is only for an invalid Config.
+//
+// Run blocks for the length of the game day and returns only after every
+// goroutine it started has exited.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Scenario == nil || cfg.Target == nil {
+		return nil, antifragile.Invalid("config", nil, "needs a Scenario and a Target")
+	}
+	r := &runner{cfg: cfg, sc: cfg.Scenario}
+	if r.cfg.ObserveTimeout <= 0 {
+		r.cfg.ObserveTimeout = DefaultObserveTimeout
+	}
+	if r.cfg.SampleInterval <= 0 {
+		r.cfg.SampleInterval = min(max(r.sc.Total()/240, minSampleInterval), maxSampleInterval)
+	}
+	r.progress = newProgress(cfg.Progress, cfg.Terminal, r.sc)
+	return r.run(ctx), nil
+}
+
+type runner struct {
+	cfg      Config
+	sc       *Scenario
+	res      *Result
+	start    time.Time
+	progress *progress
+
+	evMu   sync.Mutex
+	events []TimedEvent // guarded by evMu
+
+	last time.Duration // when the last sample was taken
+}
+
+func (r *runner) since() time.Duration { return time.Since(r.start) }
+
+func (r *runner) run(ctx context.Context) *Result {
+	r.start = time.Now()
+	r.res = &Result{
+		Scenario: r.sc, Name: r.sc.Name, Description: r.cfg.Description, Seed: r.cfg.Seed,
+		Scale: r.cfg.Scale, Started: r.start.UTC(), SampleInterval: r.cfg.SampleInterval,
+	}
+	for _, p := range r.sc.Phases {
+		r.res.Phases = append(r.res.Phases, PhaseResult{Name: p.Name, Expect: p.Expect, Duration: p.Duration})
+	}
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if w, ok := r.cfg.Target.(Watcher); ok {
+		wg.Go(func() {
+			if err := w.Watch(wctx, r.addEvent); err != nil && wctx.Err() == nil {
+				r.addError(fmt.Sprintf("event watch: %v", err))
+			}
+		})
+	}
+
+	r.sample(ctx, 0, false)
+	var planned time.Duration // the planned end of the current phase
+	for i, ph := range r.sc.Phases {
+		if ctx.Err() != nil {
+			break
+		}
+		r.res.Phases[i].Ran = true
+		r.res.Phases[i].Start = r.since()
+		planned += ph.Duration
+		r.progress.phase(i)
+		for _, f := range ph.Faults {
+			r.inject(ctx, i, f.Scenario)
+		}
+		done := r.wait(ctx, i, planned)
+		r.res.Phases[i].End = r.since()
+		if !done {
+			break
+		}
+	}
+
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if ctx.Err() != nil {
+		r.res.Interrupted = true
+		if err := r.cfg.Target.EmergencyStop(cctx); err != nil {
+			r.addError(fmt.Sprintf("emergency stop: %v", err))
+		}
+	}
+	// End what is still active: the faults that outlast the game day, or
+	// everything after an interruption.
+	for i := range r.res.Faults {
+		f := &r.res.Faults[i]
+		if f.injected() && f.Ended < 0 {
+			if err := r.cfg.Target.End(cctx, f.Scenario.Name); err != nil {
+				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
+			}
+		}
+	}
+	r.res.Elapsed = r.since()
+	stopWatch()
+	wg.Wait()
+	r.progress.done()
+
+	r.evMu.Lock()
+	r.res.Events = r.events
+	r.evMu.Unlock()
+	r.finish()
+	Judge(r.res)
+	return r.res
+}
+
+// inject injects s for phase i.
+func (r *runner) inject(ctx context.Context, i int, s chaos.Scenario) {
+	ictx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
+	defer cancel()
+	fr := FaultResult{Phase: i, Scenario: s, Injected: r.since(), Ended: -1}
+	if err := r.cfg.Target.Inject(ictx, s); err != nil {
+		fr.Error = err.Error()
+		fr.Injected, fr.Ended = 0, 0
+		r.addError(fmt.Sprintf("inject fault %q: %v", s.Name, err))
+	}
+	r.res.Faults = append(r.res.Faults, fr)
+}
+
+// wait samples phase i until its planned end; it reports false when ctx
+// ended first.
+func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
+	next := r.since() + r.cfg.SampleInterval
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for {
+		now := r.since()
+		wake := min(next, planned)
+		for _, f := range r.res.Faults {
+			if f.injected() && f.Ended < 0 {
+				wake = min(wake, f.Injected+f.Scenario.Duration)
+			}
+		}
+		timer.Reset(max(wake-now, 0))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+		}
+		now = r.since()
+		r.endDue(ctx, now)
+		if now >= next || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
+			r.sample(ctx, i, true)
+			next = now + r.cfg.SampleInterval
+		}
+		if now >= planned {
+			return true
+		}
+	}
+}
+
+// endDue ends the faults whose duration is over.
+func (r *runner) endDue(ctx context.Context, now time.Duration) {
+	for k := range r.res.Faults {
+		f := &r.res.Faults[k]
+		if !f.injected() || f.Ended >= 0 {
+			continue
+		}
+		if end := f.Injected + f.Scenario.Duration; end <= now {
+			ectx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
+			if err := r.cfg.Target.End(ectx, f.Scenario.Name); err != nil {
+				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
+			}
+			cancel()
+			f.Ended = end
+		}
+	}
+}
+
+// sample observes the target for phase i, showing the progress if show.
+func (r *runner) sample(ctx context.Context, i int, show bool) {
+	octx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
+	o, err := r.cfg.Target.Observe(octx)
+	cancel()
+	s := Sample{At: r.since(), Phase: i}
+	r.last = s.At
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		r.addError(fmt.Sprintf("observe at %s: %v", roundDuration(s.At), err))
+		s.Status = health.Unknown
+		r.res.Samples = append(r.res.Samples, s)
+		if show {
+			r.progress.sample(s, r.res, err)
+		}
+		return
+	}
+	s.OK = true
+	s.Status, s.Score = o.Status, o.Score
+	s.RecoveryQueue = o.RecoveryQueue
+	s.Latency = o.Latency
+	s.messages, s.failed = o.Messages, o.Failed
+	if r.res.LatencyKind == "" {
+		r.res.LatencyKind = o.LatencyKind
+	}
+	for name, st := range o.Breakers {
+		if !slices.Contains(r.res.Breakers, name) {
+			r.res.Breakers = append(r.res.Breakers, name)
+		}
+		if st != breaker.Closed {
+			if s.NotClosed == nil {
+				s.NotClosed = make(map[string]breaker.State)
+			}
+			s.NotClosed[name] = st
+		}
+		if st.Rejecting() {
+			s.Open++
+		}
+	}
+	if len(o.Metered) > 0 {
+		s.Metered = maps.Clone(o.Metered)
+		for t := range o.Metered {
+			if !slices.Contains(r.res.Tenants, t) {
+				r.res.Tenants = append(r.res.Tenants, t)
+			}
+		}
+	}
+	if p, found := r.base(s.At); found {
+		if dt := (s.At - p.At).Seconds(); dt > 0 {
+			if s.messages >= p.messages {
+				s.Throughput = float64(s.messages-p.messages) / dt
+			}
+			if s.failed >= p.failed {
+				s.FailureRate = float64(s.failed-p.failed) / dt
+			}
+		}
+	}
+	if p, found := r.previous(); found && s.failed >= p.failed {
+		s.Failed = s.failed - p.failed
+	}
+	r.res.Samples = append(r.res.Samples, s)
+	if show {
+		r.progress.sample(s, r.res, nil)
+	}
+}
+
+// rateWindow is the least span over which rates are computed, so that a
+// short sample interval does not turn the rates into noise.
+const rateWindow = 250 * time.Millisecond
+
+// base returns the sample that rates at offset at are measured from: the
+// earliest successful one within max(SampleInterval, rateWindow) before at,
+// or else the latest successful one.
+func (r *runner) base(at time.Duration) (Sample, bool) {
+	span := max(r.cfg.SampleInterval, rateWindow)
+	var out Sample
+	found := false
+	for i := len(r.res.Samples) - 1; i >= 0; i-- {
+		s := r.res.Samples[i]
+		if !s.OK {
+			continue
+		}
+		if found && at-s.At > span {
+			break
+		}
+		out, found = s, true
+	}
+	return out, found
+}
+
+// previous returns the latest successful sample.
+func (r *runner) previous() (Sample, bool) {
+	for i := len(r.res.Samples) - 1; i >= 0; i-- {
+		if r.res.Samples[i].OK {
+			return r.res.Samples[i], true
+		}
+	}
+	return Sample{}, false
+}
+
+func (r *runner) addEvent(ev Event) {
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	if len(r.events) < maxEvents {
+		r.events = append(r.events, TimedEvent{At: max(ev.At.Sub(r.start), 0), Event: ev})
+	}
+}
+
+func (r *runner) addError(msg string) {
+	r.evMu.Lock()
+	defer r.evMu.Unlock()
+	if len(r.res.Errors) < 100 {
+		r.res.Errors = append(r.res.Errors, msg)
+	}
+}
+
+// finish sorts the names and computes the per-phase counts.
+func (r *runner) finish() {
+	slices.Sort(r.res.Breakers)
+	slices.Sort(r.res.Tenants)
+	slices.SortStableFunc(r.res.Events, func(a, b TimedEvent) int { return cmp.Compare(a.At, b.At) })
+	if r.res.LatencyKind == "" {
+		r.res.LatencyKind = LatencyP99
+	}
+	var base map[string]int64
+	if len(r.res.Samples) > 0 {
+		base = r.res.Samples[0].Metered
+	}
+	for i := range r.res.Phases {
+		ph := &r.res.Phases[i]
+		last := base
+		for _, s := range r.res.Samples {
+			if s.Phase != i || s.At == 0 {
+				continue
+			}
+			ph.Failed += s.Failed
+			if s.OK && s.Metered != nil {
+				last = s.Metered
+			}
+		}
+		ph.Metered = make(map[string]int64, len(r.res.Tenants))
+		for _, t := range r.res.Tenants {
+			ph.Metered[t] = max(last[t]-base[t], 0)
+		}
+		base = last
+	}
+}
+
+// VerdictError is the error of a game day whose steady-state hypothesis
+// did not hold (or that was interrupted). ExitCode is the process exit
+// status a command should end with.
+type VerdictError struct {
+	Reasons []string
+}
+
+func (e *VerdictError) Error() string {
+	if len(e.Reasons) == 0 {
+		return "gameday: the steady-state hypothesis did not hold"
+	}
+	return "gameday: the steady-state hypothesis did not hold: " + e.Reasons[0]
+}
+
+// ExitCode returns 1: the game day failed.
+func (e *VerdictError) ExitCode() int { return 1 }
+
+// ErrFailed is matched (errors.Is) by every *VerdictError.
+var ErrFailed = errors.New("gameday: failed")
+
+// Is reports whether target is ErrFailed.
+func (e *VerdictError) Is(target error) bool { return target == ErrFailed }
+
+// Err returns nil when the game day passed, else a *VerdictError with the
+// verdict's reasons.
+func (r *Result) Err() error {
+	if r.Verdict.Passed {
+		return nil
+	}
+	return &VerdictError{Reasons: slices.Clone(r.Verdict.Reasons)}
+}
+
+// roundDuration rounds d for display: to 10 ms under 10 s, else to 100 ms.
+func roundDuration(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}

@@ -1,0 +1,122 @@
+package gameday_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/internal/gameday"
+)
+
+// runLocal runs sc, scaled to total, against a Local system and returns
+// the result.
+func runLocal(t *testing.T, sc *gameday.Scenario, total time.Duration, progress *bytes.Buffer) *gameday.Result {
+	t.Helper()
+	scaled, f := sc.Scaled(total)
+	l, err := gameday.NewLocal(gameday.LocalConfig{Scale: f, Seed: 7,
+		Traffic: gameday.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := l.Run(ctx); err != nil {
+			t.Errorf("Local.Run: %v", err)
+		}
+	})
+	defer func() { cancel(); wg.Wait() }()
+	cfg := gameday.Config{Scenario: scaled, Target: l.Target(), Description: "in-process simulation", Seed: 7, Scale: f}
+	if progress != nil {
+		cfg.Progress = progress
+	}
+	res, err := gameday.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRun_FaultThatNeverEndsFails(t *testing.T) {
+	t.Parallel()
+	sc, err := gameday.Parse([]byte(`{
+		"name": "never-ends",
+		"steady_state": {"min_status": "HEALTHY", "recovery_budget": "300ms"},
+		"traffic": {"rate": 200},
+		"phases": [
+			{"name": "baseline", "duration": "200ms"},
+			{"name": "storm", "duration": "300ms",
+			 "faults": [{"type": "error", "target": "policy_engine", "error_rate": 1, "duration": "10m"}]},
+			{"name": "after", "duration": "300ms", "expect": "steady"}
+		]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runLocal(t, sc, 0, nil)
+	err = res.Err()
+	var ve *gameday.VerdictError
+	if !errors.As(err, &ve) || ve.ExitCode() == 0 {
+		t.Fatalf("Err() = %v, want a *VerdictError with a non-zero exit code", err)
+	}
+	if !strings.Contains(res.VerdictText(), "still active") {
+		t.Errorf("verdict does not say the fault never ended:\n%s", res.VerdictText())
+	}
+}
+
+// cancelAfter cancels a context once n faults were injected.
+type cancelAfter struct {
+	*gameday.LocalTarget
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Inject(ctx context.Context, s chaos.Scenario) error {
+	err := c.LocalTarget.Inject(ctx, s)
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return err
+}
+
+func TestRun_InterruptionEndsEveryFault(t *testing.T) {
+	sc, err := gameday.Parse([]byte(`{"name":"interrupted","phases":[
+		{"name":"storm","duration":"200ms","faults":[{"name":"long-storm","type":"error","target":"policy_engine","error_rate":1,"duration":"10m"}]},
+		{"name":"partition","duration":"10m","faults":[{"name":"long-partition","type":"network_partition","target":"validator"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := gameday.NewLocal(gameday.LocalConfig{Scale: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = l.Run(runCtx) })
+	defer func() { stop(); wg.Wait() }()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	target := &cancelAfter{LocalTarget: l.Target(), n: 2, cancel: cancel}
+	res, err := gameday.Run(ctx, gameday.Config{Scenario: sc, Target: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := l.Components().Chaos
+	if active := eng.Active(); len(active) != 0 {
+		t.Errorf("active scenarios after the interruption: %v", active)
+	}
+	if !eng.Stopped() {
+		t.Error("the chaos engine was not emergency-stopped")
+	}
+	if !res.Interrupted || res.Err() == nil {
+		t.Errorf("interrupted %v, Err() %v", res.Interrupted, res.Err())
+	}
+	if res.Elapsed > 5*time.Second {
+		t.Errorf("the interrupted run lasted %s", res.Elapsed)
+	}
+}

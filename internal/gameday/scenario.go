@@ -1,0 +1,666 @@
+package gameday
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+)
+
+// ValidationError reports one problem of a scenario file; its Field is the
+// JSON path of the offending value ("phases[2].faults[0].error_rate").
+type ValidationError = antifragile.ValidationError
+
+// Expectation says what a phase allows the health status to do.
+type Expectation string
+
+// The expectations of a phase.
+const (
+	// ExpectSteady asserts the steady-state hypothesis during the whole
+	// phase: the status stays at Scenario.SteadyState.MinStatus or better,
+	// except while the system is still inside the recovery budget of an
+	// earlier fault.
+	ExpectSteady Expectation = "steady"
+	// ExpectDegrade allows the status to drop during the phase. It is not an
+	// assertion that it does drop: a system that shrugs a fault off passes.
+	ExpectDegrade Expectation = "degrade"
+)
+
+// Defaults of a scenario file's optional fields.
+const (
+	DefaultMinStatus      = health.Healthy
+	DefaultRecoveryBudget = 30 * time.Second
+	DefaultRate           = 100.0
+	// MaxRate bounds Traffic.Rate (messages per second).
+	MaxRate = 5000.0
+	// MaxTenants bounds Traffic.Tenants.
+	MaxTenants = 16
+	// MaxPhases bounds Scenario.Phases.
+	MaxPhases = 64
+	// MaxTotal bounds the sum of the phase durations.
+	MaxTotal = time.Hour
+)
+
+// DefaultTenants are the tenants of a scenario file without a traffic
+// section.
+var defaultTenants = []string{"acme", "globex", "initech"}
+
+// DefaultTenants returns the tenants of a scenario without
+// traffic.tenants: acme, globex and initech.
+func DefaultTenants() []string { return slices.Clone(defaultTenants) }
+
+// Scenario is a game day: a steady-state hypothesis, the traffic to run and
+// the phases, each with the chaos faults injected while it lasts. It is
+// plain data; Parse reads its JSON form:
+//
+//	{
+//	  "name": "governance",
+//	  "steady_state": {"min_status": "HEALTHY", "recovery_budget": "20s"},
+//	  "traffic": {"rate": 200, "tenants": ["acme", "globex"]},
+//	  "phases": [
+//	    {"name": "baseline", "duration": "5s", "expect": "steady"},
+//	    {"name": "storm", "duration": "10s", "expect": "degrade",
+//	     "faults": [{"type": "error", "target": "policy_engine", "error_rate": 1}]}
+//	  ]
+//	}
+type Scenario struct {
+	// Name names the game day in the report.
+	Name string
+	// Description says what it is about, for the report; optional.
+	Description string
+	// SteadyState is the hypothesis the verdict checks.
+	SteadyState SteadyState
+	// Traffic is the load a simulation generates (the demo); a game day
+	// against a remote service leaves the load to it.
+	Traffic Traffic
+	// Phases run one after the other.
+	Phases []Phase
+}
+
+// SteadyState is the hypothesis of a game day: after every fault, the health
+// status is back at MinStatus or better within RecoveryBudget.
+type SteadyState struct {
+	// MinStatus is the worst acceptable status: HEALTHY (the default),
+	// DEGRADED or CRITICAL.
+	MinStatus health.Status
+	// RecoveryBudget is how long after the end of a phase's faults the
+	// status may stay below MinStatus. Default 30 s.
+	RecoveryBudget time.Duration
+}
+
+// Traffic is the load of a simulated game day.
+type Traffic struct {
+	// Rate is the messages sent per second, within (0, MaxRate]. Default
+	// 100.
+	Rate float64
+	// Tenants are the tenants the messages are sent for, round robin.
+	// Default acme, globex, initech.
+	Tenants []string
+}
+
+// Phase is one step of a game day.
+type Phase struct {
+	// Name names the phase; names are unique within a scenario.
+	Name string
+	// Duration is how long the phase lasts; positive.
+	Duration time.Duration
+	// Expect is ExpectSteady or ExpectDegrade. Default: degrade when the
+	// phase has faults, steady otherwise.
+	Expect Expectation
+	// Faults are injected when the phase starts.
+	Faults []Fault
+}
+
+// Fault is one chaos scenario of a phase.
+type Fault struct {
+	// Scenario is the chaos scenario, in the JSON form of chaos.Scenario.
+	// Its name defaults to "<phase>-<type>-<target>"; names are unique
+	// within a game day.
+	Scenario chaos.Scenario
+	// ForPhase is true when the file gave no duration: the fault lasts as
+	// long as its phase (Scenario.Duration is then the phase's duration).
+	// A fault with a duration of its own may outlast its phase.
+	ForPhase bool
+}
+
+// Total returns the sum of the phase durations.
+func (s *Scenario) Total() time.Duration {
+	var t time.Duration
+	for _, p := range s.Phases {
+		t += p.Duration
+	}
+	return t
+}
+
+// Scaled returns a copy of s whose phase durations, fault durations and
+// recovery budget are multiplied so that the phases last total in all, and
+// the factor used. A total ≤ 0 returns a copy of s and 1. Durations never
+// fall below a millisecond.
+func (s *Scenario) Scaled(total time.Duration) (*Scenario, float64) {
+	out := s.clone()
+	cur := s.Total()
+	if total <= 0 || cur <= 0 || total == cur {
+		return out, 1
+	}
+	f := float64(total) / float64(cur)
+	out.SteadyState.RecoveryBudget = ScaleDuration(s.SteadyState.RecoveryBudget, f)
+	for i := range out.Phases {
+		p := &out.Phases[i]
+		p.Duration = ScaleDuration(p.Duration, f)
+		for j := range p.Faults {
+			fl := &p.Faults[j]
+			if fl.ForPhase {
+				fl.Scenario.Duration = p.Duration
+			} else {
+				fl.Scenario.Duration = ScaleDuration(fl.Scenario.Duration, f)
+			}
+		}
+	}
+	return out, f
+}
+
+// ScaleDuration returns d × f rounded to the millisecond, at least a
+// millisecond for a positive d.
+func ScaleDuration(d time.Duration, f float64) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	v := time.Duration(math.Round(float64(d)*f/float64(time.Millisecond))) * time.Millisecond
+	return max(v, time.Millisecond)
+}
+
+func (s *Scenario) clone() *Scenario {
+	out := *s
+	out.Traffic.Tenants = slices.Clone(s.Traffic.Tenants)
+	out.Phases = slices.Clone(s.Phases)
+	for i := range out.Phases {
+		out.Phases[i].Faults = slices.Clone(out.Phases[i].Faults)
+		for j := range out.Phases[i].Faults {
+			sc := &out.Phases[i].Faults[j].Scenario
+			sc.BlastRadius = slices.Clone(sc.BlastRadius)
+		}
+	}
+	return &out
+}
+
+// Targets returns every target and blast-radius entry of the scenario's
+// faults, sorted, without duplicates.
+func (s *Scenario) Targets() []string {
+	var out []string
+	for _, p := range s.Phases {
+		for _, f := range p.Faults {
+			out = append(out, f.Scenario.Targets()...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// CheckTargets reports, with its JSON path, every fault aimed at a target
+// that is not in known. Resource faults on cpu, memory and disk_io act on
+// the whole process and are not checked.
+func (s *Scenario) CheckTargets(known []string) error {
+	var p antifragile.Problems
+	for i, ph := range s.Phases {
+		for j, f := range ph.Faults {
+			sc := f.Scenario
+			if sc.Type == chaos.TypeResourceExhaustion {
+				switch sc.ResourceType {
+				case chaos.ResourceCPU, chaos.ResourceMemory, chaos.ResourceDiskIO:
+					continue
+				}
+			}
+			path := fmt.Sprintf("phases[%d].faults[%d]", i, j)
+			if !slices.Contains(known, sc.Target) {
+				p.Invalid(path+".target", sc.Target, "is not one of the agents (%s)", strings.Join(known, ", "))
+			}
+			for k, t := range sc.BlastRadius {
+				if !slices.Contains(known, t) {
+					p.Invalid(fmt.Sprintf("%s.blast_radius[%d]", path, k), t, "is not one of the agents (%s)", strings.Join(known, ", "))
+				}
+			}
+		}
+	}
+	return p.Err()
+}
+
+//go:embed default.json
+var defaultScenario []byte
+
+// DefaultJSON returns the JSON of the built-in game day (a copy).
+func DefaultJSON() []byte { return bytes.Clone(defaultScenario) }
+
+// Default returns the built-in game day of the demo, about a minute long:
+// steady state, latency on deliberation, an error storm on policy_engine
+// until its breaker opens, recovery, cpu exhaustion, a partition of
+// validator and a final steady state.
+func Default() *Scenario {
+	s, err := Parse(defaultScenario)
+	if err != nil {
+		panic("gameday: the built-in scenario is invalid: " + err.Error())
+	}
+	return s
+}
+
+// Parse decodes and validates a scenario file. Durations are strings such
+// as "250ms"; unknown fields, trailing data and invalid values are errors.
+// It reports every problem it finds, each a *ValidationError whose Field is
+// the JSON path of the value, joined with errors.Join.
+func Parse(data []byte) (*Scenario, error) {
+	var p parser
+	root, ok := p.object("", data)
+	if !ok {
+		return nil, p.err()
+	}
+	if err := trailing(data); err != nil {
+		return nil, err
+	}
+	s := &Scenario{
+		SteadyState: SteadyState{MinStatus: DefaultMinStatus, RecoveryBudget: DefaultRecoveryBudget},
+		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants()},
+	}
+	root.known("name", "description", "steady_state", "traffic", "phases")
+	if !root.has("name") {
+		p.bad("name", nil, "is required")
+	} else if root.str("name", &s.Name) && strings.TrimSpace(s.Name) == "" {
+		p.bad("name", s.Name, "must not be empty")
+	}
+	root.str("description", &s.Description)
+	if ss, ok := root.child("steady_state"); ok {
+		ss.known("min_status", "recovery_budget")
+		var st string
+		if ss.str("min_status", &st) {
+			v, err := health.ParseStatus(st)
+			switch {
+			case err != nil || v == health.Unknown:
+				p.bad(ss.path("min_status"), st, "must be one of HEALTHY, DEGRADED, CRITICAL")
+			default:
+				s.SteadyState.MinStatus = v
+			}
+		}
+		if ss.duration("recovery_budget", &s.SteadyState.RecoveryBudget) && s.SteadyState.RecoveryBudget <= 0 {
+			p.bad(ss.path("recovery_budget"), s.SteadyState.RecoveryBudget.String(), "must be positive")
+		}
+	}
+	if tr, ok := root.child("traffic"); ok {
+		tr.known("rate", "tenants")
+		if tr.float("rate", &s.Traffic.Rate) && !(s.Traffic.Rate > 0 && s.Traffic.Rate <= MaxRate) {
+			p.bad(tr.path("rate"), s.Traffic.Rate, "must be within (0, %g] messages per second", MaxRate)
+		}
+		var tenants []string
+		if tr.strs("tenants", &tenants) {
+			s.Traffic.Tenants = tenants
+			switch {
+			case len(tenants) == 0:
+				p.bad(tr.path("tenants"), tenants, "must name at least one tenant")
+			case len(tenants) > MaxTenants:
+				p.bad(tr.path("tenants"), len(tenants), "must name at most %d tenants", MaxTenants)
+			}
+			for i, t := range tenants {
+				switch {
+				case strings.TrimSpace(t) == "":
+					p.bad(fmt.Sprintf("%s[%d]", tr.path("tenants"), i), t, "must not be empty")
+				case slices.Index(tenants, t) < i:
+					p.bad(fmt.Sprintf("%s[%d]", tr.path("tenants"), i), t, "is listed twice")
+				}
+			}
+		}
+	}
+	raws, ok := root.array("phases")
+	switch {
+	case !ok && !root.has("phases"):
+		p.bad("phases", nil, "is required")
+	case ok && len(raws) == 0:
+		p.bad("phases", nil, "must hold at least one phase")
+	case len(raws) > MaxPhases:
+		p.bad("phases", len(raws), "must hold at most %d phases", MaxPhases)
+		raws = raws[:MaxPhases]
+	}
+	faultNames := map[string]string{}
+	for i, raw := range raws {
+		path := fmt.Sprintf("phases[%d]", i)
+		ph, ok := p.parsePhase(path, raw, faultNames)
+		if !ok {
+			continue
+		}
+		for _, prev := range s.Phases {
+			if prev.Name == ph.Name && ph.Name != "" {
+				p.bad(path+".name", ph.Name, "is the name of an earlier phase")
+			}
+		}
+		s.Phases = append(s.Phases, ph)
+	}
+	if t := s.Total(); t > MaxTotal {
+		p.bad("phases", t.String(), "last %s in all; at most %s", t, MaxTotal)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ParseReader reads all of r and parses it (see Parse).
+func ParseReader(r io.Reader) (*Scenario, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data)
+}
+
+// scenarioFields are the fields of a fault: the chaos.Scenario JSON form
+// without the fields the engine sets.
+var scenarioFields = []string{"name", "type", "target", "delay", "error_rate", "error_message",
+	"resource_type", "resource_level", "duration", "blast_radius", "constitutional_hash"}
+
+func (p *parser) parsePhase(path string, raw json.RawMessage, faultNames map[string]string) (Phase, bool) {
+	o, ok := p.object(path, raw)
+	if !ok {
+		return Phase{}, false
+	}
+	o.known("name", "duration", "expect", "faults")
+	var ph Phase
+	if !o.has("name") {
+		p.bad(o.path("name"), nil, "is required")
+	} else if o.str("name", &ph.Name) && strings.TrimSpace(ph.Name) == "" {
+		p.bad(o.path("name"), ph.Name, "must not be empty")
+	}
+	if !o.duration("duration", &ph.Duration) {
+		if !o.has("duration") {
+			p.bad(o.path("duration"), nil, "is required")
+		}
+	} else if ph.Duration <= 0 {
+		p.bad(o.path("duration"), ph.Duration.String(), "must be positive")
+	}
+	var expect string
+	if o.str("expect", &expect) {
+		ph.Expect = Expectation(expect)
+		if ph.Expect != ExpectSteady && ph.Expect != ExpectDegrade {
+			p.bad(o.path("expect"), expect, "must be %q or %q", ExpectSteady, ExpectDegrade)
+		}
+	}
+	raws, _ := o.array("faults")
+	for j, fr := range raws {
+		fpath := fmt.Sprintf("%s.faults[%d]", path, j)
+		f, ok := p.parseFault(fpath, fr, ph)
+		if !ok {
+			continue
+		}
+		if prev, dup := faultNames[f.Scenario.Name]; dup {
+			p.bad(fpath+".name", f.Scenario.Name, "is the name of the fault at %s", prev)
+			continue
+		}
+		faultNames[f.Scenario.Name] = fpath
+		ph.Faults = append(ph.Faults, f)
+	}
+	if ph.Expect == "" {
+		ph.Expect = ExpectSteady
+		if len(raws) > 0 {
+			ph.Expect = ExpectDegrade
+		}
+	}
+	return ph, true
+}
+
+func (p *parser) parseFault(path string, raw json.RawMessage, ph Phase) (Fault, bool) {
+	o, ok := p.object(path, raw)
+	if !ok {
+		return Fault{}, false
+	}
+	o.known(scenarioFields...)
+	if len(o.unknown) > 0 {
+		return Fault{}, false
+	}
+	var str string
+	var num float64
+	var list []string
+	ok = true
+	for _, k := range []string{"name", "type", "target", "delay", "error_message", "resource_type", "duration", "constitutional_hash"} {
+		if o.has(k) && !o.str(k, &str) {
+			ok = false
+		}
+	}
+	for _, k := range []string{"error_rate", "resource_level"} {
+		if o.has(k) && !o.float(k, &num) {
+			ok = false
+		}
+	}
+	if o.has("blast_radius") && !o.strs("blast_radius", &list) {
+		ok = false
+	}
+	if !ok {
+		return Fault{}, false
+	}
+	f := Fault{ForPhase: !o.has("duration")}
+	m := copyFields(o.m)
+	if !o.has("name") {
+		var typ, target string
+		_ = json.Unmarshal(o.m["type"], &typ)
+		_ = json.Unmarshal(o.m["target"], &target)
+		name, _ := json.Marshal(ph.Name + "-" + typ + "-" + target)
+		m["name"] = name
+	}
+	if f.ForPhase {
+		d, _ := json.Marshal(max(ph.Duration, time.Millisecond).String())
+		m["duration"] = d
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		p.bad(path, nil, "%v", err)
+		return Fault{}, false
+	}
+	var sc chaos.Scenario
+	if err := json.Unmarshal(data, &sc); err != nil {
+		p.wrap(path, err)
+		return Fault{}, false
+	}
+	if err := sc.Validate(); err != nil {
+		p.wrap(path, err)
+		return Fault{}, false
+	}
+	sc.ConstitutionalHash = antifragile.HashOrDefault(sc.ConstitutionalHash)
+	f.Scenario = sc
+	return f, true
+}
+
+func copyFields(m map[string]json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(m)+2)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// trailing reports data after the first JSON value.
+func trailing(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return antifragile.Invalid("$", nil, "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// parser collects the problems of a scenario file.
+type parser struct{ problems antifragile.Problems }
+
+func (p *parser) bad(field string, value any, format string, args ...any) {
+	if field == "" {
+		field = "$"
+	}
+	p.problems.Invalid(field, value, format, args...)
+}
+
+func (p *parser) err() error { return p.problems.Err() }
+
+// wrap adds err, the error of decoding or validating the value at path,
+// prefixing the fields of its validation errors with path.
+func (p *parser) wrap(path string, err error) {
+	var leaves []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		leaves = append(leaves, e)
+	}
+	walk(err)
+	for _, e := range leaves {
+		var ve *ValidationError
+		switch {
+		case errors.As(e, &ve):
+			p.problems.Add(&ValidationError{Field: path + "." + ve.Field, Value: ve.Value, Err: ve.Err})
+		case errors.Is(e, antifragile.ErrHashMismatch):
+			p.problems.Add(&ValidationError{Field: path + ".constitutional_hash", Err: e})
+		default:
+			p.problems.Add(&ValidationError{Field: path, Err: e})
+		}
+	}
+}
+
+// object is a JSON object being read at a path.
+type object struct {
+	p       *parser
+	at      string
+	m       map[string]json.RawMessage
+	unknown []string
+}
+
+// object decodes data as a JSON object, reporting a problem at path if it
+// is not one.
+func (p *parser) object(path string, data []byte) (*object, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil || m == nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			p.bad(path, nil, "is not valid JSON: %v (at byte %d)", err, se.Offset)
+		case err != nil && path == "":
+			p.bad(path, nil, "is not valid JSON: %v", err)
+		default:
+			p.bad(path, kindOf(data), "must be a JSON object")
+		}
+		return nil, false
+	}
+	return &object{p: p, at: path, m: m}, true
+}
+
+func (o *object) path(key string) string {
+	if o.at == "" {
+		return key
+	}
+	return o.at + "." + key
+}
+
+func (o *object) has(key string) bool {
+	_, ok := o.m[key]
+	return ok
+}
+
+// known reports every field of o that is not in keys, sorted.
+func (o *object) known(keys ...string) {
+	var unknown []string
+	for k := range o.m {
+		if !slices.Contains(keys, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		o.p.bad(o.path(k), nil, "is not a known field (known: %s)", strings.Join(keys, ", "))
+	}
+	o.unknown = unknown
+}
+
+// decode reads key into dst; it reports whether the key was present and
+// valid, and reports a problem when present and of the wrong kind.
+func (o *object) decode(key string, dst any, want string) bool {
+	raw, ok := o.m[key]
+	if !ok {
+		return false
+	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		o.p.bad(o.path(key), nil, "must be %s, not null", want)
+		return false
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		o.p.bad(o.path(key), kindOf(raw), "must be %s", want)
+		return false
+	}
+	return true
+}
+
+func (o *object) str(key string, dst *string) bool { return o.decode(key, dst, "a string") }
+
+func (o *object) float(key string, dst *float64) bool { return o.decode(key, dst, "a number") }
+
+func (o *object) strs(key string, dst *[]string) bool {
+	return o.decode(key, dst, "an array of strings")
+}
+
+func (o *object) duration(key string, dst *time.Duration) bool {
+	var s string
+	if !o.decode(key, &s, `a duration string such as "250ms" or "10s"`) {
+		return false
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		o.p.bad(o.path(key), s, `must be a duration such as "250ms" or "10s"`)
+		return false
+	}
+	*dst = d
+	return true
+}
+
+func (o *object) array(key string) ([]json.RawMessage, bool) {
+	var a []json.RawMessage
+	if !o.decode(key, &a, "an array") {
+		return nil, false
+	}
+	return a, true
+}
+
+func (o *object) child(key string) (*object, bool) {
+	raw, ok := o.m[key]
+	if !ok {
+		return nil, false
+	}
+	return o.p.object(o.path(key), raw)
+}
+
+// kindOf names the JSON kind of raw for error messages.
+func kindOf(raw []byte) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}

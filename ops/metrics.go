@@ -1,0 +1,210 @@
+package ops
+
+import (
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// collector is the Prometheus collector of the ops handler's private
+// registry. It reads every component when scraped and keeps no state of its
+// own: no goroutine, no cached value.
+type collector struct {
+	s *server
+
+	info *prometheus.Desc
+
+	breakers, breakerState, breakerStateValue                        *prometheus.Desc
+	breakerCalls, breakerSuccesses, breakerFailures, breakerRejected *prometheus.Desc
+	breakerSlow, breakerTrips, breakerConsecutive                    *prometheus.Desc
+
+	healthScore, healthStatus, healthBreakers *prometheus.Desc
+
+	recoveryRunning, recoveryActive, recoveryQueued, recoveryInProgress *prometheus.Desc
+
+	chaosActive, chaosScenariosRun, chaosInjections, chaosLatency, chaosForced *prometheus.Desc
+	chaosEmergency, chaosMemory, chaosCPU, chaosConnections                    *prometheus.Desc
+
+	meterQueued, meterFlushed, meterDropped, meterFailed, meterErrors, meterRetries *prometheus.Desc
+	meterQueueSize, meterMaxQueueSize, meterRunning                                 *prometheus.Desc
+
+	busAgents, busMessages, busRunning *prometheus.Desc
+}
+
+func newCollector(s *server) *collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("antifragile_"+name, help, labels, nil)
+	}
+	return &collector{
+		s:    s,
+		info: d("info", "Always 1; labels carry the version and the constitutional hash.", "version", "constitutional_hash"),
+
+		breakers:           d("breakers", "Number of breakers in the registry."),
+		breakerState:       d("breaker_state", "1 for the breaker's current state, 0 for the others (one-hot).", "name", "state"),
+		breakerStateValue:  d("breaker_state_value", "The breaker's state as a number: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled.", "name"),
+		breakerCalls:       d("breaker_calls_total", "Calls admitted and completed through the breaker since it was created or reset.", "name"),
+		breakerSuccesses:   d("breaker_successes_total", "Successful calls through the breaker.", "name"),
+		breakerFailures:    d("breaker_failures_total", "Failed calls through the breaker.", "name"),
+		breakerRejected:    d("breaker_rejections_total", "Calls the breaker rejected.", "name"),
+		breakerSlow:        d("breaker_slow_calls_total", "Calls slower than the breaker's slow-call threshold.", "name"),
+		breakerTrips:       d("breaker_trips_total", "Times the breaker opened by itself.", "name"),
+		breakerConsecutive: d("breaker_consecutive_failures", "The breaker's current run of failures.", "name"),
+
+		healthScore:    d("health_score", "The health score, 0 to 1."),
+		healthStatus:   d("health_status", "1 for the current health status, 0 for the others (one-hot).", "status"),
+		healthBreakers: d("health_breakers", "Breakers of the current health report by state.", "state"),
+
+		recoveryRunning:    d("recovery_running", "1 while the recovery orchestrator runs."),
+		recoveryActive:     d("recovery_active_tasks", "Recovery tasks tracked."),
+		recoveryQueued:     d("recovery_queued_tasks", "Recovery tasks waiting for an attempt."),
+		recoveryInProgress: d("recovery_in_progress_attempts", "Recovery attempts running."),
+
+		chaosActive:       d("chaos_active_scenarios", "Active chaos scenarios."),
+		chaosScenariosRun: d("chaos_scenarios_run_total", "Chaos scenarios activated."),
+		chaosInjections:   d("chaos_injections_total", "Faults injected into calls, by kind.", "kind"),
+		chaosLatency:      d("chaos_latency_injected_seconds_total", "Latency injected, in seconds."),
+		chaosForced:       d("chaos_breakers_forced_total", "Breakers forced open by chaos scenarios."),
+		chaosEmergency:    d("chaos_emergency_stop", "1 while an emergency stop is in force."),
+		chaosMemory:       d("chaos_memory_held_bytes", "Memory held by memory-exhaustion scenarios."),
+		chaosCPU:          d("chaos_cpu_goroutines", "CPU burner goroutines running."),
+		chaosConnections:  d("chaos_connections_occupied", "Connection-pool slots occupied by scenarios."),
+
+		meterQueued:       d("meter_queued_total", "Metering events accepted."),
+		meterFlushed:      d("meter_flushed_total", "Metering events delivered to the sink."),
+		meterDropped:      d("meter_dropped_total", "Metering events refused (queue full or meter closed)."),
+		meterFailed:       d("meter_failed_total", "Metering events abandoned undelivered."),
+		meterErrors:       d("meter_sink_errors_total", "Failed sink writes."),
+		meterRetries:      d("meter_retries_total", "Batches re-sent to the sink."),
+		meterQueueSize:    d("meter_queue_size", "Metering events accepted and not yet delivered."),
+		meterMaxQueueSize: d("meter_max_queue_size", "The meter's queue bound."),
+		meterRunning:      d("meter_running", "1 while the meter runs."),
+
+		busAgents:   d("bus_agents", "Agents registered on the bus."),
+		busMessages: d("bus_messages_total", "Bus messages by what happened to them.", "result"),
+		busRunning:  d("bus_running", "1 while the bus runs."),
+	}
+}
+
+func (c *collector) descs() []*prometheus.Desc {
+	return []*prometheus.Desc{
+		c.info,
+		c.breakers, c.breakerState, c.breakerStateValue, c.breakerCalls, c.breakerSuccesses, c.breakerFailures,
+		c.breakerRejected, c.breakerSlow, c.breakerTrips, c.breakerConsecutive,
+		c.healthScore, c.healthStatus, c.healthBreakers,
+		c.recoveryRunning, c.recoveryActive, c.recoveryQueued, c.recoveryInProgress,
+		c.chaosActive, c.chaosScenariosRun, c.chaosInjections, c.chaosLatency, c.chaosForced,
+		c.chaosEmergency, c.chaosMemory, c.chaosCPU, c.chaosConnections,
+		c.meterQueued, c.meterFlushed, c.meterDropped, c.meterFailed, c.meterErrors, c.meterRetries,
+		c.meterQueueSize, c.meterMaxQueueSize, c.meterRunning,
+		c.busAgents, c.busMessages, c.busRunning,
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs() {
+		ch <- d
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Collect implements prometheus.Collector: it reads every component now.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	s := c.s
+	gauge(c.info, 1, antifragile.Version, s.hash())
+
+	snaps := s.reg.Snapshot()
+	gauge(c.breakers, float64(len(snaps)))
+	for _, b := range snaps {
+		for _, st := range [...]breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen, breaker.ForcedOpen, breaker.Disabled} {
+			gauge(c.breakerState, b2f(b.State == st), b.Name, st.String())
+		}
+		gauge(c.breakerStateValue, float64(b.State), b.Name)
+		counter(c.breakerCalls, b.Calls, b.Name)
+		counter(c.breakerSuccesses, b.Successes, b.Name)
+		counter(c.breakerFailures, b.Failures, b.Name)
+		counter(c.breakerRejected, b.Rejections, b.Name)
+		counter(c.breakerSlow, b.SlowCalls, b.Name)
+		counter(c.breakerTrips, b.Trips, b.Name)
+		gauge(c.breakerConsecutive, float64(b.ConsecutiveFailures), b.Name)
+	}
+
+	if s.opts.Health != nil {
+		rep, _ := s.currentReport()
+		gauge(c.healthScore, float64(rep.Score))
+		for _, st := range [...]health.Status{health.Unknown, health.Healthy, health.Degraded, health.Critical} {
+			gauge(c.healthStatus, b2f(rep.Status == st), st.String())
+		}
+		gauge(c.healthBreakers, float64(rep.Closed), breaker.Closed.String())
+		gauge(c.healthBreakers, float64(rep.HalfOpen), breaker.HalfOpen.String())
+		gauge(c.healthBreakers, float64(rep.Open), breaker.Open.String())
+		gauge(c.healthBreakers, float64(rep.Disabled), breaker.Disabled.String())
+	}
+
+	if o := s.opts.Recovery; o != nil {
+		st := o.Status()
+		gauge(c.recoveryRunning, b2f(st.Running))
+		gauge(c.recoveryActive, float64(st.ActiveCount))
+		gauge(c.recoveryQueued, float64(st.QueuedCount))
+		gauge(c.recoveryInProgress, float64(st.InProgressCount))
+	}
+
+	if e := s.opts.Chaos; e != nil {
+		m := e.Metrics()
+		gauge(c.chaosActive, float64(m.ActiveScenarios))
+		counter(c.chaosScenariosRun, m.ScenariosRun)
+		counter(c.chaosInjections, m.LatencyInjections, "latency")
+		counter(c.chaosInjections, m.ErrorsInjected, "error")
+		counter(c.chaosInjections, m.PartitionsInjected, "partition")
+		counter(c.chaosInjections, m.TimeoutsInjected, "timeout")
+		ch <- prometheus.MustNewConstMetric(c.chaosLatency, prometheus.CounterValue, m.LatencyInjected.Seconds())
+		counter(c.chaosForced, m.BreakersForced)
+		gauge(c.chaosEmergency, b2f(m.EmergencyStop))
+		gauge(c.chaosMemory, float64(m.Resources.MemoryHeld))
+		gauge(c.chaosCPU, float64(m.Resources.CPUGoroutines))
+		gauge(c.chaosConnections, float64(m.Resources.ConnectionsOccupied))
+	}
+
+	if mt := s.opts.Meter; mt != nil {
+		m := mt.Metrics()
+		counter(c.meterQueued, m.Queued)
+		counter(c.meterFlushed, m.Flushed)
+		counter(c.meterDropped, m.Dropped)
+		counter(c.meterFailed, m.Failed)
+		counter(c.meterErrors, m.Errors)
+		counter(c.meterRetries, m.Retries)
+		gauge(c.meterQueueSize, float64(m.QueueSize))
+		gauge(c.meterMaxQueueSize, float64(m.MaxQueueSize))
+		gauge(c.meterRunning, b2f(m.Running))
+	}
+
+	if b := s.opts.Bus; b != nil {
+		st := b.Stats()
+		gauge(c.busAgents, float64(st.Agents))
+		for _, kv := range []struct {
+			result string
+			v      uint64
+		}{
+			{"sent", st.Sent}, {"published", st.Published}, {"delivered", st.Delivered},
+			{"failed", st.Failed}, {"rejected", st.Rejected}, {"injected", st.Injected},
+			{"hash_mismatch", st.HashMismatches}, {"unknown_agent", st.UnknownAgent},
+			{"mailbox_full", st.MailboxFull}, {"dropped", st.Dropped},
+		} {
+			counter(c.busMessages, kv.v, kv.result)
+		}
+		gauge(c.busRunning, b2f(st.Running))
+	}
+}

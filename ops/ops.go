@@ -1,0 +1,301 @@
+package ops
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/api"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes = 1 << 20 // 1 MiB
+	DefaultPingInterval = 15 * time.Second
+	DefaultEventBuffer  = 256
+)
+
+// UsageSource gives every tenant's lifetime usage, ordered by tenant.
+// *metering.MemorySink implements it.
+type UsageSource interface {
+	Totals() []metering.Usage
+}
+
+var _ UsageSource = (*metering.MemorySink)(nil)
+
+// Options configures Handler. It is plain data; only Registry is required.
+// A nil component makes the routes that need it answer 503 with the error
+// envelope.
+type Options struct {
+	// Registry is the breaker registry that GET /breakers lists and the
+	// breaker routes act on. Required: nil makes every route answer 503.
+	Registry *breaker.Registry
+	// Health serves GET /health, /health/history and /readyz, and the
+	// health events of GET /events.
+	Health *health.Aggregator
+	// Recovery serves GET /recovery and the recovery write routes.
+	Recovery *recovery.Orchestrator
+	// Chaos serves the /chaos routes.
+	Chaos *chaos.Engine
+	// Meter serves GET /metering.
+	Meter *metering.Meter
+	// Usage gives the per-tenant usage of GET /metering. nil means the
+	// Meter's sink when it implements UsageSource (the default
+	// *metering.MemorySink does); otherwise the usage list is empty.
+	Usage UsageSource
+	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
+	Bus *bus.Bus
+	// Token is the bearer token of the write routes (POST and DELETE):
+	// a request without "Authorization: Bearer <token>" gets 401, one with
+	// another token 403. Empty disables every write route (403 "writes
+	// disabled: no token configured"); there is no default token.
+	Token string
+	// ReadyStatuses are the health statuses in which GET /readyz answers
+	// 200. Empty means HEALTHY and DEGRADED: ready unless CRITICAL (or
+	// UNKNOWN, before the first collection).
+	ReadyStatuses []health.Status
+	// MaxBodyBytes bounds request bodies; a larger body gets 413. 0 or
+	// negative means 1 MiB.
+	MaxBodyBytes int64
+	// Dashboard, if set, is served at GET / and every GET path no API route
+	// claims (its assets). nil means GET / answers with a JSON index of
+	// the routes (api.Index).
+	Dashboard http.Handler
+	// PingInterval is how often GET /events writes a ": ping" comment to
+	// keep the stream alive through proxies. 0 or negative means 15 s.
+	PingInterval time.Duration
+	// EventBuffer is the buffer of each per-stream subscription of
+	// GET /events; a stream that falls this far behind loses events (the
+	// components never wait for it). 0 or negative means 256.
+	EventBuffer int
+	// Logger receives a line per internal error (5xx other than 503) and
+	// per event stream opened and closed (debug). nil means no logging.
+	Logger *slog.Logger
+}
+
+// server is the state behind the handler Handler returns.
+type server struct {
+	opts  Options
+	reg   *breaker.Registry
+	usage UsageSource
+	ready [health.Critical + 1]bool
+	log   *slog.Logger
+	mux   *http.ServeMux
+	// metrics serves /metrics from a private Prometheus registry.
+	metrics http.Handler
+	// healthCache holds the encoded body of the last report served, keyed
+	// by the report pointer (reports of an Aggregator are immutable).
+	healthCache atomic.Pointer[cachedReport]
+	routes      []api.Route
+}
+
+type cachedReport struct {
+	rep    *health.Report
+	body   []byte
+	gzOnce sync.Once
+	gz     []byte // body gzipped, made on the first request that accepts it
+}
+
+// Handler returns the ops HTTP API over the components of opts. It is
+// mountable at any prefix with http.StripPrefix and registers nothing on
+// http.DefaultServeMux. It starts no goroutine: the metrics are read at
+// scrape time, and each GET /events stream runs in its request's goroutine
+// until the request's context ends. The handler is safe for concurrent use.
+//
+// Routes (the write routes need the bearer token, see Options.Token):
+//
+//	GET    /                           dashboard, or a JSON index of the routes
+//	GET    /health                     the current health report
+//	GET    /health/history?window=5m   health snapshots of the last window
+//	GET    /breakers                   every breaker's state and counters
+//	POST   /breakers/{name}/reset      close the breaker and clear its counters
+//	POST   /breakers/{name}/force-open hold the breaker open
+//	POST   /breakers/{name}/release    close a forced-open breaker
+//	GET    /recovery                   the recovery orchestrator's status
+//	POST   /recovery/{name}            schedule a recovery (api.ScheduleRequest)
+//	POST   /recovery/{name}/resume     resume a recovery awaiting an operator
+//	POST   /recovery/{name}/resolve    mark it resolved by an operator
+//	DELETE /recovery/{name}            cancel a recovery
+//	GET    /chaos/scenarios            the active chaos scenarios
+//	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON)
+//	GET    /chaos/scenarios/{name}     one active scenario
+//	DELETE /chaos/scenarios/{name}     end a scenario
+//	POST   /chaos/emergency-stop       end every scenario, refuse new ones
+//	POST   /chaos/reset                lift the emergency stop
+//	GET    /chaos/metrics              the chaos engine's counters
+//	GET    /metering                   meter counters and usage per tenant
+//	GET    /bus                        the agent bus's counters
+//	GET    /events                     Server-Sent Events (api.Event)
+//	GET    /livez                      liveness
+//	GET    /readyz                     readiness: 503 unless ReadyStatuses
+//	GET    /metrics                    Prometheus exposition
+//
+// Every error is an api.ErrorEnvelope with the status that the error
+// calls for; every response carries X-Content-Type-Options: nosniff; no
+// CORS header is set.
+func Handler(opts Options) http.Handler {
+	if opts.Registry == nil {
+		return unavailableHandler{}
+	}
+	s := &server{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	if s.opts.MaxBodyBytes <= 0 {
+		s.opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.opts.PingInterval <= 0 {
+		s.opts.PingInterval = DefaultPingInterval
+	}
+	if s.opts.EventBuffer <= 0 {
+		s.opts.EventBuffer = DefaultEventBuffer
+	}
+	statuses := opts.ReadyStatuses
+	if len(statuses) == 0 {
+		statuses = []health.Status{health.Healthy, health.Degraded}
+	}
+	for _, st := range statuses {
+		if int(st) < len(s.ready) {
+			s.ready[st] = true
+		}
+	}
+	s.usage = opts.Usage
+	if s.usage == nil && opts.Meter != nil {
+		if u, ok := opts.Meter.Sink().(UsageSource); ok {
+			s.usage = u
+		}
+	}
+	preg := prometheus.NewRegistry()
+	preg.MustRegister(newCollector(s))
+	s.metrics = promhttp.HandlerFor(preg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+
+	for _, rt := range s.routeTable() {
+		h := rt.handler
+		if rt.auth {
+			h = s.requireToken(h)
+		}
+		s.mux.HandleFunc(rt.method+" "+rt.path, h)
+		s.routes = append(s.routes, api.Route{Method: rt.method, Path: rt.path, Auth: rt.auth, Description: rt.desc})
+	}
+	if opts.Dashboard != nil {
+		s.mux.Handle("GET /", opts.Dashboard)
+	} else {
+		s.mux.HandleFunc("GET /{$}", s.getIndex)
+	}
+	return s
+}
+
+type route struct {
+	method, path string
+	auth         bool
+	desc         string
+	handler      http.HandlerFunc
+}
+
+func (s *server) routeTable() []route {
+	return []route{
+		{"GET", "/health", false, "the current health report", s.getHealth},
+		{"GET", "/health/history", false, "health snapshots within ?window= (e.g. 5m)", s.getHealthHistory},
+		{"GET", "/breakers", false, "every breaker's state and counters", s.getBreakers},
+		{"POST", "/breakers/{name}/reset", true, "close the breaker and clear its counters", s.breakerAction(api.ActionReset)},
+		{"POST", "/breakers/{name}/force-open", true, "hold the breaker open until released", s.breakerAction(api.ActionForceOpen)},
+		{"POST", "/breakers/{name}/release", true, "close a forced-open breaker", s.breakerAction(api.ActionRelease)},
+		{"GET", "/recovery", false, "the recovery orchestrator's status", s.getRecovery},
+		{"POST", "/recovery/{name}", true, "schedule a recovery (body: strategy, priority, policy)", s.postRecovery},
+		{"POST", "/recovery/{name}/resume", true, "resume a recovery awaiting an operator", s.recoveryAction(api.ActionResume)},
+		{"POST", "/recovery/{name}/resolve", true, "mark a recovery awaiting an operator resolved", s.recoveryAction(api.ActionResolve)},
+		{"DELETE", "/recovery/{name}", true, "cancel a recovery", s.recoveryAction(api.ActionCancel)},
+		{"GET", "/chaos/scenarios", false, "the active chaos scenarios", s.getScenarios},
+		{"POST", "/chaos/scenarios", true, "inject a chaos scenario (body: its JSON form)", s.postScenario},
+		{"GET", "/chaos/scenarios/{name}", false, "one active chaos scenario", s.getScenario},
+		{"DELETE", "/chaos/scenarios/{name}", true, "end a chaos scenario", s.deleteScenario},
+		{"POST", "/chaos/emergency-stop", true, "end every scenario and refuse new ones until reset", s.chaosStop},
+		{"POST", "/chaos/reset", true, "lift an emergency stop", s.chaosReset},
+		{"GET", "/chaos/metrics", false, "the chaos engine's counters", s.getChaosMetrics},
+		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
+		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
+		{"GET", "/events", false, "Server-Sent Events: breaker, health, recovery, chaos", s.getEvents},
+		{"GET", "/livez", false, "liveness probe", s.getLivez},
+		{"GET", "/readyz", false, "readiness probe: 503 unless the health status is ready", s.getReadyz},
+		{"GET", "/metrics", false, "Prometheus metrics", s.getMetrics},
+	}
+}
+
+// ServeHTTP sets the headers every response carries and answers the
+// requests no route matches with the error envelope (404, or 405 with
+// Allow).
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// No pattern: the mux would answer 404 or 405 in plain text, or
+	// redirect to a canonical path. Let it answer into a buffer and turn
+	// its errors into envelopes.
+	c := &captureWriter{header: make(http.Header)}
+	s.mux.ServeHTTP(c, r)
+	switch c.status {
+	case http.StatusNotFound:
+		writeError(w, r, s.log, errNotFound("no route for "+r.Method+" "+r.URL.Path))
+	case http.StatusMethodNotAllowed:
+		if allow := c.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		writeError(w, r, s.log, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " not allowed for " + r.URL.Path})
+	default:
+		for k, v := range c.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(c.status)
+		_, _ = w.Write(c.body.Bytes())
+	}
+}
+
+// captureWriter records a response of the mux's own (404, 405, redirect).
+type captureWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+func (c *captureWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+
+// unavailableHandler is the handler of Options without a Registry.
+type unavailableHandler struct{}
+
+func (unavailableHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	writeError(w, r, nil, errUnavailable("breaker registry"))
+}
+
+func (s *server) hash() string { return s.reg.ConstitutionalHash() }
+
+func (s *server) getIndex(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.Index{
+		Name:               "antifragile",
+		Version:            antifragile.Version,
+		ConstitutionalHash: s.hash(),
+		Routes:             s.routes,
+	})
+}
