@@ -398,7 +398,8 @@ func (b *Bus) call(ctx context.Context, a *agent, msg *Message) (reply Reply, er
 
 // Run drains every agent's mailbox, one worker goroutine per agent, until
 // ctx ends. It blocks, and returns ctx's cause only after every worker has
-// exited; messages still queued then stay queued for the next Run. It
+// exited; messages still queued then stay queued for the next Run or for
+// Drain. It
 // returns ErrRunning if the bus is already running.
 func (b *Bus) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
@@ -437,6 +438,36 @@ func (b *Bus) startWorker(ctx context.Context, wg *sync.WaitGroup, a *agent) {
 			}
 		}
 	})
+}
+
+// Drain delivers, in the caller's goroutine and through the whole
+// pipeline, every message still queued in the mailboxes — the messages Run
+// left behind when its context ended. Call it on shutdown after Run has
+// returned and before the meter is closed, so that no published message goes
+// unmetered. Once ctx ends the messages left are dropped, counted, and ctx's
+// error is returned. It is safe for concurrent use.
+func (b *Bus) Drain(ctx context.Context) error {
+	for _, a := range *b.agents.Load() {
+		b.drainAgent(ctx, a)
+	}
+	return ctx.Err()
+}
+
+func (b *Bus) drainAgent(ctx context.Context, a *agent) {
+	for {
+		select {
+		case msg := <-a.mailbox:
+			if ctx.Err() != nil {
+				b.dropped.Add(1)
+				continue
+			}
+			mctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+			_, _ = b.deliver(mctx, a, &msg)
+			cancel()
+		default:
+			return
+		}
+	}
 }
 
 // Stats are the bus's counters since it was created.

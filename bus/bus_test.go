@@ -345,3 +345,31 @@ func TestBus_Publish(t *testing.T) {
 		}
 	})
 }
+
+func TestBus_Drain(t *testing.T) {
+	f := newFixture(t, bus.Config{})
+	got := 0
+	f.bus.Register("a", func(context.Context, bus.Message) (bus.Reply, error) { got++; return bus.Reply{}, nil })
+	for range 5 {
+		if err := f.bus.Publish(context.Background(), bus.NewMessage("x", "a", "t", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.bus.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got != 5 || len(f.metered(t)) != 5 {
+		t.Fatalf("delivered %d, metered %d", got, len(f.metered(t)))
+	}
+	t.Run("an ended context drops and counts", func(t *testing.T) {
+		f.bus.Publish(context.Background(), bus.NewMessage("x", "a", "t", nil))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := f.bus.Drain(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if got != 5 || f.bus.Stats().Dropped != 1 {
+			t.Fatalf("delivered %d, stats %+v", got, f.bus.Stats())
+		}
+	})
+}

@@ -184,6 +184,14 @@ func (d *Daemon) shutdown(ctx context.Context, comps *components) error {
 	}
 	comps.chaos.stop()
 	comps.bus.stop()
+	if d.bus != nil {
+		// deliver what was published but not yet handled, so that it is metered
+		bctx, cancel := bounded(orDefault(d.cfg.Ops.ShutdownTimeout.D(), DefaultShutdownTimeout))
+		if err := d.bus.Drain(bctx); err != nil {
+			errs = append(errs, fmt.Errorf("daemon: draining the bus: %w", err))
+		}
+		cancel()
+	}
 	comps.recovery.stop()
 	comps.health.stop()
 	if d.agg != nil {
