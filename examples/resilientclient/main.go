@@ -1,0 +1,91 @@
+// Command resilientclient calls an HTTP service through a circuit breaker
+// while the chaos engine makes the service fail, and prints how the breaker
+// and the health score react. Everything runs in process: the "service" is
+// an httptest server on loopback.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/chaos/chaoshttp"
+	"github.com/antifragile-go/antifragile/health"
+)
+
+func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
+	ctx := context.Background()
+	reg, err := breaker.NewRegistry(breaker.RegistryConfig{})
+	if err != nil {
+		return err
+	}
+	eng, err := chaos.New(chaos.Config{Seed: 1}, reg)
+	if err != nil {
+		return err
+	}
+	defer eng.Close(ctx)
+	agg, err := health.New(health.Config{}, reg)
+	if err != nil {
+		return err
+	}
+	defer agg.Close(ctx)
+
+	// The service answers 200; the chaos middleware in front of it injects
+	// faults for the target "inventory".
+	svc := httptest.NewServer(chaoshttp.Middleware(eng, chaoshttp.Config{Target: "inventory"})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })))
+	defer svc.Close()
+
+	br, err := reg.GetOrCreate("inventory", breaker.Config{ConsecutiveFailures: 3, OpenTimeout: 200 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	call := func() error {
+		return br.Execute(func() error {
+			resp, err := http.Get(svc.URL)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("inventory: %s", resp.Status)
+			}
+			return nil
+		})
+	}
+
+	// Every request fails for 300 ms.
+	if _, err := eng.InjectErrors("inventory", 1.0, nil, 300*time.Millisecond); err != nil {
+		return err
+	}
+	for i := range 5 {
+		err := call()
+		fmt.Printf("call %d: %-45v breaker %-9s health %s\n", i+1, errOrOK(err), br.State(), agg.Report().Status)
+	}
+	time.Sleep(400 * time.Millisecond) // the fault ends, the open timeout passes
+	err = call()
+	fmt.Printf("after the fault: %v, breaker %s, health %s\n", errOrOK(err), br.State(), agg.Report().Status)
+	if errors.Is(err, breaker.ErrOpen) {
+		return errors.New("breaker did not recover")
+	}
+	return nil
+}
+
+func errOrOK(err error) any {
+	if err == nil {
+		return "ok"
+	}
+	return err
+}
