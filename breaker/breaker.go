@@ -37,7 +37,10 @@ type Breaker struct {
 	consecutive    atomic.Int64
 	permits        atomic.Int64 // trial calls taken in the current half-open state
 	lastTransition atomic.Int64 // unix nanoseconds
-	ctr            counters
+	// ctr is allocated on its own: a 512-byte object is 512-byte aligned, so
+	// every stripe has its cache line to itself and writes to it never
+	// invalidate the read-mostly fields above.
+	ctr *counters
 
 	local    fanout.Hub[Event]  // this breaker's own subscribers
 	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
@@ -56,7 +59,7 @@ func New(cfg Config) (*Breaker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	b := &Breaker{cfg: cfg}
+	b := &Breaker{cfg: cfg, ctr: new(counters)}
 	if cfg.rateRules() {
 		if cfg.Window == TimeWindow {
 			b.win = newTimeWindow(cfg.WindowDuration, cfg.Buckets)

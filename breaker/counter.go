@@ -64,3 +64,11 @@ func (c *counters) reset() {
 		s.rejections.Store(0)
 	}
 }
+
+// The layout the striping relies on: one cache line per stripe, and a
+// counters object in the 512-byte size class (which the allocator aligns).
+var (
+	_ [64 - unsafe.Sizeof(stripe{})]byte
+	_ [unsafe.Sizeof(stripe{}) - 64]byte
+	_ [512 - unsafe.Sizeof(counters{})]byte
+)
