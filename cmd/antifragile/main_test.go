@@ -15,8 +15,8 @@ import (
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/opstest"
 	"github.com/antifragile-go/antifragile/metering"
-	"github.com/antifragile-go/antifragile/ops"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -39,43 +39,11 @@ type opsServer struct {
 
 func startOpsServer(t testing.TB) *opsServer {
 	t.Helper()
-	s := &opsServer{}
-	var err error
-	if s.reg, err = breaker.NewRegistry(breaker.RegistryConfig{}); err != nil {
-		t.Fatal(err)
+	sys := opstest.New(t, cliToken)
+	s := &opsServer{
+		reg: sys.Registry, agg: sys.Health, orch: sys.Recovery, eng: sys.Chaos,
+		meter: sys.Meter, bus: sys.Bus, srv: sys.Serve(t),
 	}
-	for _, name := range []string{"db", "cache"} {
-		if _, err := s.reg.GetOrCreate(name, breaker.Config{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if s.agg, err = health.New(health.Config{}, s.reg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.agg.Close(context.Background()) })
-	if s.orch, err = recovery.New(recovery.Config{}, s.reg); err != nil {
-		t.Fatal(err)
-	}
-	if s.eng, err = chaos.New(chaos.Config{Seed: 1}, s.reg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.eng.Close(context.Background()) })
-	if s.meter, err = metering.New(metering.Config{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.meter.Close(context.Background()) })
-	if s.bus, err = bus.New(bus.Config{Registry: s.reg, Chaos: s.eng, Meter: s.meter}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.bus.Register("validator", func(ctx context.Context, m bus.Message) (bus.Reply, error) {
-		return bus.Reply{}, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s.srv = httptest.NewServer(ops.Handler(ops.Options{
-		Registry: s.reg, Health: s.agg, Recovery: s.orch, Chaos: s.eng, Meter: s.meter, Bus: s.bus, Token: cliToken,
-	}))
-	t.Cleanup(s.srv.Close)
 	s.url = s.srv.URL
 	return s
 }
