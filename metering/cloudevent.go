@@ -3,7 +3,6 @@ package metering
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -39,28 +38,7 @@ func AppendCloudEvent(dst []byte, e *Event, source string) []byte {
 	}
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","datacontenttype":"application/json","data":{"tier":`...)
-	dst = appendString(dst, string(e.Tier))
-	if e.Agent != "" {
-		dst = append(dst, `,"agent_id":`...)
-		dst = appendString(dst, e.Agent)
-	}
-	dst = append(dst, `,"tokens_processed":`...)
-	dst = strconv.AppendInt(dst, e.Tokens, 10)
-	dst = append(dst, `,"latency_ms":`...)
-	dst = appendFloat(dst, float64(e.Latency)/1e6)
-	dst = append(dst, `,"compliance_score":`...)
-	dst = appendFloat(dst, e.Compliance)
-	dst = append(dst, `,"outcome":"`...)
-	if int(e.Outcome) < len(outcomeNames) {
-		dst = append(dst, outcomeNames[e.Outcome]...)
-	} else {
-		dst = append(dst, "error"...)
-	}
-	dst = append(dst, '"')
-	if len(e.Metadata) > 0 {
-		dst = append(dst, `,"metadata":`...)
-		dst = appendMetadata(dst, e.Metadata)
-	}
+	dst = appendUsage(dst, e)
 	dst = append(dst, `,"constitutional_hash":`...)
 	dst = appendString(dst, e.Hash)
 	return append(dst, "}}"...)

@@ -239,28 +239,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"operation":`...)
 	dst = appendString(dst, string(e.Operation))
 	dst = append(dst, `,"tier":`...)
-	dst = appendString(dst, string(e.Tier))
-	if e.Agent != "" {
-		dst = append(dst, `,"agent_id":`...)
-		dst = appendString(dst, e.Agent)
-	}
-	dst = append(dst, `,"tokens_processed":`...)
-	dst = strconv.AppendInt(dst, e.Tokens, 10)
-	dst = append(dst, `,"latency_ms":`...)
-	dst = appendFloat(dst, float64(e.Latency)/1e6)
-	dst = append(dst, `,"compliance_score":`...)
-	dst = appendFloat(dst, e.Compliance)
-	dst = append(dst, `,"outcome":"`...)
-	if int(e.Outcome) < len(outcomeNames) {
-		dst = append(dst, outcomeNames[e.Outcome]...)
-	} else {
-		dst = append(dst, "error"...)
-	}
-	dst = append(dst, '"')
-	if len(e.Metadata) > 0 {
-		dst = append(dst, `,"metadata":`...)
-		dst = appendMetadata(dst, e.Metadata)
-	}
+	dst = appendUsage(dst, e)
 	dst = append(dst, `,"timestamp":"`...)
 	t := e.Time.UTC()
 	if y := t.Year(); y < 0 || y > 9999 {
@@ -416,4 +395,34 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendUsage appends the tier's JSON string and the usage fields that
+// follow it in both the plain and the CloudEvents form: agent_id (when
+// set), tokens_processed, latency_ms, compliance_score, outcome and metadata
+// (when any).
+func appendUsage(dst []byte, e *Event) []byte {
+	dst = appendString(dst, string(e.Tier))
+	if e.Agent != "" {
+		dst = append(dst, `,"agent_id":`...)
+		dst = appendString(dst, e.Agent)
+	}
+	dst = append(dst, `,"tokens_processed":`...)
+	dst = strconv.AppendInt(dst, e.Tokens, 10)
+	dst = append(dst, `,"latency_ms":`...)
+	dst = appendFloat(dst, float64(e.Latency)/1e6)
+	dst = append(dst, `,"compliance_score":`...)
+	dst = appendFloat(dst, e.Compliance)
+	dst = append(dst, `,"outcome":"`...)
+	if int(e.Outcome) < len(outcomeNames) {
+		dst = append(dst, outcomeNames[e.Outcome]...)
+	} else {
+		dst = append(dst, "error"...)
+	}
+	dst = append(dst, '"')
+	if len(e.Metadata) > 0 {
+		dst = append(dst, `,"metadata":`...)
+		dst = appendMetadata(dst, e.Metadata)
+	}
+	return dst
 }
