@@ -66,21 +66,45 @@ func run() error {
 		})
 	}
 
-	// Every request fails for 300 ms.
-	if _, err := eng.InjectErrors("inventory", 1.0, nil, 300*time.Millisecond); err != nil {
+	events := br.Subscribe(8)
+	defer events.Close()
+
+	// Every request fails until the scenario ends (at the latest in 30 s).
+	sc, err := eng.InjectErrors("inventory", 1.0, nil, 30*time.Second)
+	if err != nil {
 		return err
 	}
 	for i := range 5 {
 		err := call()
 		fmt.Printf("call %d: %-45v breaker %-9s health %s\n", i+1, errOrOK(err), br.State(), agg.Report().Status)
 	}
-	time.Sleep(400 * time.Millisecond) // the fault ends, the open timeout passes
+	// The fault ends; once the open timeout has passed the breaker admits a
+	// trial call.
+	eng.Deactivate(sc.Name)
+	if err := waitFor(events, breaker.HalfOpen, 5*time.Second); err != nil {
+		return err
+	}
 	err = call()
 	fmt.Printf("after the fault: %v, breaker %s, health %s\n", errOrOK(err), br.State(), agg.Report().Status)
 	if errors.Is(err, breaker.ErrOpen) {
 		return errors.New("breaker did not recover")
 	}
 	return nil
+}
+
+// waitFor waits for the breaker's transition to state.
+func waitFor(events *breaker.Subscription, state breaker.State, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-events.C:
+			if ev.To == state {
+				return nil
+			}
+		case <-deadline:
+			return fmt.Errorf("no transition to %s within %s", state, timeout)
+		}
+	}
 }
 
 func errOrOK(err error) any {
