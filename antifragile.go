@@ -127,3 +127,34 @@ func (p *Problems) Invalid(field string, value any, format string, args ...any) 
 // Err returns the problems joined with errors.Join, or nil when there are
 // none.
 func (p *Problems) Err() error { return errors.Join(p.errs...) }
+
+// Leaves returns the errors that err joins — through errors.Join or any
+// error with an Unwrap() []error method, recursively — in order, or err
+// itself when it joins nothing. It returns nil for a nil err.
+func Leaves(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, Leaves(e)...)
+	}
+	return out
+}
+
+// InvalidFields returns the Field of every *ValidationError among err's
+// Leaves, in order: what a Validate method found wrong.
+func InvalidFields(err error) []string {
+	var out []string
+	for _, e := range Leaves(err) {
+		var ve *ValidationError
+		if errors.As(e, &ve) {
+			out = append(out, ve.Field)
+		}
+	}
+	return out
+}

@@ -68,3 +68,24 @@ func ExampleValidateHash() {
 	// <nil>
 	// constitutional hash mismatch: expected "cdd01ef0...", got "deadbeef..." (context: example)
 }
+
+func TestInvalidFields(t *testing.T) {
+	err := errors.Join(
+		antifragile.Invalid("a", 1, "bad"),
+		errors.Join(antifragile.Invalid("b", 2, "bad"), errors.New("other")),
+		fmt.Errorf("wrapped: %w", antifragile.Invalid("c", 3, "bad")),
+	)
+	got := antifragile.InvalidFields(err)
+	if len(got) != 3 || got[0] != "a" || got[1] != "b" || got[2] != "c" {
+		t.Fatalf("InvalidFields = %q", got)
+	}
+	if n := len(antifragile.Leaves(err)); n != 4 {
+		t.Fatalf("Leaves: %d", n)
+	}
+	if antifragile.Leaves(nil) != nil || antifragile.InvalidFields(nil) != nil {
+		t.Fatal("nil error has no leaves")
+	}
+	if f := antifragile.InvalidFields(antifragile.Invalid("x", 0, "bad")); len(f) != 1 || f[0] != "x" {
+		t.Fatalf("single: %q", f)
+	}
+}

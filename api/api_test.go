@@ -175,24 +175,7 @@ func TestScheduleRequest_Args(t *testing.T) {
 }
 
 // fields lists the Field of every *ValidationError joined in err.
-func fields(err error) []string {
-	var out []string
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		var ve *api.ValidationError
-		if errors.As(e, &ve) {
-			out = append(out, ve.Field)
-		}
-	}
-	walk(err)
-	return out
-}
+func fields(err error) []string { return antifragile.InvalidFields(err) }
 
 func TestPolicy(t *testing.T) {
 	p := recovery.Policy{

@@ -3,6 +3,7 @@ package breaker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -125,17 +126,7 @@ func TestConfig_Validate(t *testing.T) {
 }
 
 func containsField(err error, field string) bool {
-	var joined interface{ Unwrap() []error }
-	if !errors.As(err, &joined) {
-		return false
-	}
-	for _, e := range joined.Unwrap() {
-		var ve *breaker.ValidationError
-		if errors.As(e, &ve) && ve.Field == field {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(antifragile.InvalidFields(err), field)
 }
 
 func TestBreaker_ConsecutiveFailures(t *testing.T) {

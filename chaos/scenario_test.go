@@ -18,24 +18,7 @@ func validLatency() chaos.Scenario {
 }
 
 // fieldsOf returns the Field of every *ValidationError joined in err.
-func fieldsOf(err error) []string {
-	var out []string
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		var ve *chaos.ValidationError
-		if errors.As(err, &ve) {
-			out = append(out, ve.Field)
-		}
-	}
-	walk(err)
-	return out
-}
+func fieldsOf(err error) []string { return antifragile.InvalidFields(err) }
 
 func TestScenario_Validate(t *testing.T) {
 	valid := []struct {

@@ -78,18 +78,7 @@ func TestConfig_Validate(t *testing.T) {
 }
 
 func containsField(err error, field string) bool {
-	var joined interface{ Unwrap() []error }
-	if !errors.As(err, &joined) {
-		var ve *metering.ValidationError
-		return errors.As(err, &ve) && ve.Field == field
-	}
-	for _, e := range joined.Unwrap() {
-		var ve *metering.ValidationError
-		if errors.As(e, &ve) && ve.Field == field {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(antifragile.InvalidFields(err), field)
 }
 
 func TestNew(t *testing.T) {

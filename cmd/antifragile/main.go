@@ -363,18 +363,11 @@ func ago(t, now time.Time) string {
 // errors keep their message.
 func flagNames(err error, fields map[string]string) string {
 	var parts []string
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
+	for _, e := range antifragile.Leaves(err) {
 		var ve *antifragile.ValidationError
 		if !errors.As(e, &ve) {
 			parts = append(parts, e.Error())
-			return
+			continue
 		}
 		name, ok := fields[ve.Field]
 		if !ok {
@@ -386,7 +379,6 @@ func flagNames(err error, fields map[string]string) string {
 			parts = append(parts, fmt.Sprintf("%s %v: %v", name, ve.Value, ve.Err))
 		}
 	}
-	walk(err)
 	return strings.Join(parts, "; ")
 }
 

@@ -166,21 +166,7 @@ func (p *problems) domain(prefix string, err error, rename func(string) string) 
 }
 
 // flatten returns the leaves of a tree of errors.Join errors.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		if _, isVE := err.(*ValidationError); !isVE {
-			var out []error
-			for _, e := range j.Unwrap() {
-				out = append(out, flatten(e)...)
-			}
-			return out
-		}
-	}
-	return []error{err}
-}
+func flatten(err error) []error { return antifragile.Leaves(err) }
 
 // healthField turns health's `weights["name"]` into this package's path
 // form for map keys.

@@ -509,19 +509,7 @@ func (p *parser) err() error { return p.problems.Err() }
 // wrap adds err, the error of decoding or validating the value at path,
 // prefixing the fields of its validation errors with path.
 func (p *parser) wrap(path string, err error) {
-	var leaves []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		leaves = append(leaves, e)
-	}
-	walk(err)
-	for _, e := range leaves {
+	for _, e := range antifragile.Leaves(err) {
 		var ve *ValidationError
 		switch {
 		case errors.As(e, &ve):

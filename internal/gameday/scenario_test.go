@@ -14,24 +14,7 @@ import (
 )
 
 // fields returns the Field of every *ValidationError in err.
-func fields(err error) []string {
-	var out []string
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		var ve *gameday.ValidationError
-		if errors.As(e, &ve) {
-			out = append(out, ve.Field)
-		}
-	}
-	walk(err)
-	return out
-}
+func fields(err error) []string { return antifragile.InvalidFields(err) }
 
 func TestParse(t *testing.T) {
 	t.Run("the built-in scenario is valid and lasts a minute", func(t *testing.T) {
