@@ -28,8 +28,9 @@ var (
 // closed breaker costs a few atomic operations and allocates nothing.
 type Breaker struct {
 	cfg      Config
-	win      window // nil unless a rate rule is on
-	needTime bool   // slow-call counting or a time window
+	win      window       // nil unless a rate rule is on
+	cwin     *countWindow // win when it is a count window, else nil
+	needTime bool         // slow-call counting or a time window
 
 	// sg packs the state (low 8 bits) and a generation that grows on every
 	// transition (the rest), so that a ticket knows which state admitted it.
@@ -50,6 +51,11 @@ type Breaker struct {
 	trips          int         // guarded by mu: trips since the breaker last closed
 	probeSuccesses int         // guarded by mu: successful trials in this half-open state
 	tripCount      atomic.Uint64
+
+	// With a count window, closed-state successes are derived from the
+	// window's position: calls recorded since posBase, minus closedFailures.
+	posBase        atomic.Uint64
+	closedFailures atomic.Uint64
 }
 
 // New returns a closed breaker configured by cfg, or the *ValidationError
@@ -64,7 +70,8 @@ func New(cfg Config) (*Breaker, error) {
 		if cfg.Window == TimeWindow {
 			b.win = newTimeWindow(cfg.WindowDuration, cfg.Buckets)
 		} else {
-			b.win = newCountWindow(cfg.WindowSize)
+			b.cwin = newCountWindow(cfg.WindowSize)
+			b.win = b.cwin
 		}
 	}
 	b.needTime = cfg.timed() || (b.win != nil && cfg.Window == TimeWindow)
@@ -134,10 +141,13 @@ func (t Ticket) Done(err error) {
 		now = mono()
 		slow = b.cfg.timed() && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
 	}
+	closed := State(t.sg) == Closed
 	s := b.ctr.local()
 	if failed {
 		s.failures.Add(1)
-	} else {
+	} else if !closed || b.cwin == nil {
+		// With a count window, a closed-state success is counted by the
+		// window's position alone (see Metrics): one atomic add, not two.
 		s.successes.Add(1)
 	}
 	if slow {
@@ -166,7 +176,14 @@ func (t Ticket) Done(err error) {
 		if slow {
 			o |= outcomeSlow
 		}
-		b.win.record(o, now)
+		if cw := b.cwin; cw != nil { // a direct call: no interface dispatch
+			cw.record(o, now)
+			if failed {
+				b.closedFailures.Add(1)
+			}
+		} else {
+			b.win.record(o, now)
+		}
 	}
 	if failed && b.cfg.ConsecutiveFailures > 0 && consecutive >= int64(b.cfg.ConsecutiveFailures) {
 		b.trip(t.sg, ReasonConsecutiveFailures)
@@ -336,6 +353,10 @@ func (b *Breaker) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ctr.reset()
+	if b.cwin != nil {
+		b.posBase.Store(b.cwin.pos.Load())
+		b.closedFailures.Store(0)
+	}
 	b.tripCount.Store(0)
 	if b.State() != Closed {
 		b.transitionLocked(Closed, ReasonReset)
@@ -391,6 +412,12 @@ type Metrics struct {
 // Calls = Successes + Failures; Rejections are not calls. It takes no lock.
 func (b *Breaker) Metrics() Metrics {
 	t := b.ctr.sum()
+	if cw := b.cwin; cw != nil {
+		recorded := cw.pos.Load() - b.posBase.Load()
+		if f := b.closedFailures.Load(); recorded > f {
+			t.successes += recorded - f
+		}
+	}
 	return Metrics{
 		State:               b.State(),
 		Calls:               t.successes + t.failures,

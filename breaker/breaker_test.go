@@ -483,3 +483,36 @@ func TestTicket_ZeroValue(t *testing.T) {
 	var tk breaker.Ticket
 	tk.Done(errBoom) // must not panic
 }
+
+// TestBreaker_CountWindowMetrics checks the success count that a count
+// window derives from its position, across trips, probes and Reset.
+func TestBreaker_CountWindowMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := mustNew(t, breaker.Config{ConsecutiveFailures: 3, FailureRate: 0.9, WindowSize: 4, MinimumCalls: 4, OpenTimeout: time.Second})
+		calls(t, b, 10, nil)
+		calls(t, b, 2, errBoom)
+		if m := b.Metrics(); m.Successes != 10 || m.Failures != 2 || m.Calls != 12 {
+			t.Fatalf("closed: %+v", m)
+		}
+		calls(t, b, 1, errBoom) // third in a row: trips
+		if b.State() != breaker.Open {
+			t.Fatalf("state %v", b.State())
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		calls(t, b, 1, nil) // the half-open probe succeeds and closes
+		calls(t, b, 5, nil)
+		if m := b.Metrics(); b.State() != breaker.Closed || m.Successes != 16 || m.Failures != 3 || m.Rejections != 0 {
+			t.Fatalf("after a trip and a probe: %v %+v", b.State(), m)
+		}
+		b.Reset()
+		if m := b.Metrics(); m.Successes != 0 || m.Failures != 0 || m.Calls != 0 {
+			t.Fatalf("after Reset: %+v", m)
+		}
+		calls(t, b, 2, nil)
+		calls(t, b, 1, errBoom)
+		if m := b.Metrics(); m.Successes != 2 || m.Failures != 1 {
+			t.Fatalf("after Reset and 3 calls: %+v", m)
+		}
+	})
+}

@@ -22,7 +22,8 @@ type window interface {
 	reset()
 }
 
-// countWindow remembers the last len(slots) calls in a lock-free ring.
+// countWindow remembers the last len(slots) calls in a lock-free ring. pos
+// counts every call ever recorded; it is never reset.
 type countWindow struct {
 	pos      atomic.Uint64
 	calls    atomic.Int64
@@ -67,7 +68,7 @@ func (w *countWindow) reset() {
 	w.calls.Store(0)
 	w.failures.Store(0)
 	w.slow.Store(0)
-	w.pos.Store(0)
+	// pos keeps counting: the breaker derives its success count from it.
 }
 
 // timeWindow remembers the calls of the last len(buckets)·width in rolling
