@@ -214,6 +214,10 @@ func New(cfg Config, reg *breaker.Registry) (*Orchestrator, error) {
 	}
 	dflt := cfg.DefaultPolicy
 	return &Orchestrator{
+		q: queue{
+			waiting: taskHeap{where: inWaiting},
+			ready:   taskHeap{where: inReady, byPriority: true},
+		},
 		cfg:      cfg,
 		dflt:     &dflt,
 		hash:     cfg.ConstitutionalHash,

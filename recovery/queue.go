@@ -72,44 +72,20 @@ func (o *Orchestrator) snapshot(t *task) Task {
 	return s
 }
 
-// waiting orders tasks by due time: the head is the next timer deadline.
-type waiting []*task
-
-func (h waiting) Len() int { return len(h) }
-func (h waiting) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if a.due != b.due {
-		return a.due < b.due
-	}
-	return a.seq < b.seq
-}
-func (h waiting) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
-}
-func (h *waiting) Push(x any) {
-	t := x.(*task)
-	t.index = len(*h)
-	t.where = inWaiting
-	*h = append(*h, t)
-}
-func (h *waiting) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.where = nowhere
-	return t
+// taskHeap is a container/heap of tasks that keeps each task's index and
+// where field current. The waiting heap orders by due time (the head is the
+// next timer deadline); the ready heap (byPriority) by priority, then due
+// time; both then by creation.
+type taskHeap struct {
+	tasks      []*task
+	where      uint8 // the where value of the tasks it holds
+	byPriority bool
 }
 
-// ready orders due tasks by priority, then due time, then creation.
-type ready []*task
-
-func (h ready) Len() int { return len(h) }
-func (h ready) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if a.priority != b.priority {
+func (h *taskHeap) Len() int { return len(h.tasks) }
+func (h *taskHeap) Less(i, j int) bool {
+	a, b := h.tasks[i], h.tasks[j]
+	if h.byPriority && a.priority != b.priority {
 		return a.priority < b.priority
 	}
 	if a.due != b.due {
@@ -117,36 +93,44 @@ func (h ready) Less(i, j int) bool {
 	}
 	return a.seq < b.seq
 }
-func (h ready) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+func (h *taskHeap) Swap(i, j int) {
+	h.tasks[i], h.tasks[j] = h.tasks[j], h.tasks[i]
+	h.tasks[i].index = i
+	h.tasks[j].index = j
 }
-func (h *ready) Push(x any) {
+func (h *taskHeap) Push(x any) {
 	t := x.(*task)
-	t.index = len(*h)
-	t.where = inReady
-	*h = append(*h, t)
+	t.index = len(h.tasks)
+	t.where = h.where
+	h.tasks = append(h.tasks, t)
 }
-func (h *ready) Pop() any {
-	old := *h
+func (h *taskHeap) Pop() any {
+	old := h.tasks
 	t := old[len(old)-1]
 	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+	h.tasks = old[:len(old)-1]
 	t.where = nowhere
 	return t
+}
+
+// head returns the first task, or nil when the heap is empty.
+func (h *taskHeap) head() *task {
+	if len(h.tasks) == 0 {
+		return nil
+	}
+	return h.tasks[0]
 }
 
 // queue holds the scheduled tasks: waiting for their time, ready (due, in
 // priority order) and blocked (due, but an earlier attempt of the same
 // service — of a cancelled task — is still running).
 type queue struct {
-	waiting waiting
-	ready   ready
+	waiting taskHeap
+	ready   taskHeap
 	blocked map[string]*task
 }
 
-func (q *queue) len() int { return len(q.waiting) + len(q.ready) + len(q.blocked) }
+func (q *queue) len() int { return q.waiting.Len() + q.ready.Len() + len(q.blocked) }
 
 // push queues t to wait for t.due.
 func (q *queue) push(t *task) { heap.Push(&q.waiting, t) }
@@ -176,7 +160,7 @@ func (q *queue) requeue(t *task) {
 
 // promote moves every task due by now from waiting to ready.
 func (q *queue) promote(now mono) {
-	for len(q.waiting) > 0 && q.waiting[0].due <= now {
+	for t := q.waiting.head(); t != nil && t.due <= now; t = q.waiting.head() {
 		heap.Push(&q.ready, heap.Pop(&q.waiting))
 	}
 }

@@ -112,7 +112,7 @@ func (o *Orchestrator) dispatch(ctx context.Context, starts []attempt) ([]attemp
 	defer o.mu.Unlock()
 	now := o.now()
 	o.q.promote(now)
-	for ctx.Err() == nil && o.active < o.cfg.MaxConcurrent && len(o.q.ready) > 0 {
+	for ctx.Err() == nil && o.active < o.cfg.MaxConcurrent && o.q.ready.Len() > 0 {
 		t := o.q.popReady()
 		if _, busy := o.inflight[t.name]; busy {
 			o.q.block(t)
@@ -125,8 +125,8 @@ func (o *Orchestrator) dispatch(ctx context.Context, starts []attempt) ([]attemp
 		starts = append(starts, a)
 	}
 	var next mono
-	if len(o.q.waiting) > 0 {
-		next = o.q.waiting[0].due
+	if t := o.q.waiting.head(); t != nil {
+		next = t.due
 	}
 	return starts, next
 }
