@@ -332,6 +332,29 @@ func (lr *lineReader) next(t *testing.T, ctx context.Context, want string) strin
 	}
 }
 
+// nextAll returns, for each of wants, the first line containing it, reading
+// lines in whatever order they come until all are found.
+func (lr *lineReader) nextAll(t *testing.T, ctx context.Context, wants ...string) map[string]string {
+	t.Helper()
+	got := make(map[string]string, len(wants))
+	for len(got) < len(wants) {
+		select {
+		case l, ok := <-lr.lines:
+			if !ok {
+				t.Fatalf("output ended before lines with %q (got %q)", wants, got)
+			}
+			for _, w := range wants {
+				if _, seen := got[w]; !seen && strings.Contains(l, w) {
+					got[w] = l
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("no lines with %q before the deadline (got %q)", wants, got)
+		}
+	}
+	return got
+}
+
 func (lr *lineReader) wait(t *testing.T) result {
 	t.Helper()
 	for range lr.lines {
@@ -358,8 +381,10 @@ func TestRun_HealthWatch(t *testing.T) {
 		}
 		b, _ := s.reg.Get("db")
 		b.ForceOpen()
-		lr.next(t, deadline, "breaker db closed -> forced_open (forced)")
-		if l := lr.next(t, deadline, "DEGRADED"); !strings.Contains(l, "open: db") || !strings.Contains(l, "2/3 closed") {
+		// The breaker event and the health change travel on different
+		// subscriptions: either line may come first.
+		got := lr.nextAll(t, deadline, "breaker db closed -> forced_open (forced)", "DEGRADED")
+		if l := got["DEGRADED"]; !strings.Contains(l, "open: db") || !strings.Contains(l, "2/3 closed") {
 			t.Errorf("health line %q", l)
 		}
 		stop()
