@@ -147,15 +147,26 @@ func TestHandler_Events(t *testing.T) {
 	}
 
 	lastID := hello.id
-	// waitFor reads events until one of kind satisfies ok.
+	// seen keeps every event read so far: events that travel on different
+	// subscriptions (a breaker transition and the health change it causes)
+	// may arrive in either order.
+	var seen []sseEvent
+	// waitFor finds an event of kind that satisfies ok among those seen, or
+	// reads events until one comes.
 	waitFor := func(t *testing.T, kind string, ok func(data []byte) bool) {
 		t.Helper()
+		for _, ev := range seen {
+			if ev.kind == kind && ok([]byte(ev.data)) {
+				return
+			}
+		}
 		for {
 			ev := next(t, kind)
 			if ev.id != lastID+1 {
 				t.Errorf("id %d after %d", ev.id, lastID)
 			}
 			lastID = ev.id
+			seen = append(seen, ev)
 			if ev.kind == kind && ok([]byte(ev.data)) {
 				return
 			}
