@@ -221,43 +221,6 @@ func TestPolicy(t *testing.T) {
 	})
 }
 
-func TestChaosMetrics(t *testing.T) {
-	m := chaos.Metrics{
-		ScenariosRun: 3, LatencyInjections: 4, LatencyInjected: 1500 * time.Millisecond, ErrorsInjected: 5,
-		PartitionsInjected: 6, TimeoutsInjected: 7, BreakersForced: 8, DurationsCapped: 9, ActiveScenarios: 2,
-		EmergencyStop: true, StopReason: "health critical",
-		Resources: chaos.Resources{CPUGoroutines: 1, CPUBusy: 2 * time.Second, MemoryHeld: 3, DiskWriters: 4,
-			DiskBytesWritten: 5, DiskErrors: 6, ConnectionsOccupied: 7},
-		Timestamp:          time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
-		ConstitutionalHash: antifragile.ConstitutionalHash,
-	}
-	domain, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Run("chaos.Metrics' JSON decodes strictly", func(t *testing.T) {
-		var w api.ChaosMetrics
-		if err := api.DecodeStrict(bytes.NewReader(domain), &w); err != nil {
-			t.Fatalf("%s: %v", domain, err)
-		}
-		if !reflect.DeepEqual(w.Metrics(), m) {
-			t.Errorf("got %+v\nwant %+v", w.Metrics(), m)
-		}
-	})
-	t.Run("the wire form encodes like chaos.Metrics", func(t *testing.T) {
-		wire, err := json.Marshal(api.ChaosMetricsFrom(m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var a, b map[string]any
-		_ = json.Unmarshal(domain, &a)
-		_ = json.Unmarshal(wire, &b)
-		if !reflect.DeepEqual(a, b) {
-			t.Errorf("wire %s\ndomain %s", wire, domain)
-		}
-	})
-}
-
 // TestDomainRoundTrip checks that the domain types the API sends as they
 // are decode back into themselves.
 func TestDomainRoundTrip(t *testing.T) {

@@ -4,11 +4,10 @@
 // JSON, and the Server-Sent Events of GET /events.
 //
 // Where a domain type's JSON round-trips through encoding/json — a
-// health.Report, a recovery.Status, a chaos.Scenario, a metering.Usage —
-// the API sends it as it is and this package only wraps it. Where it does
-// not, this package has the wire form: ChaosMetrics reads back the
-// duration strings of chaos.Metrics, and Policy decodes a recovery policy
-// strictly, field by field, with errors that name the field.
+// health.Report, a recovery.Status, a chaos.Scenario, a chaos.Metrics, a
+// metering.Usage — the API sends it as it is and this package only wraps
+// it. Where it does not, this package has the wire form: Policy decodes a
+// recovery policy strictly, field by field, with errors that name the field.
 //
 // Request bodies are decoded with DecodeStrict: unknown fields and trailing
 // data are errors.

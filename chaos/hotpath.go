@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/antifragile-go/antifragile"
 )
 
 // index maps each target to the faults that apply to it. It is immutable:
@@ -350,6 +352,25 @@ func (r Resources) MarshalJSON() ([]byte, error) {
 	}{plain(r), r.CPUBusy.String()})
 }
 
+// UnmarshalJSON reads the form MarshalJSON writes.
+func (r *Resources) UnmarshalJSON(b []byte) error {
+	type plain Resources
+	var w struct {
+		plain
+		CPUBusy string `json:"cpu_busy"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	d, err := parseMetricDuration("cpu_busy", w.CPUBusy)
+	if err != nil {
+		return err
+	}
+	*r = Resources(w.plain)
+	r.CPUBusy = d
+	return nil
+}
+
 // MarshalJSON writes the durations as strings such as "1.5s".
 func (m Metrics) MarshalJSON() ([]byte, error) {
 	type plain Metrics
@@ -357,6 +378,38 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 		plain
 		LatencyInjected string `json:"latency_injected"`
 	}{plain(m), m.LatencyInjected.String()})
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes, so that clients of the
+// ops API decode the engine's metrics into this type.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	type plain Metrics
+	var w struct {
+		plain
+		LatencyInjected string `json:"latency_injected"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	d, err := parseMetricDuration("latency_injected", w.LatencyInjected)
+	if err != nil {
+		return err
+	}
+	*m = Metrics(w.plain)
+	m.LatencyInjected = d
+	return nil
+}
+
+// parseMetricDuration parses a duration written by MarshalJSON; empty is 0.
+func parseMetricDuration(field, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, antifragile.Invalid(field, s, "not a duration: %v", err)
+	}
+	return d, nil
 }
 
 // Metrics returns the engine's counters and state. It takes the engine's

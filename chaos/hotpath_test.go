@@ -2,13 +2,16 @@ package chaos_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/chaos"
 )
 
@@ -331,4 +334,35 @@ func TestEngine_Bandwidth(t *testing.T) {
 			t.Fatal("still throttled")
 		}
 	})
+}
+
+// TestMetrics_JSON checks that the metrics' JSON form (durations as strings)
+// decodes back to the same metrics.
+func TestMetrics_JSON(t *testing.T) {
+	m := chaos.Metrics{
+		ScenariosRun: 3, LatencyInjections: 4, LatencyInjected: 1500 * time.Millisecond, ErrorsInjected: 5,
+		PartitionsInjected: 6, TimeoutsInjected: 7, BreakersForced: 8, DurationsCapped: 9, ActiveScenarios: 2,
+		EmergencyStop: true, StopReason: "health critical",
+		Resources: chaos.Resources{CPUGoroutines: 1, CPUBusy: 2 * time.Second, MemoryHeld: 3, DiskWriters: 4,
+			DiskBytesWritten: 5, DiskErrors: 6, ConnectionsOccupied: 7},
+		Timestamp:          time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		ConstitutionalHash: antifragile.ConstitutionalHash,
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"latency_injected":"1.5s"`) || !strings.Contains(string(b), `"cpu_busy":"2s"`) {
+		t.Fatalf("durations not written as strings: %s", b)
+	}
+	var got chaos.Metrics
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, m)
+	}
+	if err := json.Unmarshal([]byte(`{"latency_injected":"soon"}`), &got); err == nil {
+		t.Fatal("a bad duration decoded")
+	}
 }

@@ -381,23 +381,23 @@ func (c *Client) StopScenario(ctx context.Context, name string) (api.ScenarioAct
 
 // EmergencyStop ends every scenario and makes the engine refuse new ones
 // until ResetChaos (POST /chaos/emergency-stop). It needs the token.
-func (c *Client) EmergencyStop(ctx context.Context) (api.ChaosMetrics, error) {
-	var v api.ChaosMetrics
+func (c *Client) EmergencyStop(ctx context.Context) (chaos.Metrics, error) {
+	var v chaos.Metrics
 	err := c.do(ctx, http.MethodPost, "/chaos/emergency-stop", nil, nil, &v)
 	return v, err
 }
 
 // ResetChaos lifts an emergency stop (POST /chaos/reset). It needs the
 // token.
-func (c *Client) ResetChaos(ctx context.Context) (api.ChaosMetrics, error) {
-	var v api.ChaosMetrics
+func (c *Client) ResetChaos(ctx context.Context) (chaos.Metrics, error) {
+	var v chaos.Metrics
 	err := c.do(ctx, http.MethodPost, "/chaos/reset", nil, nil, &v)
 	return v, err
 }
 
 // ChaosMetrics returns the chaos engine's counters (GET /chaos/metrics).
-func (c *Client) ChaosMetrics(ctx context.Context) (api.ChaosMetrics, error) {
-	var v api.ChaosMetrics
+func (c *Client) ChaosMetrics(ctx context.Context) (chaos.Metrics, error) {
+	var v chaos.Metrics
 	err := c.do(ctx, http.MethodGet, "/chaos/metrics", nil, nil, &v)
 	return v, err
 }

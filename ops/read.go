@@ -180,7 +180,7 @@ func (s *server) getChaosMetrics(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errUnavailable("chaos engine"))
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ChaosMetricsFrom(s.opts.Chaos.Metrics()))
+	writeJSON(w, http.StatusOK, s.opts.Chaos.Metrics())
 }
 
 func (s *server) getMetering(w http.ResponseWriter, r *http.Request) {

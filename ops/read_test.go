@@ -15,6 +15,7 @@ import (
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/ops"
@@ -113,9 +114,9 @@ func TestHandler_ReadRoutes(t *testing.T) {
 		}
 	})
 	t.Run("chaos metrics decode into the wire form", func(t *testing.T) {
-		var m api.ChaosMetrics
+		var m chaos.Metrics
 		decode(t, do(t, s.h, "GET", "/chaos/metrics", ""), 200, &m)
-		if m.ScenariosRun != 1 || m.ActiveScenarios != 1 || m.LatencyInjections != 1 || m.LatencyInjected != api.Duration(time.Millisecond) {
+		if m.ScenariosRun != 1 || m.ActiveScenarios != 1 || m.LatencyInjections != 1 || m.LatencyInjected != time.Millisecond {
 			t.Errorf("metrics = %+v", m)
 		}
 	})

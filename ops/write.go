@@ -160,7 +160,7 @@ func (s *server) chaosStop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Chaos.EmergencyStop()
-	writeJSON(w, http.StatusOK, api.ChaosMetricsFrom(s.opts.Chaos.Metrics()))
+	writeJSON(w, http.StatusOK, s.opts.Chaos.Metrics())
 }
 
 func (s *server) chaosReset(w http.ResponseWriter, r *http.Request) {
@@ -169,5 +169,5 @@ func (s *server) chaosReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.opts.Chaos.Reset()
-	writeJSON(w, http.StatusOK, api.ChaosMetricsFrom(s.opts.Chaos.Metrics()))
+	writeJSON(w, http.StatusOK, s.opts.Chaos.Metrics())
 }

@@ -327,7 +327,7 @@ func TestHandler_Chaos(t *testing.T) {
 		s := newSystem(t)
 		body := `{"name":"slow","type":"latency","target":"validator","delay":"5ms"}`
 		decode(t, do(t, s.h, "POST", "/chaos/scenarios", body, auth()...), 201, &chaos.Scenario{})
-		var m api.ChaosMetrics
+		var m chaos.Metrics
 		decode(t, do(t, s.h, "POST", "/chaos/emergency-stop", "", auth()...), 200, &m)
 		if !m.EmergencyStop || m.ActiveScenarios != 0 {
 			t.Errorf("after stop: %+v", m)

@@ -136,7 +136,7 @@ func runChaos(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		fmt.Fprintf(stdout, "stopped %s\n", a.Scenario)
 	case "emergency-stop", "reset", "metrics":
-		var m api.ChaosMetrics
+		var m chaos.Metrics
 		switch action {
 		case "emergency-stop":
 			m, err = c.EmergencyStop(ctx)
@@ -296,7 +296,7 @@ func printScenarios(w io.Writer, sc api.Scenarios) {
 	_ = tw.Flush()
 }
 
-func printChaosMetrics(w io.Writer, m api.ChaosMetrics) {
+func printChaosMetrics(w io.Writer, m chaos.Metrics) {
 	tw := table(w)
 	stop := "no"
 	if m.EmergencyStop {
