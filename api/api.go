@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
@@ -41,25 +40,9 @@ type ErrorEnvelope struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// Duration is a time.Duration whose JSON form is a string such as "250ms" or
-// "1m30s" (time.Duration.String and time.ParseDuration).
-type Duration time.Duration
-
-// MarshalText encodes d as time.Duration.String does.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// UnmarshalText decodes a string such as "250ms" with time.ParseDuration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("api: duration %q: want a string such as \"250ms\" or \"10s\"", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// String returns time.Duration(d).String().
-func (d Duration) String() string { return time.Duration(d).String() }
+// Duration is the toolkit's duration codec: a string such as "250ms" in
+// JSON.
+type Duration = antifragile.Duration
 
 // Index is the body of GET / when the ops handler serves no dashboard: what
 // the server is and which routes it has.

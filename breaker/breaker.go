@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sync"
@@ -26,18 +27,21 @@ var (
 // Breaker is a circuit breaker. All methods are safe for concurrent use.
 // Allow, Ticket.Done, State and Metrics take no lock: a call through a
 // closed breaker costs a few atomic operations and allocates nothing.
+//
+// Every transition starts a new generation. A call counts only in the
+// generation that admitted it: its Done after a transition (a trip, the
+// move to half-open, a close, a force open, a release, a reset, a disable)
+// changes no consecutive count, no window and no half-open decision, and is
+// counted only as Late.
 type Breaker struct {
 	cfg      Config
-	win      window       // nil unless a rate rule is on
-	cwin     *countWindow // win when it is a count window, else nil
-	needTime bool         // slow-call counting or a time window
+	rules    []string // cfg.Rules(), shared read-only by every Snapshot
+	needTime bool     // slow-call counting or a time window
+	slowRule bool     // the slow-call-rate rule is on
 
-	// sg packs the state (low 8 bits) and a generation that grows on every
-	// transition (the rest), so that a ticket knows which state admitted it.
-	sg             atomic.Uint64
-	consecutive    atomic.Int64
-	permits        atomic.Int64 // trial calls taken in the current half-open state
-	lastTransition atomic.Int64 // unix nanoseconds
+	cur            atomic.Pointer[gen] // the current generation
+	lastTransition atomic.Int64        // unix nanoseconds
+	tripCount      atomic.Uint64
 	// ctr is allocated on its own: a 512-byte object is 512-byte aligned, so
 	// every stripe has its cache line to itself and writes to it never
 	// invalidate the read-mostly fields above.
@@ -46,16 +50,27 @@ type Breaker struct {
 	local    fanout.Hub[Event]  // this breaker's own subscribers
 	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
 
-	mu             sync.Mutex
-	timer          *time.Timer // guarded by mu: open → half-open
-	trips          int         // guarded by mu: trips since the breaker last closed
-	probeSuccesses int         // guarded by mu: successful trials in this half-open state
-	tripCount      atomic.Uint64
+	mu    sync.Mutex
+	timer *time.Timer // guarded by mu: open → half-open, or the half-open time limit
+	trips int         // guarded by mu: trips since the breaker last closed
+}
 
-	// With a count window, closed-state successes are derived from the
-	// window's position: calls recorded since posBase, minus closedFailures.
-	posBase        atomic.Uint64
-	closedFailures atomic.Uint64
+// gen is one generation: the breaker's state between two transitions and
+// what its rules have counted in it. Its fields other than the counters never
+// change after it is published.
+type gen struct {
+	state State
+	id    uint64 // grows by one on every transition
+
+	consecutive atomic.Int64 // closed: the current run of failures
+	permits     atomic.Int64 // half-open: trial permits taken and not given back
+	// half-open: successful trials; written under the breaker's mu
+	trialSuccesses atomic.Int64
+	cwin           *countWindow // closed, count window rule: the window
+	twin           *timeWindow  // closed, time window rule: the window
+
+	openTimeout time.Duration // open: how long this trip lasts
+	halfOpenAt  time.Time     // open: when the breaker moves to half-open
 }
 
 // New returns a closed breaker configured by cfg, or the *ValidationError
@@ -65,18 +80,26 @@ func New(cfg Config) (*Breaker, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	b := &Breaker{cfg: cfg, ctr: new(counters)}
-	if cfg.rateRules() {
-		if cfg.Window == TimeWindow {
-			b.win = newTimeWindow(cfg.WindowDuration, cfg.Buckets)
-		} else {
-			b.cwin = newCountWindow(cfg.WindowSize)
-			b.win = b.cwin
-		}
-	}
-	b.needTime = cfg.timed() || (b.win != nil && cfg.Window == TimeWindow)
+	b := &Breaker{cfg: cfg, rules: cfg.Rules(), ctr: new(counters)}
+	b.needTime = cfg.timed() || (cfg.rateRules() && cfg.Window == TimeWindow)
+	b.slowRule = cfg.SlowCallRate > 0
+	b.cur.Store(b.newGen(Closed, 0))
 	b.lastTransition.Store(time.Now().UnixNano())
 	return b, nil
+}
+
+// newGen returns generation id in state s, with a fresh window when s is
+// closed and a rate rule is on.
+func (b *Breaker) newGen(s State, id uint64) *gen {
+	g := &gen{state: s, id: id}
+	if s == Closed && b.cfg.rateRules() {
+		if b.cfg.Window == TimeWindow {
+			g.twin = newTimeWindow(b.cfg.WindowDuration, b.cfg.Buckets)
+		} else {
+			g.cwin = newCountWindow(b.cfg.WindowSize)
+		}
+	}
+	return g
 }
 
 // Name returns the breaker's name.
@@ -85,14 +108,18 @@ func (b *Breaker) Name() string { return b.cfg.Name }
 // Config returns the breaker's configuration with defaults applied.
 func (b *Breaker) Config() Config { return b.cfg }
 
+// Rules returns the trip rules in force (Config.Rules). The slice is shared:
+// do not modify it.
+func (b *Breaker) Rules() []string { return b.rules }
+
 // State returns the current state. It takes no lock.
-func (b *Breaker) State() State { return State(b.sg.Load()) }
+func (b *Breaker) State() State { return b.cur.Load().state }
 
 // Ticket is the permission Allow grants for one call. Report the call's
 // outcome with Done exactly once. The zero Ticket's Done does nothing.
 type Ticket struct {
 	b     *Breaker
-	sg    uint64
+	g     *gen  // the generation that admitted the call
 	start int64 // monotonic nanoseconds, only when calls are timed
 }
 
@@ -107,11 +134,11 @@ func mono() int64 { return int64(time.Since(epoch)) }
 // with the call's error, or ErrOpen / ErrTooManyRequests when the call is
 // rejected. It never blocks, takes no lock and allocates nothing.
 func (b *Breaker) Allow() (Ticket, error) {
-	v := b.sg.Load()
-	switch State(v) {
+	g := b.cur.Load()
+	switch g.state {
 	case Closed, Disabled:
 	case HalfOpen:
-		if b.permits.Add(1) > int64(b.cfg.HalfOpenMaxCalls) {
+		if !g.takePermit(int64(b.cfg.HalfOpenMaxCalls)) {
 			b.ctr.local().rejections.Add(1)
 			return Ticket{}, ErrTooManyRequests
 		}
@@ -119,87 +146,179 @@ func (b *Breaker) Allow() (Ticket, error) {
 		b.ctr.local().rejections.Add(1)
 		return Ticket{}, ErrOpen
 	}
-	t := Ticket{b: b, sg: v}
+	t := Ticket{b: b, g: g}
 	if b.needTime {
 		t.start = mono()
 	}
 	return t, nil
 }
 
-// Done records the outcome of the call the ticket admitted: err is
-// classified by Config.IsFailure. It never blocks the caller; a transition it
-// causes takes the breaker's lock briefly.
+// takePermit takes one of max trial permits, or reports false when all are
+// out. A permit given back by an ignored trial can be taken again.
+func (g *gen) takePermit(max int64) bool {
+	for {
+		p := g.permits.Load()
+		if p >= max {
+			return false
+		}
+		if g.permits.CompareAndSwap(p, p+1) {
+			return true
+		}
+	}
+}
+
+// Done records the outcome of the call the ticket admitted: a nil err is a
+// success, any other is classified by Config.Classify. It never blocks the
+// caller; a transition it causes takes the breaker's lock briefly.
 func (t Ticket) Done(err error) {
-	b := t.b
-	if b == nil {
+	if t.b == nil {
 		return
 	}
-	failed := err != nil && b.cfg.IsFailure(err)
+	o := Success
+	if err != nil {
+		o = t.b.cfg.Classify(err)
+	}
+	t.b.record(t, o)
+}
+
+// record counts one outcome of a call admitted in generation t.g.
+func (b *Breaker) record(t Ticket, o Outcome) {
+	g := t.g
+	if g.state == HalfOpen {
+		b.probe(t, o)
+		return
+	}
+	s := b.ctr.local()
+	if b.cur.Load() != g {
+		s.late.Add(1)
+		return
+	}
+	if o == Ignored {
+		s.ignored.Add(1)
+		return
+	}
+	failed := o != Success
 	var now int64
 	slow := false
 	if b.needTime {
 		now = mono()
-		slow = b.cfg.timed() && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
+		slow = b.cfg.SlowCallThreshold > 0 && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
 	}
-	closed := State(t.sg) == Closed
-	s := b.ctr.local()
 	if failed {
 		s.failures.Add(1)
-	} else if !closed || b.cwin == nil {
-		// With a count window, a closed-state success is counted by the
-		// window's position alone (see Metrics): one atomic add, not two.
+	} else {
 		s.successes.Add(1)
 	}
 	if slow {
 		s.slow.Add(1)
 	}
-	var consecutive int64
-	if failed {
-		consecutive = b.consecutive.Add(1)
-	} else if b.consecutive.Load() != 0 {
-		b.consecutive.Store(0)
+	if g.state == Closed {
+		b.recordClosed(g, failed, slow, now)
 	}
+}
 
-	switch State(t.sg) {
-	case Closed:
-	case HalfOpen:
-		b.probe(t.sg, failed)
-		return
+// recordClosed applies one outcome of generation g, closed, to its trip
+// rules. A success is checked against the rates too: the call that completes
+// MinimumCalls may be the one that reaches the threshold.
+func (b *Breaker) recordClosed(g *gen, failed, slow bool, now int64) {
+	if failed {
+		if n := g.consecutive.Add(1); b.cfg.ConsecutiveFailures > 0 && n >= int64(b.cfg.ConsecutiveFailures) {
+			b.trip(g, ReasonConsecutiveFailures)
+			return
+		}
+	} else if g.consecutive.Load() != 0 {
+		g.consecutive.Store(0)
+	}
+	var calls, failures, slows int64
+	switch {
+	case g.cwin != nil:
+		if !failed && !slow && g.cwin.clean() {
+			return // a full window of successes cannot trip
+		}
+		calls, failures, slows = g.cwin.record(outcomeBits(failed, slow))
+	case g.twin != nil:
+		calls, failures, slows = g.twin.record(outcomeBits(failed, slow), now)
 	default:
 		return
 	}
-	if b.win != nil {
-		o := uint32(outcomeCall)
-		if failed {
-			o |= outcomeFailure
-		}
-		if slow {
-			o |= outcomeSlow
-		}
-		if cw := b.cwin; cw != nil { // a direct call: no interface dispatch
-			cw.record(o, now)
-			if failed {
-				b.closedFailures.Add(1)
-			}
-		} else {
-			b.win.record(o, now)
-		}
+	if reason := b.rateRule(calls, failures, slows); reason != "" {
+		b.trip(g, reason)
 	}
-	if failed && b.cfg.ConsecutiveFailures > 0 && consecutive >= int64(b.cfg.ConsecutiveFailures) {
-		b.trip(t.sg, ReasonConsecutiveFailures)
+}
+
+// rateRule returns the rate rule that window totals trip, or "".
+func (b *Breaker) rateRule(calls, failures, slows int64) Reason {
+	if calls < int64(b.cfg.MinimumCalls) || calls <= 0 {
+		return ""
+	}
+	switch {
+	case b.cfg.FailureRate > 0 && float64(failures)/float64(calls) >= b.cfg.FailureRate:
+		return ReasonFailureRate
+	case b.slowRule && float64(slows)/float64(calls) >= b.cfg.SlowCallRate:
+		return ReasonSlowCallRate
+	}
+	return ""
+}
+
+// ExecuteContext runs fn with ctx if the breaker admits the call, and
+// records its outcome by this rule:
+//
+//   - a ctx already done is neither admitted nor counted: ctx.Err() is
+//     returned and fn does not run;
+//   - when fn fails after ctx was cancelled, the caller gave up, which says
+//     nothing about the dependency: the outcome is ignored;
+//   - when fn fails after ctx's deadline passed, the dependency did not
+//     answer in the time the caller gave it: a failure, whatever the error;
+//   - otherwise a nil error is a success and any other is classified by
+//     Config.Classify.
+//
+// A rejected call returns ErrOpen or ErrTooManyRequests without running fn.
+// A panic in fn is recorded as a failure and re-raised.
+func (b *Breaker) ExecuteContext(ctx context.Context, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := b.Allow()
+	if err != nil {
+		return err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			t.Done(ErrPanic)
+		}
+	}()
+	err = fn(ctx)
+	finished = true
+	t.doneContext(ctx, err)
+	return err
+}
+
+// DoContext runs fn through b like ExecuteContext and returns its result. A
+// call that is not made returns the zero T.
+func DoContext[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	var v T
+	err := b.ExecuteContext(ctx, func(ctx context.Context) error {
+		var err error
+		v, err = fn(ctx)
+		return err
+	})
+	return v, err
+}
+
+// doneContext is Done under the context rule of ExecuteContext.
+func (t Ticket) doneContext(ctx context.Context, err error) {
+	if err == nil || t.b == nil {
+		t.Done(err)
 		return
 	}
-	if b.win != nil && (failed || slow) {
-		calls, failures, slows := b.win.totals(now)
-		if calls < int64(b.cfg.MinimumCalls) || calls == 0 {
-			return
-		}
-		switch {
-		case b.cfg.FailureRate > 0 && float64(failures)/float64(calls) >= b.cfg.FailureRate:
-			b.trip(t.sg, ReasonFailureRate)
-		case b.cfg.SlowCallRate > 0 && float64(slows)/float64(calls) >= b.cfg.SlowCallRate:
-			b.trip(t.sg, ReasonSlowCallRate)
-		}
+	switch ctx.Err() {
+	case context.Canceled:
+		t.b.record(t, Ignored)
+	case context.DeadlineExceeded:
+		t.b.record(t, Failure)
+	default:
+		t.Done(err)
 	}
 }
 
@@ -243,29 +362,52 @@ func Do[T any](b *Breaker, fn func() (T, error)) (T, error) {
 	return v, err
 }
 
-// trip opens the breaker if it is still in the state (and generation) sg.
-func (b *Breaker) trip(sg uint64, reason Reason) {
+// trip opens the breaker if generation g is still the current one.
+func (b *Breaker) trip(g *gen, reason Reason) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.sg.Load() != sg {
+	if b.cur.Load() != g {
 		return
 	}
 	b.transitionLocked(Open, reason)
 }
 
-// probe records the outcome of a half-open trial call.
-func (b *Breaker) probe(sg uint64, failed bool) {
+// probe records the outcome of a trial call admitted in half-open
+// generation t.g. It decides under the lock, so a trial is either counted in
+// its generation or Late, never both.
+func (b *Breaker) probe(t Ticket, o Outcome) {
+	slow := false
+	if b.needTime && o == Success {
+		slow = b.cfg.SlowCallThreshold > 0 && time.Duration(mono()-t.start) > b.cfg.SlowCallThreshold
+	}
+	s := b.ctr.local()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.sg.Load() != sg {
+	g := t.g
+	if b.cur.Load() != g {
+		s.late.Add(1)
 		return
 	}
-	if failed {
+	switch o {
+	case Ignored:
+		s.ignored.Add(1)
+		g.permits.Add(-1) // the permit goes back; nothing is decided
+		return
+	case Success:
+		s.successes.Add(1)
+	default:
+		s.failures.Add(1)
 		b.transitionLocked(Open, ReasonProbeFailure)
 		return
 	}
-	b.probeSuccesses++
-	if b.probeSuccesses >= b.cfg.HalfOpenSuccesses {
+	if slow {
+		s.slow.Add(1)
+		if b.slowRule {
+			b.transitionLocked(Open, ReasonProbeSlow)
+			return
+		}
+	}
+	if g.trialSuccesses.Add(1) >= int64(b.cfg.HalfOpenSuccesses) {
 		b.transitionLocked(Closed, ReasonProbeSuccess)
 	}
 }
@@ -284,44 +426,61 @@ func (b *Breaker) openTimeout(n int) time.Duration {
 // The caller holds b.mu. Publishing never blocks: it only offers the event to
 // the subscriptions' buffers, so listeners never run under the lock.
 func (b *Breaker) transitionLocked(to State, reason Reason) {
-	v := b.sg.Load()
-	from := State(v)
-	if b.timer != nil {
-		b.timer.Stop()
-		b.timer = nil
-	}
-	gen := v>>8 + 1
-	switch to {
-	case Open:
-		b.trips++
-		b.tripCount.Add(1)
-		d := b.openTimeout(b.trips)
-		b.timer = time.AfterFunc(d, func() { b.timeout(gen) })
-	case HalfOpen:
-		b.permits.Store(0)
-		b.probeSuccesses = 0
-	case Closed:
-		b.trips = 0
-		b.consecutive.Store(0)
-		if b.win != nil {
-			b.win.reset()
-		}
-	}
-	b.sg.Store(gen<<8 | uint64(to))
+	from := b.State()
 	now := time.Now()
+	b.nextGenLocked(to, now)
 	b.lastTransition.Store(now.UnixNano())
 	ev := Event{Breaker: b.cfg.Name, From: from, To: to, At: now.UTC(), Reason: reason}
 	b.local.Publish(ev)
 	b.registry.Publish(ev)
 }
 
-// timeout moves an open breaker of generation gen to half-open.
-func (b *Breaker) timeout(gen uint64) {
+// nextGenLocked starts the next generation, in state to, and the timer that
+// state needs. The caller holds b.mu.
+func (b *Breaker) nextGenLocked(to State, now time.Time) {
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
+	g := b.newGen(to, b.cur.Load().id+1)
+	switch to {
+	case Open:
+		b.trips++
+		b.tripCount.Add(1)
+		g.openTimeout = b.openTimeout(b.trips)
+		g.halfOpenAt = now.Add(g.openTimeout)
+		b.timer = time.AfterFunc(g.openTimeout, func() { b.timeout(g) })
+	case HalfOpen:
+		b.timer = time.AfterFunc(b.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
+	case Closed:
+		b.trips = 0
+	}
+	b.cur.Store(g)
+}
+
+// timeout moves an open breaker of generation g to half-open.
+func (b *Breaker) timeout(g *gen) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if v := b.sg.Load(); v>>8 == gen && State(v) == Open {
+	if b.cur.Load() == g {
 		b.transitionLocked(HalfOpen, ReasonTimeout)
 	}
+}
+
+// halfOpenExpired ends the half-open time limit of generation g: with a
+// trial still unreported the breaker opens again; otherwise the limit starts
+// over.
+func (b *Breaker) halfOpenExpired(g *gen) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cur.Load() != g {
+		return
+	}
+	if g.permits.Load() > g.trialSuccesses.Load() {
+		b.transitionLocked(Open, ReasonHalfOpenTimeout)
+		return
+	}
+	b.timer = time.AfterFunc(b.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
 }
 
 // ForceOpen holds the breaker open until Release or Reset; no timeout ends
@@ -348,25 +507,19 @@ func (b *Breaker) Release() bool {
 	return true
 }
 
-// Reset closes the breaker from any state and clears its counters.
+// Reset closes the breaker from any state and clears its counters. Calls in
+// flight become late. Resetting a closed breaker starts a new generation
+// without an event.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ctr.reset()
-	if b.cwin != nil {
-		b.posBase.Store(b.cwin.pos.Load())
-		b.closedFailures.Store(0)
-	}
 	b.tripCount.Store(0)
 	if b.State() != Closed {
 		b.transitionLocked(Closed, ReasonReset)
 		return
 	}
-	b.trips = 0
-	b.consecutive.Store(0)
-	if b.win != nil {
-		b.win.reset()
-	}
+	b.nextGenLocked(Closed, time.Now())
 }
 
 // Disable makes the breaker admit every call and never trip, while still
@@ -379,8 +532,7 @@ func (b *Breaker) Disable() {
 	}
 }
 
-// stop cancels a pending open timeout (used when a registry drops the
-// breaker).
+// stop cancels a pending timer (used when a registry drops the breaker).
 func (b *Breaker) stop() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -394,53 +546,3 @@ func (b *Breaker) stop() {
 // buffered to buffer events (≤ 0 means DefaultSubscriptionBuffer). A full
 // buffer drops events and counts them; the breaker never waits.
 func (b *Breaker) Subscribe(buffer int) *Subscription { return b.local.Subscribe(buffer) }
-
-// Metrics is a point-in-time copy of a breaker's state and counters.
-type Metrics struct {
-	State               State     `json:"state"`
-	Calls               uint64    `json:"calls"`
-	Successes           uint64    `json:"successes"`
-	Failures            uint64    `json:"failures"`
-	SlowCalls           uint64    `json:"slow_calls"`
-	Rejections          uint64    `json:"rejections"`
-	ConsecutiveFailures int64     `json:"consecutive_failures"`
-	Trips               uint64    `json:"trips"`
-	LastTransition      time.Time `json:"last_transition"`
-}
-
-// Metrics returns the breaker's counters since it was created or last Reset.
-// Calls = Successes + Failures; Rejections are not calls. It takes no lock.
-func (b *Breaker) Metrics() Metrics {
-	t := b.ctr.sum()
-	if cw := b.cwin; cw != nil {
-		recorded := cw.pos.Load() - b.posBase.Load()
-		if f := b.closedFailures.Load(); recorded > f {
-			t.successes += recorded - f
-		}
-	}
-	return Metrics{
-		State:               b.State(),
-		Calls:               t.successes + t.failures,
-		Successes:           t.successes,
-		Failures:            t.failures,
-		SlowCalls:           t.slow,
-		Rejections:          t.rejections,
-		ConsecutiveFailures: b.consecutive.Load(),
-		Trips:               b.tripCount.Load(),
-		LastTransition:      time.Unix(0, b.lastTransition.Load()).UTC(),
-	}
-}
-
-// StateSource is anything whose breaker state can be watched, such as a
-// *Breaker or an adapter around another library's breaker.
-type StateSource interface {
-	State() State
-}
-
-// MetricsSource is a StateSource that also reports counters.
-type MetricsSource interface {
-	StateSource
-	Metrics() Metrics
-}
-
-var _ MetricsSource = (*Breaker)(nil)

@@ -162,18 +162,24 @@ func TestBreaker_ConsecutiveFailures(t *testing.T) {
 			t.Fatal("tripped with the rule off")
 		}
 	})
-	t.Run("context.Canceled is not a failure", func(t *testing.T) {
+	t.Run("context.Canceled is ignored, not a failure", func(t *testing.T) {
 		b := mustNew(t, breaker.Config{ConsecutiveFailures: 1})
 		calls(t, b, 3, context.Canceled)
 		if b.State() != breaker.Closed {
 			t.Fatal("tripped on context.Canceled")
 		}
-		if m := b.Metrics(); m.Successes != 3 || m.Failures != 0 {
+		if m := b.Metrics(); m.Ignored != 3 || m.Successes != 0 || m.Failures != 0 || m.Calls != 3 {
 			t.Fatalf("metrics = %+v", m)
 		}
 	})
 	t.Run("custom classifier", func(t *testing.T) {
-		b := mustNew(t, breaker.Config{ConsecutiveFailures: 1, IsFailure: func(err error) bool { return errors.Is(err, errBoom) }})
+		classify := func(err error) breaker.Outcome {
+			if errors.Is(err, errBoom) {
+				return breaker.Failure
+			}
+			return breaker.Success
+		}
+		b := mustNew(t, breaker.Config{ConsecutiveFailures: 1, Classify: classify})
 		calls(t, b, 2, errors.New("ignored"))
 		if b.State() != breaker.Closed {
 			t.Fatal("classifier ignored")
@@ -219,16 +225,17 @@ func TestBreaker_FailureRate(t *testing.T) {
 	t.Run("count window forgets old calls", func(t *testing.T) {
 		b := mustNew(t, breaker.Config{ConsecutiveFailures: -1, FailureRate: 0.5, MinimumCalls: 4, WindowSize: 4})
 		calls(t, b, 1, errBoom)
-		calls(t, b, 1, nil)
-		calls(t, b, 1, errBoom) // window [F S F] 3 calls
-		calls(t, b, 2, nil)     // window [S F S S] → 1/4, first failure fell out
-		calls(t, b, 1, nil)
+		calls(t, b, 3, nil) // window [F S S S] → 1/4
+		calls(t, b, 3, nil) // window [S S S S]: the failure fell out
 		if b.State() != breaker.Closed {
 			t.Fatal("unexpected trip")
 		}
-		calls(t, b, 1, errBoom) // [S S S F]? → 1/4 keeps closed
+		calls(t, b, 1, errBoom) // [S S S F] → 1/4; with the old failure it would be 2/4
 		if b.State() != breaker.Closed {
 			t.Fatal("old failures still counted")
+		}
+		if w := b.Metrics().Window; w.Calls != 4 || w.Failures != 1 {
+			t.Fatalf("window = %+v, want 4 calls, 1 failure", w)
 		}
 	})
 	t.Run("time window forgets old buckets", func(t *testing.T) {

@@ -1,8 +1,8 @@
 package breaker
 
 import (
-	"context"
-	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
@@ -42,21 +42,37 @@ const (
 	DefaultBuckets             = 10
 )
 
+// Upper bounds of a Config, checked by Validate, so that no value can exhaust
+// memory or overflow the timeout arithmetic.
+const (
+	MaxWindowSize       = 1 << 20 // calls a count window remembers (4 MiB of slots)
+	MaxBuckets          = 3600    // buckets of a time window
+	MaxHalfOpenMaxCalls = 1 << 20 // trial calls of one half-open state
+	MaxDuration         = 24 * time.Hour
+)
+
 // Config configures a Breaker. The zero value is usable: it trips after 5
 // consecutive failures, stays open for 30 s, then admits one trial call.
-// Every rate rule is off unless set.
+// Every rate rule is off unless set; setting one turns the default
+// consecutive-failure rule off (set ConsecutiveFailures to keep both).
+// Rules lists the rules a Config puts in force. Every duration is at most
+// MaxDuration.
 type Config struct {
 	// Name identifies the breaker in events, metrics and errors. A Registry
 	// sets it to the registered name.
 	Name string
 
-	// ConsecutiveFailures trips the breaker after this many failures in a row.
-	// 0 means 5; a negative value turns the rule off.
+	// ConsecutiveFailures trips the breaker after this many failures in a row
+	// (ignored outcomes neither extend nor break a run). 0 means 5 when no
+	// rate rule is set and off when FailureRate or SlowCallRate is, so that a
+	// rate-based config trips on its rates alone; a negative value turns the
+	// rule off.
 	ConsecutiveFailures int
 
 	// FailureRate trips the breaker when the share of failed calls in the
 	// window is at least this value, once MinimumCalls calls are in the
-	// window. 0 turns the rule off; otherwise it must be within (0, 1].
+	// window. It is checked after every recorded outcome, successes
+	// included. 0 turns the rule off; otherwise it must be within (0, 1].
 	FailureRate float64
 
 	// SlowCallRate trips the breaker when the share of calls slower than
@@ -80,7 +96,7 @@ type Config struct {
 	Window WindowKind
 
 	// WindowSize is the number of calls a count window remembers. 0 means
-	// 100; negative is invalid.
+	// 100; negative or above MaxWindowSize is invalid.
 	WindowSize int
 
 	// WindowDuration is the span a time window remembers. 0 means 60 s;
@@ -88,7 +104,7 @@ type Config struct {
 	WindowDuration time.Duration
 
 	// Buckets is the number of rolling buckets of a time window. 0 means 10;
-	// negative is invalid.
+	// negative or above MaxBuckets is invalid.
 	Buckets int
 
 	// OpenTimeout is how long the breaker stays open before it admits trial
@@ -100,38 +116,47 @@ type Config struct {
 	// MaxOpenTimeout. 0 means 1 (constant); a value below 1 is invalid.
 	OpenTimeoutMultiplier float64
 
-	// MaxOpenTimeout caps the grown open timeout. 0 means 10×OpenTimeout;
-	// a value below OpenTimeout is invalid.
+	// MaxOpenTimeout caps the grown open timeout. 0 means 10×OpenTimeout
+	// (at most MaxDuration); a value below OpenTimeout is invalid.
 	MaxOpenTimeout time.Duration
 
-	// HalfOpenMaxCalls is how many trial calls the half-open state admits.
-	// 0 means 1; negative is invalid.
+	// HalfOpenMaxCalls is how many trial calls the half-open state admits at
+	// once. 0 means 1; negative or above MaxHalfOpenMaxCalls is invalid.
 	HalfOpenMaxCalls int
 
 	// HalfOpenSuccesses is how many trial calls must succeed to close the
-	// breaker; any failed trial opens it again. 0 means HalfOpenMaxCalls; it
-	// must not exceed HalfOpenMaxCalls.
+	// breaker; any failed trial opens it again, and so does a slow trial
+	// when the slow-call rule is on. 0 means HalfOpenMaxCalls; it must not
+	// exceed HalfOpenMaxCalls.
 	HalfOpenSuccesses int
 
-	// IsFailure classifies a call's error. nil means: any non-nil error
-	// except context.Canceled is a failure.
-	IsFailure func(error) bool
+	// HalfOpenTimeout bounds how long a trial call may go unreported: when
+	// the breaker has been half-open this long and a trial permit is still
+	// out (its Done never came), the breaker opens again (reason
+	// half_open_timeout) and a Done that comes later counts only as Late.
+	// With no trial out, the breaker stays half-open and the limit starts
+	// over. 0 means OpenTimeout; negative is invalid.
+	HalfOpenTimeout time.Duration
+
+	// Classify tells how a call's non-nil error counts: Success, Failure or
+	// Ignored (a nil error is always a success and is not passed to it). nil
+	// means DefaultClassify: context.Canceled is ignored, any other error is
+	// a failure. It must be safe for concurrent use and should be fast: it
+	// runs on every failed call.
+	Classify func(error) Outcome
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
 	ConstitutionalHash string
 }
 
-// DefaultIsFailure is the default outcome classifier: every non-nil error
-// except context.Canceled is a failure.
-func DefaultIsFailure(err error) bool {
-	return err != nil && !errors.Is(err, context.Canceled)
-}
-
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	if c.ConsecutiveFailures == 0 {
 		c.ConsecutiveFailures = DefaultConsecutiveFailures
+		if c.rateRules() {
+			c.ConsecutiveFailures = -1
+		}
 	}
 	if c.MinimumCalls == 0 {
 		c.MinimumCalls = DefaultMinimumCalls
@@ -152,7 +177,10 @@ func (c Config) withDefaults() Config {
 		c.OpenTimeoutMultiplier = 1
 	}
 	if c.MaxOpenTimeout == 0 && c.OpenTimeout > 0 {
-		c.MaxOpenTimeout = 10 * c.OpenTimeout
+		c.MaxOpenTimeout = max(c.OpenTimeout, min(10*c.OpenTimeout, MaxDuration))
+		if c.OpenTimeout > MaxDuration/10 {
+			c.MaxOpenTimeout = max(c.OpenTimeout, MaxDuration)
+		}
 	}
 	if c.HalfOpenMaxCalls == 0 {
 		c.HalfOpenMaxCalls = 1
@@ -160,8 +188,11 @@ func (c Config) withDefaults() Config {
 	if c.HalfOpenSuccesses == 0 {
 		c.HalfOpenSuccesses = c.HalfOpenMaxCalls
 	}
-	if c.IsFailure == nil {
-		c.IsFailure = DefaultIsFailure
+	if c.HalfOpenTimeout == 0 {
+		c.HalfOpenTimeout = c.OpenTimeout
+	}
+	if c.Classify == nil {
+		c.Classify = DefaultClassify
 	}
 	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
 	return c
@@ -183,9 +214,15 @@ func (c Config) Validate() error {
 	}
 	rate("failure_rate", c.FailureRate)
 	rate("slow_call_rate", c.SlowCallRate)
-	if c.SlowCallThreshold < 0 {
-		bad("slow_call_threshold", c.SlowCallThreshold, "must not be negative")
+	duration := func(field string, d time.Duration) {
+		switch {
+		case d < 0:
+			bad(field, d, "must not be negative")
+		case d > MaxDuration:
+			bad(field, d, "must not exceed %s", MaxDuration)
+		}
 	}
+	duration("slow_call_threshold", c.SlowCallThreshold)
 	if c.SlowCallRate > 0 && c.SlowCallThreshold <= 0 {
 		bad("slow_call_threshold", c.SlowCallThreshold, "must be positive when slow_call_rate is set")
 	}
@@ -194,34 +231,33 @@ func (c Config) Validate() error {
 	}
 	switch c.Window {
 	case CountWindow:
-		if c.WindowSize < 0 {
-			bad("window_size", c.WindowSize, "must not be negative")
+		if c.WindowSize < 0 || c.WindowSize > MaxWindowSize {
+			bad("window_size", c.WindowSize, "must be within [0, %d]", MaxWindowSize)
 		} else if c.rateRules() && c.MinimumCalls > c.WindowSize {
 			bad("minimum_calls", c.MinimumCalls, "must not exceed window_size %d: the rate rules could never trip", c.WindowSize)
 		}
 	case TimeWindow:
-		if c.WindowDuration < 0 {
-			bad("window_duration", c.WindowDuration, "must not be negative")
-		}
-		if c.Buckets < 0 {
-			bad("buckets", c.Buckets, "must not be negative")
+		duration("window_duration", c.WindowDuration)
+		if c.Buckets < 0 || c.Buckets > MaxBuckets {
+			bad("buckets", c.Buckets, "must be within [0, %d]", MaxBuckets)
 		} else if c.WindowDuration > 0 && c.Buckets > 0 && c.WindowDuration/time.Duration(c.Buckets) <= 0 {
 			bad("buckets", c.Buckets, "too many buckets for window_duration %s", c.WindowDuration)
 		}
 	default:
 		bad("window", c.Window, "must be count (0) or time (1)")
 	}
-	if c.OpenTimeout < 0 {
-		bad("open_timeout", c.OpenTimeout, "must not be negative")
-	}
+	duration("open_timeout", c.OpenTimeout)
 	if c.OpenTimeoutMultiplier < 1 || c.OpenTimeoutMultiplier != c.OpenTimeoutMultiplier {
 		bad("open_timeout_multiplier", c.OpenTimeoutMultiplier, "must be at least 1")
 	}
 	if c.MaxOpenTimeout < c.OpenTimeout {
 		bad("max_open_timeout", c.MaxOpenTimeout, "must not be below open_timeout %s", c.OpenTimeout)
+	} else {
+		duration("max_open_timeout", c.MaxOpenTimeout)
 	}
-	if c.HalfOpenMaxCalls < 0 {
-		bad("half_open_max_calls", c.HalfOpenMaxCalls, "must not be negative")
+	duration("half_open_timeout", c.HalfOpenTimeout)
+	if c.HalfOpenMaxCalls < 0 || c.HalfOpenMaxCalls > MaxHalfOpenMaxCalls {
+		bad("half_open_max_calls", c.HalfOpenMaxCalls, "must be within [0, %d]", MaxHalfOpenMaxCalls)
 	}
 	if c.HalfOpenSuccesses < 0 {
 		bad("half_open_successes", c.HalfOpenSuccesses, "must not be negative")
@@ -232,6 +268,39 @@ func (c Config) Validate() error {
 }
 
 func (c Config) rateRules() bool { return c.FailureRate > 0 || c.SlowCallRate > 0 }
+
+// Rules describes the trip rules c puts in force (after defaults), one
+// sentence each, such as "5 consecutive failures" or "failure rate ≥ 50% of
+// the last 100 calls (at least 10 calls)". It is what `antifragile breakers`
+// and the ops API show.
+func (c Config) Rules() []string {
+	c = c.withDefaults()
+	rules := []string{}
+	if c.ConsecutiveFailures > 0 {
+		rules = append(rules, fmt.Sprintf("%d consecutive failures", c.ConsecutiveFailures))
+	}
+	var over string
+	if c.Window == TimeWindow {
+		over = fmt.Sprintf("the last %s", c.WindowDuration)
+	} else {
+		over = fmt.Sprintf("the last %d calls", c.WindowSize)
+	}
+	least := fmt.Sprintf("(at least %d calls)", c.MinimumCalls)
+	if c.FailureRate > 0 {
+		rules = append(rules, fmt.Sprintf("failure rate ≥ %s of %s %s", percent(c.FailureRate), over, least))
+	}
+	if c.SlowCallRate > 0 {
+		rules = append(rules, fmt.Sprintf("slow-call rate ≥ %s (slower than %s) of %s %s", percent(c.SlowCallRate), c.SlowCallThreshold, over, least))
+	}
+	return rules
+}
+
+// percent formats a rate in [0, 1] as a percentage without needless decimals.
+func percent(r float64) string {
+	s := fmt.Sprintf("%.2f", r*100)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + "%"
+}
 
 // timed reports whether calls must be timed (slow-call counting).
 func (c Config) timed() bool { return c.SlowCallThreshold > 0 }

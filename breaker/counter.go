@@ -19,7 +19,9 @@ type stripe struct {
 	failures   atomic.Uint64
 	slow       atomic.Uint64
 	rejections atomic.Uint64
-	_          [32]byte
+	ignored    atomic.Uint64
+	late       atomic.Uint64
+	_          [16]byte
 }
 
 // counters is a striped set of monotonic counters.
@@ -40,7 +42,7 @@ func (c *counters) local() *stripe {
 }
 
 type totals struct {
-	successes, failures, slow, rejections uint64
+	successes, failures, slow, rejections, ignored, late uint64
 }
 
 func (c *counters) sum() totals {
@@ -51,6 +53,8 @@ func (c *counters) sum() totals {
 		t.failures += s.failures.Load()
 		t.slow += s.slow.Load()
 		t.rejections += s.rejections.Load()
+		t.ignored += s.ignored.Load()
+		t.late += s.late.Load()
 	}
 	return t
 }
@@ -62,6 +66,8 @@ func (c *counters) reset() {
 		s.failures.Store(0)
 		s.slow.Store(0)
 		s.rejections.Store(0)
+		s.ignored.Store(0)
+		s.late.Store(0)
 	}
 }
 

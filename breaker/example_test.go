@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -47,4 +48,29 @@ func ExampleRegistry() {
 	// Output:
 	// db forced_open
 	// db closed -> forced_open forced
+}
+
+func ExampleBreaker_ExecuteContext() {
+	b, _ := breaker.New(breaker.Config{ConsecutiveFailures: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	// The caller gives up mid-call: that says nothing about the dependency.
+	_ = b.ExecuteContext(ctx, func(ctx context.Context) error {
+		cancel()
+		return ctx.Err()
+	})
+	m := b.Metrics()
+	fmt.Println(b.State(), "ignored:", m.Ignored, "failures:", m.Failures)
+	// A ctx already done is not even tried.
+	fmt.Println(b.ExecuteContext(ctx, func(context.Context) error { return nil }))
+	// Output:
+	// closed ignored: 1 failures: 0
+	// context canceled
+}
+
+func ExampleConfig_Rules() {
+	fmt.Println(breaker.Config{}.Rules())
+	fmt.Println(breaker.Config{FailureRate: 0.5, WindowSize: 20}.Rules())
+	// Output:
+	// [5 consecutive failures]
+	// [failure rate ≥ 50% of the last 20 calls (at least 10 calls)]
 }

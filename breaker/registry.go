@@ -101,10 +101,13 @@ func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 
 func isZeroConfig(c Config) bool { return reflect.ValueOf(c).IsZero() }
 
-// Register adds b under name. A taken name is a *DuplicateError. The
-// breaker's events are published to the registry's subscribers from then on;
-// b must not be registered in another registry.
+// Register adds b under name. A taken name is a *DuplicateError and a nil b
+// a *ValidationError. The breaker's events are published to the registry's
+// subscribers from then on; b must not be registered in another registry.
 func (r *Registry) Register(name string, b *Breaker) error {
+	if b == nil {
+		return antifragile.Invalid("breaker", nil, "must not be nil (breaker %q)", name)
+	}
 	r.mu.Lock()
 	if _, ok := r.breakers[name]; ok {
 		r.mu.Unlock()
@@ -164,10 +167,12 @@ func (r *Registry) Len() int {
 	return len(r.breakers)
 }
 
-// Snapshot is one breaker's name with a copy of its metrics.
+// Snapshot is one breaker's name with a copy of its metrics and the trip
+// rules in force (Config.Rules; shared, do not modify).
 type Snapshot struct {
 	Name string `json:"name"`
 	Metrics
+	Rules []string `json:"rules"`
 }
 
 // Snapshot returns the state and counters of every breaker, sorted by name.
@@ -182,6 +187,7 @@ func (r *Registry) Snapshot() []Snapshot {
 	r.mu.RUnlock()
 	for i, b := range bs {
 		out[i].Metrics = b.Metrics()
+		out[i].Rules = b.rules
 	}
 	slices.SortFunc(out, func(a, b Snapshot) int {
 		switch {

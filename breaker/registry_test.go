@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -196,73 +197,91 @@ func FuzzBreaker(f *testing.F) {
 }
 
 func fuzzBreaker(t *testing.T, ops []byte) {
-	{
-		b, err := breaker.New(breaker.Config{ConsecutiveFailures: 2, FailureRate: 0.5, MinimumCalls: 3, WindowSize: 5, HalfOpenMaxCalls: 2, OpenTimeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
+	b, err := breaker.New(breaker.Config{ConsecutiveFailures: 2, FailureRate: 0.5, MinimumCalls: 3, WindowSize: 5, HalfOpenMaxCalls: 2, OpenTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending []breaker.Ticket
+	var done uint64 // Done calls since the last Reset
+	for _, op := range ops {
+		before := b.State()
+		mBefore := b.Metrics()
+		switch op % 11 {
+		case 0, 1, 2: // start a call
+			tk, err := b.Allow()
+			switch {
+			case err == nil:
+				if before.Rejecting() {
+					t.Fatalf("%v admitted a call", before)
+				}
+				pending = append(pending, tk)
+			case errors.Is(err, breaker.ErrOpen):
+				if before != breaker.Open && before != breaker.ForcedOpen && b.State() == before {
+					t.Fatalf("ErrOpen in state %v", before)
+				}
+			case errors.Is(err, breaker.ErrTooManyRequests):
+				if before != breaker.HalfOpen {
+					t.Fatalf("ErrTooManyRequests in state %v", before)
+				}
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+		case 3, 4, 10: // finish one with success / failure / ignored
+			if len(pending) > 0 {
+				var e error
+				switch op % 11 {
+				case 4:
+					e = errBoom
+				case 10:
+					e = context.Canceled
+				}
+				pending[0].Done(e)
+				pending = pending[1:]
+				done++
+				m := b.Metrics()
+				if (m.Late > mBefore.Late || m.Ignored > mBefore.Ignored) && (m.State != before || m.Trips != mBefore.Trips) {
+					t.Fatalf("a late or ignored outcome moved the breaker: %+v → %+v", mBefore, m)
+				}
+				if e == context.Canceled && m.Late == mBefore.Late && m.Ignored != mBefore.Ignored+1 {
+					t.Fatalf("a cancelled call in its generation was not ignored: %+v → %+v", mBefore, m)
+				}
+			}
+		case 5:
+			b.ForceOpen()
+		case 6:
+			b.Release()
+		case 7:
+			b.Reset()
+			done = 0
+		case 8:
+			b.Disable()
+		case 9: // let an open timeout (and the half-open limit) pass
+			time.Sleep(time.Second)
+			synctest.Wait()
+			if before == breaker.Open && b.State() != breaker.HalfOpen {
+				t.Fatalf("open did not become half-open after the timeout: %v", b.State())
+			}
+			before = b.State()
 		}
-		var pending []breaker.Ticket
-		for _, op := range ops {
-			before := b.State()
-			switch op % 10 {
-			case 0, 1, 2: // start a call
-				tk, err := b.Allow()
-				switch {
-				case err == nil:
-					if before.Rejecting() {
-						t.Fatalf("%v admitted a call", before)
-					}
-					pending = append(pending, tk)
-				case errors.Is(err, breaker.ErrOpen):
-					if before != breaker.Open && before != breaker.ForcedOpen && b.State() == before {
-						t.Fatalf("ErrOpen in state %v", before)
-					}
-				case errors.Is(err, breaker.ErrTooManyRequests):
-					if before != breaker.HalfOpen {
-						t.Fatalf("ErrTooManyRequests in state %v", before)
-					}
-				default:
-					t.Fatalf("unexpected error %v", err)
-				}
-			case 3, 4: // finish one with success / failure
-				if len(pending) > 0 {
-					var e error
-					if op%10 == 4 {
-						e = errBoom
-					}
-					pending[0].Done(e)
-					pending = pending[1:]
-				}
-			case 5:
-				b.ForceOpen()
-			case 6:
-				b.Release()
-			case 7:
-				b.Reset()
-			case 8:
-				b.Disable()
-			case 9: // let an open timeout pass
-				time.Sleep(time.Second)
-				synctest.Wait()
-				if before == breaker.Open && b.State() != breaker.HalfOpen {
-					t.Fatalf("open did not become half-open after the timeout: %v", b.State())
-				}
-				before = b.State()
-			}
-			st := b.State()
-			if st > breaker.Disabled {
-				t.Fatalf("impossible state %d", st)
-			}
-			m := b.Metrics()
-			if m.Successes+m.Failures != m.Calls {
-				t.Fatalf("counters do not add up: %+v", m)
-			}
-			if st == breaker.Disabled && before != breaker.Disabled && op%10 != 8 {
-				t.Fatalf("became disabled without Disable (op %d)", op)
-			}
-			if st == breaker.ForcedOpen && before != breaker.ForcedOpen && op%10 != 5 {
-				t.Fatalf("became forced open without ForceOpen (op %d)", op)
-			}
+		st := b.State()
+		if st > breaker.Disabled {
+			t.Fatalf("impossible state %d", st)
+		}
+		m := b.Metrics()
+		if m.Successes+m.Failures+m.Ignored+m.Late != m.Calls || m.Calls != done {
+			t.Fatalf("counters do not add up to the %d Done calls: %+v", done, m)
+		}
+		if st == breaker.HalfOpen && (m.TrialCalls > 2 || m.TrialCalls < 0 || m.TrialSuccesses > m.TrialCalls) {
+			t.Fatalf("impossible trial counts: %+v", m)
+		}
+		if m.Window.Calls > 5 || m.Window.Failures > m.Window.Calls {
+			t.Fatalf("impossible window: %+v", m.Window)
+		}
+		if st == breaker.Disabled && before != breaker.Disabled && op%11 != 8 {
+			t.Fatalf("became disabled without Disable (op %d)", op)
+		}
+		if st == breaker.ForcedOpen && before != breaker.ForcedOpen && op%11 != 5 {
+			t.Fatalf("became forced open without ForceOpen (op %d)", op)
 		}
 	}
 }

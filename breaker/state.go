@@ -72,6 +72,8 @@ const (
 	ReasonTimeout             Reason = "timeout"              // open → half-open
 	ReasonProbeSuccess        Reason = "probe_success"        // half-open → closed
 	ReasonProbeFailure        Reason = "probe_failure"        // half-open → open
+	ReasonProbeSlow           Reason = "probe_slow"           // half-open → open: a slow trial, slow-call rule on
+	ReasonHalfOpenTimeout     Reason = "half_open_timeout"    // half-open → open: a trial never reported
 	ReasonForced              Reason = "forced"               // → forced open
 	ReasonReleased            Reason = "released"             // forced open → closed
 	ReasonReset               Reason = "reset"                // → closed, counts cleared
@@ -84,7 +86,8 @@ const (
 // that is, the breaker opened by itself.
 func (r Reason) Tripped() bool {
 	switch r {
-	case ReasonConsecutiveFailures, ReasonFailureRate, ReasonSlowCallRate, ReasonProbeFailure:
+	case ReasonConsecutiveFailures, ReasonFailureRate, ReasonSlowCallRate, ReasonProbeFailure,
+		ReasonProbeSlow, ReasonHalfOpenTimeout:
 		return true
 	}
 	return false

@@ -18,6 +18,8 @@ type collector struct {
 	breakers, breakerState, breakerStateValue                        *prometheus.Desc
 	breakerCalls, breakerSuccesses, breakerFailures, breakerRejected *prometheus.Desc
 	breakerSlow, breakerTrips, breakerConsecutive                    *prometheus.Desc
+	breakerIgnored, breakerLate, breakerWindowCalls                  *prometheus.Desc
+	breakerWindowFailureRate, breakerWindowSlowRate                  *prometheus.Desc
 
 	healthScore, healthStatus, healthBreakers *prometheus.Desc
 
@@ -40,16 +42,21 @@ func newCollector(s *server) *collector {
 		s:    s,
 		info: d("info", "Always 1; labels carry the version and the constitutional hash.", "version", "constitutional_hash"),
 
-		breakers:           d("breakers", "Number of breakers in the registry."),
-		breakerState:       d("breaker_state", "1 for the breaker's current state, 0 for the others (one-hot).", "name", "state"),
-		breakerStateValue:  d("breaker_state_value", "The breaker's state as a number: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled.", "name"),
-		breakerCalls:       d("breaker_calls_total", "Calls admitted and completed through the breaker since it was created or reset.", "name"),
-		breakerSuccesses:   d("breaker_successes_total", "Successful calls through the breaker.", "name"),
-		breakerFailures:    d("breaker_failures_total", "Failed calls through the breaker.", "name"),
-		breakerRejected:    d("breaker_rejections_total", "Calls the breaker rejected.", "name"),
-		breakerSlow:        d("breaker_slow_calls_total", "Calls slower than the breaker's slow-call threshold.", "name"),
-		breakerTrips:       d("breaker_trips_total", "Times the breaker opened by itself.", "name"),
-		breakerConsecutive: d("breaker_consecutive_failures", "The breaker's current run of failures.", "name"),
+		breakers:                 d("breakers", "Number of breakers in the registry."),
+		breakerState:             d("breaker_state", "1 for the breaker's current state, 0 for the others (one-hot).", "name", "state"),
+		breakerStateValue:        d("breaker_state_value", "The breaker's state as a number: 0 closed, 1 open, 2 half_open, 3 forced_open, 4 disabled.", "name"),
+		breakerCalls:             d("breaker_calls_total", "Calls admitted and completed through the breaker since it was created or reset.", "name"),
+		breakerSuccesses:         d("breaker_successes_total", "Successful calls through the breaker.", "name"),
+		breakerFailures:          d("breaker_failures_total", "Failed calls through the breaker.", "name"),
+		breakerRejected:          d("breaker_rejections_total", "Calls the breaker rejected.", "name"),
+		breakerSlow:              d("breaker_slow_calls_total", "Calls slower than the breaker's slow-call threshold.", "name"),
+		breakerTrips:             d("breaker_trips_total", "Times the breaker opened by itself.", "name"),
+		breakerConsecutive:       d("breaker_consecutive_failures", "The breaker's current run of failures.", "name"),
+		breakerIgnored:           d("breaker_ignored_total", "Calls whose outcome the breaker ignored (the caller gave up, or the classifier said so).", "name"),
+		breakerLate:              d("breaker_late_total", "Calls that finished after the breaker changed state, counted in no rule.", "name"),
+		breakerWindowCalls:       d("breaker_window_calls", "Calls in the window the breaker's rate rules see now.", "name"),
+		breakerWindowFailureRate: d("breaker_window_failure_ratio", "Share of failed calls in the rate window now.", "name"),
+		breakerWindowSlowRate:    d("breaker_window_slow_call_ratio", "Share of slow calls in the rate window now.", "name"),
 
 		healthScore:    d("health_score", "The health score, 0 to 1."),
 		healthStatus:   d("health_status", "1 for the current health status, 0 for the others (one-hot).", "status"),
@@ -91,6 +98,7 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.info,
 		c.breakers, c.breakerState, c.breakerStateValue, c.breakerCalls, c.breakerSuccesses, c.breakerFailures,
 		c.breakerRejected, c.breakerSlow, c.breakerTrips, c.breakerConsecutive,
+		c.breakerIgnored, c.breakerLate, c.breakerWindowCalls, c.breakerWindowFailureRate, c.breakerWindowSlowRate,
 		c.healthScore, c.healthStatus, c.healthBreakers,
 		c.recoveryRunning, c.recoveryActive, c.recoveryQueued, c.recoveryInProgress,
 		c.chaosActive, c.chaosScenariosRun, c.chaosInjections, c.chaosLatency, c.chaosForced,
@@ -140,6 +148,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.breakerSlow, b.SlowCalls, b.Name)
 		counter(c.breakerTrips, b.Trips, b.Name)
 		gauge(c.breakerConsecutive, float64(b.ConsecutiveFailures), b.Name)
+		counter(c.breakerIgnored, b.Ignored, b.Name)
+		counter(c.breakerLate, b.Late, b.Name)
+		gauge(c.breakerWindowCalls, float64(b.Window.Calls), b.Name)
+		gauge(c.breakerWindowFailureRate, b.Window.FailureRate, b.Name)
+		gauge(c.breakerWindowSlowRate, b.Window.SlowCallRate, b.Name)
 	}
 
 	if s.opts.Health != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile/api"
@@ -13,7 +14,11 @@ import (
 const breakersUsage = `
 usage: antifragile breakers [-state s] [-json] [-addr URL]
 
-Lists the circuit breakers with their state and counters, sorted by name.
+Lists the circuit breakers with their state and counters, sorted by name,
+then the trip rules in force. CALLS to TRIPS are lifetime totals (since the
+breaker was created or reset); NOW is what the rules see in the current
+state: the run of consecutive failures and the rate window while closed, when
+an open breaker moves to half-open, the trials of a half-open one.
 -state keeps those in one state: closed, open, half_open, forced_open or
 disabled.
 `
@@ -67,11 +72,54 @@ func printBreakers(w io.Writer, bs api.Breakers) {
 		return
 	}
 	tw := table(w)
-	fmt.Fprintln(tw, "NAME\tSTATE\tCALLS\tFAILURES\tREJECTED\tSLOW\tTRIPS\tSINCE")
+	fmt.Fprintln(tw, "NAME\tSTATE\tCALLS\tFAILURES\tIGNORED\tLATE\tREJECTED\tSLOW\tTRIPS\tSINCE\tNOW")
 	now := time.Now()
 	for _, b := range bs.Breakers {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", b.Name, b.State, b.Calls, b.Failures, b.Rejections,
-			b.SlowCalls, b.Trips, ago(b.LastTransition, now))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", b.Name, b.State, b.Calls, b.Failures,
+			b.Ignored, b.Late, b.Rejections, b.SlowCalls, b.Trips, ago(b.LastTransition, now), breakerNow(b.Metrics, now))
 	}
 	_ = tw.Flush()
+	printRules(w, bs.Breakers)
+}
+
+// breakerNow says in a few words what a breaker's rules see in its current
+// state.
+func breakerNow(m breaker.Metrics, now time.Time) string {
+	switch m.State {
+	case breaker.Closed:
+		s := fmt.Sprintf("%d failing in a row", m.ConsecutiveFailures)
+		if w := m.Window; w.Calls > 0 {
+			s += fmt.Sprintf(", window %d calls: %.0f%% failed", w.Calls, 100*w.FailureRate)
+			if w.SlowCalls > 0 {
+				s += fmt.Sprintf(", %.0f%% slow", 100*w.SlowCallRate)
+			}
+		}
+		return s
+	case breaker.Open:
+		return fmt.Sprintf("half-open %s (open for %s)", ago(m.HalfOpenAt, now), m.OpenTimeout)
+	case breaker.HalfOpen:
+		return fmt.Sprintf("%d trials out, %d succeeded", m.TrialCalls, m.TrialSuccesses)
+	}
+	return "-"
+}
+
+// printRules lists the trip rules in force, one line per distinct set of
+// rules with the breakers that share it.
+func printRules(w io.Writer, bs []breaker.Snapshot) {
+	var order []string
+	names := map[string][]string{}
+	for _, b := range bs {
+		key := strings.Join(b.Rules, " or ")
+		if key == "" {
+			key = "none (never trips by itself)"
+		}
+		if _, ok := names[key]; !ok {
+			order = append(order, key)
+		}
+		names[key] = append(names[key], b.Name)
+	}
+	fmt.Fprintln(w, "\nTRIP RULES")
+	for _, key := range order {
+		fmt.Fprintf(w, "  %s: %s\n", strings.Join(names[key], ", "), key)
+	}
 }

@@ -201,9 +201,13 @@ func TestRun_Breakers(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	table, rules, _ := strings.Cut(strings.TrimSpace(r.stdout), "\n\nTRIP RULES\n")
+	lines := strings.Split(table, "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[2], "db ") || !strings.Contains(lines[2], "forced_open") {
 		t.Errorf("table:\n%s", r.stdout)
+	}
+	if !strings.Contains(rules, "consecutive failures") || !strings.Contains(rules, "db") {
+		t.Errorf("rules section:\n%s", r.stdout)
 	}
 
 	r = cli(t, "breakers", "-state", "forced_open", "-json", "-addr", s.url)

@@ -107,7 +107,8 @@ type Breakers struct {
 // fields mean the breaker package's defaults (see breaker.Config).
 type Breaker struct {
 	// ConsecutiveFailures trips after this many failures in a row. 0 means
-	// 5; negative turns the rule off.
+	// 5 when no rate rule is set and off when one is; negative turns the
+	// rule off.
 	ConsecutiveFailures int `json:"consecutive_failures"`
 	// FailureRate trips at this share of failed calls in the window. 0
 	// turns the rule off; otherwise within (0, 1].
@@ -142,6 +143,9 @@ type Breaker struct {
 	// HalfOpenSuccesses is how many trials must succeed to close. 0 means
 	// HalfOpenMaxCalls.
 	HalfOpenSuccesses int `json:"half_open_successes"`
+	// HalfOpenTimeout is how long a trial may go unreported before the
+	// breaker opens again. 0 means OpenTimeout.
+	HalfOpenTimeout Duration `json:"half_open_timeout"`
 }
 
 // Health configures the health aggregator: health.Config in JSON. Zero
@@ -436,6 +440,7 @@ func (b Breaker) config(hash string) breaker.Config {
 		MaxOpenTimeout:        b.MaxOpenTimeout.D(),
 		HalfOpenMaxCalls:      b.HalfOpenMaxCalls,
 		HalfOpenSuccesses:     b.HalfOpenSuccesses,
+		HalfOpenTimeout:       b.HalfOpenTimeout.D(),
 		ConstitutionalHash:    hash,
 	}
 }

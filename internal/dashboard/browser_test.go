@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,6 +273,16 @@ func TestDashboard_browser(t *testing.T) {
 		do(t, ctx, live, chromedp.WaitVisible(`#status[data-status="DEGRADED"]`))
 		if s := eval[string](t, ctx, `document.getElementById('score').textContent`); s != "0.667" {
 			t.Errorf("score shows %s, want 0.667", s)
+		}
+		// The cards say what the rules see now: the tripped breaker when it
+		// moves to half-open (from the snapshot an event asks for), a closed
+		// one its run of failures; the title names the trip rules.
+		until(t, ctx, live, `document.querySelector('[data-breaker="executor"] [data-f="now"]').textContent.startsWith('half-open at ')`)
+		if now := eval[string](t, ctx, `document.querySelector('[data-breaker="proposer"] [data-f="now"]').textContent`); now != "0 failing in a row" {
+			t.Errorf("closed card says %q, want its run of failures", now)
+		}
+		if title := eval[string](t, ctx, `document.querySelector('[data-breaker="proposer"]').title`); !strings.Contains(title, "trips on 5 consecutive failures") {
+			t.Errorf("card title %q does not name the trip rule", title)
 		}
 		browsertest.ScreenshotViewport(t, ctx, "dashboard-6-breakers.png")
 

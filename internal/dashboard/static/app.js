@@ -449,6 +449,31 @@
   function matches(row) {
     return (!filterState || row.state === filterState) && (!filterText || row.lname.includes(filterText));
   }
+  // nowText says what a breaker's rules see in its current state, from a
+  // /breakers snapshot: the run of failures and the rate window while
+  // closed, when an open breaker moves to half-open, the trials of a
+  // half-open one.
+  function nowText(d) {
+    const pct = (r) => Math.round(100 * (r || 0)) + '%';
+    switch (d.state) {
+      case 'closed': {
+        let s = (d.consecutive_failures || 0) + ' failing in a row';
+        const w = d.window;
+        if (w && w.calls > 0) {
+          s += ' · window ' + fmtInt(w.calls) + ': ' + pct(w.failure_rate) + ' failed';
+          if (w.slow_calls > 0) s += ', ' + pct(w.slow_call_rate) + ' slow';
+        }
+        return s;
+      }
+      case 'open': {
+        const t = parseTime(d.half_open_at);
+        return isNaN(t) ? '' : 'half-open at ' + new Date(t).toLocaleTimeString() + ' (open ' + (d.open_timeout || '?') + ')';
+      }
+      case 'half_open':
+        return (d.trial_calls || 0) + ' trial' + (d.trial_calls === 1 ? '' : 's') + ' out, ' + (d.trial_successes || 0) + ' ok';
+    }
+    return '';
+  }
   function applyRow(row, d) {
     if (d.state && d.state !== row.state) {
       const wasKnown = row.state !== '';
@@ -466,12 +491,23 @@
         setText(row.f[k], fmtCount(d[k]));
       }
     }
+    // A snapshot carries what the rules see; an event only the new state,
+    // so the line is cleared until the next snapshot.
+    const now = d.calls !== undefined ? nowText(d) : (d.state ? '' : row.vals.now);
+    if (now !== row.vals.now) {
+      row.vals.now = now;
+      setText(row.f.now, now);
+    }
+    if (Array.isArray(d.rules)) row.rules = d.rules.length ? d.rules.join(' or ') : 'no trip rule';
     if (d.last_transition) {
       const t = parseTime(d.last_transition);
-      if (!isNaN(t) && t !== row.since) {
-        row.since = t;
-        row.el.title = row.name + ' · ' + row.state.replace('_', ' ') + ' since ' + new Date(t).toLocaleTimeString();
-      }
+      if (!isNaN(t) && t !== row.since) row.since = t;
+    }
+    if (d.last_transition || d.rules) {
+      let title = row.name + ' · ' + row.state.replace('_', ' ');
+      if (row.since) title += ' since ' + new Date(row.since).toLocaleTimeString();
+      if (row.rules) title += ' · trips on ' + row.rules;
+      row.el.title = title;
     }
     const hide = !matches(row);
     if (hide !== row.hidden) { row.hidden = hide; row.el.hidden = hide; }
