@@ -73,11 +73,18 @@ func newOurs(tb testing.TB, cfg breaker.Config, open bool) *breaker.Breaker {
 		tb.Fatal(err)
 	}
 	if open {
-		for range breaker.DefaultConsecutiveFailures {
+		// Fail calls until a trip rule fires: the consecutive rule of the
+		// default config, the failure rate of the failure-rate ones (at
+		// MinimumCalls). A slow-call-only breaker never trips on failures:
+		// force it open (the same rejecting path).
+		for i := 0; i < 1000 && br.State() == breaker.Closed; i++ {
 			_ = br.Execute(func() error { return errBoom })
 		}
-		if s := br.State(); s != breaker.Open {
-			tb.Fatalf("antifragile breaker is %s after %d failures, want open", s, breaker.DefaultConsecutiveFailures)
+		if cfg.FailureRate == 0 && cfg.ConsecutiveFailures == 0 && cfg.SlowCallRate > 0 {
+			br.ForceOpen()
+		}
+		if s := br.State(); !s.Rejecting() {
+			tb.Fatalf("antifragile breaker is %s after 1000 failures, want open", s)
 		}
 	}
 	return br
