@@ -1,6 +1,7 @@
 package breaker_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/antifragile-go/antifragile/breaker"
@@ -88,4 +89,44 @@ func BenchmarkReject(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkMetrics measures reading a breaker's metrics: one breaker, and a
+// scan of 10,000 (what a health report reads), each breaker having taken
+// calls from one goroutine.
+func BenchmarkMetrics(b *testing.B) {
+	for _, n := range []int{1, 10000} {
+		bs := make([]*breaker.Breaker, n)
+		for i := range bs {
+			bs[i], _ = breaker.New(breaker.Config{})
+			for range 3 {
+				t, _ := bs[i].Allow()
+				t.Done(nil)
+			}
+		}
+		b.Run(fmt.Sprintf("breakers=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var sum uint64
+			for b.Loop() {
+				for _, br := range bs {
+					sum += br.Metrics().Calls
+				}
+			}
+			if sum == 0 {
+				b.Fatal("no calls")
+			}
+		})
+		b.Run(fmt.Sprintf("breakers=%d/summary", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var sum uint64
+			for b.Loop() {
+				for _, br := range bs {
+					sum += br.Summary().Successes
+				}
+			}
+			if sum == 0 {
+				b.Fatal("no calls")
+			}
+		})
+	}
 }

@@ -34,18 +34,19 @@ var (
 // changes no consecutive count, no window and no half-open decision, and is
 // counted only as Late.
 type Breaker struct {
-	cfg      Config
-	rules    []string // cfg.Rules(), shared read-only by every Snapshot
-	needTime bool     // slow-call counting or a time window
-	slowRule bool     // the slow-call-rate rule is on
+	// The fields every call reads come first, on one cache line.
+	cur      atomic.Pointer[gen] // the current generation
+	ctr      *counters
+	used     atomic.Uint32 // bit i: stripe i of ctr has been written
+	needTime bool          // slow-call counting or a time window
+	slowRule bool          // the slow-call-rate rule is on
+	// lastTransition (unix nanoseconds) shares the line: a health report
+	// reads it with the state and the counters.
+	lastTransition atomic.Int64
 
-	cur            atomic.Pointer[gen] // the current generation
-	lastTransition atomic.Int64        // unix nanoseconds
-	tripCount      atomic.Uint64
-	// ctr is allocated on its own: a 512-byte object is 512-byte aligned, so
-	// every stripe has its cache line to itself and writes to it never
-	// invalidate the read-mostly fields above.
-	ctr *counters
+	cfg       Config
+	rules     []string // cfg.Rules(), shared read-only by every Snapshot
+	tripCount atomic.Uint64
 
 	local    fanout.Hub[Event]  // this breaker's own subscribers
 	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
@@ -59,15 +60,16 @@ type Breaker struct {
 // what its rules have counted in it. Its fields other than the counters never
 // change after it is published.
 type gen struct {
-	state State
-	id    uint64 // grows by one on every transition
+	state         State
+	untimedClosed bool         // closed, and calls are not timed: Allow's fast path
+	consecutive   atomic.Int64 // closed: the current run of failures
+	cwin          *countWindow // closed, count window rule: the window
+	twin          *timeWindow  // closed, time window rule: the window
+	id            uint64       // grows by one on every transition
 
-	consecutive atomic.Int64 // closed: the current run of failures
-	permits     atomic.Int64 // half-open: trial permits taken and not given back
+	permits atomic.Int64 // half-open: trial permits taken and not given back
 	// half-open: successful trials; written under the breaker's mu
 	trialSuccesses atomic.Int64
-	cwin           *countWindow // closed, count window rule: the window
-	twin           *timeWindow  // closed, time window rule: the window
 
 	openTimeout time.Duration // open: how long this trip lasts
 	halfOpenAt  time.Time     // open: when the breaker moves to half-open
@@ -91,7 +93,7 @@ func New(cfg Config) (*Breaker, error) {
 // newGen returns generation id in state s, with a fresh window when s is
 // closed and a rate rule is on.
 func (b *Breaker) newGen(s State, id uint64) *gen {
-	g := &gen{state: s, id: id}
+	g := &gen{state: s, id: id, untimedClosed: s == Closed && !b.needTime}
 	if s == Closed && b.cfg.rateRules() {
 		if b.cfg.Window == TimeWindow {
 			g.twin = newTimeWindow(b.cfg.WindowDuration, b.cfg.Buckets)
@@ -135,15 +137,23 @@ func mono() int64 { return int64(time.Since(epoch)) }
 // rejected. It never blocks, takes no lock and allocates nothing.
 func (b *Breaker) Allow() (Ticket, error) {
 	g := b.cur.Load()
+	if g.untimedClosed { // the common case, small enough to inline
+		return Ticket{b: b, g: g}, nil
+	}
+	return b.allow(g)
+}
+
+// allow is Allow for every state and for timed calls.
+func (b *Breaker) allow(g *gen) (Ticket, error) {
 	switch g.state {
 	case Closed, Disabled:
 	case HalfOpen:
 		if !g.takePermit(int64(b.cfg.HalfOpenMaxCalls)) {
-			b.ctr.local().rejections.Add(1)
+			b.stripe().rejections.Add(1)
 			return Ticket{}, ErrTooManyRequests
 		}
 	default:
-		b.ctr.local().rejections.Add(1)
+		b.stripe().rejections.Add(1)
 		return Ticket{}, ErrOpen
 	}
 	t := Ticket{b: b, g: g}
@@ -171,14 +181,32 @@ func (g *gen) takePermit(max int64) bool {
 // success, any other is classified by Config.Classify. It never blocks the
 // caller; a transition it causes takes the breaker's lock briefly.
 func (t Ticket) Done(err error) {
-	if t.b == nil {
+	b := t.b
+	if b == nil {
+		return
+	}
+	if err == nil && !b.needTime && t.g.state != HalfOpen {
+		// An untimed success while closed or disabled: the healthy path.
+		g := t.g
+		s := b.stripe()
+		if b.cur.Load() != g {
+			s.late.Add(1)
+			return
+		}
+		s.successes.Add(1)
+		if g.consecutive.Load() != 0 {
+			g.consecutive.Store(0)
+		}
+		if cw := g.cwin; cw != nil && !cw.clean() {
+			b.recordWindow(g, false, false, 0)
+		}
 		return
 	}
 	o := Success
 	if err != nil {
-		o = t.b.cfg.Classify(err)
+		o = b.cfg.Classify(err)
 	}
-	t.b.record(t, o)
+	b.record(t, o)
 }
 
 // record counts one outcome of a call admitted in generation t.g.
@@ -188,7 +216,7 @@ func (b *Breaker) record(t Ticket, o Outcome) {
 		b.probe(t, o)
 		return
 	}
-	s := b.ctr.local()
+	s := b.stripe()
 	if b.cur.Load() != g {
 		s.late.Add(1)
 		return
@@ -229,12 +257,18 @@ func (b *Breaker) recordClosed(g *gen, failed, slow bool, now int64) {
 	} else if g.consecutive.Load() != 0 {
 		g.consecutive.Store(0)
 	}
+	if !failed && !slow && g.cwin != nil && g.cwin.clean() {
+		return // a full window of successes cannot trip
+	}
+	b.recordWindow(g, failed, slow, now)
+}
+
+// recordWindow enters one outcome of closed generation g in its window, if it
+// has one, and trips the breaker when a rate rule fires.
+func (b *Breaker) recordWindow(g *gen, failed, slow bool, now int64) {
 	var calls, failures, slows int64
 	switch {
 	case g.cwin != nil:
-		if !failed && !slow && g.cwin.clean() {
-			return // a full window of successes cannot trip
-		}
 		calls, failures, slows = g.cwin.record(outcomeBits(failed, slow))
 	case g.twin != nil:
 		calls, failures, slows = g.twin.record(outcomeBits(failed, slow), now)
@@ -380,7 +414,7 @@ func (b *Breaker) probe(t Ticket, o Outcome) {
 	if b.needTime && o == Success {
 		slow = b.cfg.SlowCallThreshold > 0 && time.Duration(mono()-t.start) > b.cfg.SlowCallThreshold
 	}
-	s := b.ctr.local()
+	s := b.stripe()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	g := t.g

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"math/bits"
 	"sync/atomic"
 	"unsafe"
 )
@@ -29,26 +30,40 @@ type counters struct {
 	s [stripes]stripe
 }
 
-// local returns the calling goroutine's stripe. The hash of a stack address
-// is stable for a goroutine (until its stack moves) and differs between
-// goroutines, which is what a per-CPU counter approximates.
+// stripeIndex returns the calling goroutine's stripe. The hash of a stack
+// address is stable for a goroutine (until its stack moves) and differs
+// between goroutines, which is what a per-CPU counter approximates.
 //
 //go:nosplit
-func (c *counters) local() *stripe {
+func stripeIndex() uint {
 	var marker byte
 	p := uintptr(unsafe.Pointer(&marker))
-	h := (p >> 10) * 0x9E3779B97F4A7C15
-	return &c.s[h>>(64-stripeBits)]
+	return uint(((p >> 10) * 0x9E3779B97F4A7C15) >> (64 - stripeBits))
+}
+
+// stripe returns the calling goroutine's counter stripe and marks it used,
+// so that a reader sums only the stripes ever written: a breaker called from
+// one goroutine costs a reader one cache line, not eight. The mark is a load
+// of a read-mostly word after the first call from a stripe.
+func (b *Breaker) stripe() *stripe {
+	i := stripeIndex()
+	if bit := uint32(1) << i; b.used.Load()&bit == 0 {
+		b.used.Or(bit)
+	}
+	return &b.ctr.s[i]
 }
 
 type totals struct {
 	successes, failures, slow, rejections, ignored, late uint64
 }
 
-func (c *counters) sum() totals {
+// sum adds up the stripes whose bit is set in used. A stripe is marked
+// before its first add, so no count is missed for longer than the race with
+// that add.
+func (c *counters) sum(used uint32) totals {
 	var t totals
-	for i := range c.s {
-		s := &c.s[i]
+	for ; used != 0; used &= used - 1 {
+		s := &c.s[bits.TrailingZeros32(used)]
 		t.successes += s.successes.Load()
 		t.failures += s.failures.Load()
 		t.slow += s.slow.Load()
