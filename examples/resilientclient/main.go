@@ -53,8 +53,12 @@ func run() error {
 		return err
 	}
 	call := func() error {
-		return br.Execute(func() error {
-			resp, err := http.Get(svc.URL)
+		return br.ExecuteContext(ctx, func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return err
 			}
