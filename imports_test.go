@@ -20,6 +20,7 @@ var layers = map[string][]string{
 	"backoff":         {},
 	"api":             {"", "breaker", "health", "recovery", "chaos", "metering", "backoff"},
 	"breaker":         {""},
+	"internal/codec":  {""},
 	"health":          {"", "breaker"},
 	"recovery":        {"", "breaker", "backoff"},
 	"chaos":           {"", "breaker"},
