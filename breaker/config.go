@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // ValidationError reports an invalid Config field. It is the toolkit-wide
@@ -30,6 +31,27 @@ func (k WindowKind) String() string {
 		return "time"
 	}
 	return "count"
+}
+
+// MarshalText encodes the kind as "count" or "time".
+func (k WindowKind) MarshalText() ([]byte, error) {
+	if k > TimeWindow {
+		return nil, fmt.Errorf("breaker: unknown window kind %d", uint8(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText decodes "count" or "time"; empty means count.
+func (k *WindowKind) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "count", "":
+		*k = CountWindow
+	case "time":
+		*k = TimeWindow
+	default:
+		return fmt.Errorf("unknown window %q: want count or time", b)
+	}
+	return nil
 }
 
 // Defaults applied to the zero fields of a Config.
@@ -60,75 +82,75 @@ const (
 type Config struct {
 	// Name identifies the breaker in events, metrics and errors. A Registry
 	// sets it to the registered name.
-	Name string
+	Name string `json:"-"`
 
 	// ConsecutiveFailures trips the breaker after this many failures in a row
 	// (ignored outcomes neither extend nor break a run). 0 means 5 when no
 	// rate rule is set and off when FailureRate or SlowCallRate is, so that a
 	// rate-based config trips on its rates alone; a negative value turns the
 	// rule off.
-	ConsecutiveFailures int
+	ConsecutiveFailures int `json:"consecutive_failures"`
 
 	// FailureRate trips the breaker when the share of failed calls in the
 	// window is at least this value, once MinimumCalls calls are in the
 	// window. It is checked after every recorded outcome, successes
 	// included. 0 turns the rule off; otherwise it must be within (0, 1].
-	FailureRate float64
+	FailureRate float64 `json:"failure_rate"`
 
 	// SlowCallRate trips the breaker when the share of calls slower than
 	// SlowCallThreshold is at least this value (with MinimumCalls as above).
 	// 0 turns the rule off; otherwise it must be within (0, 1] and
 	// SlowCallThreshold must be positive. Timing a call costs a clock read at
 	// Allow and at Done.
-	SlowCallRate float64
+	SlowCallRate float64 `json:"slow_call_rate"`
 
 	// SlowCallThreshold is the duration above which a call counts as slow.
 	// 0 turns slow-call counting off; negative is invalid.
-	SlowCallThreshold time.Duration
+	SlowCallThreshold time.Duration `json:"slow_call_threshold"`
 
 	// MinimumCalls is how many calls the window must hold before a rate rule
 	// may trip. 0 means 10; negative is invalid. It must not exceed
 	// WindowSize for a count window (the rule could never fire).
-	MinimumCalls int
+	MinimumCalls int `json:"minimum_calls"`
 
 	// Window selects a count-based (default) or time-based window for the
 	// rate rules.
-	Window WindowKind
+	Window WindowKind `json:"window"`
 
 	// WindowSize is the number of calls a count window remembers. 0 means
 	// 100; negative or above MaxWindowSize is invalid.
-	WindowSize int
+	WindowSize int `json:"window_size"`
 
 	// WindowDuration is the span a time window remembers. 0 means 60 s;
 	// negative is invalid.
-	WindowDuration time.Duration
+	WindowDuration time.Duration `json:"window_duration"`
 
 	// Buckets is the number of rolling buckets of a time window. 0 means 10;
 	// negative or above MaxBuckets is invalid.
-	Buckets int
+	Buckets int `json:"buckets"`
 
 	// OpenTimeout is how long the breaker stays open before it admits trial
 	// calls (half-open). 0 means 30 s; negative is invalid.
-	OpenTimeout time.Duration
+	OpenTimeout time.Duration `json:"open_timeout"`
 
 	// OpenTimeoutMultiplier grows the open timeout on every trip that follows
 	// a failed probe: timeout = OpenTimeout·multiplier^(trips−1), capped at
 	// MaxOpenTimeout. 0 means 1 (constant); a value below 1 is invalid.
-	OpenTimeoutMultiplier float64
+	OpenTimeoutMultiplier float64 `json:"open_timeout_multiplier"`
 
 	// MaxOpenTimeout caps the grown open timeout. 0 means 10×OpenTimeout
 	// (at most MaxDuration); a value below OpenTimeout is invalid.
-	MaxOpenTimeout time.Duration
+	MaxOpenTimeout time.Duration `json:"max_open_timeout"`
 
 	// HalfOpenMaxCalls is how many trial calls the half-open state admits at
 	// once. 0 means 1; negative or above MaxHalfOpenMaxCalls is invalid.
-	HalfOpenMaxCalls int
+	HalfOpenMaxCalls int `json:"half_open_max_calls"`
 
 	// HalfOpenSuccesses is how many trial calls must succeed to close the
 	// breaker; any failed trial opens it again, and so does a slow trial
 	// when the slow-call rule is on. 0 means HalfOpenMaxCalls; it must not
 	// exceed HalfOpenMaxCalls.
-	HalfOpenSuccesses int
+	HalfOpenSuccesses int `json:"half_open_successes"`
 
 	// HalfOpenTimeout bounds how long a trial call may go unreported: when
 	// the breaker has been half-open this long and a trial permit is still
@@ -136,18 +158,18 @@ type Config struct {
 	// half_open_timeout) and a Done that comes later counts only as Late.
 	// With no trial out, the breaker stays half-open and the limit starts
 	// over. 0 means OpenTimeout; negative is invalid.
-	HalfOpenTimeout time.Duration
+	HalfOpenTimeout time.Duration `json:"half_open_timeout"`
 
 	// Classify tells how a call's non-nil error counts: Success, Failure or
 	// Ignored (a nil error is always a success and is not passed to it). nil
 	// means DefaultClassify: context.Canceled is ignored, any other error is
 	// a failure. It must be safe for concurrent use and should be fast: it
 	// runs on every failed call.
-	Classify func(error) Outcome
+	Classify func(error) Outcome `json:"-"`
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -266,6 +288,20 @@ func (c Config) Validate() error {
 	}
 	return problems.Err()
 }
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the config's JSON form: the fields by their json names,
+// durations as strings such as "30s", the window as "count" or "time".
+// Name and Classify have no JSON form.
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// It reports every problem as a *ValidationError whose Field is the JSON
+// path; it does not validate values (Validate does).
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }
 
 func (c Config) rateRules() bool { return c.FailureRate > 0 || c.SlowCallRate > 0 }
 

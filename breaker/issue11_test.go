@@ -2,6 +2,7 @@ package breaker_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 )
 
@@ -622,5 +624,32 @@ func TestIssue11_ConcurrentTransitionsAddUp(t *testing.T) {
 	m := b.Metrics()
 	if m.Calls != want || m.Successes+m.Failures+m.Ignored+m.Late != m.Calls {
 		t.Fatalf("%+v; want %d calls in all", m, want)
+	}
+}
+
+// TestConfig_JSON: a Config has one JSON form, the one config files use.
+func TestConfig_JSON(t *testing.T) {
+	c := breaker.Config{Name: "x", FailureRate: 0.5, Window: breaker.TimeWindow, WindowDuration: time.Minute,
+		OpenTimeout: 1500 * time.Millisecond, Classify: breaker.DefaultClassify}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"consecutive_failures":0,"failure_rate":0.5,"slow_call_rate":0,"slow_call_threshold":"0s","minimum_calls":0,` +
+		`"window":"time","window_size":0,"window_duration":"1m0s","buckets":0,"open_timeout":"1.5s","open_timeout_multiplier":0,` +
+		`"max_open_timeout":"0s","half_open_max_calls":0,"half_open_successes":0,"half_open_timeout":"0s"}`
+	if string(b) != want {
+		t.Fatalf("Marshal =\n%s\nwant\n%s", b, want)
+	}
+	var back breaker.Config
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.FailureRate != 0.5 || back.Window != breaker.TimeWindow || back.OpenTimeout != 1500*time.Millisecond {
+		t.Fatalf("round trip: %+v", back)
+	}
+	err = json.Unmarshal([]byte(`{"open_timeout": 30, "windw": "count", "window": "sliding"}`), &back)
+	if got := antifragile.InvalidFields(err); !slices.Equal(got, []string{"open_timeout", "windw", "window"}) {
+		t.Fatalf("fields %q (err %v)", got, err)
 	}
 }
