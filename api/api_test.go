@@ -234,7 +234,7 @@ func TestDomainRoundTrip(t *testing.T) {
 		},
 		&recovery.Status{Running: true, ActiveCount: 1, QueuedCount: 1,
 			Services:      []recovery.Task{{Service: "db", State: recovery.Scheduled, Strategy: recovery.Manual, Priority: 1, ScheduledAt: at, NextAttemptAt: at}},
-			RecentResults: []recovery.Result{{Service: "db", AttemptNumber: 1, TotalAttempts: 5, Elapsed: time.Second, State: recovery.Scheduled, Error: "down", Timestamp: at}},
+			RecentResults: []recovery.Result{{Service: "db", AttemptNumber: 1, TotalAttempts: 5, Elapsed: antifragile.Duration(time.Second), State: recovery.Scheduled, Error: "down", Timestamp: at}},
 			Timestamp:     at, ConstitutionalHash: antifragile.ConstitutionalHash},
 		&[]metering.Usage{{Tenant: "acme", Count: 2, Tokens: 3, LatencySum: time.Millisecond, LatencyMax: time.Millisecond, ComplianceMean: 1, Errors: 1, Rejected: 1}},
 		&api.Breakers{Count: 1, Breakers: []breaker.Snapshot{{Name: "db", Metrics: breaker.Metrics{State: breaker.HalfOpen, Calls: 3, LastTransition: at}}}},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/metering"
 )
 
@@ -102,28 +103,28 @@ type Config struct {
 	// Registry provides each agent's breaker (named after the agent), shared
 	// with the health aggregator, the recovery orchestrator and the chaos
 	// engine.
-	Registry *breaker.Registry
+	Registry *breaker.Registry `json:"-"`
 	// Breaker is the configuration of agents' breakers created by Register;
 	// the zero value means the registry's default.
-	Breaker breaker.Config
+	Breaker breaker.Config `json:"-"`
 	// Chaos, if set, is applied to every message for its recipient.
-	Chaos Injector
+	Chaos Injector `json:"-"`
 	// Meter, if set, receives an agent_message event for every message and a
 	// constitutional_validation event for every hash mismatch.
-	Meter Recorder
+	Meter Recorder `json:"-"`
 	// IsInjected tells errors injected by chaos from real ones, so that they
 	// are metered with outcome injected. nil means: any error returned by
 	// Chaos.Apply is injected.
-	IsInjected func(error) bool
+	IsInjected func(error) bool `json:"-"`
 	// MailboxSize bounds each agent's Publish mailbox. 0 means 1024;
 	// negative is invalid.
-	MailboxSize int
+	MailboxSize int `json:"mailbox_size"`
 	// PublishTimeout bounds the handling of a published message. 0 means
 	// 30 s; negative is invalid.
-	PublishTimeout time.Duration
+	PublishTimeout time.Duration `json:"publish_timeout"`
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. Messages must carry it.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
 // agent is one registered recipient. Its fields never change after Register.
@@ -496,3 +497,16 @@ func (b *Bus) Stats() Stats {
 		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), Hash: b.hash,
 	}
 }
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the Config's JSON form: the fields by their json names,
+// durations as strings such as "30s".
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // Defaults applied to the zero fields of a Config.
@@ -33,15 +34,15 @@ type DiskIOConfig struct {
 	// Dir is the directory in which each disk_io scenario creates its own
 	// temporary directory (removed when the scenario ends). "" means
 	// os.TempDir().
-	Dir string
+	Dir string `json:"dir"`
 	// BytesPerSecond is the write rate at level 1; a scenario at level L
 	// writes and fsyncs L × BytesPerSecond. 0 means 16 MiB/s; negative is
 	// invalid.
-	BytesPerSecond int64
+	BytesPerSecond antifragile.ByteSize `json:"bytes_per_second"`
 	// MaxBytes bounds the disk space at level 1: a scenario at level L
 	// rewrites its file from the start once it reaches L × MaxBytes (at
 	// least one 64 KiB chunk). 0 means 64 MiB; negative is invalid.
-	MaxBytes int64
+	MaxBytes antifragile.ByteSize `json:"max_bytes"`
 }
 
 // Config configures an Engine. The zero value is usable: unseeded error
@@ -51,29 +52,29 @@ type Config struct {
 	// and the same sequence of calls inject the same errors. Seeded draws
 	// are serialised by a mutex taken only when an error scenario matches
 	// the target. 0 means unseeded, lock-free draws.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 	// MaxDuration caps every scenario's duration. 0 means MaxDuration
 	// (300 s); it may be lowered but not raised; negative is invalid.
-	MaxDuration time.Duration
+	MaxDuration time.Duration `json:"max_duration"`
 	// MemoryCap is the memory that all memory scenarios together may hold:
 	// a scenario at level L allocates L × MemoryCap. 0 means 256 MiB;
 	// negative is invalid.
-	MemoryCap int64
+	MemoryCap antifragile.ByteSize `json:"memory_cap_bytes"`
 	// DiskIO bounds disk_io scenarios.
-	DiskIO DiskIOConfig
+	DiskIO DiskIOConfig `json:"disk_io"`
 	// NetworkBandwidth is the bandwidth in bytes per second from which a
 	// network_bandwidth scenario at level L leaves (1 − L) × NetworkBandwidth
 	// to the target. 0 means 10 MiB/s; negative is invalid.
-	NetworkBandwidth int64
+	NetworkBandwidth antifragile.ByteSize `json:"network_bandwidth"`
 	// StopConditions guard every scenario. While one is set, Inject needs
 	// Run to be running (ErrNotRunning otherwise).
-	StopConditions []StopCondition
+	StopConditions []StopCondition `json:"-"`
 	// StopCheckInterval is how often Run checks the stop conditions. 0 means
 	// 100 ms; it may not exceed 100 ms; negative is invalid.
-	StopCheckInterval time.Duration
+	StopCheckInterval time.Duration `json:"stop_check_interval"`
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
@@ -113,7 +114,7 @@ func (c Config) Validate() error {
 		bad("max_duration", c.MaxDuration, "must be within (0, %s]", MaxDuration)
 	}
 	if c.MemoryCap < 0 {
-		bad("memory_cap", c.MemoryCap, "must not be negative")
+		bad("memory_cap_bytes", c.MemoryCap, "must not be negative")
 	}
 	if c.DiskIO.BytesPerSecond < 0 {
 		bad("disk_io.bytes_per_second", c.DiskIO.BytesPerSecond, "must not be negative")
@@ -134,3 +135,16 @@ func (c Config) Validate() error {
 	}
 	return problems.Err()
 }
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the Config's JSON form: the fields by their json names,
+// durations as strings such as "30s".
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }

@@ -34,7 +34,7 @@ func TestNew(t *testing.T) {
 	}{
 		{"a max duration above 300s", chaos.Config{MaxDuration: 301 * time.Second}, "max_duration"},
 		{"a negative max duration", chaos.Config{MaxDuration: -1}, "max_duration"},
-		{"a negative memory cap", chaos.Config{MemoryCap: -1}, "memory_cap"},
+		{"a negative memory cap", chaos.Config{MemoryCap: -1}, "memory_cap_bytes"},
 		{"a negative disk rate", chaos.Config{DiskIO: chaos.DiskIOConfig{BytesPerSecond: -1}}, "disk_io.bytes_per_second"},
 		{"a negative disk size", chaos.Config{DiskIO: chaos.DiskIOConfig{MaxBytes: -1}}, "disk_io.max_bytes"},
 		{"a negative bandwidth", chaos.Config{NetworkBandwidth: -1}, "network_bandwidth"},

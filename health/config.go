@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // ValidationError reports an invalid Config field or argument. It is the
@@ -33,30 +34,30 @@ type Config struct {
 	// Disabled turns the aggregator off (the seed's enabled=false): Run
 	// returns at once, and Report, Collect and Current give an UNKNOWN
 	// report. The default, false, means enabled.
-	Disabled bool
+	Disabled bool `json:"disabled"`
 
 	// HistoryWindow is the age beyond which snapshots are evicted from the
 	// history. 0 means 5 minutes; negative is invalid.
-	HistoryWindow time.Duration
+	HistoryWindow time.Duration `json:"history_window"`
 
 	// MaxHistory is the most snapshots the history keeps; the oldest are
 	// evicted first. 0 means 300; negative is invalid.
-	MaxHistory int
+	MaxHistory int `json:"max_history"`
 
 	// CheckInterval is the period of Run's collections. 0 means 1 s;
 	// negative is invalid.
-	CheckInterval time.Duration
+	CheckInterval time.Duration `json:"check_interval"`
 
 	// DegradedThreshold is the lowest score that is HEALTHY (inclusive).
 	// 0 means 0.7; it must be within [0, 1] and not below
 	// CriticalThreshold.
-	DegradedThreshold float64
+	DegradedThreshold float64 `json:"degraded_threshold"`
 
 	// CriticalThreshold is the lowest score that is DEGRADED (inclusive);
 	// below it the status is CRITICAL. 0 means 0.5; it must be within
 	// [0, 1]. (An exact 0 cannot be asked for; a tiny positive value makes
 	// only a score of 0 CRITICAL.)
-	CriticalThreshold float64
+	CriticalThreshold float64 `json:"critical_threshold"`
 
 	// Hysteresis keeps a score hovering on a threshold from flapping the
 	// status: once in a status, the aggregator leaves it for a worse one
@@ -64,31 +65,31 @@ type Config struct {
 	// for a better one only when the score reaches the threshold plus
 	// Hysteresis (capped at 1). 0, the default, turns it off; it must be
 	// within [0, 0.5]. The first collection is classified without it.
-	Hysteresis float64
+	Hysteresis float64 `json:"hysteresis"`
 
 	// Weights sets the weight of breakers by name (default 1.0 each); a
 	// weight must be positive and finite. SetWeight changes them later.
-	Weights map[string]float64
+	Weights map[string]float64 `json:"weights"`
 
 	// MinEventInterval is the least time between two collections caused by
 	// breaker events: the first event after a quiet spell is collected at
 	// once, and the events that follow within this span are gathered into
 	// one collection at its end. 0 means 10 ms; a negative value collects
 	// after every burst of events with no spacing.
-	MinEventInterval time.Duration
+	MinEventInterval time.Duration `json:"min_event_interval"`
 
 	// CallbackQueue is how many status-change reports may wait for the
 	// OnChange callbacks; when it is full a report is dropped and counted.
 	// 0 means 16; negative is invalid.
-	CallbackQueue int
+	CallbackQueue int `json:"callback_queue"`
 
 	// TopOffenders is how many breakers Report.TopOffenders lists. 0 means
 	// 5; a negative value turns the list off.
-	TopOffenders int
+	TopOffenders int `json:"top_offenders"`
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. A wrong hash is refused by New.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -173,3 +174,16 @@ func checkWeight(name string, w float64) error {
 	}
 	return antifragile.Invalid(fmt.Sprintf("weights[%q]", name), w, "must be positive and finite")
 }
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the Config's JSON form: the fields by their json names,
+// durations as strings such as "30s".
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }

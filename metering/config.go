@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // ValidationError is the toolkit's validation error; a bad Config field is
@@ -161,3 +162,29 @@ func (p RetryPolicy) delay(n int) time.Duration {
 	}
 	return time.Duration(d)
 }
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the Config's JSON form, durations as strings such as
+// "30s".
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }
+
+// plainRetryPolicy is RetryPolicy without its JSON methods, for the codec.
+type plainRetryPolicy RetryPolicy
+
+// MarshalJSON writes the RetryPolicy's JSON form, durations as strings such as
+// "30s".
+func (c RetryPolicy) MarshalJSON() ([]byte, error) { return codec.Encode(plainRetryPolicy(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *RetryPolicy) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainRetryPolicy)(c)) }

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // Defaults of FileConfig.
@@ -28,7 +29,7 @@ type FileConfig struct {
 	// MaxBytes rotates the file before a batch would make it larger: Path
 	// is renamed Path.1 (Path.1 to Path.2, and so on) and a new Path is
 	// started. 0 means 64 MiB; negative means never rotate.
-	MaxBytes int64 `json:"max_bytes,omitempty"`
+	MaxBytes antifragile.ByteSize `json:"max_bytes,omitempty"`
 	// MaxFiles is how many rotated files are kept (Path.1 … Path.N); older
 	// ones are removed. 0 means 5; negative is invalid.
 	MaxFiles int `json:"max_files,omitempty"`
@@ -117,7 +118,7 @@ func (s *FileSink) Write(_ context.Context, events []Event) error {
 		s.buf = events[i].AppendJSON(s.buf)
 		s.buf = append(s.buf, '\n')
 	}
-	if s.cfg.MaxBytes > 0 && s.size > 0 && s.size+int64(len(s.buf)) > s.cfg.MaxBytes {
+	if s.cfg.MaxBytes > 0 && s.size > 0 && s.size+int64(len(s.buf)) > int64(s.cfg.MaxBytes) {
 		if err := s.rotate(); err != nil {
 			return err
 		}
@@ -243,3 +244,16 @@ func ReadFile(path string) ([]Event, error) {
 		out = append(out, e)
 	}
 }
+
+// plainFileConfig is FileConfig without its JSON methods, for the codec.
+type plainFileConfig FileConfig
+
+// MarshalJSON writes the FileConfig's JSON form, durations as strings such as
+// "30s".
+func (c FileConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainFileConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *FileConfig) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainFileConfig)(c)) }

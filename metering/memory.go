@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // Defaults of MemoryConfig.
@@ -334,3 +335,16 @@ func (s *MemorySink) Stats() MemoryStats {
 	}
 	return st
 }
+
+// plainMemoryConfig is MemoryConfig without its JSON methods, for the codec.
+type plainMemoryConfig MemoryConfig
+
+// MarshalJSON writes the MemoryConfig's JSON form, durations as strings such as
+// "30s".
+func (c MemoryConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainMemoryConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *MemoryConfig) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainMemoryConfig)(c)) }

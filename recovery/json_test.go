@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -91,7 +92,7 @@ func TestPolicy_JSON(t *testing.T) {
 
 func TestResult_JSON(t *testing.T) {
 	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	r := recovery.Result{Service: "db", AttemptNumber: 2, TotalAttempts: 5, Elapsed: 1500 * time.Millisecond,
+	r := recovery.Result{Service: "db", AttemptNumber: 2, TotalAttempts: 5, Elapsed: antifragile.Duration(1500 * time.Millisecond),
 		State: recovery.Scheduled, Error: "health check: db down", Timestamp: at, ConstitutionalHash: "cdd01ef066bc6cf2"}
 	b, err := json.Marshal(r)
 	if err != nil {

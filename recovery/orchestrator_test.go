@@ -296,7 +296,7 @@ func TestOrchestrator_Run_hangingHealthCheck(t *testing.T) {
 		time.Sleep(time.Nanosecond)
 		synctest.Wait()
 		h := o.History()
-		if len(h) != 1 || h[0].Error != "health check timed out after 2s" || h[0].Elapsed != 2*s+recovery.AbandonGrace {
+		if len(h) != 1 || h[0].Error != "health check timed out after 2s" || h[0].Elapsed.D() != 2*s+recovery.AbandonGrace {
 			t.Fatalf("history = %+v", h)
 		}
 		if h[0].State != recovery.Scheduled {

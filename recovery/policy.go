@@ -2,12 +2,11 @@ package recovery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
 // Policy defaults, applied to the zero fields of a Policy.
@@ -32,47 +31,47 @@ const (
 type Policy struct {
 	// MaxRetryAttempts is the number of attempts allowed in total before the
 	// task fails. 0 means 5; negative is invalid.
-	MaxRetryAttempts int
+	MaxRetryAttempts int `json:"max_retry_attempts"`
 	// BackoffMultiplier is the growth factor of ExponentialBackoff. 0 means
 	// 2.0; below 1.0 is invalid.
-	BackoffMultiplier float64
+	BackoffMultiplier float64 `json:"backoff_multiplier"`
 	// InitialDelay is the delay before the first attempt of the growing
 	// strategies. 0 means 1 s; negative is invalid.
-	InitialDelay time.Duration
+	InitialDelay time.Duration `json:"initial_delay"`
 	// MaxDelay caps every delay, jitter included. 0 means 60 s, or
 	// InitialDelay if that is longer; below InitialDelay is invalid.
-	MaxDelay time.Duration
+	MaxDelay time.Duration `json:"max_delay"`
 	// Jitter spreads each delay uniformly by up to this fraction either way
 	// (0.1 = ±10 %), drawn from the orchestrator's seeded generator. 0 means
 	// none; it must be within [0, 1].
-	Jitter float64
+	Jitter float64 `json:"jitter"`
 
 	// Action, if set, runs first in every attempt: reconnect a pool, restart
 	// a worker. An error (or panic) fails the attempt without running the
 	// health check.
-	Action func(ctx context.Context) error
+	Action func(ctx context.Context) error `json:"-"`
 	// ActionTimeout bounds Action. 0 means 30 s; negative is invalid.
-	ActionTimeout time.Duration
+	ActionTimeout time.Duration `json:"action_timeout"`
 	// HealthCheck, if set, decides whether the attempt succeeded. nil means
 	// every attempt whose action succeeds is a success.
-	HealthCheck func(ctx context.Context) error
+	HealthCheck func(ctx context.Context) error `json:"-"`
 	// HealthCheckTimeout bounds HealthCheck. 0 means 5 s; negative is
 	// invalid. A function (action or check) that ignores its context is
 	// abandoned AbandonGrace after its timeout: the attempt fails, and the
 	// abandoned function may still be running when the next attempt starts.
-	HealthCheckTimeout time.Duration
+	HealthCheckTimeout time.Duration `json:"health_check_timeout"`
 
 	// Strategy is used when the orchestrator schedules the service by
 	// itself; Schedule's argument takes precedence. The zero value is
 	// ExponentialBackoff.
-	Strategy Strategy
+	Strategy Strategy `json:"strategy"`
 	// Priority is used when the orchestrator schedules the service by
 	// itself; lower runs first. Schedule's argument takes precedence.
-	Priority int
+	Priority int `json:"priority"`
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash"`
 }
 
 // DefaultPolicy returns the zero Policy with every default filled in.
@@ -144,78 +143,16 @@ func (p Policy) validate(prefix string) error {
 	return errors.Join(errs...)
 }
 
-// duration is a time.Duration that is a string such as "1.5s" in JSON.
-type duration time.Duration
-
-func (d duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-func (d *duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("recovery: duration %q: want a string such as \"1s\" or \"250ms\"", b)
-	}
-	*d = duration(v)
-	return nil
-}
-
-type policyJSON struct {
-	MaxRetryAttempts   int      `json:"max_retry_attempts"`
-	BackoffMultiplier  float64  `json:"backoff_multiplier"`
-	InitialDelay       duration `json:"initial_delay"`
-	MaxDelay           duration `json:"max_delay"`
-	Jitter             float64  `json:"jitter"`
-	ActionTimeout      duration `json:"action_timeout"`
-	HealthCheckTimeout duration `json:"health_check_timeout"`
-	Strategy           Strategy `json:"strategy"`
-	Priority           int      `json:"priority"`
-	ConstitutionalHash string   `json:"constitutional_hash"`
-}
+// plainPolicy is Policy without its JSON methods, for the codec.
+type plainPolicy Policy
 
 // MarshalJSON encodes the policy's data fields as they are (zero fields stay
-// zero, meaning their defaults); the functions are left out.
-func (p Policy) MarshalJSON() ([]byte, error) {
-	return json.Marshal(policyJSON{
-		MaxRetryAttempts:   p.MaxRetryAttempts,
-		BackoffMultiplier:  p.BackoffMultiplier,
-		InitialDelay:       duration(p.InitialDelay),
-		MaxDelay:           duration(p.MaxDelay),
-		Jitter:             p.Jitter,
-		ActionTimeout:      duration(p.ActionTimeout),
-		HealthCheckTimeout: duration(p.HealthCheckTimeout),
-		Strategy:           p.Strategy,
-		Priority:           p.Priority,
-		ConstitutionalHash: p.ConstitutionalHash,
-	})
-}
+// zero, meaning their defaults), durations as strings such as "1s"; the
+// functions are left out.
+func (p Policy) MarshalJSON() ([]byte, error) { return codec.Encode(plainPolicy(p)) }
 
-// UnmarshalJSON decodes the data fields; a field missing from the input
-// keeps its current value, and Action and HealthCheck are kept. It does not
-// validate: call Validate.
-func (p *Policy) UnmarshalJSON(b []byte) error {
-	v := policyJSON{
-		MaxRetryAttempts:   p.MaxRetryAttempts,
-		BackoffMultiplier:  p.BackoffMultiplier,
-		InitialDelay:       duration(p.InitialDelay),
-		MaxDelay:           duration(p.MaxDelay),
-		Jitter:             p.Jitter,
-		ActionTimeout:      duration(p.ActionTimeout),
-		HealthCheckTimeout: duration(p.HealthCheckTimeout),
-		Strategy:           p.Strategy,
-		Priority:           p.Priority,
-		ConstitutionalHash: p.ConstitutionalHash,
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	p.MaxRetryAttempts = v.MaxRetryAttempts
-	p.BackoffMultiplier = v.BackoffMultiplier
-	p.InitialDelay = time.Duration(v.InitialDelay)
-	p.MaxDelay = time.Duration(v.MaxDelay)
-	p.Jitter = v.Jitter
-	p.ActionTimeout = time.Duration(v.ActionTimeout)
-	p.HealthCheckTimeout = time.Duration(v.HealthCheckTimeout)
-	p.Strategy = v.Strategy
-	p.Priority = v.Priority
-	p.ConstitutionalHash = v.ConstitutionalHash
-	return nil
-}
+// UnmarshalJSON decodes the data fields strictly (unknown and duplicated
+// fields are refused, every problem a *ValidationError naming its JSON
+// path); a field missing from the input keeps its current value, and Action
+// and HealthCheck are kept. It does not validate: call Validate.
+func (p *Policy) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainPolicy)(p)) }

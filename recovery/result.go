@@ -1,8 +1,9 @@
 package recovery
 
 import (
-	"encoding/json"
 	"time"
+
+	"github.com/antifragile-go/antifragile"
 )
 
 // Result is the outcome of one recovery attempt. In JSON its fields are
@@ -17,7 +18,7 @@ type Result struct {
 	// TotalAttempts is the number of attempts the policy allows.
 	TotalAttempts int `json:"total_attempts"`
 	// Elapsed is how long the attempt took.
-	Elapsed time.Duration `json:"elapsed"`
+	Elapsed antifragile.Duration `json:"elapsed"`
 	// State is the task's state after the attempt: succeeded, scheduled
 	// (a retry is due), failed, awaiting_manual or cancelled.
 	State State `json:"state"`
@@ -30,56 +31,6 @@ type Result struct {
 	Timestamp time.Time `json:"timestamp"`
 	// ConstitutionalHash is the orchestrator's hash.
 	ConstitutionalHash string `json:"constitutional_hash"`
-}
-
-type resultJSON struct {
-	Service            string    `json:"service"`
-	Success            bool      `json:"success"`
-	AttemptNumber      int       `json:"attempt_number"`
-	TotalAttempts      int       `json:"total_attempts"`
-	Elapsed            duration  `json:"elapsed"`
-	State              State     `json:"state"`
-	Error              string    `json:"error,omitempty"`
-	HealthCheckPassed  bool      `json:"health_check_passed"`
-	Timestamp          time.Time `json:"timestamp"`
-	ConstitutionalHash string    `json:"constitutional_hash"`
-}
-
-// MarshalJSON encodes the result with Elapsed as a duration string.
-func (r Result) MarshalJSON() ([]byte, error) {
-	return json.Marshal(resultJSON{
-		Service:            r.Service,
-		Success:            r.Success,
-		AttemptNumber:      r.AttemptNumber,
-		TotalAttempts:      r.TotalAttempts,
-		Elapsed:            duration(r.Elapsed),
-		State:              r.State,
-		Error:              r.Error,
-		HealthCheckPassed:  r.HealthCheckPassed,
-		Timestamp:          r.Timestamp,
-		ConstitutionalHash: r.ConstitutionalHash,
-	})
-}
-
-// UnmarshalJSON decodes what MarshalJSON encodes.
-func (r *Result) UnmarshalJSON(b []byte) error {
-	var v resultJSON
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*r = Result{
-		Service:            v.Service,
-		Success:            v.Success,
-		AttemptNumber:      v.AttemptNumber,
-		TotalAttempts:      v.TotalAttempts,
-		Elapsed:            time.Duration(v.Elapsed),
-		State:              v.State,
-		Error:              v.Error,
-		HealthCheckPassed:  v.HealthCheckPassed,
-		Timestamp:          v.Timestamp,
-		ConstitutionalHash: v.ConstitutionalHash,
-	}
-	return nil
 }
 
 // Task is a copy of one service's recovery task. Times that do not apply

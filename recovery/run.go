@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 )
 
@@ -193,7 +194,7 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 		Service:            t.name,
 		AttemptNumber:      a.n,
 		TotalAttempts:      t.policy.MaxRetryAttempts,
-		Elapsed:            time.Duration(end - start),
+		Elapsed:            antifragile.Duration(end - start),
 		HealthCheckPassed:  passed,
 		Timestamp:          o.wall(end),
 		ConstitutionalHash: o.hash,

@@ -164,7 +164,7 @@ func printRecovery(w io.Writer, st recovery.Status) {
 				result = "recovered"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\n", ago(r.Timestamp, now), r.Service, r.AttemptNumber, r.TotalAttempts,
-				result, r.Elapsed.Round(time.Microsecond), orDash(r.Error))
+				result, r.Elapsed.D().Round(time.Microsecond), orDash(r.Error))
 		}
 		_ = tw.Flush()
 	}

@@ -513,13 +513,13 @@ func (f *File) ChaosConfig() chaos.Config {
 	return chaos.Config{
 		Seed:        c.Seed,
 		MaxDuration: c.MaxDuration.D(),
-		MemoryCap:   int64(c.MemoryCapBytes),
+		MemoryCap:   antifragile.ByteSize(c.MemoryCapBytes),
 		DiskIO: chaos.DiskIOConfig{
 			Dir:            c.DiskIO.Dir,
-			BytesPerSecond: int64(c.DiskIO.BytesPerSecond),
-			MaxBytes:       int64(c.DiskIO.MaxBytes),
+			BytesPerSecond: antifragile.ByteSize(c.DiskIO.BytesPerSecond),
+			MaxBytes:       antifragile.ByteSize(c.DiskIO.MaxBytes),
 		},
-		NetworkBandwidth:   int64(c.NetworkBandwidth),
+		NetworkBandwidth:   antifragile.ByteSize(c.NetworkBandwidth),
 		StopCheckInterval:  c.StopCheckInterval.D(),
 		ConstitutionalHash: f.ConstitutionalHash,
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
@@ -222,7 +223,7 @@ func (d *Daemon) openSink() (metering.Sink, error) {
 	switch target.Kind {
 	case config.SinkFile:
 		fs, err := metering.NewFileSink(metering.FileConfig{
-			Path: target.Path, MaxBytes: int64(m.File.MaxBytes), MaxFiles: m.File.MaxFiles,
+			Path: target.Path, MaxBytes: antifragile.ByteSize(m.File.MaxBytes), MaxFiles: m.File.MaxFiles,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("daemon: metering file sink: %w", err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/redis/go-redis/v9"
 )
@@ -370,3 +371,16 @@ func (s *Sink) Close() error {
 	})
 	return s.closeErr
 }
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the Config's JSON form, durations as strings such as
+// "30s".
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused); fields absent from b keep their values.
+// Every problem is a *ValidationError whose Field is its JSON path; values
+// are checked by Validate, not here.
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }
