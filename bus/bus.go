@@ -158,29 +158,39 @@ type Bus struct {
 	unknown                                     atomic.Uint64
 }
 
-// New returns a bus for cfg, or the validation errors of cfg. It starts
-// nothing: Send works at once; Run drains published messages.
-func New(cfg Config) (*Bus, error) {
+// Validate reports every invalid data field of c (the hash, the sizes and
+// durations, the agents' breaker config) as a *ValidationError, joined with
+// errors.Join; nil when they are valid. The wiring (Registry, Chaos, Meter)
+// is New's to check.
+func (c Config) Validate() error {
 	var errs []error
-	hash := antifragile.HashOrDefault(cfg.ConstitutionalHash)
-	if err := antifragile.ValidateHashFor(hash, "bus"); err != nil {
+	if err := antifragile.ValidateHashFor(antifragile.HashOrDefault(c.ConstitutionalHash), "bus"); err != nil {
 		errs = append(errs, err)
 	}
+	if c.MailboxSize < 0 {
+		errs = append(errs, antifragile.Invalid("mailbox_size", c.MailboxSize, "must not be negative"))
+	}
+	if c.PublishTimeout < 0 {
+		errs = append(errs, antifragile.Invalid("publish_timeout", c.PublishTimeout, "must not be negative"))
+	}
+	if err := c.Breaker.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// New returns a bus for cfg, or the validation errors of cfg (a nil
+// Registry among them). It starts nothing: Send works at once; Run drains
+// published messages.
+func New(cfg Config) (*Bus, error) {
+	errs := []error{cfg.Validate()}
 	if cfg.Registry == nil {
 		errs = append(errs, antifragile.Invalid("registry", nil, "is required"))
 	}
-	if cfg.MailboxSize < 0 {
-		errs = append(errs, antifragile.Invalid("mailbox_size", cfg.MailboxSize, "must not be negative"))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	if cfg.PublishTimeout < 0 {
-		errs = append(errs, antifragile.Invalid("publish_timeout", cfg.PublishTimeout, "must not be negative"))
-	}
-	if err := cfg.Breaker.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	hash := antifragile.HashOrDefault(cfg.ConstitutionalHash)
 	if cfg.MailboxSize == 0 {
 		cfg.MailboxSize = 1024
 	}

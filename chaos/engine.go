@@ -42,6 +42,9 @@ type Engine struct {
 	closing atomic.Bool           // Close has been called
 	halt    atomic.Pointer[chan struct{}]
 
+	started   chan struct{} // closed once by the first Run, when it runs
+	startOnce sync.Once
+
 	seeded bool
 	rngMu  sync.Mutex
 	rng    *rand.Rand // guarded by rngMu; only when seeded
@@ -121,6 +124,7 @@ func New(cfg Config, reg *breaker.Registry) (*Engine, error) {
 		cfg:       cfg,
 		reg:       reg,
 		closeCh:   make(chan struct{}),
+		started:   make(chan struct{}),
 		scenarios: make(map[string]*active),
 		forced:    make(map[string]*forcedBreaker),
 		pools:     make(map[string]*Pool),
@@ -607,6 +611,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	e.runDone = done
 	e.mu.Unlock()
+	e.startOnce.Do(func() { close(e.started) })
 	defer func() {
 		e.mu.Lock()
 		var bs []*burner
@@ -640,6 +645,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Started returns a channel that is closed once Run has started (the first
+// time): from then on guarded injections are accepted and stop conditions
+// are checked. It is never closed if Run is not called, or fails before it
+// starts.
+func (e *Engine) Started() <-chan struct{} { return e.started }
 
 // Running reports whether Run is running.
 func (e *Engine) Running() bool {

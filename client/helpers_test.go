@@ -33,8 +33,8 @@ func newSystem(t testing.TB, mod ...func(*ops.Options)) *system {
 	t.Helper()
 	sys := opstest.New(t, token, mod...)
 	return &system{
-		reg: sys.Registry, agg: sys.Health, orch: sys.Recovery, eng: sys.Chaos,
-		meter: sys.Meter, bus: sys.Bus, srv: sys.Serve(t),
+		reg: sys.Registry(), agg: sys.Health(), orch: sys.Recovery(), eng: sys.Chaos(),
+		meter: sys.Meter(), bus: sys.Bus(), srv: sys.Serve(t),
 	}
 }
 

@@ -54,6 +54,8 @@ type Aggregator struct {
 	failed    atomic.Uint64
 	dropped   atomic.Uint64
 	running   atomic.Bool
+	started   chan struct{} // closed once by the first Run, when it runs
+	startOnce sync.Once
 
 	mu          sync.Mutex
 	regs        map[string]*breaker.Breaker    // guarded by mu: the registry's breakers as last synced
@@ -104,6 +106,7 @@ func New(cfg Config, reg *breaker.Registry) (*Aggregator, error) {
 		reg:     reg,
 		unknown: emptyReport(time.Time{}, cfg.ConstitutionalHash),
 		wake:    make(chan struct{}, 1),
+		started: make(chan struct{}),
 		queue:   make(chan *Report, cfg.CallbackQueue),
 		regs:    make(map[string]*breaker.Breaker),
 		custom:  make(map[string]breaker.StateSource),

@@ -8,6 +8,12 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 )
 
+// Started returns a channel that is closed once Run has started: from then
+// on, status changes reach the callbacks and subscribers. With Disabled it
+// is closed by Run, which returns at once. It is never closed if Run is not
+// called, or returns an error before it starts.
+func (a *Aggregator) Started() <-chan struct{} { return a.started }
+
 // Run collects at once, then every Config.CheckInterval, and also right
 // after any state change or membership change of the registry's breakers
 // (see Config.MinEventInterval), or a Register, Unregister or SetWeight
@@ -21,6 +27,7 @@ import (
 // while another Run is going and ErrClosed after Close.
 func (a *Aggregator) Run(ctx context.Context) error {
 	if a.cfg.Disabled {
+		a.markStarted()
 		return nil
 	}
 	a.mu.Lock()
@@ -44,6 +51,7 @@ func (a *Aggregator) Run(ctx context.Context) error {
 	a.mu.Unlock()
 
 	a.running.Store(true)
+	a.markStarted()
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
@@ -150,3 +158,6 @@ func (a *Aggregator) call(cb *callback, r Report) {
 	}()
 	cb.fn(r)
 }
+
+// markStarted closes the Started channel, once.
+func (a *Aggregator) markStarted() { a.startOnce.Do(func() { close(a.started) }) }

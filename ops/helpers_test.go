@@ -41,8 +41,8 @@ func newSystem(t testing.TB, mod ...func(*ops.Options)) *system {
 	t.Helper()
 	sys := opstest.New(t, token, mod...)
 	return &system{
-		reg: sys.Registry, agg: sys.Health, orch: sys.Recovery, eng: sys.Chaos,
-		meter: sys.Meter, bus: sys.Bus, opts: sys.Options, h: ops.Handler(sys.Options),
+		reg: sys.Registry(), agg: sys.Health(), orch: sys.Recovery(), eng: sys.Chaos(),
+		meter: sys.Meter(), bus: sys.Bus(), opts: sys.Options, h: ops.Handler(sys.Options),
 	}
 }
 

@@ -3,13 +3,16 @@ package recovery
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/backoff"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/internal/fanout"
 )
 
@@ -75,25 +78,31 @@ type Config struct {
 	// DefaultPolicy is the policy of a service with neither a policy given
 	// to Schedule nor one set with SetPolicy. Its zero fields take their
 	// defaults (see Policy).
-	DefaultPolicy Policy
+	DefaultPolicy Policy `json:"default_policy"`
+
+	// Policies sets the policy of services by name, as SetPolicy does
+	// before New returns. In JSON, each entry starts as a copy of
+	// DefaultPolicy (the one of the same document) and overrides the fields
+	// it sets. A name must not be empty.
+	Policies map[string]Policy `json:"policies"`
 
 	// MaxConcurrent is the most attempts Run runs at once. 0 means 1;
 	// negative is invalid. Execute's attempts run in the caller's goroutine
 	// and are not counted.
-	MaxConcurrent int
+	MaxConcurrent int `json:"max_concurrent"`
 
 	// MaxHistory is how many results History keeps. 0 means 100; negative
 	// is invalid.
-	MaxHistory int
+	MaxHistory int `json:"max_history"`
 
 	// MaxRestarts is the restart intensity (Erlang/OTP's idea): a service
 	// whose recovery would be the (MaxRestarts+1)-th created within
 	// RestartWindow is escalated to awaiting_manual instead of scheduled.
 	// 0 turns the limit off; negative is invalid.
-	MaxRestarts int
+	MaxRestarts int `json:"max_restarts"`
 	// RestartWindow is the window of MaxRestarts. 0 means 1 min; negative
 	// is invalid.
-	RestartWindow time.Duration
+	RestartWindow time.Duration `json:"restart_window"`
 
 	// Watch makes Run subscribe to the registry given to New and schedule a
 	// recovery, with the service's policy (its Strategy and Priority
@@ -102,18 +111,18 @@ type Config struct {
 	// scheduled task whose breaker closes by itself (a successful probe)
 	// ends as succeeded without an attempt. When Run starts it also
 	// schedules every breaker that is already open. Watch needs a registry.
-	Watch bool
+	Watch bool `json:"watch"`
 	// WatchBuffer is the buffer of the registry subscription. 0 or negative
 	// means 1024; lost events are counted in Status.DroppedBreakerEvents.
-	WatchBuffer int
+	WatchBuffer int `json:"watch_buffer"`
 
 	// Seed seeds the jitter generator, so that the same seed spreads the
 	// same delays. 0 means a random seed.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
@@ -157,6 +166,15 @@ func (c Config) Validate() error {
 	}
 	if c.RestartWindow < 0 {
 		errs = append(errs, antifragile.Invalid("restart_window", c.RestartWindow, "must not be negative"))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Policies)) {
+		path := codec.MapPath("policies", name)
+		if name == "" {
+			errs = append(errs, antifragile.Invalid(path, nil, "a service name must not be empty"))
+		}
+		if err := c.Policies[name].validate(path + "."); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -213,7 +231,7 @@ func New(cfg Config, reg *breaker.Registry) (*Orchestrator, error) {
 		seed = rand.Uint64()
 	}
 	dflt := cfg.DefaultPolicy
-	return &Orchestrator{
+	o := &Orchestrator{
 		q: queue{
 			waiting: taskHeap{where: inWaiting},
 			ready:   taskHeap{where: inReady, byPriority: true},
@@ -229,7 +247,12 @@ func New(cfg Config, reg *breaker.Registry) (*Orchestrator, error) {
 		restarts: make(map[string][]mono),
 		epoch:    time.Now(),
 		rng:      rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-	}, nil
+	}
+	for name, p := range cfg.Policies {
+		sp := p.withDefaults()
+		o.policies[name] = &sp
+	}
+	return o, nil
 }
 
 // ConstitutionalHash returns the orchestrator's validated hash.
@@ -572,4 +595,21 @@ func (o *Orchestrator) lastLocked(n int) []Result {
 		out[i] = o.history[(o.histStart+l-n+i)%l]
 	}
 	return out
+}
+
+// plainConfig is Config without its JSON methods, for the codec.
+type plainConfig Config
+
+// MarshalJSON writes the config's JSON form, durations as strings such as
+// "1m0s".
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the form MarshalJSON writes, strictly (unknown and
+// duplicated fields are refused, every problem a *ValidationError naming its
+// JSON path); fields absent from b keep their values. Each entry of
+// policies starts as a copy of default_policy. It does not validate.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	err := codec.Decode(b, (*plainConfig)(c))
+	codec.Inherit(b, "policies", c.DefaultPolicy, c.Policies)
+	return err
 }

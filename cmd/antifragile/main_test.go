@@ -41,8 +41,8 @@ func startOpsServer(t testing.TB) *opsServer {
 	t.Helper()
 	sys := opstest.New(t, cliToken)
 	s := &opsServer{
-		reg: sys.Registry, agg: sys.Health, orch: sys.Recovery, eng: sys.Chaos,
-		meter: sys.Meter, bus: sys.Bus, srv: sys.Serve(t),
+		reg: sys.Registry(), agg: sys.Health(), orch: sys.Recovery(), eng: sys.Chaos(),
+		meter: sys.Meter(), bus: sys.Bus(), srv: sys.Serve(t),
 	}
 	s.url = s.srv.URL
 	return s

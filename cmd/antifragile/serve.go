@@ -7,9 +7,9 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/antifragile-go/antifragile/internal/config"
 	"github.com/antifragile-go/antifragile/internal/daemon"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 const serveUsage = `usage: antifragile serve [-config file.json] [-listen host:port] [-token token] [-log-level level] [-print-config]
@@ -53,9 +53,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usageErrorf("-log-level %q: want debug, info, warn or error", *logLevel)
 	}
 
-	cfg := config.Default()
+	cfg := system.Default()
 	if *configPath != "" {
-		if cfg, err = config.Load(*configPath); err != nil {
+		if cfg, err = system.Load(*configPath); err != nil {
 			return err
 		}
 	}
@@ -73,14 +73,15 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if shown.Ops.Token != "" {
 			shown.Ops.Token = "xxxxx"
 		}
-		shown.Metering.Sink = config.RedactSink(shown.Metering.Sink)
+		shown.Metering.Sink = system.RedactSink(shown.Metering.Sink)
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(shown)
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := daemon.New(cfg, daemon.WithLogger(logger), daemon.WithDashboard(dashboard.Handler()))
+	cfg.Logger, cfg.Dashboard = logger, dashboard.Handler()
+	d, err := daemon.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -201,7 +201,7 @@ func decodeMap(raw json.RawMessage, v reflect.Value, path string, errs *[]error)
 			elem.Set(old)
 		}
 		n := len(*errs)
-		decode(val, elem, mapPath(path, key), errs)
+		decode(val, elem, MapPath(path, key), errs)
 		if len(*errs) > n && elem.Kind() != reflect.Struct {
 			return // a bad scalar entry is left out, so it is reported once
 		}
@@ -260,6 +260,32 @@ func members(raw json.RawMessage, path string, errs *[]error, fn func(key string
 	}
 }
 
+// Inherit re-decodes each member of the object under key in the JSON
+// object data over a copy of base and stores it in m, so that an entry
+// overrides only the fields it sets (breakers.named over breakers.default,
+// policies over default_policy). m must hold the entries Decode of data
+// gave; a member whose key m lacks, or that does not decode cleanly, keeps
+// what Decode gave it (Decode has reported its problems).
+func Inherit[T any](data []byte, key string, base T, m map[string]T) {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(data, &raw) != nil {
+		return
+	}
+	var entries map[string]json.RawMessage
+	if json.Unmarshal(raw[key], &entries) != nil {
+		return
+	}
+	for name, r := range entries {
+		if _, ok := m[name]; !ok {
+			continue
+		}
+		v := base
+		if Decode(r, &v) == nil {
+			m[name] = v
+		}
+	}
+}
+
 // decodeDuration decodes a duration string into a time.Duration.
 func decodeDuration(raw json.RawMessage, v reflect.Value, path string, errs *[]error) {
 	var d antifragile.Duration
@@ -283,6 +309,9 @@ func leaf(raw json.RawMessage, v reflect.Value, path string, errs *[]error) {
 		return
 	}
 	if leaves := antifragile.Leaves(err); allValidation(leaves) {
+		// The type decoded what it could: keep it, so that validation
+		// still sees the good fields.
+		v.Set(nv.Elem())
 		for _, e := range leaves {
 			ve := e.(*antifragile.ValidationError)
 			*errs = append(*errs, &antifragile.ValidationError{Field: joinPath(path, ve.Field), Value: ve.Value, Err: ve.Err})
@@ -495,9 +524,10 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-// mapPath appends a map key to a JSON path: ".key" when the key is made of
-// letters, digits, '_' and '-', else `["key"]` (quoted as in Go).
-func mapPath(path, key string) string {
+// MapPath appends a map key to a JSON path: ".key" when the key is made of
+// letters, digits, '_' and '-', else `["key"]` (quoted as in Go). Validate
+// methods use it so that their fields read like Decode's.
+func MapPath(path, key string) string {
 	if key != "" && strings.IndexFunc(key, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
 	}) < 0 {

@@ -13,24 +13,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
-	"github.com/antifragile-go/antifragile/internal/config"
 	"github.com/antifragile-go/antifragile/internal/daemon"
 	"github.com/antifragile-go/antifragile/internal/redistest"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/recovery"
-	"github.com/redis/go-redis/v9"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 func TestNew(t *testing.T) {
 	t.Run("refuses an invalid config with every field path", func(t *testing.T) {
-		f := config.Default()
+		f := system.Default()
 		f.Ops.Listen = "nowhere"
-		f.Breakers.Named = map[string]config.Breaker{"validator": {FailureRate: 2}}
-		f.Recovery.Policies = map[string]config.Policy{"ledger": {Jitter: -1}}
+		f.Breakers.Named = map[string]breaker.Config{"validator": {FailureRate: 2}}
+		f.Recovery.Policies = map[string]recovery.Policy{"ledger": {Jitter: -1}}
 		f.Metering.Sink = "ftp://x"
 		_, err := daemon.New(f)
 		if !errors.Is(err, antifragile.ErrInvalid) {
@@ -41,13 +42,15 @@ func TestNew(t *testing.T) {
 				t.Errorf("the error does not name %s:\n%v", field, err)
 			}
 		}
-		var ve *config.ValidationError
+		var ve *system.ValidationError
 		if !errors.As(err, &ve) {
 			t.Error("errors.As(*ValidationError) = false")
 		}
 	})
 	t.Run("nil means the defaults", func(t *testing.T) {
-		d, err := daemon.New(nil, daemon.WithGetenv(func(string) string { return "" }))
+		f := system.Default()
+		f.Getenv = func(string) string { return "" }
+		d, err := daemon.New(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,14 +101,15 @@ func TestNew(t *testing.T) {
 		}
 	})
 	t.Run("reads the token from the configured variable", func(t *testing.T) {
-		f := config.Default()
+		f := system.Default()
 		f.Ops.TokenEnv = "MY_TOKEN"
-		d, err := daemon.New(f, daemon.WithGetenv(func(k string) string {
+		f.Getenv = func(k string) string {
 			if k == "MY_TOKEN" {
 				return "s3cret"
 			}
 			return ""
-		}))
+		}
+		d, err := daemon.New(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +119,7 @@ func TestNew(t *testing.T) {
 		}
 	})
 	t.Run("fails when the file sink cannot be opened", func(t *testing.T) {
-		f := config.Default()
+		f := system.Default()
 		f.Metering.Sink = "file:" + filepath.Join(t.TempDir(), "missing", "dir", "usage.jsonl")
 		if _, err := daemon.New(f); err == nil {
 			t.Fatal("New succeeded")
@@ -175,7 +179,9 @@ func TestDaemon_Run(t *testing.T) {
 		}
 	})
 	t.Run("without a token the write routes are disabled", func(t *testing.T) {
-		r := start(t, parse(t, `{"breakers":{"named":{"validator":{}}}}`), daemon.WithGetenv(func(string) string { return "" }))
+		f := parse(t, `{"breakers":{"named":{"validator":{}}}}`)
+		f.Getenv = func(string) string { return "" }
+		r := start(t, f)
 		if code, body := do(t, http.MethodPost, r.URL()+"/breakers/validator/reset", "anything"); code != http.StatusForbidden || !strings.Contains(body, "no token") {
 			t.Errorf("POST = %d %s, want 403 writes disabled", code, body)
 		}
@@ -186,7 +192,7 @@ func TestDaemon_Run(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		f := config.Default()
+		f := system.Default()
 		f.Ops.Listen = ln.Addr().String()
 		f.Metering.Sink = "file:" + filepath.Join(t.TempDir(), "usage.jsonl")
 		d, err := daemon.New(f)
@@ -349,7 +355,7 @@ func TestDaemon_Run_shutdown(t *testing.T) {
 func TestDaemon_Close(t *testing.T) {
 	t.Run("a daemon never run delivers what was recorded", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "usage.jsonl")
-		f := config.Default()
+		f := system.Default()
 		f.Metering.Sink = "file:" + path
 		d, err := daemon.New(f)
 		if err != nil {

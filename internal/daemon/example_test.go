@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/antifragile-go/antifragile/internal/config"
 	"github.com/antifragile-go/antifragile/internal/daemon"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 func ExampleDaemon_Run() {
-	cfg, err := config.Parse([]byte(`{"ops": {"listen": "127.0.0.1:0"}, "breakers": {"named": {"validator": {}}}}`))
+	cfg, err := system.Parse([]byte(`{"ops": {"listen": "127.0.0.1:0"}, "breakers": {"named": {"validator": {}}}}`))
 	if err != nil {
 		fmt.Println(err)
 		return

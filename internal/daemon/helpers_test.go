@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/bus"
-	"github.com/antifragile-go/antifragile/internal/config"
 	"github.com/antifragile-go/antifragile/internal/daemon"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 // watchdog bounds waits for things that must happen promptly; it is a
@@ -19,13 +19,13 @@ const watchdog = 30 * time.Second
 
 // parse parses a config document on top of a loopback listen address on a
 // free port.
-func parse(t *testing.T, doc string) *config.File {
+func parse(t *testing.T, doc string) *system.Config {
 	t.Helper()
-	f, err := config.Parse([]byte(doc))
+	f, err := system.Parse([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Ops.Listen == config.DefaultListen {
+	if f.Ops.Listen == system.DefaultListen {
 		f.Ops.Listen = "127.0.0.1:0"
 	}
 	return f
@@ -40,9 +40,9 @@ type running struct {
 
 // start builds and runs a daemon and waits until it listens. Cleanup stops
 // it if the test has not.
-func start(t *testing.T, f *config.File, opts ...daemon.Option) *running {
+func start(t *testing.T, f *system.Config) *running {
 	t.Helper()
-	d, err := daemon.New(f, opts...)
+	d, err := daemon.New(f)
 	if err != nil {
 		t.Fatal(err)
 	}

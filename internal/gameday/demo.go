@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
-	"github.com/antifragile-go/antifragile/internal/config"
 	"github.com/antifragile-go/antifragile/internal/daemon"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 // DefaultReport is the report file of a game day.
@@ -80,17 +80,18 @@ func newSeed() uint64 {
 // demoConfigFile is the daemon configuration of the demo: the embedded
 // defaults, listening on addr with token, a livelier health history, a
 // watching recovery orchestrator and seeded chaos.
-func demoConfigFile(addr, token string, seed uint64) *config.File {
-	cfg := config.Default()
+func demoConfigFile(addr, token string, seed uint64, dashboard http.Handler) *system.Config {
+	cfg := system.Default()
 	cfg.Ops.Listen = addr
 	cfg.Ops.Token = token
-	cfg.Health.CheckInterval = config.Duration(250 * time.Millisecond)
+	cfg.Health.CheckInterval = 250 * time.Millisecond
 	cfg.Health.MaxHistory = 1200 // five minutes at 250 ms
 	cfg.Recovery.Watch = true
 	cfg.Recovery.MaxConcurrent = 4
 	cfg.Recovery.Seed = seed
-	cfg.Chaos.Seed = seed
-	cfg.Metering.FlushInterval = config.Duration(250 * time.Millisecond)
+	cfg.Chaos.Engine.Seed = seed
+	cfg.Metering.Meter.FlushInterval = 250 * time.Millisecond
+	cfg.Dashboard = dashboard
 	return cfg
 }
 
@@ -122,7 +123,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 	scaled, scale := sc.Scaled(cfg.Duration)
 	addr := cfg.Addr
 	if addr == "" {
-		addr = config.DefaultListen
+		addr = system.DefaultListen
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, antifragile.Invalid("addr", addr, "must be host:port, such as 127.0.0.1:8080 (port 0 picks a free port)")
@@ -143,27 +144,16 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 		}
 	}
 
-	var opts []daemon.Option
-	if cfg.Dashboard != nil {
-		opts = append(opts, daemon.WithDashboard(cfg.Dashboard))
-	}
-	d, err := daemon.New(demoConfigFile(addr, token, seed), opts...)
+	d, err := daemon.New(demoConfigFile(addr, token, seed, cfg.Dashboard))
 	if err != nil {
 		return nil, err
 	}
-	sim, err := NewSimulation(Components{
-		Registry: d.Registry(), Health: d.Health(), Recovery: d.Recovery(), Chaos: d.Chaos(),
-		Meter: d.Meter(), Usage: d.Usage(), Bus: d.Bus(),
-	}, SimConfig{Scale: scale, Traffic: GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants, Seed: seed}})
+	sim, err := NewSimulation(d.System, SimConfig{Scale: scale, Traffic: GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants, Seed: seed}})
 	if err != nil {
 		_ = d.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	target, err := sim.Target()
-	if err != nil {
-		_ = d.Close(context.WithoutCancel(ctx))
-		return nil, err
-	}
+	target := sim.Target()
 
 	// The daemon outlives ctx until the game day has cleaned up.
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))

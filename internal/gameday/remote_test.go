@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +18,21 @@ const testToken = "s3cret-token"
 
 // remoteSystem runs a Local system behind an in-process ops server and
 // returns it with a client of that server.
-func remoteSystem(t *testing.T, scale float64) (*gameday.Local, *client.Client) {
+func remoteSystem(t *testing.T, scale float64) (*local, *client.Client) {
 	t.Helper()
-	l, err := gameday.NewLocal(gameday.LocalConfig{Scale: scale, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := l.Components()
-	srv := httptest.NewServer(ops.Handler(ops.Options{Registry: c.Registry, Health: c.Health, Recovery: c.Recovery,
-		Chaos: c.Chaos, Meter: c.Meter, Usage: c.Usage, Bus: c.Bus, Token: testToken, PingInterval: time.Second}))
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = l.Run(ctx) })
+	l := newLocal(t, scale, 11, gameday.GeneratorConfig{})
+	opts := l.OpsOptions()
+	opts.Token, opts.PingInterval = testToken, time.Second
+	srv := httptest.NewServer(ops.Handler(opts))
+	stop := l.start(t)
 	cl, err := client.New(client.Config{BaseURL: srv.URL, Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
 		cl.CloseIdleConnections()
 		srv.Close()
+		_ = stop()
 	})
 	return l, cl
 }
@@ -93,7 +86,7 @@ func TestRemoteTarget_Run(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eng := l.Components().Chaos
+		eng := l.Chaos()
 		if active := eng.Active(); len(active) != 0 {
 			t.Errorf("active scenarios after the interruption: %v", active)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,20 +17,10 @@ import (
 func runLocal(t *testing.T, sc *gameday.Scenario, total time.Duration, progress *bytes.Buffer) *gameday.Result {
 	t.Helper()
 	scaled, f := sc.Scaled(total)
-	l, err := gameday.NewLocal(gameday.LocalConfig{Scale: f, Seed: 7,
-		Traffic: gameday.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := l.Run(ctx); err != nil {
-			t.Errorf("Local.Run: %v", err)
-		}
-	})
-	defer func() { cancel(); wg.Wait() }()
-	cfg := gameday.Config{Scenario: scaled, Target: l.Target(), Description: "in-process simulation", Seed: 7, Scale: f}
+	l := newLocal(t, f, 7, gameday.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants})
+	defer l.start(t)()
+	ctx := context.Background()
+	cfg := gameday.Config{Scenario: scaled, Target: l.sim.Target(), Description: "in-process simulation", Seed: 7, Scale: f}
 	if progress != nil {
 		cfg.Progress = progress
 	}
@@ -90,23 +79,17 @@ func TestRun_InterruptionEndsEveryFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := gameday.NewLocal(gameday.LocalConfig{Scale: 0.05})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = l.Run(runCtx) })
-	defer func() { stop(); wg.Wait() }()
+	l := newLocal(t, 0.05, 0, gameday.GeneratorConfig{})
+	l.start(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	target := &cancelAfter{LocalTarget: l.Target(), n: 2, cancel: cancel}
+	target := &cancelAfter{LocalTarget: l.sim.Target(), n: 2, cancel: cancel}
 	res, err := gameday.Run(ctx, gameday.Config{Scenario: sc, Target: target})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := l.Components().Chaos
+	eng := l.Chaos()
 	if active := eng.Active(); len(active) != 0 {
 		t.Errorf("active scenarios after the interruption: %v", active)
 	}

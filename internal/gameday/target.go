@@ -9,6 +9,7 @@ import (
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/recovery"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 // Target is the system a game day runs against: the in-process simulation
@@ -84,10 +85,10 @@ type Observation struct {
 	Metered map[string]int64 `json:"metered"`
 }
 
-// LocalTarget drives the components of a system in this process. It is
-// safe for concurrent use.
+// LocalTarget drives a system in this process. It is safe for concurrent
+// use.
 type LocalTarget struct {
-	c       Components
+	sys     *system.System
 	traffic *Generator
 }
 
@@ -96,43 +97,37 @@ var (
 	_ Watcher = (*LocalTarget)(nil)
 )
 
-// NewLocalTarget returns a target for c (Registry, Health and Chaos are
-// required) whose message counts come from traffic, which may be nil (the
-// metered events are then counted instead).
-func NewLocalTarget(c Components, traffic *Generator) (*LocalTarget, error) {
-	if err := c.validate(true); err != nil {
-		return nil, err
-	}
-	return &LocalTarget{c: c, traffic: traffic}, nil
+// NewLocalTarget returns a target for sys whose message counts come from
+// traffic, which may be nil (the metered events are then counted instead).
+func NewLocalTarget(sys *system.System, traffic *Generator) *LocalTarget {
+	return &LocalTarget{sys: sys, traffic: traffic}
 }
 
 // Inject activates s on the chaos engine.
 func (t *LocalTarget) Inject(_ context.Context, s chaos.Scenario) error {
-	_, err := t.c.Chaos.Inject(s)
+	_, err := t.sys.Chaos().Inject(s)
 	return err
 }
 
 // End deactivates the scenario named name.
 func (t *LocalTarget) End(_ context.Context, name string) error {
-	t.c.Chaos.Deactivate(name)
+	t.sys.Chaos().Deactivate(name)
 	return nil
 }
 
 // EmergencyStop stops the chaos engine.
 func (t *LocalTarget) EmergencyStop(context.Context) error {
-	t.c.Chaos.EmergencyStop()
+	t.sys.Chaos().EmergencyStop()
 	return nil
 }
 
 // Observe flushes the meter, then reads the health report, the breakers,
 // the recovery queue, the traffic counters and the metered usage.
 func (t *LocalTarget) Observe(ctx context.Context) (Observation, error) {
-	if t.c.Meter != nil {
-		fctx, cancel := context.WithTimeout(ctx, time.Second)
-		_ = t.c.Meter.Flush(fctx) // best effort: the counts lag a little
-		cancel()
-	}
-	rep := t.c.Health.Report()
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	_ = t.sys.Meter().Flush(fctx) // best effort: the counts lag a little
+	cancel()
+	rep := t.sys.Health().Report()
 	o := Observation{
 		Status:      rep.Status,
 		Score:       float64(rep.Score),
@@ -140,23 +135,19 @@ func (t *LocalTarget) Observe(ctx context.Context) (Observation, error) {
 		LatencyKind: LatencyP99,
 		Metered:     make(map[string]int64),
 	}
-	for _, s := range t.c.Registry.Snapshot() {
+	for _, s := range t.sys.Registry().Snapshot() {
 		o.Breakers[s.Name] = s.State
 	}
-	if t.c.Recovery != nil {
-		o.RecoveryQueue = t.c.Recovery.Status().ActiveCount
-	}
-	if t.c.Usage != nil {
-		for _, u := range t.c.Usage.Totals() {
-			o.Metered[u.Tenant] = u.Count + u.Rejected + u.Injected
-		}
+	o.RecoveryQueue = t.sys.Recovery().Status().ActiveCount
+	for _, u := range t.sys.Usage().Totals() {
+		o.Metered[u.Tenant] = u.Count + u.Rejected + u.Injected
 	}
 	if t.traffic != nil {
 		st := t.traffic.Stats()
 		o.Messages, o.Failed = st.Delivered+st.Failed, st.Failed
 		o.Latency, _ = t.traffic.Latency(LatencyWindow, 0.99)
-	} else if t.c.Usage != nil {
-		for _, u := range t.c.Usage.Totals() {
+	} else {
+		for _, u := range t.sys.Usage().Totals() {
 			o.Messages += uint64(u.Count + u.Rejected + u.Injected)
 			o.Failed += uint64(u.Errors + u.Rejected + u.Injected)
 		}
@@ -168,26 +159,23 @@ func (t *LocalTarget) Observe(ctx context.Context) (Observation, error) {
 // orchestrator and the health aggregator's status changes and reports
 // their events until ctx ends.
 func (t *LocalTarget) Watch(ctx context.Context, fn func(Event)) error {
-	bs := t.c.Registry.Subscribe(1024)
+	bs := t.sys.Registry().Subscribe(1024)
 	defer bs.Close()
-	cs := t.c.Chaos.Subscribe(256)
+	cs := t.sys.Chaos().Subscribe(256)
 	defer cs.Close()
 	// Status changes arrive on the aggregator's callback goroutine (while
 	// its Run runs); hand them over without ever blocking it.
 	hc := make(chan Event, 64)
-	remove := t.c.Health.OnChange(func(r health.Report) {
+	remove := t.sys.Health().OnChange(func(r health.Report) {
 		select {
 		case hc <- Event{At: r.Timestamp, Kind: "health", Subject: "system", Text: fmt.Sprintf("%s (score %.3f)", r.Status, float64(r.Score))}:
 		default:
 		}
 	})
 	defer remove()
-	var rc <-chan recovery.Event
-	if t.c.Recovery != nil {
-		rs := t.c.Recovery.Subscribe(1024)
-		defer rs.Close()
-		rc = rs.C
-	}
+	rs := t.sys.Recovery().Subscribe(1024)
+	defer rs.Close()
+	rc := rs.C
 	for {
 		select {
 		case <-ctx.Done():

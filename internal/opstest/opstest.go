@@ -8,66 +8,40 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
-	"github.com/antifragile-go/antifragile/health"
-	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/ops"
-	"github.com/antifragile-go/antifragile/recovery"
+	"github.com/antifragile-go/antifragile/system"
 )
 
-// System is a registry with the breakers "db" and "cache", a health
-// aggregator, a recovery orchestrator, a chaos engine (seed 1, a 1 MiB
-// memory cap, disk I/O in a temp dir), a meter with its memory sink, and a
+// System is a system.System with the breakers "db" and "cache", a chaos
+// engine seeded with 1 (a 1 MiB memory cap, disk I/O in a temp dir) and a
 // bus with the agent "validator" that replies "ok". Nothing runs until the
 // test starts it.
 type System struct {
-	Registry *breaker.Registry
-	Health   *health.Aggregator
-	Recovery *recovery.Orchestrator
-	Chaos    *chaos.Engine
-	Meter    *metering.Meter
-	Bus      *bus.Bus
-	// Options are the ops options over every component, with the token.
+	*system.System
+	// Options are the system's ops options, with the token, as mod has
+	// adjusted them.
 	Options ops.Options
 }
 
 // New builds a System whose ops options carry token; mod may adjust the
-// options. Everything that holds resources is closed when the test ends.
+// options. The system is closed when the test ends.
 func New(t testing.TB, token string, mod ...func(*ops.Options)) *System {
 	t.Helper()
-	s := &System{}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	var cfg system.Config
+	cfg.Ops.Token = token
+	cfg.Breakers.Named = map[string]breaker.Config{"db": {}, "cache": {}}
+	cfg.Chaos.Engine = chaos.Config{Seed: 1, MemoryCap: 1 << 20, DiskIO: chaos.DiskIOConfig{Dir: t.TempDir()}}
+	sys, err := system.New(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var err error
-	s.Registry, err = breaker.NewRegistry(breaker.RegistryConfig{})
-	must(err)
-	for _, name := range []string{"db", "cache"} {
-		_, err := s.Registry.GetOrCreate(name, breaker.Config{})
-		must(err)
-	}
-	s.Health, err = health.New(health.Config{}, s.Registry)
-	must(err)
-	t.Cleanup(func() { _ = s.Health.Close(context.Background()) })
-	s.Recovery, err = recovery.New(recovery.Config{}, s.Registry)
-	must(err)
-	s.Chaos, err = chaos.New(chaos.Config{Seed: 1, MemoryCap: 1 << 20, DiskIO: chaos.DiskIOConfig{Dir: t.TempDir()}}, s.Registry)
-	must(err)
-	t.Cleanup(func() { _ = s.Chaos.Close(context.Background()) })
-	s.Meter, err = metering.New(metering.Config{})
-	must(err)
-	t.Cleanup(func() { _ = s.Meter.Close(context.Background()) })
-	s.Bus, err = bus.New(bus.Config{Registry: s.Registry, Chaos: s.Chaos, Meter: s.Meter})
-	must(err)
-	must(s.Bus.Register("validator", func(context.Context, bus.Message) (bus.Reply, error) {
+	t.Cleanup(func() { _ = sys.Close(context.Background()) })
+	if err := sys.Bus().Register("validator", func(context.Context, bus.Message) (bus.Reply, error) {
 		return bus.Reply{Payload: "ok"}, nil
-	}))
-	s.Options = ops.Options{
-		Registry: s.Registry, Health: s.Health, Recovery: s.Recovery, Chaos: s.Chaos,
-		Meter: s.Meter, Bus: s.Bus, Token: token,
+	}); err != nil {
+		t.Fatal(err)
 	}
+	s := &System{System: sys, Options: sys.OpsOptions()}
 	for _, m := range mod {
 		m(&s.Options)
 	}

@@ -1,13 +1,13 @@
-package config_test
+package system_test
 
 import (
 	"fmt"
 
-	"github.com/antifragile-go/antifragile/internal/config"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 func ExampleParse() {
-	f, err := config.Parse([]byte(`{
+	f, err := system.Parse([]byte(`{
 		"ops": {"listen": "127.0.0.1:9090"},
 		"breakers": {"default": {"open_timeout": "10s"}, "named": {"validator": {"failure_rate": 0.5}}},
 		"recovery": {"policies": {"validator": {"strategy": "linear_backoff"}}}
@@ -17,12 +17,12 @@ func ExampleParse() {
 		return
 	}
 	b := f.BreakerConfig("validator")
-	fmt.Println(f.ListenAddr(), b.OpenTimeout, b.FailureRate, f.Policies()["validator"].Strategy)
+	fmt.Println(f.ListenAddr(), b.OpenTimeout, b.FailureRate, f.Recovery.Policies["validator"].Strategy)
 	// Output: 127.0.0.1:9090 10s 0.5 linear_backoff
 }
 
 func ExampleParse_problems() {
-	_, err := config.Parse([]byte(`{
+	_, err := system.Parse([]byte(`{
 		"ops": {"listen": "everywhere", "shutdown_timeout": 5},
 		"recovery": {"policies": {"validator": {"jitter": 2}}}
 	}`))

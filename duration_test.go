@@ -1,25 +1,25 @@
-package config_test
+package antifragile_test
 
 import (
 	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/config"
+	"github.com/antifragile-go/antifragile"
 )
 
 func TestDuration_UnmarshalJSON(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    config.Duration
+		want    antifragile.Duration
 		wantErr bool
 	}{
-		{"string with unit", `"250ms"`, config.Duration(250 * time.Millisecond), false},
-		{"compound string", `"1m30s"`, config.Duration(90 * time.Second), false},
+		{"string with unit", `"250ms"`, antifragile.Duration(250 * time.Millisecond), false},
+		{"compound string", `"1m30s"`, antifragile.Duration(90 * time.Second), false},
 		{"zero string", `"0"`, 0, false},
-		{"negative string parses", `"-1s"`, config.Duration(-time.Second), false},
-		{"null is a no-op", `null`, config.Duration(7), false},
+		{"negative string parses", `"-1s"`, antifragile.Duration(-time.Second), false},
+		{"null is a no-op", `null`, antifragile.Duration(7), false},
 		{"number is refused", `250`, 0, true},
 		{"negative number is refused", `-1`, 0, true},
 		{"string without unit is refused", `"250"`, 0, true},
@@ -30,7 +30,7 @@ func TestDuration_UnmarshalJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := config.Duration(7)
+			d := antifragile.Duration(7)
 			err := json.Unmarshal([]byte(tt.in), &d)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Unmarshal(%s) error = %v, want error %v", tt.in, err, tt.wantErr)
@@ -46,7 +46,7 @@ func TestDuration_UnmarshalJSON(t *testing.T) {
 }
 
 func TestDuration_MarshalJSON(t *testing.T) {
-	b, err := json.Marshal(config.Duration(90 * time.Second))
+	b, err := json.Marshal(antifragile.Duration(90 * time.Second))
 	if err != nil || string(b) != `"1m30s"` {
 		t.Fatalf("Marshal = %s, %v; want \"1m30s\"", b, err)
 	}
@@ -55,7 +55,7 @@ func TestDuration_MarshalJSON(t *testing.T) {
 func TestParseByteSize(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    config.ByteSize
+		want    antifragile.ByteSize
 		wantErr bool
 	}{
 		{"4096", 4096, false},
@@ -78,7 +78,7 @@ func TestParseByteSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := config.ParseByteSize(tt.in)
+			got, err := antifragile.ParseByteSize(tt.in)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("ParseByteSize(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
 			}
@@ -91,7 +91,7 @@ func TestParseByteSize(t *testing.T) {
 
 func TestByteSize_JSON(t *testing.T) {
 	t.Run("accepts a number and a string with a unit", func(t *testing.T) {
-		var v struct{ A, B config.ByteSize }
+		var v struct{ A, B antifragile.ByteSize }
 		if err := json.Unmarshal([]byte(`{"A": 1024, "B": "2KiB"}`), &v); err != nil {
 			t.Fatal(err)
 		}
@@ -101,14 +101,14 @@ func TestByteSize_JSON(t *testing.T) {
 	})
 	t.Run("refuses fractions of a byte and booleans", func(t *testing.T) {
 		for _, in := range []string{`1.5`, `true`, `[]`, `"lots"`} {
-			var s config.ByteSize
+			var s antifragile.ByteSize
 			if err := json.Unmarshal([]byte(in), &s); err == nil {
 				t.Errorf("Unmarshal(%s) succeeded with %d", in, s)
 			}
 		}
 	})
 	t.Run("marshals as a number", func(t *testing.T) {
-		b, _ := json.Marshal(config.ByteSize(1 << 20))
+		b, _ := json.Marshal(antifragile.ByteSize(1 << 20))
 		if string(b) != "1048576" {
 			t.Fatalf("Marshal = %s", b)
 		}

@@ -1,9 +1,9 @@
-package config_test
+package system_test
 
 import (
 	"testing"
 
-	"github.com/antifragile-go/antifragile/internal/config"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 func BenchmarkParse(b *testing.B) {
@@ -11,7 +11,7 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
-		if _, err := config.Parse(doc); err != nil {
+		if _, err := system.Parse(doc); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -23,7 +23,7 @@ func BenchmarkParse_parallel(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := config.Parse(doc); err != nil {
+			if _, err := system.Parse(doc); err != nil {
 				b.Error(err)
 				return
 			}
@@ -35,7 +35,7 @@ func BenchmarkParse_problems(b *testing.B) {
 	doc := []byte(`{"ops":{"listen":"x","lisen":1},"health":{"hysteresis":2},"metering":{"sink":"ftp://x"}}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := config.Parse(doc); err == nil {
+		if _, err := system.Parse(doc); err == nil {
 			b.Fatal("no error")
 		}
 	}

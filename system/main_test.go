@@ -1,4 +1,4 @@
-package config_test
+package system_test
 
 import (
 	"testing"

@@ -1,30 +1,30 @@
-package config_test
+package system_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/antifragile-go/antifragile/internal/config"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 func TestParseSink(t *testing.T) {
 	tests := []struct {
 		in      string
-		kind    config.SinkKind
+		kind    system.SinkKind
 		path    string
 		addr    string
 		db      int
 		wantErr string
 	}{
-		{in: "", kind: config.SinkMemory},
-		{in: "memory", kind: config.SinkMemory},
-		{in: "file:/var/lib/usage.jsonl", kind: config.SinkFile, path: "/var/lib/usage.jsonl"},
-		{in: "file:///var/lib/usage.jsonl", kind: config.SinkFile, path: "/var/lib/usage.jsonl"},
-		{in: "file://localhost/u.jsonl", kind: config.SinkFile, path: "/u.jsonl"},
-		{in: "file:usage.jsonl", kind: config.SinkFile, path: "usage.jsonl"},
-		{in: "redis://127.0.0.1:6380/2", kind: config.SinkRedis, addr: "127.0.0.1:6380", db: 2},
-		{in: "redis://localhost", kind: config.SinkRedis, addr: "localhost:6379"},
-		{in: "rediss://u:p@cache.example:6379/0", kind: config.SinkRedis, addr: "cache.example:6379"},
+		{in: "", kind: system.SinkMemory},
+		{in: "memory", kind: system.SinkMemory},
+		{in: "file:/var/lib/usage.jsonl", kind: system.SinkFile, path: "/var/lib/usage.jsonl"},
+		{in: "file:///var/lib/usage.jsonl", kind: system.SinkFile, path: "/var/lib/usage.jsonl"},
+		{in: "file://localhost/u.jsonl", kind: system.SinkFile, path: "/u.jsonl"},
+		{in: "file:usage.jsonl", kind: system.SinkFile, path: "usage.jsonl"},
+		{in: "redis://127.0.0.1:6380/2", kind: system.SinkRedis, addr: "127.0.0.1:6380", db: 2},
+		{in: "redis://localhost", kind: system.SinkRedis, addr: "localhost:6379"},
+		{in: "rediss://u:p@cache.example:6379/0", kind: system.SinkRedis, addr: "cache.example:6379"},
 		{in: "Memory", wantErr: "must be"},
 		{in: "s3://bucket", wantErr: "unknown scheme"},
 		{in: "file:", wantErr: "no path"},
@@ -34,7 +34,7 @@ func TestParseSink(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			st, err := config.ParseSink(tt.in)
+			st, err := system.ParseSink(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseSink(%q) = %+v, %v; want an error containing %q", tt.in, st, err, tt.wantErr)
@@ -47,7 +47,7 @@ func TestParseSink(t *testing.T) {
 			if st.Kind != tt.kind || st.Path != tt.path {
 				t.Fatalf("ParseSink(%q) = %+v", tt.in, st)
 			}
-			if tt.kind == config.SinkRedis && (st.Redis == nil || st.Redis.Addr != tt.addr || st.Redis.DB != tt.db) {
+			if tt.kind == system.SinkRedis && (st.Redis == nil || st.Redis.Addr != tt.addr || st.Redis.DB != tt.db) {
 				t.Fatalf("redis options = %+v", st.Redis)
 			}
 		})
@@ -64,7 +64,7 @@ func TestRedactSink(t *testing.T) {
 		"redis://:hunter2@h:6379":    "redis://:xxxxx@h:6379",
 	}
 	for in, want := range tests {
-		if got := config.RedactSink(in); got != want {
+		if got := system.RedactSink(in); got != want {
 			t.Errorf("RedactSink(%q) = %q, want %q", in, got, want)
 		}
 	}

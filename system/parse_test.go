@@ -1,4 +1,4 @@
-package config_test
+package system_test
 
 import (
 	"errors"
@@ -13,17 +13,17 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/health"
-	"github.com/antifragile-go/antifragile/internal/config"
 	"github.com/antifragile-go/antifragile/recovery"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 // problems returns the *ValidationError leaves of err, in order.
-func problems(t *testing.T, err error) []*config.ValidationError {
+func problems(t *testing.T, err error) []*system.ValidationError {
 	t.Helper()
-	var out []*config.ValidationError
+	var out []*system.ValidationError
 	var walk func(error)
 	walk = func(e error) {
-		if ve, ok := e.(*config.ValidationError); ok {
+		if ve, ok := e.(*system.ValidationError); ok {
 			out = append(out, ve)
 			return
 		}
@@ -109,7 +109,7 @@ func TestParse_Problems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := config.Parse([]byte(tt.doc))
+			f, err := system.Parse([]byte(tt.doc))
 			if err == nil {
 				t.Fatalf("Parse(%s) succeeded", tt.doc)
 			}
@@ -142,7 +142,7 @@ func TestParse_ReportsEveryProblem(t *testing.T) {
   "metering": {"sink": "ftp://usage", "batch_size": -1},
   "bus": {"mailbox_size": -3}
 }`
-	_, err := config.Parse([]byte(doc))
+	_, err := system.Parse([]byte(doc))
 	want := []string{
 		// problems of form, in document order
 		"ops.shutdown_timeout",
@@ -175,20 +175,20 @@ func TestParse_ReportsEveryProblem(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	t.Run("empty object gives the defaults", func(t *testing.T) {
-		f, err := config.Parse([]byte(" {} \n"))
+		f, err := system.Parse([]byte(" {} \n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(f, config.Default()) {
+		if !reflect.DeepEqual(f, system.Default()) {
 			t.Fatalf("Parse({}) = %+v, want Default()", f)
 		}
 	})
 	t.Run("absent and null fields keep their defaults", func(t *testing.T) {
-		f, err := config.Parse([]byte(`{"ops":{"listen":null,"token":"t0k3n"},"metering":{}}`))
+		f, err := system.Parse([]byte(`{"ops":{"listen":null,"token":"t0k3n"},"metering":{}}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Ops.Listen != config.DefaultListen || f.Ops.TokenEnv != config.DefaultTokenEnv || f.Metering.Sink != "memory" {
+		if f.Ops.Listen != system.DefaultListen || f.Ops.TokenEnv != system.DefaultTokenEnv || f.Metering.Sink != "memory" {
 			t.Fatalf("defaults lost: %+v %+v", f.Ops, f.Metering)
 		}
 		if f.Ops.Token != "t0k3n" {
@@ -196,45 +196,45 @@ func TestParse(t *testing.T) {
 		}
 	})
 	t.Run("decodes every section", func(t *testing.T) {
-		f, err := config.Parse([]byte(fullDoc))
+		f, err := system.Parse([]byte(fullDoc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Ops.Listen != "127.0.0.1:0" || f.Ops.ShutdownTimeout.D() != 3*time.Second ||
+		if f.Ops.Listen != "127.0.0.1:0" || f.Ops.ShutdownTimeout != 3*time.Second ||
 			!slices.Equal(f.Ops.ReadyStatuses, []health.Status{health.Healthy}) || f.Ops.MaxBodyBytes != 64<<10 {
 			t.Errorf("ops = %+v", f.Ops)
 		}
-		if f.Health.Weights["payments"] != 3 || f.Health.CheckInterval.D() != 250*time.Millisecond {
+		if f.Health.Weights["payments"] != 3 || f.Health.CheckInterval != 250*time.Millisecond {
 			t.Errorf("health = %+v", f.Health)
 		}
 		if !f.Recovery.Watch || f.Recovery.MaxConcurrent != 2 || f.Recovery.Policies["validator"].Strategy != recovery.LinearBackoff {
 			t.Errorf("recovery = %+v", f.Recovery)
 		}
-		if f.Chaos.MemoryCapBytes != 128<<20 || !f.Chaos.StopOnCritical || f.Chaos.Seed != 42 {
+		if f.Chaos.Engine.MemoryCap != 128<<20 || !f.Chaos.StopOnCritical || f.Chaos.Engine.Seed != 42 {
 			t.Errorf("chaos = %+v", f.Chaos)
 		}
-		if f.Metering.Sink != "file:/tmp/usage.jsonl" || f.Metering.BatchSize != 10 || f.Metering.File.MaxBytes != 1<<20 {
+		if f.Metering.Sink != "file:/tmp/usage.jsonl" || f.Metering.Meter.BatchSize != 10 || f.Metering.File.MaxBytes != 1<<20 {
 			t.Errorf("metering = %+v", f.Metering)
 		}
-		if f.Bus.MailboxSize != 64 || f.Bus.PublishTimeout.D() != 5*time.Second {
+		if f.Bus.MailboxSize != 64 || f.Bus.PublishTimeout != 5*time.Second {
 			t.Errorf("bus = %+v", f.Bus)
 		}
 	})
 	t.Run("named breakers start from the default", func(t *testing.T) {
-		f, err := config.Parse([]byte(`{"breakers":{
+		f, err := system.Parse([]byte(`{"breakers":{
 			"default":{"open_timeout":"10s","failure_rate":0.5,"minimum_calls":20},
 			"named":{"validator":{"failure_rate":0,"buckets":4},"ledger":{}}}}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		v := f.Breakers.Named["validator"]
-		if v.OpenTimeout.D() != 10*time.Second || v.MinimumCalls != 20 || v.Buckets != 4 {
+		if v.OpenTimeout != 10*time.Second || v.MinimumCalls != 20 || v.Buckets != 4 {
 			t.Errorf("validator = %+v: want inherited open_timeout and minimum_calls, own buckets", v)
 		}
 		if v.FailureRate != 0 {
 			t.Errorf("validator failure_rate = %v: an explicit 0 must override the default", v.FailureRate)
 		}
-		if f.Breakers.Named["ledger"] != f.Breakers.Default {
+		if !reflect.DeepEqual(f.Breakers.Named["ledger"], f.Breakers.Default) {
 			t.Errorf("an empty entry must equal the default")
 		}
 		if c := f.BreakerConfig("validator"); c.Name != "validator" || c.Buckets != 4 {
@@ -245,49 +245,49 @@ func TestParse(t *testing.T) {
 		}
 	})
 	t.Run("service policies start from the default policy", func(t *testing.T) {
-		f, err := config.Parse([]byte(`{"recovery":{
+		f, err := system.Parse([]byte(`{"recovery":{
 			"default_policy":{"max_retry_attempts":3,"initial_delay":"2s"},
 			"policies":{"validator":{"max_delay":"20s"}}}}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := f.Policies()["validator"]
+		p := f.Recovery.Policies["validator"]
 		if p.MaxRetryAttempts != 3 || p.InitialDelay != 2*time.Second || p.MaxDelay != 20*time.Second {
 			t.Errorf("validator policy = %+v", p)
 		}
 	})
 	t.Run("malformed JSON names the line and column", func(t *testing.T) {
-		_, err := config.Parse([]byte("{\n  \"ops\": {,}\n}"))
+		_, err := system.Parse([]byte("{\n  \"ops\": {,}\n}"))
 		if err == nil || !strings.Contains(err.Error(), "line 2, column 11") {
 			t.Fatalf("err = %v, want line 2, column 11", err)
 		}
 	})
 	t.Run("refuses documents that are not objects", func(t *testing.T) {
 		for _, doc := range []string{``, `  `, `[]`, `"ops"`, `null`, `42`, `{} {}`} {
-			if f, err := config.Parse([]byte(doc)); err == nil {
+			if f, err := system.Parse([]byte(doc)); err == nil {
 				t.Errorf("Parse(%q) = %+v, want an error", doc, f)
 			}
 		}
 	})
 	t.Run("refuses huge documents", func(t *testing.T) {
 		doc := `{"ops":{"token":"` + strings.Repeat("a", 17<<20) + `"}}`
-		if _, err := config.Parse([]byte(doc)); err == nil {
+		if _, err := system.Parse([]byte(doc)); err == nil {
 			t.Fatal("Parse accepted a 17 MiB document")
 		}
 	})
 	t.Run("a wrong hash is a hash mismatch too", func(t *testing.T) {
-		_, err := config.Parse([]byte(`{"constitutional_hash":"deadbeef"}`))
+		_, err := system.Parse([]byte(`{"constitutional_hash":"deadbeef"}`))
 		if !errors.Is(err, antifragile.ErrHashMismatch) {
 			t.Fatalf("err = %v, want ErrHashMismatch", err)
 		}
 	})
 	t.Run("the right hash is accepted", func(t *testing.T) {
-		if _, err := config.Parse([]byte(`{"constitutional_hash":"` + antifragile.ConstitutionalHash + `"}`)); err != nil {
+		if _, err := system.Parse([]byte(`{"constitutional_hash":"` + antifragile.ConstitutionalHash + `"}`)); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("errors never echo the token or a redis password", func(t *testing.T) {
-		_, err := config.Parse([]byte(`{"ops":{"token":"s3cr3t tok"},"metering":{"sink":"redis://u:hunter2@h:bad/0"}}`))
+		_, err := system.Parse([]byte(`{"ops":{"token":"s3cr3t tok"},"metering":{"sink":"redis://u:hunter2@h:bad/0"}}`))
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -323,7 +323,7 @@ func TestLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte(fullDoc), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		f, err := config.Load(path)
+		f, err := system.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +332,7 @@ func TestLoad(t *testing.T) {
 		}
 	})
 	t.Run("a missing file is fs.ErrNotExist", func(t *testing.T) {
-		if _, err := config.Load(filepath.Join(dir, "missing.json")); !errors.Is(err, fs.ErrNotExist) {
+		if _, err := system.Load(filepath.Join(dir, "missing.json")); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -341,11 +341,11 @@ func TestLoad(t *testing.T) {
 		if err := os.WriteFile(path, []byte(`{"bus":{"mailbox_size":-1},"ops":{"listen":"x"}}`), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := config.Load(path)
+		_, err := system.Load(path)
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Fatalf("err = %v, want it to name %s", err, path)
 		}
-		var ve *config.ValidationError
+		var ve *system.ValidationError
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "ops.listen") || !strings.Contains(err.Error(), "bus.mailbox_size") {
 			t.Fatalf("err = %v", err)
 		}

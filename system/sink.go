@@ -1,4 +1,4 @@
-package config
+package system
 
 import (
 	"errors"
@@ -77,7 +77,7 @@ func ParseSink(s string) (SinkTarget, error) {
 }
 
 // SinkTarget parses Metering.Sink (see ParseSink).
-func (f *File) SinkTarget() (SinkTarget, error) { return ParseSink(f.Metering.Sink) }
+func (c *Config) SinkTarget() (SinkTarget, error) { return ParseSink(c.Metering.Sink) }
 
 // RedactSink returns s with any password replaced by "xxxxx", for logs and
 // error messages.

@@ -1,55 +1,54 @@
-package config
+package system
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
-// Validate reports every problem of f as a *ValidationError whose Field is
-// the JSON path, joined with errors.Join in the order of the document's
-// sections (map entries sorted by name); nil when f is valid. It uses each
-// package's own Validate (breaker, health, recovery, chaos, metering) and
-// adds the checks of the file's own fields: the listen address, the token
-// and its variable, the sink URL, the sinks' options and the bus. A wrong
-// constitutional hash is one problem at "constitutional_hash" (wrapping the
-// *antifragile.HashMismatchError), not one per component. Validate does not
-// touch the network or the file system.
-func (f *File) Validate() error {
+// Validate reports every problem of c as a *ValidationError whose Field is
+// the JSON path, joined with errors.Join in the order of the sections (map
+// entries sorted by name); nil when c is valid. It uses each package's own
+// Validate and adds the checks of the system's own fields: the listen
+// address, the token and its variable, the sink URL, the sinks' options. A
+// wrong constitutional hash is one problem at "constitutional_hash"
+// (wrapping the *antifragile.HashMismatchError), not one per component.
+// Validate touches neither the network nor the file system.
+func (c *Config) Validate() error {
 	var p problems
-	if f.ConstitutionalHash != "" {
-		if err := antifragile.ValidateHashFor(f.ConstitutionalHash, "config file"); err != nil {
-			p.add(&ValidationError{Field: "constitutional_hash", Value: f.ConstitutionalHash, Err: err})
+	if c.ConstitutionalHash != "" {
+		if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "config"); err != nil {
+			p.add(&ValidationError{Field: "constitutional_hash", Value: c.ConstitutionalHash, Err: err})
 		}
 	}
-	g := *f // the hash is checked once, above
-	g.ConstitutionalHash = ""
-	g.validateOps(&p)
-	g.validateBreakers(&p)
-	p.domain("health.", g.HealthConfig().Validate(), healthField)
-	p.domain("recovery.", g.RecoveryConfig().Validate(), nil)
-	for _, name := range sortedKeys(g.Recovery.Policies) {
-		path := mapPath("recovery.policies", name)
+	c.validateOps(&p)
+	p.domain("breakers.default.", c.Breakers.Default.Validate(), nil)
+	for _, name := range slices.Sorted(maps.Keys(c.Breakers.Named)) {
+		path := codec.MapPath("breakers.named", name)
 		if name == "" {
-			p.bad(path, nil, "a service name must not be empty")
+			p.bad(path, nil, "a breaker name must not be empty")
 		}
-		p.domain(path+".", g.Recovery.Policies[name].policy("").Validate(), nil)
+		p.domain(path+".", c.Breakers.Named[name].Validate(), nil)
 	}
-	p.domain("chaos.", g.ChaosConfig().Validate(), chaosField)
-	g.validateMetering(&p)
-	negative(&p, "bus.mailbox_size", g.Bus.MailboxSize)
-	negative(&p, "bus.publish_timeout", g.Bus.PublishTimeout)
+	p.domain("health.", c.Health.Validate(), healthField)
+	p.domain("recovery.", c.Recovery.Validate(), nil)
+	p.domain("chaos.", c.Chaos.Engine.Validate(), nil)
+	c.validateMetering(&p)
+	p.domain("bus.", c.Bus.Validate(), nil)
 	return errors.Join(p.errs...)
 }
 
-func (f *File) validateOps(p *problems) {
-	o := f.Ops
+func (c *Config) validateOps(p *problems) {
+	o := c.Ops
 	if o.Listen != "" {
 		if err := checkListen(o.Listen); err != nil {
 			p.add(&ValidationError{Field: "ops.listen", Value: o.Listen, Err: err})
@@ -95,26 +94,9 @@ func envName(s string) bool {
 	return s != ""
 }
 
-func (f *File) validateBreakers(p *problems) {
-	check := func(path string, b Breaker) {
-		if b.Window != "" && b.Window != "count" && b.Window != "time" {
-			p.bad(path+".window", b.Window, `must be "count" or "time"`)
-		}
-		p.domain(path+".", b.config("").Validate(), nil)
-	}
-	check("breakers.default", f.Breakers.Default)
-	for _, name := range sortedKeys(f.Breakers.Named) {
-		path := mapPath("breakers.named", name)
-		if name == "" {
-			p.bad(path, nil, "a breaker name must not be empty")
-		}
-		check(path, f.Breakers.Named[name])
-	}
-}
-
-func (f *File) validateMetering(p *problems) {
-	m := f.Metering
-	p.domain("metering.", f.MeterConfig().Validate(), nil)
+func (c *Config) validateMetering(p *problems) {
+	m := c.Metering
+	p.domain("metering.", m.Meter.Validate(), nil)
 	if _, err := ParseSink(m.Sink); err != nil {
 		p.add(&ValidationError{Field: "metering.sink", Value: RedactSink(m.Sink), Err: err})
 	}
@@ -122,12 +104,12 @@ func (f *File) validateMetering(p *problems) {
 	negative(p, "metering.memory.max_windows", m.Memory.MaxWindows)
 	negative(p, "metering.memory.max_series", m.Memory.MaxSeries)
 	negative(p, "metering.file.max_files", m.File.MaxFiles)
-	if t := m.Redis.BatchTTL; t < 0 || (t > 0 && t.D() < time.Millisecond) {
+	if t := m.Redis.BatchTTL; t < 0 || (t > 0 && t < time.Millisecond) {
 		p.bad("metering.redis.batch_ttl", t, "must be 0 (24h) or at least 1ms")
 	}
 }
 
-// problems collects the problems of a File.
+// problems collects the problems of a Config.
 type problems struct{ errs []error }
 
 func (p *problems) add(err error) { p.errs = append(p.errs, err) }
@@ -144,10 +126,9 @@ func negative[T ~int | ~int64](p *problems, field string, v T) {
 }
 
 // domain adds the problems a package's Validate returned, each with its
-// field renamed (rename may be nil) and prefixed to a JSON path of the
-// file.
+// field renamed (rename may be nil) and prefixed with its section's path.
 func (p *problems) domain(prefix string, err error, rename func(string) string) {
-	for _, e := range flatten(err) {
+	for _, e := range antifragile.Leaves(err) {
 		var ve *ValidationError
 		var he *antifragile.HashMismatchError
 		switch {
@@ -165,11 +146,8 @@ func (p *problems) domain(prefix string, err error, rename func(string) string) 
 	}
 }
 
-// flatten returns the leaves of a tree of errors.Join errors.
-func flatten(err error) []error { return antifragile.Leaves(err) }
-
-// healthField turns health's `weights["name"]` into this package's path
-// form for map keys.
+// healthField turns health's `weights["name"]` into the path form the
+// codec uses for map keys (weights.name where the name allows it).
 func healthField(field string) string {
 	rest, ok := strings.CutPrefix(field, "weights[")
 	if !ok || !strings.HasSuffix(rest, "]") {
@@ -179,13 +157,5 @@ func healthField(field string) string {
 	if err != nil {
 		return field
 	}
-	return mapPath("weights", name)
-}
-
-// chaosField maps chaos.Config's field names to the file's.
-func chaosField(field string) string {
-	if field == "memory_cap" {
-		return "memory_cap_bytes"
-	}
-	return field
+	return codec.MapPath("weights", name)
 }

@@ -1,0 +1,335 @@
+package system
+
+import (
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/codec"
+	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/recovery"
+)
+
+// ValidationError reports one problem of a Config; Field is its JSON path,
+// such as "recovery.policies.validator.initial_delay". It is the
+// toolkit-wide antifragile.ValidationError, so errors.Is(err,
+// antifragile.ErrInvalid) holds.
+type ValidationError = antifragile.ValidationError
+
+// Defaults of the fields whose zero value stands for something else.
+const (
+	// DefaultListen is the ops API's listen address: loopback only.
+	DefaultListen = "127.0.0.1:8080"
+	// DefaultTokenEnv is the environment variable read for the ops token
+	// when the config sets none.
+	DefaultTokenEnv = "ANTIFRAGILE_TOKEN"
+	// DefaultSink is the metering sink: in-memory aggregation.
+	DefaultSink = "memory"
+
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultCloseTimeout      = 30 * time.Second
+)
+
+// Config is the whole configuration of a running antifragile system. Its
+// JSON form is the config file: each component's own Config under its
+// section (breakers, health, recovery, chaos, metering, bus), plus the ops
+// API's settings and the few options that belong to the assembly. Every
+// field is optional: the zero Config is valid and means every package's
+// defaults (Default spells the few that are not zero). Durations are strings
+// ("250ms"), sizes bytes or strings with a unit ("256MiB"), unknown fields
+// are refused (see Parse).
+//
+// ConstitutionalHash is handed to every component whose own hash is empty.
+// The fields tagged json:"-" are what a file cannot hold: a logger, the
+// dashboard, the environment. A Config is plain data; it is not safe for
+// concurrent mutation.
+type Config struct {
+	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
+	// means that hash.
+	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
+	// Ops configures the ops HTTP API and its server.
+	Ops OpsConfig `json:"ops"`
+	// Breakers configures the circuit breakers of the shared registry.
+	Breakers BreakersConfig `json:"breakers"`
+	// Health configures the health aggregator.
+	Health health.Config `json:"health"`
+	// Recovery configures the recovery orchestrator and its policies.
+	Recovery recovery.Config `json:"recovery"`
+	// Chaos configures the chaos engine.
+	Chaos ChaosConfig `json:"chaos"`
+	// Metering configures the meter and its sink.
+	Metering MeteringConfig `json:"metering"`
+	// Bus configures the agent bus (its registry, chaos engine and meter are
+	// the system's).
+	Bus bus.Config `json:"bus"`
+
+	// Logger receives the system's and its components' log lines. nil
+	// discards them.
+	Logger *slog.Logger `json:"-"`
+	// Dashboard, if set, is served by the ops API at GET / and its assets.
+	// nil means GET / answers with a JSON index of the routes.
+	Dashboard http.Handler `json:"-"`
+	// Getenv reads the token's environment variable. nil means os.Getenv.
+	Getenv func(string) string `json:"-"`
+}
+
+// OpsConfig configures the ops HTTP API and the server a daemon runs it in.
+type OpsConfig struct {
+	// Listen is the "host:port" the API listens on; port 0 picks a free
+	// port. Empty means 127.0.0.1:8080 (loopback only).
+	Listen string `json:"listen"`
+	// Token is the bearer token of the write routes. Empty means: read the
+	// environment variable named by TokenEnv. There is never a built-in
+	// token: with none, the write routes are disabled.
+	Token string `json:"token"`
+	// TokenEnv names the environment variable holding the token when Token
+	// is empty. Empty means ANTIFRAGILE_TOKEN.
+	TokenEnv string `json:"token_env"`
+	// ReadyStatuses are the health statuses in which /readyz answers ready.
+	// Empty means HEALTHY and DEGRADED (ready unless CRITICAL or UNKNOWN).
+	ReadyStatuses []health.Status `json:"ready_statuses"`
+	// MaxBodyBytes bounds request bodies. 0 means 1 MiB; negative is
+	// invalid.
+	MaxBodyBytes antifragile.ByteSize `json:"max_body_bytes"`
+	// ReadHeaderTimeout bounds reading a request's headers. 0 means 10 s;
+	// negative is invalid.
+	ReadHeaderTimeout time.Duration `json:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request. 0 means none (the
+	// default, because the server's read deadline would also end the
+	// long-lived /events streams); negative is invalid.
+	ReadTimeout time.Duration `json:"read_timeout"`
+	// IdleTimeout bounds how long an idle keep-alive connection is kept.
+	// 0 means 2 min; negative is invalid.
+	IdleTimeout time.Duration `json:"idle_timeout"`
+	// ShutdownTimeout bounds each step of a shutdown that waits (requests
+	// in flight, the chaos engine, the bus's drain). 0 means 10 s; negative
+	// is invalid.
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+}
+
+// BreakersConfig configures the breakers of the shared registry.
+type BreakersConfig struct {
+	// Default is the configuration of every breaker not named in Named
+	// (the bus's agents, breakers created through the registry's
+	// GetOrCreate).
+	Default breaker.Config `json:"default"`
+	// Named configures breakers by name; they are created when the system
+	// is built. In JSON, each entry starts as a copy of Default and
+	// overrides the fields it sets.
+	Named map[string]breaker.Config `json:"named"`
+}
+
+// ChaosConfig configures the chaos engine: its own Config, and whether the
+// health status may stop it.
+type ChaosConfig struct {
+	// Engine is the engine's Config; in JSON its fields sit in this section
+	// itself. Its StopConditions are kept, and StopOnCritical adds one.
+	Engine chaos.Config `json:",inline"`
+	// StopOnCritical aborts every scenario (as an emergency stop) when the
+	// health status becomes CRITICAL. The default, false, lets experiments
+	// drive the system to CRITICAL.
+	StopOnCritical bool `json:"stop_on_critical"`
+}
+
+// MeteringConfig configures the meter and where its events go.
+type MeteringConfig struct {
+	// Meter is the meter's Config (its Sink and Logger are the system's); in
+	// JSON its fields sit in this section itself.
+	Meter metering.Config `json:",inline"`
+	// Sink says where events go: "memory" (in-memory aggregation, the
+	// default when empty), "file:/path/to/usage.jsonl" (JSON Lines, fsynced
+	// per batch) or "redis://[user:password@]host:port/db" (also rediss://
+	// for TLS). Whatever the sink, usage is also aggregated in memory for
+	// the ops API.
+	Sink string `json:"sink"`
+	// CloseTimeout bounds the final flush at shutdown. 0 means 30 s;
+	// negative is invalid.
+	CloseTimeout time.Duration `json:"close_timeout"`
+	// BillAll counts rejected and injected events like billable ones, in
+	// memory and in the Redis sink's aggregates.
+	BillAll bool `json:"bill_all"`
+	// Memory bounds the in-memory aggregation, whose window is the meter's
+	// AggregationInterval.
+	Memory MemorySinkConfig `json:"memory"`
+	// File configures a file: sink.
+	File FileSinkConfig `json:"file"`
+	// Redis configures a redis:// sink.
+	Redis RedisSinkConfig `json:"redis"`
+}
+
+// MemorySinkConfig bounds the in-memory usage aggregation (see
+// metering.MemoryConfig).
+type MemorySinkConfig struct {
+	// MaxWindows is how many windows are kept. 0 means 1440.
+	MaxWindows int `json:"max_windows"`
+	// MaxSeries bounds the series of one window. 0 means 10,000.
+	MaxSeries int `json:"max_series"`
+}
+
+// FileSinkConfig configures a file: metering sink (see
+// metering.FileConfig; the path comes from the sink URL).
+type FileSinkConfig struct {
+	// MaxBytes rotates the file at this size. 0 means 64 MiB; negative
+	// means never rotate.
+	MaxBytes antifragile.ByteSize `json:"max_bytes"`
+	// MaxFiles is how many rotated files are kept. 0 means 5.
+	MaxFiles int `json:"max_files"`
+}
+
+// RedisSinkConfig configures a redis:// metering sink (see the
+// metering/redis package's Config; the server comes from the sink URL).
+type RedisSinkConfig struct {
+	// Stream is the stream key. Empty means "antifragile:metering:events".
+	Stream string `json:"stream"`
+	// KeyPrefix prefixes the other keys. Empty means
+	// "antifragile:metering:".
+	KeyPrefix string `json:"key_prefix"`
+	// MaxLen trims the stream. 0 means 1,000,000; negative never trims.
+	MaxLen int64 `json:"max_len"`
+	// BatchTTL is how long a batch is recognised as applied. 0 means 24 h.
+	BatchTTL time.Duration `json:"batch_ttl"`
+}
+
+// Default returns the embedded defaults: the ops API on 127.0.0.1:8080, its
+// token from $ANTIFRAGILE_TOKEN, metering into memory, and every other
+// field zero (each package's own defaults). It is equivalent to the zero
+// Config, with the non-zero defaults written out.
+func Default() *Config {
+	return &Config{
+		Ops:      OpsConfig{Listen: DefaultListen, TokenEnv: DefaultTokenEnv},
+		Metering: MeteringConfig{Sink: DefaultSink},
+	}
+}
+
+// Clone returns a deep copy of c's data (the functions and handlers it
+// holds are shared).
+func (c *Config) Clone() *Config {
+	d := *c
+	d.Ops.ReadyStatuses = slices.Clone(c.Ops.ReadyStatuses)
+	d.Breakers.Named = maps.Clone(c.Breakers.Named)
+	d.Health.Weights = maps.Clone(c.Health.Weights)
+	d.Recovery.Policies = maps.Clone(c.Recovery.Policies)
+	d.Chaos.Engine.StopConditions = slices.Clone(c.Chaos.Engine.StopConditions)
+	return &d
+}
+
+// ListenAddr returns Ops.Listen, or DefaultListen when it is empty.
+func (c *Config) ListenAddr() string {
+	if c.Ops.Listen == "" {
+		return DefaultListen
+	}
+	return c.Ops.Listen
+}
+
+// TokenEnvName returns Ops.TokenEnv, or DefaultTokenEnv when it is empty.
+func (c *Config) TokenEnvName() string {
+	if c.Ops.TokenEnv == "" {
+		return DefaultTokenEnv
+	}
+	return c.Ops.TokenEnv
+}
+
+// Token resolves the ops bearer token: Ops.Token if set, else the value of
+// the environment variable TokenEnvName() as Getenv returns it (nil means
+// os.Getenv). An empty result means no token: the write routes are
+// disabled. There is never a built-in default.
+func (c *Config) Token() string {
+	if c.Ops.Token != "" {
+		return c.Ops.Token
+	}
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return getenv(c.TokenEnvName())
+}
+
+// BreakerConfig returns the breaker.Config of the breaker called name: its
+// entry in Breakers.Named, else Breakers.Default, with Name set and the
+// system's hash when it has none. It does not validate.
+func (c *Config) BreakerConfig(name string) breaker.Config {
+	b, ok := c.Breakers.Named[name]
+	if !ok {
+		b = c.Breakers.Default
+	}
+	b.Name = name
+	b.ConstitutionalHash = hashOr(b.ConstitutionalHash, c.ConstitutionalHash)
+	return b
+}
+
+// hashOr returns h, or dflt when h is empty.
+func hashOr(h, dflt string) string {
+	if h == "" {
+		return dflt
+	}
+	return h
+}
+
+// The JSON forms of the configs: each type decodes a method-less copy of
+// itself with the codec, so that its fields are declared once.
+type (
+	plainConfig          Config
+	plainOpsConfig       OpsConfig
+	plainBreakersConfig  BreakersConfig
+	plainChaosConfig     ChaosConfig
+	plainMeteringConfig  MeteringConfig
+	plainRedisSinkConfig RedisSinkConfig
+)
+
+// MarshalJSON writes the config file form of c.
+func (c Config) MarshalJSON() ([]byte, error) { return codec.Encode(plainConfig(c)) }
+
+// UnmarshalJSON reads the config file form strictly (see Parse); fields
+// absent from b keep their values. It does not validate.
+func (c *Config) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainConfig)(c)) }
+
+// MarshalJSON writes the breakers section.
+func (c BreakersConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainBreakersConfig(c)) }
+
+// UnmarshalJSON reads the breakers section; each entry of named starts as
+// a copy of default.
+func (c *BreakersConfig) UnmarshalJSON(b []byte) error {
+	err := codec.Decode(b, (*plainBreakersConfig)(c))
+	codec.Inherit(b, "named", c.Default, c.Named)
+	return err
+}
+
+// MarshalJSON writes the ops section, durations as strings.
+func (c OpsConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainOpsConfig(c)) }
+
+// UnmarshalJSON reads the ops section strictly.
+func (c *OpsConfig) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainOpsConfig)(c)) }
+
+// MarshalJSON writes the chaos section: the engine's fields and
+// stop_on_critical side by side.
+func (c ChaosConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainChaosConfig(c)) }
+
+// UnmarshalJSON reads the chaos section strictly.
+func (c *ChaosConfig) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainChaosConfig)(c)) }
+
+// MarshalJSON writes the metering section: the meter's fields and the
+// sink's side by side.
+func (c MeteringConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainMeteringConfig(c)) }
+
+// UnmarshalJSON reads the metering section strictly.
+func (c *MeteringConfig) UnmarshalJSON(b []byte) error {
+	return codec.Decode(b, (*plainMeteringConfig)(c))
+}
+
+// MarshalJSON writes the redis sink options, durations as strings.
+func (c RedisSinkConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainRedisSinkConfig(c)) }
+
+// UnmarshalJSON reads the redis sink options strictly.
+func (c *RedisSinkConfig) UnmarshalJSON(b []byte) error {
+	return codec.Decode(b, (*plainRedisSinkConfig)(c))
+}

@@ -1,0 +1,222 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// component is the Run goroutine of one component.
+type component struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// stop cancels the component's context and waits for its Run to return;
+// a nil component was never started.
+func (c *component) stop() {
+	if c != nil {
+		c.cancel()
+		<-c.done
+	}
+}
+
+// components are the Run goroutines of a running system.
+type components struct {
+	meter, health, recovery, chaos, bus *component
+}
+
+// Run runs every component — the meter, the health aggregator, the recovery
+// orchestrator, the chaos engine, the bus — until ctx ends, Close is called
+// or a component's Run fails; then it stops them in this order:
+//
+//  1. the chaos engine is emergency-stopped (every scenario ended, every
+//     breaker it forced open released) and closed;
+//  2. the bus stops, and what was published but not yet handled is
+//     delivered, so that it is metered;
+//  3. the recovery orchestrator stops (attempts in flight are cancelled);
+//  4. the health aggregator stops;
+//  5. the meter is closed, delivering every queued event
+//     (metering.close_timeout bounds it);
+//  6. the durable sink is closed.
+//
+// Whatever serves the ops API should stop before Run's context ends (the
+// daemon shuts its HTTP server down first). Run blocks, owns every
+// goroutine it starts and returns only after all of them have exited. It
+// returns nil after a clean shutdown, the error that ended it early (a
+// component failing), joined with the problems of the shutdown (such as
+// events the meter could not deliver). Started is closed once every
+// component runs. A system runs once: Run returns ErrRunning while it runs
+// and ErrClosed afterwards or after Close.
+func (s *System) Run(ctx context.Context) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	bg := context.WithoutCancel(ctx) // keeps ctx's values for the components
+
+	failed := make(chan error, 5) // one per component: none ever blocks
+	start := func(name string, run func(context.Context) error) *component {
+		cctx, cancel := context.WithCancel(bg)
+		c := &component{cancel: cancel, done: make(chan struct{})}
+		go func() {
+			defer close(c.done)
+			if err := run(cctx); err != nil {
+				failed <- fmt.Errorf("system: %s: %w", name, err)
+			}
+		}()
+		return c
+	}
+	comps := &components{
+		meter:    start("metering", s.meter.Run),
+		health:   start("health", s.health.Run),
+		recovery: start("recovery", s.rec.Run),
+		chaos:    start("chaos", s.chaos.Run),
+		bus:      start("bus", s.bus.Run),
+	}
+	var errs []error
+	// Started promises a running system: chaos refuses guarded injections
+	// until its Run runs, and health reaches its subscribers only while its
+	// Run runs. A component that fails to start ends the run.
+	for _, w := range []struct {
+		started <-chan struct{}
+		done    <-chan struct{}
+	}{{s.chaos.Started(), comps.chaos.done}, {s.health.Started(), comps.health.done}} {
+		select {
+		case <-w.started:
+		case <-w.done:
+		}
+	}
+	close(s.started)
+	s.log.Info("system running")
+
+	select {
+	case <-ctx.Done():
+	case <-s.stop:
+	case err := <-failed:
+		errs = append(errs, err)
+	}
+	s.log.Info("system stopping")
+	errs = append(errs, s.shutdown(bg, comps))
+	for drained := false; !drained; {
+		select {
+		case err := <-failed:
+			errs = append(errs, err)
+		default:
+			drained = true
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Error("system stopped with errors", "err", err)
+	} else {
+		s.log.Info("system stopped")
+	}
+	return err
+}
+
+// begin moves an idle system to running.
+func (s *System) begin() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state {
+	case running:
+		return ErrRunning
+	case done:
+		return ErrClosed
+	}
+	s.state = running
+	return nil
+}
+
+// end marks the system done once Run has released everything.
+func (s *System) end() {
+	s.mu.Lock()
+	s.state = done
+	s.mu.Unlock()
+	close(s.done)
+}
+
+// Started returns a channel that is closed once Run has started every
+// component. It is never closed if Run is not called.
+func (s *System) Started() <-chan struct{} { return s.started }
+
+// shutdown stops the components in order and releases the sink. comps holds
+// the Run goroutines (nil when the system never ran).
+func (s *System) shutdown(ctx context.Context, comps *components) error {
+	if comps == nil {
+		comps = &components{}
+	}
+	var errs []error
+	step := orDefault(s.cfg.Ops.ShutdownTimeout, DefaultShutdownTimeout)
+	bounded := func(d time.Duration, what string, fn func(context.Context) error) {
+		cctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		if err := fn(cctx); err != nil {
+			errs = append(errs, fmt.Errorf("system: %s: %w", what, err))
+		}
+	}
+	if s.chaos != nil {
+		s.chaos.EmergencyStop()
+		bounded(step, "closing chaos", s.chaos.Close)
+	}
+	comps.chaos.stop()
+	comps.bus.stop()
+	if s.bus != nil {
+		bounded(step, "draining the bus", s.bus.Drain)
+	}
+	comps.recovery.stop()
+	comps.health.stop()
+	if s.health != nil {
+		_ = s.health.Close(ctx) // Run has returned: Close only drops the registry subscription
+	}
+	cctx, cancel := context.WithTimeout(ctx, orDefault(s.cfg.Metering.CloseTimeout, DefaultCloseTimeout))
+	defer cancel()
+	if s.meter != nil {
+		if err := s.meter.Close(cctx); err != nil {
+			errs = append(errs, fmt.Errorf("system: flushing metering: %w", err))
+		}
+	}
+	comps.meter.stop()
+	if s.sink != nil {
+		if err := s.sink(cctx); err != nil {
+			errs = append(errs, fmt.Errorf("system: closing the metering sink: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the system. If Run is running, Close makes it shut down and
+// waits for it to return (or for ctx to end, returning ctx's error); Run's
+// own result reports the shutdown's problems. If Run was never called,
+// Close releases what New acquired — delivering events already recorded
+// and closing the sink — and Run then returns ErrClosed. Close is
+// idempotent and safe for concurrent use.
+func (s *System) Close(ctx context.Context) error {
+	s.mu.Lock()
+	switch s.state {
+	case idle:
+		s.state = done
+		s.mu.Unlock()
+		err := s.shutdown(ctx, nil)
+		close(s.done)
+		return err
+	case running:
+		s.once.Do(func() { close(s.stop) })
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func orDefault(v, dflt time.Duration) time.Duration {
+	if v == 0 {
+		return dflt
+	}
+	return v
+}

@@ -1,0 +1,317 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/metering"
+	redissink "github.com/antifragile-go/antifragile/metering/redis"
+	"github.com/antifragile-go/antifragile/ops"
+	"github.com/antifragile-go/antifragile/recovery"
+)
+
+// Errors of Run.
+var (
+	// ErrRunning is returned by Run while another Run of the system runs.
+	ErrRunning = errors.New("system: already running")
+	// ErrClosed is returned by Run once the system has run or been closed:
+	// a System runs once.
+	ErrClosed = errors.New("system: closed")
+)
+
+// System is every component of the toolkit built from one Config and wired
+// together: the breaker registry, the health aggregator over it, the
+// recovery orchestrator, the chaos engine, the meter with its sink and the
+// in-memory usage aggregation, the agent bus, and the ops API handler over
+// them all. New builds it and starts nothing; Run runs every component and,
+// when its context ends, stops them in the one correct order. A System runs
+// once. Its methods are safe for concurrent use.
+type System struct {
+	cfg   *Config // validated; the hash handed to every component
+	log   *slog.Logger
+	token string
+
+	reg     *breaker.Registry
+	health  *health.Aggregator
+	rec     *recovery.Orchestrator
+	chaos   *chaos.Engine
+	meter   *metering.Meter
+	usage   *metering.MemorySink
+	sink    func(context.Context) error // closes the durable sink; nil for memory
+	bus     *bus.Bus
+	opsOpts ops.Options
+	handler http.Handler
+
+	started chan struct{} // closed once every component's Run runs
+
+	mu    sync.Mutex
+	state int           // guarded by mu: idle, running or done
+	stop  chan struct{} // closed by Close to stop Run
+	done  chan struct{} // closed once everything is released
+	once  sync.Once     // closes stop
+}
+
+const (
+	idle = iota
+	running
+	done
+)
+
+// New builds a system from cfg: it validates cfg — an invalid one is
+// refused with every problem as a *ValidationError naming its JSON path —
+// and builds every component, creating the breakers of cfg.Breakers.Named,
+// the recovery policies of cfg.Recovery.Policies, and the metering sink (a
+// file sink opens its file now; a Redis sink connects on its first write).
+// New starts no goroutine. A system that is never run must be closed with
+// Close, which delivers what was recorded and closes the sink.
+func New(cfg Config) (*System, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("system: invalid configuration:\n%w", err)
+	}
+	s := &System{
+		cfg:     cfg.Clone(),
+		log:     cfg.Logger,
+		started: make(chan struct{}),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.token = s.cfg.Token()
+	s.cfg.ConstitutionalHash = antifragile.HashOrDefault(s.cfg.ConstitutionalHash)
+	if err := s.build(); err != nil {
+		_ = s.shutdown(context.Background(), nil)
+		return nil, err
+	}
+	return s, nil
+}
+
+// build constructs the components in dependency order; on error, the
+// caller releases what exists.
+func (s *System) build() error {
+	steps := []struct {
+		name  string
+		build func() error
+	}{
+		{"breakers", s.buildBreakers},
+		{"health", s.buildHealth},
+		{"recovery", s.buildRecovery},
+		{"chaos", s.buildChaos},
+		{"metering", s.buildMetering},
+		{"bus", s.buildBus},
+	}
+	for _, st := range steps {
+		if err := st.build(); err != nil {
+			return fmt.Errorf("system: %s: %w", st.name, err)
+		}
+	}
+	s.opsOpts = ops.Options{
+		Registry:      s.reg,
+		Health:        s.health,
+		Recovery:      s.rec,
+		Chaos:         s.chaos,
+		Meter:         s.meter,
+		Usage:         s.usage,
+		Bus:           s.bus,
+		Token:         s.token,
+		ReadyStatuses: s.cfg.Ops.ReadyStatuses,
+		MaxBodyBytes:  int64(s.cfg.Ops.MaxBodyBytes),
+		Dashboard:     s.cfg.Dashboard,
+		Logger:        s.log,
+	}
+	s.handler = ops.Handler(s.opsOpts)
+	return nil
+}
+
+func (s *System) hash(h string) string { return hashOr(h, s.cfg.ConstitutionalHash) }
+
+func (s *System) buildBreakers() error {
+	dflt := s.cfg.Breakers.Default
+	dflt.ConstitutionalHash = s.hash(dflt.ConstitutionalHash)
+	var err error
+	if s.reg, err = breaker.NewRegistry(breaker.RegistryConfig{Default: dflt, ConstitutionalHash: s.cfg.ConstitutionalHash}); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.cfg.Breakers.Named)) {
+		if _, err := s.reg.GetOrCreate(name, s.cfg.BreakerConfig(name)); err != nil {
+			return fmt.Errorf("%q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *System) buildHealth() error {
+	hc := s.cfg.Health
+	hc.ConstitutionalHash = s.hash(hc.ConstitutionalHash)
+	var err error
+	s.health, err = health.New(hc, s.reg)
+	return err
+}
+
+func (s *System) buildRecovery() error {
+	rc := s.cfg.Recovery
+	rc.ConstitutionalHash = s.hash(rc.ConstitutionalHash)
+	rc.DefaultPolicy.ConstitutionalHash = s.hash(rc.DefaultPolicy.ConstitutionalHash)
+	rc.Policies = maps.Clone(rc.Policies)
+	for name, p := range rc.Policies {
+		p.ConstitutionalHash = s.hash(p.ConstitutionalHash)
+		rc.Policies[name] = p
+	}
+	var err error
+	s.rec, err = recovery.New(rc, s.reg)
+	return err
+}
+
+func (s *System) buildChaos() error {
+	cc := s.cfg.Chaos.Engine
+	cc.ConstitutionalHash = s.hash(cc.ConstitutionalHash)
+	if s.cfg.Chaos.StopOnCritical {
+		agg := s.health
+		cc.StopConditions = append(slices.Clone(cc.StopConditions), chaos.StopCondition{
+			Name:  "health status is CRITICAL",
+			Check: func() bool { r := agg.Current(); return r != nil && r.Status == health.Critical },
+		})
+	}
+	var err error
+	s.chaos, err = chaos.New(cc, s.reg)
+	return err
+}
+
+func (s *System) buildMetering() error {
+	m := s.cfg.Metering
+	var err error
+	if s.usage, err = metering.NewMemorySink(metering.MemoryConfig{
+		Window: m.Meter.AggregationInterval, MaxWindows: m.Memory.MaxWindows, MaxSeries: m.Memory.MaxSeries, BillAll: m.BillAll,
+	}); err != nil {
+		return err
+	}
+	var sink metering.Sink = s.usage
+	if !m.Meter.Disabled {
+		durable, err := s.openSink()
+		if err != nil {
+			return err
+		}
+		if durable != nil {
+			sink = tee{durable: durable, memory: s.usage}
+		}
+	}
+	mc := m.Meter
+	mc.ConstitutionalHash = s.hash(mc.ConstitutionalHash)
+	mc.Sink, mc.Logger = sink, s.log
+	s.meter, err = metering.New(mc)
+	return err
+}
+
+// openSink opens the durable sink that Metering.Sink names, or returns nil
+// for "memory".
+func (s *System) openSink() (metering.Sink, error) {
+	m := s.cfg.Metering
+	target, err := ParseSink(m.Sink)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	switch target.Kind {
+	case SinkFile:
+		fs, err := metering.NewFileSink(metering.FileConfig{Path: target.Path, MaxBytes: m.File.MaxBytes, MaxFiles: m.File.MaxFiles})
+		if err != nil {
+			return nil, fmt.Errorf("file sink: %w", err)
+		}
+		s.sink = fs.Close
+		return fs, nil
+	case SinkRedis:
+		client := redis.NewClient(target.Redis)
+		rs, err := redissink.New(redissink.Config{
+			Client: client, Stream: m.Redis.Stream, KeyPrefix: m.Redis.KeyPrefix,
+			MaxLen: m.Redis.MaxLen, BatchTTL: m.Redis.BatchTTL, BillAll: m.BillAll,
+		})
+		if err != nil {
+			_ = client.Close()
+			return nil, fmt.Errorf("redis sink: %w", err)
+		}
+		s.sink = func(context.Context) error { return errors.Join(rs.Close(), client.Close()) }
+		return rs, nil
+	}
+	return nil, nil
+}
+
+func (s *System) buildBus() error {
+	bc := s.cfg.Bus
+	bc.ConstitutionalHash = s.hash(bc.ConstitutionalHash)
+	bc.Registry, bc.Chaos, bc.Meter = s.reg, s.chaos, s.meter
+	var err error
+	s.bus, err = bus.New(bc)
+	return err
+}
+
+// tee writes each batch to the durable sink and, once that succeeded, to
+// the in-memory aggregation, so that a batch the meter re-sends is counted
+// in memory once.
+type tee struct {
+	durable metering.Sink
+	memory  *metering.MemorySink
+}
+
+func (t tee) Write(ctx context.Context, events []metering.Event) error {
+	if err := t.durable.Write(ctx, events); err != nil {
+		return err
+	}
+	return t.memory.Write(ctx, events)
+}
+
+// Config returns a copy of the system's configuration (validated, its hash
+// filled in).
+func (s *System) Config() *Config { return s.cfg.Clone() }
+
+// Registry returns the shared breaker registry.
+func (s *System) Registry() *breaker.Registry { return s.reg }
+
+// Health returns the health aggregator.
+func (s *System) Health() *health.Aggregator { return s.health }
+
+// Recovery returns the recovery orchestrator.
+func (s *System) Recovery() *recovery.Orchestrator { return s.rec }
+
+// Chaos returns the chaos engine.
+func (s *System) Chaos() *chaos.Engine { return s.chaos }
+
+// Meter returns the meter.
+func (s *System) Meter() *metering.Meter { return s.meter }
+
+// Usage returns the in-memory usage aggregation that the ops API serves.
+// Whatever the configured sink, every delivered event is aggregated here
+// too (after the durable sink accepted it).
+func (s *System) Usage() *metering.MemorySink { return s.usage }
+
+// Bus returns the agent bus; register agents on it before or during Run.
+func (s *System) Bus() *bus.Bus { return s.bus }
+
+// Handler returns the ops API over the system's components, for an
+// http.Server or for mounting under a prefix. It starts nothing.
+func (s *System) Handler() http.Handler { return s.handler }
+
+// OpsOptions returns the options Handler was built with, for building a
+// handler that differs in some option.
+func (s *System) OpsOptions() ops.Options { return s.opsOpts }
+
+// HasToken reports whether a bearer token was configured, that is whether
+// the ops API's write routes are enabled.
+func (s *System) HasToken() bool { return s.token != "" }
+
+// Logger returns the system's logger (a discarding one when Config.Logger
+// is nil).
+func (s *System) Logger() *slog.Logger { return s.log }
