@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/internal/gameday"
 )
@@ -101,5 +102,47 @@ func TestRun_InterruptionEndsEveryFault(t *testing.T) {
 	}
 	if res.Elapsed > 5*time.Second {
 		t.Errorf("the interrupted run lasted %s", res.Elapsed)
+	}
+}
+
+// TestIssue12_InProcessGameDayMetersEveryMessage: a game day on a System
+// meters every message its bus accepted, those still waiting in mailboxes
+// when it stops included (the bus is drained before the meter's last
+// flush).
+func TestIssue12_InProcessGameDayMetersEveryMessage(t *testing.T) {
+	sc, f := gameday.Default().Scaled(2 * time.Second)
+	l := newLocal(t, f, 5, gameday.GeneratorConfig{Rate: sc.Traffic.Rate, Tenants: sc.Traffic.Tenants})
+	stop := l.start(t)
+	if _, err := gameday.Run(context.Background(), gameday.Config{Scenario: sc, Target: l.sim.Target(), Scale: f}); err != nil {
+		t.Fatal(err)
+	}
+	// Messages published at the last moment are still in the mailboxes when
+	// the system stops.
+	const late = 300
+	for i := range late {
+		m := bus.NewMessage("test", "auditor", "audit", i)
+		m.Tenant = "late"
+		if err := l.Bus().Publish(context.Background(), m); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Bus().Stats()
+	accepted := st.Delivered + st.Failed + st.Rejected + st.Injected
+	var metered, lateMetered int64
+	for _, u := range l.Usage().Totals() {
+		metered += u.Count + u.Rejected + u.Injected
+		if u.Tenant == "late" {
+			lateMetered = u.Count + u.Rejected + u.Injected
+		}
+	}
+	if uint64(metered) != accepted || st.Dropped != 0 || lateMetered != late {
+		t.Fatalf("metered %d of %d handled messages (%d of the %d published last), %d dropped; bus %+v",
+			metered, accepted, lateMetered, late, st.Dropped, st)
+	}
+	if m := l.Meter().Metrics(); m.Dropped != 0 || m.Failed != 0 {
+		t.Fatalf("the meter lost events: %+v", m)
 	}
 }
