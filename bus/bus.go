@@ -60,21 +60,21 @@ func (e *PanicError) Is(target error) bool { return target == ErrHandlerPanic }
 
 // Message is one message between agents.
 type Message struct {
-	ID       string    `json:"id"`
-	From     string    `json:"from"`
-	To       string    `json:"to"`
-	Type     string    `json:"type"`
-	Tenant   string    `json:"tenant,omitempty"`
-	Priority int       `json:"priority,omitempty"`
-	Payload  any       `json:"payload,omitempty"`
-	Hash     string    `json:"constitutional_hash"`
-	SentAt   time.Time `json:"sent_at"`
+	ID                 string    `json:"id"`
+	From               string    `json:"from"`
+	To                 string    `json:"to"`
+	Type               string    `json:"type"`
+	Tenant             string    `json:"tenant,omitempty"`
+	Priority           int       `json:"priority,omitempty"`
+	Payload            any       `json:"payload,omitempty"`
+	ConstitutionalHash string    `json:"constitutional_hash"`
+	SentAt             time.Time `json:"sent_at"`
 }
 
 // NewMessage returns a message from → to of type typ carrying the
 // constitutional hash. The bus fills ID and SentAt when they are empty.
 func NewMessage(from, to, typ string, payload any) Message {
-	return Message{From: from, To: to, Type: typ, Payload: payload, Hash: antifragile.ConstitutionalHash}
+	return Message{From: from, To: to, Type: typ, Payload: payload, ConstitutionalHash: antifragile.ConstitutionalHash}
 }
 
 // Reply is a handler's answer to Send.
@@ -324,8 +324,8 @@ func (b *Bus) Publish(ctx context.Context, msg Message) error {
 // accept validates msg's hash, fills its ID and time, and resolves the
 // recipient.
 func (b *Bus) accept(msg *Message) (*agent, error) {
-	if antifragile.ValidateHash(msg.Hash) != nil {
-		err := antifragile.ValidateHashFor(msg.Hash, "bus message from "+strconv.Quote(msg.From))
+	if antifragile.ValidateHash(msg.ConstitutionalHash) != nil {
+		err := antifragile.ValidateHashFor(msg.ConstitutionalHash, "bus message from "+strconv.Quote(msg.From))
 		{
 			b.mismatches.Add(1)
 			if b.cfg.Meter != nil {
@@ -481,30 +481,30 @@ func (b *Bus) drainAgent(ctx context.Context, a *agent) {
 	}
 }
 
-// Stats are the bus's counters since it was created.
-type Stats struct {
-	Agents         int    `json:"agents"`
-	Sent           uint64 `json:"sent"`
-	Published      uint64 `json:"published"`
-	Delivered      uint64 `json:"delivered"`
-	Failed         uint64 `json:"failed"`
-	Rejected       uint64 `json:"rejected"`
-	Injected       uint64 `json:"injected"`
-	HashMismatches uint64 `json:"hash_mismatches"`
-	UnknownAgent   uint64 `json:"unknown_agent"`
-	MailboxFull    uint64 `json:"mailbox_full"`
-	Dropped        uint64 `json:"dropped"`
-	Running        bool   `json:"running"`
-	Hash           string `json:"constitutional_hash"`
+// Metrics are the bus's counters since it was created.
+type Metrics struct {
+	Agents             int    `json:"agents"`
+	Sent               uint64 `json:"sent"`
+	Published          uint64 `json:"published"`
+	Delivered          uint64 `json:"delivered"`
+	Failed             uint64 `json:"failed"`
+	Rejected           uint64 `json:"rejected"`
+	Injected           uint64 `json:"injected"`
+	HashMismatches     uint64 `json:"hash_mismatches"`
+	UnknownAgent       uint64 `json:"unknown_agent"`
+	MailboxFull        uint64 `json:"mailbox_full"`
+	Dropped            uint64 `json:"dropped"`
+	Running            bool   `json:"running"`
+	ConstitutionalHash string `json:"constitutional_hash"`
 }
 
-// Stats returns the bus's counters. It takes no lock.
-func (b *Bus) Stats() Stats {
-	return Stats{
+// Metrics returns the bus's counters. It takes no lock.
+func (b *Bus) Metrics() Metrics {
+	return Metrics{
 		Agents: len(*b.agents.Load()), Sent: b.sent.Load(), Published: b.published.Load(),
 		Delivered: b.delivered.Load(), Failed: b.failed.Load(), Rejected: b.rejected.Load(),
 		Injected: b.injected.Load(), HashMismatches: b.mismatches.Load(), UnknownAgent: b.unknown.Load(),
-		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), Hash: b.hash,
+		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), ConstitutionalHash: b.hash,
 	}
 }
 

@@ -113,7 +113,7 @@ func TestBus_Pipeline(t *testing.T) {
 		called := false
 		f.bus.Register("a", func(context.Context, bus.Message) (bus.Reply, error) { called = true; return bus.Reply{}, nil })
 		msg := bus.NewMessage("x", "a", "t", nil)
-		msg.Hash = "deadbeefdeadbeef"
+		msg.ConstitutionalHash = "deadbeefdeadbeef"
 		_, err := f.bus.Send(context.Background(), msg)
 		var hm *antifragile.HashMismatchError
 		if !errors.As(err, &hm) || !errors.Is(err, antifragile.ErrHashMismatch) {
@@ -129,8 +129,8 @@ func TestBus_Pipeline(t *testing.T) {
 		if len(evs) != 2 || evs[0].Operation != metering.OpConstitutionalValidation || evs[0].Compliance != 0 || evs[0].Metadata["is_valid"] != false {
 			t.Fatalf("metered %+v", evs)
 		}
-		if f.bus.Stats().HashMismatches != 2 {
-			t.Fatalf("stats %+v", f.bus.Stats())
+		if f.bus.Metrics().HashMismatches != 2 {
+			t.Fatalf("stats %+v", f.bus.Metrics())
 		}
 	})
 	t.Run("an open breaker never reaches the handler", func(t *testing.T) {
@@ -319,7 +319,7 @@ func TestBus_Publish(t *testing.T) {
 			}
 			cancel()
 			<-done
-			if s := f.bus.Stats(); s.Delivered != 4 || s.Published != 4 {
+			if s := f.bus.Metrics(); s.Delivered != 4 || s.Published != 4 {
 				t.Fatalf("stats %+v", s)
 			}
 		})
@@ -336,12 +336,12 @@ func TestBus_Publish(t *testing.T) {
 				t.Fatalf("3rd publish: %v", err)
 			}
 		}
-		if f.bus.Stats().MailboxFull != 1 {
+		if f.bus.Metrics().MailboxFull != 1 {
 			t.Fatal("not counted")
 		}
 		f.bus.Unregister("a")
-		if f.bus.Stats().Dropped != 2 {
-			t.Fatalf("pending messages of an unregistered agent: %+v", f.bus.Stats())
+		if f.bus.Metrics().Dropped != 2 {
+			t.Fatalf("pending messages of an unregistered agent: %+v", f.bus.Metrics())
 		}
 	})
 }
@@ -368,8 +368,8 @@ func TestBus_Drain(t *testing.T) {
 		if err := f.bus.Drain(ctx); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v", err)
 		}
-		if got != 5 || f.bus.Stats().Dropped != 1 {
-			t.Fatalf("delivered %d, stats %+v", got, f.bus.Stats())
+		if got != 5 || f.bus.Metrics().Dropped != 1 {
+			t.Fatalf("delivered %d, stats %+v", got, f.bus.Metrics())
 		}
 	})
 }

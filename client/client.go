@@ -411,8 +411,8 @@ func (c *Client) Metering(ctx context.Context) (api.Metering, error) {
 }
 
 // Bus returns the agent bus's counters (GET /bus).
-func (c *Client) Bus(ctx context.Context) (bus.Stats, error) {
-	var v bus.Stats
+func (c *Client) Bus(ctx context.Context) (bus.Metrics, error) {
+	var v bus.Metrics
 	err := c.do(ctx, http.MethodGet, "/bus", nil, nil, &v)
 	return v, err
 }

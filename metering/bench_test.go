@@ -159,7 +159,7 @@ func BenchmarkEndToEndMemory(b *testing.B) {
 	sink, _ := metering.NewMemorySink(metering.MemoryConfig{})
 	m, _ := metering.New(metering.Config{Sink: sink})
 	stop := runMeter(b, m)
-	before := sink.Stats().Events
+	before := sink.Metrics().Events
 	e := benchEvent()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -172,7 +172,7 @@ func BenchmarkEndToEndMemory(b *testing.B) {
 	_ = m.Flush(context.Background())
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if got := sink.Stats().Events - before; got != uint64(b.N) {
+	if got := sink.Metrics().Events - before; got != uint64(b.N) {
 		b.Fatalf("sink aggregated %d of %d", got, b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
@@ -201,7 +201,7 @@ func BenchmarkMemorySinkWrite(b *testing.B) {
 // BenchmarkAppendJSON measures encoding one event.
 func BenchmarkAppendJSON(b *testing.B) {
 	e := benchEvent()
-	e.ID, e.Time, e.Hash = "0123456789abcdef-12345", time.Now().UTC(), "cdd01ef066bc6cf2"
+	e.ID, e.Time, e.ConstitutionalHash = "0123456789abcdef-12345", time.Now().UTC(), "cdd01ef066bc6cf2"
 	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -40,7 +40,7 @@ func AppendCloudEvent(dst []byte, e *Event, source string) []byte {
 	dst = append(dst, `","datacontenttype":"application/json","data":{"tier":`...)
 	dst = appendUsage(dst, e)
 	dst = append(dst, `,"constitutional_hash":`...)
-	dst = appendString(dst, e.Hash)
+	dst = appendString(dst, e.ConstitutionalHash)
 	return append(dst, "}}"...)
 }
 

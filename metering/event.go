@@ -180,8 +180,8 @@ type Event struct {
 	Metadata map[string]any
 	// Time is when the operation happened, in UTC; zero means "now" to Record.
 	Time time.Time
-	// Hash is the constitutional hash; empty means the meter's.
-	Hash string
+	// ConstitutionalHash is the constitutional hash; empty means the meter's.
+	ConstitutionalHash string
 }
 
 // DefaultTenant is the tenant of an event recorded without one.
@@ -195,8 +195,8 @@ func (e *Event) normalize(hash string) {
 	if e.Tier == "" {
 		e.Tier = TierStandard
 	}
-	if e.Hash == "" {
-		e.Hash = hash
+	if e.ConstitutionalHash == "" {
+		e.ConstitutionalHash = hash
 	}
 	e.Compliance = clamp01(e.Compliance)
 	if e.Latency < 0 {
@@ -247,7 +247,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	}
 	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","constitutional_hash":`...)
-	dst = appendString(dst, e.Hash)
+	dst = appendString(dst, e.ConstitutionalHash)
 	return append(dst, '}')
 }
 
@@ -317,7 +317,7 @@ func (w *wireEvent) event() (Event, error) {
 	return Event{
 		ID: w.ID, Tenant: w.Tenant, Operation: w.Operation, Tier: w.Tier, Agent: w.Agent,
 		Tokens: w.Tokens, Latency: d, Compliance: w.Compliance, Outcome: w.Outcome,
-		Metadata: w.Metadata, Time: ts.UTC(), Hash: w.Hash,
+		Metadata: w.Metadata, Time: ts.UTC(), ConstitutionalHash: w.Hash,
 	}, nil
 }
 

@@ -17,7 +17,7 @@ func fullEvent() metering.Event {
 		ID: "id-1", Tenant: "acme", Operation: metering.OpPolicyEvaluation, Tier: metering.TierEnhanced,
 		Agent: "agent \"7\"\n", Tokens: 42, Latency: 1500 * time.Microsecond, Compliance: 0.75,
 		Outcome: metering.OutcomeRejected, Metadata: map[string]any{"decision": "deny", "n": 3.5, "ok": true},
-		Time: time.Date(2026, 5, 6, 7, 8, 9, 123_000_000, time.UTC), Hash: "cdd01ef066bc6cf2",
+		Time: time.Date(2026, 5, 6, 7, 8, 9, 123_000_000, time.UTC), ConstitutionalHash: "cdd01ef066bc6cf2",
 	}
 }
 

@@ -71,7 +71,7 @@ func ExampleAppendCloudEvent() {
 	e := metering.Event{
 		ID: "evt-1", Tenant: "acme", Operation: metering.OpAgentMessage, Tier: metering.TierStandard,
 		Tokens: 12, Latency: 250 * time.Microsecond, Compliance: 1,
-		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Hash: "cdd01ef066bc6cf2",
+		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ConstitutionalHash: "cdd01ef066bc6cf2",
 	}
 	fmt.Println(string(metering.AppendCloudEvent(nil, &e, "")))
 	// Output:

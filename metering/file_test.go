@@ -24,7 +24,7 @@ func sampleEvents(n int) []metering.Event {
 		ev[i] = metering.Event{
 			ID: fmt.Sprintf("e-%d", i), Tenant: "acme", Operation: metering.OpAgentMessage, Tier: metering.TierStandard,
 			Agent: "a", Tokens: int64(i), Latency: time.Duration(i) * time.Microsecond, Compliance: 1,
-			Time: base.Add(time.Duration(i) * time.Millisecond), Hash: antifragile.ConstitutionalHash,
+			Time: base.Add(time.Duration(i) * time.Millisecond), ConstitutionalHash: antifragile.ConstitutionalHash,
 		}
 	}
 	return ev

@@ -122,7 +122,7 @@ func TestHooks(t *testing.T) {
 				t.Fatalf("got %d events", len(ev))
 			}
 			got := ev[0]
-			got.ID, got.Time, got.Hash = "", time.Time{}, ""
+			got.ID, got.Time, got.ConstitutionalHash = "", time.Time{}, ""
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("event =\n%+v\nwant\n%+v", got, tt.want)
 			}

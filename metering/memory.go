@@ -29,11 +29,11 @@ type MemoryConfig struct {
 	Window time.Duration `json:"window,omitempty"`
 	// MaxWindows is how many windows are kept; the oldest is evicted when a
 	// newer one opens, and an event older than every kept window is counted
-	// in MemoryStats.Late instead. 0 means 1440 (a day of minute windows);
+	// in MemoryMetrics.Late instead. 0 means 1440 (a day of minute windows);
 	// negative is invalid.
 	MaxWindows int `json:"max_windows,omitempty"`
 	// MaxSeries bounds the tenant × operation × tier series of one window;
-	// events of a further series are counted in MemoryStats.Overflow. 0
+	// events of a further series are counted in MemoryMetrics.Overflow. 0
 	// means 10,000; negative is invalid.
 	MaxSeries int `json:"max_series,omitempty"`
 	// BillAll counts rejected and injected events in Count, Tokens, latency
@@ -68,8 +68,8 @@ type Usage struct {
 	Injected int64 `json:"injected"`
 }
 
-// MemoryStats describes a MemorySink's retained data and what it refused.
-type MemoryStats struct {
+// MemoryMetrics describes a MemorySink's retained data and what it refused.
+type MemoryMetrics struct {
 	Windows  int    `json:"windows"`
 	Series   int    `json:"series"`
 	Tenants  int    `json:"tenants"`
@@ -325,11 +325,11 @@ func (s *MemorySink) Totals() []Usage {
 	return out
 }
 
-// Stats returns the sink's counters.
-func (s *MemorySink) Stats() MemoryStats {
+// Metrics returns the sink's counters.
+func (s *MemorySink) Metrics() MemoryMetrics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := MemoryStats{Windows: len(s.order), Tenants: len(s.totals), Events: s.events, Late: s.late, Overflow: s.overflow}
+	st := MemoryMetrics{Windows: len(s.order), Tenants: len(s.totals), Events: s.events, Late: s.late, Overflow: s.overflow}
 	for _, w := range s.windows {
 		st.Series += len(w.series)
 	}

@@ -141,7 +141,7 @@ func TestMemorySink_Usage(t *testing.T) {
 		if len(got) != 3 || !got[0].Start.Equal(base.Add(2*time.Minute)) {
 			t.Fatalf("Usage = %+v, want windows 2, 3, 4", got)
 		}
-		st := sink.Stats()
+		st := sink.Metrics()
 		if st.Windows != 3 || st.Late != 2 || st.Events != 6 {
 			t.Fatalf("Stats = %+v", st)
 		}
@@ -157,7 +157,7 @@ func TestMemorySink_Usage(t *testing.T) {
 			ev = append(ev, metering.Event{Tenant: fmt.Sprint(i), Time: now}, metering.Event{Tenant: fmt.Sprint(i), Time: now})
 		}
 		_ = sink.Write(context.Background(), ev)
-		if st := sink.Stats(); st.Series != 2 || st.Overflow != 4 || st.Events != 4 {
+		if st := sink.Metrics(); st.Series != 2 || st.Overflow != 4 || st.Events != 4 {
 			t.Fatalf("Stats = %+v", st)
 		}
 	})

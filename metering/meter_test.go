@@ -190,7 +190,7 @@ func TestMeter_Record(t *testing.T) {
 				t.Fatalf("got %d events", len(ev))
 			}
 			a, b := ev[0], ev[1]
-			if a.ID == "" || a.Tenant != "default" || a.Tier != metering.TierStandard || a.Hash != antifragile.ConstitutionalHash {
+			if a.ID == "" || a.Tenant != "default" || a.Tier != metering.TierStandard || a.ConstitutionalHash != antifragile.ConstitutionalHash {
 				t.Errorf("first event = %+v, want an ID, tenant default, tier standard, the hash", a)
 			}
 			if !a.Time.Equal(time.Now()) || a.Time.Location() != time.UTC {

@@ -205,7 +205,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 
 	if b := s.opts.Bus; b != nil {
-		st := b.Stats()
+		st := b.Metrics()
 		gauge(c.busAgents, float64(st.Agents))
 		for _, kv := range []struct {
 			result string

@@ -202,7 +202,7 @@ func (s *server) getBus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errUnavailable("agent bus"))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.opts.Bus.Stats())
+	writeJSON(w, http.StatusOK, s.opts.Bus.Metrics())
 }
 
 func (s *server) getLivez(w http.ResponseWriter, r *http.Request) {

@@ -137,7 +137,7 @@ func TestHandler_ReadRoutes(t *testing.T) {
 		}
 	})
 	t.Run("bus returns the stats", func(t *testing.T) {
-		var st bus.Stats
+		var st bus.Metrics
 		decode(t, do(t, s.h, "GET", "/bus", ""), 200, &st)
 		if st.Agents != 1 || st.Sent != 1 || st.Delivered != 1 {
 			t.Errorf("stats = %+v", st)

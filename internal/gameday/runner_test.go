@@ -129,7 +129,7 @@ func TestIssue12_InProcessGameDayMetersEveryMessage(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	st := l.Bus().Stats()
+	st := l.Bus().Metrics()
 	accepted := st.Delivered + st.Failed + st.Rejected + st.Injected
 	var metered, lateMetered int64
 	for _, u := range l.Usage().Totals() {

@@ -143,7 +143,7 @@ func (t *LocalTarget) Observe(ctx context.Context) (Observation, error) {
 		o.Metered[u.Tenant] = u.Count + u.Rejected + u.Injected
 	}
 	if t.traffic != nil {
-		st := t.traffic.Stats()
+		st := t.traffic.Metrics()
 		o.Messages, o.Failed = st.Delivered+st.Failed, st.Failed
 		o.Latency, _ = t.traffic.Latency(LatencyWindow, 0.99)
 	} else {

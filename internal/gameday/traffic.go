@@ -34,7 +34,7 @@ type GeneratorConfig struct {
 	Seed uint64
 	// Workers bounds the messages in flight. 0 means 32; negative is
 	// invalid. When every worker is busy the generator sheds messages and
-	// counts them (GeneratorStats.Shed) instead of queueing without bound.
+	// counts them (GeneratorMetrics.Shed) instead of queueing without bound.
 	Workers int
 	// Timeout bounds each message. 0 means 500 ms; negative is invalid.
 	Timeout time.Duration
@@ -75,8 +75,8 @@ type timedLatency struct {
 	lat time.Duration
 }
 
-// GeneratorStats are a generator's counters since it was created.
-type GeneratorStats struct {
+// GeneratorMetrics are a generator's counters since it was created.
+type GeneratorMetrics struct {
 	// Sent counts the messages handed to the bus.
 	Sent uint64 `json:"sent"`
 	// Delivered counts the messages handled without error.
@@ -129,9 +129,9 @@ func NewGenerator(b *bus.Bus, cfg GeneratorConfig) (*Generator, error) {
 // Tenants returns the tenants the generator sends for.
 func (t *Generator) Tenants() []string { return slices.Clone(t.cfg.Tenants) }
 
-// Stats returns the generator's counters. It takes no lock.
-func (t *Generator) Stats() GeneratorStats {
-	return GeneratorStats{Sent: t.sent.Load(), Delivered: t.delivered.Load(), Failed: t.failed.Load(), Shed: t.shed.Load()}
+// Metrics returns the generator's counters. It takes no lock.
+func (t *Generator) Metrics() GeneratorMetrics {
+	return GeneratorMetrics{Sent: t.sent.Load(), Delivered: t.delivered.Load(), Failed: t.failed.Load(), Shed: t.shed.Load()}
 }
 
 // Latency returns the q-th quantile (0 < q ≤ 1) of the latencies of the

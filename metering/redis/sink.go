@@ -301,16 +301,16 @@ func ComplianceMicros(c float64) int64 {
 	return int64(math.Round(min(c, 1) * 1e6))
 }
 
-// Stats counts the batches a Sink applied and those Redis recognized as
+// Metrics counts the batches a Sink applied and those Redis recognized as
 // already applied (re-sends).
-type Stats struct {
+type Metrics struct {
 	Applied    uint64 `json:"applied"`
 	Duplicates uint64 `json:"duplicates"`
 }
 
-// Stats returns the sink's counters. Safe for concurrent use.
-func (s *Sink) Stats() Stats {
-	return Stats{Applied: s.applied.Load(), Duplicates: s.duplicates.Load()}
+// Metrics returns the sink's counters. Safe for concurrent use.
+func (s *Sink) Metrics() Metrics {
+	return Metrics{Applied: s.applied.Load(), Duplicates: s.duplicates.Load()}
 }
 
 // Usage reads tenant's aggregates from Redis (an empty tenant means

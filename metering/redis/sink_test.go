@@ -67,7 +67,7 @@ func events(n int, tenant string) []metering.Event {
 		ev[i] = metering.Event{
 			ID: fmt.Sprintf("%s-%d", tenant, i), Tenant: tenant, Operation: metering.OpAgentMessage,
 			Tier: metering.TierStandard, Tokens: int64(i + 1), Latency: time.Duration(i+1) * time.Millisecond,
-			Compliance: 0.5, Time: base.Add(time.Duration(i) * time.Second), Hash: antifragile.ConstitutionalHash,
+			Compliance: 0.5, Time: base.Add(time.Duration(i) * time.Second), ConstitutionalHash: antifragile.ConstitutionalHash,
 		}
 	}
 	return ev
@@ -182,7 +182,7 @@ func TestSink_Write(t *testing.T) {
 		if u, _ := s.Usage(ctx, "acme"); u.Count != 10 {
 			t.Fatalf("count = %d, want 10", u.Count)
 		}
-		if st := s.Stats(); st.Applied != 1 || st.Duplicates != 2 {
+		if st := s.Metrics(); st.Applied != 1 || st.Duplicates != 2 {
 			t.Fatalf("Stats = %+v", st)
 		}
 		if err := s.Write(ctx, events(11, "acme")[10:]); err != nil {
@@ -342,7 +342,7 @@ func TestSink_RedisKilled(t *testing.T) {
 
 	met := m.Metrics()
 	t.Logf("accepted %d, dropped %d, write errors %d, retries %d, batches applied %d, re-sends recognized %d",
-		len(accepted), met.Dropped, met.Errors, met.Retries, sink.Stats().Applied, sink.Stats().Duplicates)
+		len(accepted), met.Dropped, met.Errors, met.Retries, sink.Metrics().Applied, sink.Metrics().Duplicates)
 	if met.Errors == 0 {
 		t.Fatal("no write failed: Redis was not down during the run")
 	}
