@@ -30,6 +30,8 @@ var (
 	ErrDuplicateAgent = errors.New("bus: agent already registered")
 	// ErrRunning: Run was called while the bus is running.
 	ErrRunning = errors.New("bus: already running")
+	// ErrClosed: Send, Publish or Run was called after Close.
+	ErrClosed = errors.New("bus: closed")
 )
 
 // AgentError names the agent an error is about; it wraps ErrUnknownAgent,
@@ -156,6 +158,7 @@ type Bus struct {
 	sent, delivered, failed, rejected, injected atomic.Uint64
 	mismatches, published, mailboxFull, dropped atomic.Uint64
 	unknown                                     atomic.Uint64
+	closed                                      atomic.Bool
 }
 
 // Validate reports every invalid data field of c (the hash, the sizes and
@@ -290,6 +293,9 @@ func (b *Bus) drain(a *agent) {
 // caller's goroutine and returns the handler's reply. It blocks for as long
 // as the handler (and any injected latency) does, bounded by ctx.
 func (b *Bus) Send(ctx context.Context, msg Message) (Reply, error) {
+	if b.closed.Load() {
+		return Reply{}, ErrClosed
+	}
 	b.sent.Add(1)
 	a, err := b.accept(&msg)
 	if err != nil {
@@ -306,6 +312,9 @@ func (b *Bus) Send(ctx context.Context, msg Message) (Reply, error) {
 func (b *Bus) Publish(ctx context.Context, msg Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if b.closed.Load() {
+		return ErrClosed
 	}
 	b.published.Add(1)
 	a, err := b.accept(&msg)
@@ -413,6 +422,9 @@ func (b *Bus) call(ctx context.Context, a *agent, msg *Message) (reply Reply, er
 // Drain. It
 // returns ErrRunning if the bus is already running.
 func (b *Bus) Run(ctx context.Context) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
 	if !b.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
@@ -479,6 +491,16 @@ func (b *Bus) drainAgent(ctx context.Context, a *agent) {
 			return
 		}
 	}
+}
+
+// Close refuses new messages (Send and Publish return ErrClosed, and so
+// does a later Run) and then drains the mailboxes as Drain does, delivering
+// and metering what was queued, until ctx ends. Stop Run first; a Run still
+// running keeps delivering beside it. It is idempotent and safe for
+// concurrent use.
+func (b *Bus) Close(ctx context.Context) error {
+	b.closed.Store(true)
+	return b.Drain(ctx)
 }
 
 // Metrics are the bus's counters since it was created.

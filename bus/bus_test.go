@@ -373,3 +373,33 @@ func TestBus_Drain(t *testing.T) {
 		}
 	})
 }
+
+func TestBus_Close(t *testing.T) {
+	f := newFixture(t, bus.Config{})
+	if err := f.bus.Register("a", func(context.Context, bus.Message) (bus.Reply, error) { return bus.Reply{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := f.bus.Publish(context.Background(), bus.NewMessage("x", "a", "t", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.bus.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.bus.Metrics(); m.Delivered != 5 || m.Dropped != 0 {
+		t.Fatalf("Close did not deliver what was queued: %+v", m)
+	}
+	if _, err := f.bus.Send(context.Background(), bus.NewMessage("x", "a", "t", nil)); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("Send after Close = %v", err)
+	}
+	if err := f.bus.Publish(context.Background(), bus.NewMessage("x", "a", "t", nil)); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("Publish after Close = %v", err)
+	}
+	if err := f.bus.Run(context.Background()); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("Run after Close = %v", err)
+	}
+	if err := f.bus.Close(context.Background()); err != nil {
+		t.Fatalf("a second Close = %v", err)
+	}
+}

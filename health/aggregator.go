@@ -11,6 +11,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/internal/fanout"
 )
 
 // Errors returned by Run.
@@ -48,6 +49,7 @@ type Aggregator struct {
 	wake chan struct{} // tells Run that the members changed; capacity 1
 
 	queue chan *Report // status changes waiting for the callbacks
+	hub   fanout.Hub[*Report]
 
 	collected atomic.Uint64
 	fired     atomic.Uint64
@@ -225,6 +227,15 @@ func (a *Aggregator) OnChange(fn func(Report)) (remove func()) {
 	}
 }
 
+// Subscribe returns a subscription to status changes: the report of every
+// collection whose status differs from the previous one (the first
+// collection counts as a change from UNKNOWN), buffered to buffer reports
+// (≤ 0 means 64). A full buffer drops reports and counts them; collection
+// never waits. Unlike OnChange, reports reach a subscription whether or not
+// Run is going. The reports are shared: do not modify them. Close the
+// subscription when done.
+func (a *Aggregator) Subscribe(buffer int) *Subscription { return a.hub.Subscribe(buffer) }
+
 // Current returns the last collected report without doing any work, or an
 // UNKNOWN report (zero Timestamp) before the first collection and when the
 // aggregator is disabled. It never returns nil. The report is shared:
@@ -271,12 +282,15 @@ func (a *Aggregator) collect(record bool) *Report {
 		a.hist.add(r.Snapshot, now.Add(-a.cfg.HistoryWindow))
 		a.hmu.Unlock()
 	}
-	if r.Status != prev.Status && len(*a.cbs.Load()) > 0 {
-		select {
-		case a.queue <- r:
-		default:
-			a.dropped.Add(1)
+	if r.Status != prev.Status {
+		if len(*a.cbs.Load()) > 0 {
+			select {
+			case a.queue <- r:
+			default:
+				a.dropped.Add(1)
+			}
 		}
+		a.hub.Publish(r)
 	}
 	return r
 }
@@ -503,3 +517,7 @@ func (a *Aggregator) memberLocked(name string) (member, bool) {
 	}
 	return m, true
 }
+
+// Subscription receives the reports of status changes on C; see
+// Aggregator.Subscribe. Close it when done; Close is idempotent.
+type Subscription = fanout.Subscription[*Report]

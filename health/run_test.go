@@ -352,3 +352,25 @@ func TestAggregator_Run(t *testing.T) {
 		})
 	})
 }
+
+func TestAggregator_Subscribe(t *testing.T) {
+	reg := newRegistry(t)
+	b := getOrCreate(t, reg, "db")
+	agg := newAgg(t, health.Config{}, reg)
+	sub := agg.Subscribe(4)
+	defer sub.Close()
+	agg.Collect() // UNKNOWN → HEALTHY
+	agg.Collect() // no change: nothing sent
+	b.ForceOpen()
+	agg.Collect() // → CRITICAL
+	var got []health.Status
+	for len(sub.C) > 0 {
+		got = append(got, (<-sub.C).Status)
+	}
+	if !slices.Equal(got, []health.Status{health.Healthy, health.Critical}) {
+		t.Fatalf("status changes = %v, want [HEALTHY CRITICAL]", got)
+	}
+	if sub.Dropped() != 0 {
+		t.Fatalf("dropped %d", sub.Dropped())
+	}
+}

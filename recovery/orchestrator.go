@@ -1,6 +1,7 @@
 package recovery
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -28,6 +29,8 @@ var (
 	ErrNotAwaitingManual = errors.New("recovery: not awaiting manual intervention")
 	// ErrRunning is returned by Run while another Run is running.
 	ErrRunning = errors.New("recovery: orchestrator already running")
+	// ErrClosed is returned by Run and Schedule after Close.
+	ErrClosed = errors.New("recovery: orchestrator closed")
 )
 
 // NotFoundError reports an operation on a service that has no task.
@@ -205,6 +208,9 @@ type Orchestrator struct {
 	inflight      map[string]*task      // guarded by mu: service → task whose attempt runs
 	active        int                   // guarded by mu: attempts Run started that run
 	running       bool                  // guarded by mu
+	closed        bool                  // guarded by mu: Close was called
+	runStop       context.CancelFunc    // guarded by mu: stops the running Run
+	runDone       chan struct{}         // guarded by mu: closed when that Run returns
 	seq           uint64                // guarded by mu
 	rng           *rand.Rand            // guarded by mu
 	history       []Result              // guarded by mu: ring of MaxHistory
@@ -293,6 +299,9 @@ func (o *Orchestrator) Subscribe(buffer int) *Subscription { return o.events.Sub
 func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, policy *Policy) error {
 	if err := o.checkHash(); err != nil {
 		return err
+	}
+	if o.isClosed() {
+		return ErrClosed
 	}
 	if name == "" {
 		return antifragile.Invalid("service", name, "must not be empty")
@@ -612,4 +621,31 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	err := codec.Decode(b, (*plainConfig)(c))
 	codec.Inherit(b, "policies", c.DefaultPolicy, c.Policies)
 	return err
+}
+
+// Close stops a running Run (attempts in flight are cancelled) and waits for
+// it to return, or for ctx to end (then it returns ctx's error). After
+// Close, Run and Schedule return ErrClosed; Status, History and the other
+// reads keep working. It is idempotent and safe for concurrent use.
+func (o *Orchestrator) Close(ctx context.Context) error {
+	o.mu.Lock()
+	o.closed = true
+	stop, done := o.runStop, o.runDone
+	o.mu.Unlock()
+	if stop == nil {
+		return nil
+	}
+	stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (o *Orchestrator) isClosed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closed
 }

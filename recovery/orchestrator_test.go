@@ -1031,3 +1031,33 @@ func TestPolicy_Validate(t *testing.T) {
 		}
 	})
 }
+
+func TestOrchestrator_Close(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := mustNew(t, recovery.Config{}, nil)
+		ran := make(chan error, 1)
+		go func() { ran <- o.Run(t.Context()) }()
+		synctest.Wait()
+		if err := o.Schedule("db", recovery.ExponentialBackoff, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-ran; err != nil {
+			t.Fatalf("Run = %v after Close, want nil", err)
+		}
+		if err := o.Run(t.Context()); !errors.Is(err, recovery.ErrClosed) {
+			t.Fatalf("Run after Close = %v, want ErrClosed", err)
+		}
+		if err := o.Schedule("cache", recovery.Immediate, 1, nil); !errors.Is(err, recovery.ErrClosed) {
+			t.Fatalf("Schedule after Close = %v, want ErrClosed", err)
+		}
+		if err := o.Close(t.Context()); err != nil {
+			t.Fatalf("a second Close = %v", err)
+		}
+		if st := o.Status(); st.ActiveCount != 1 {
+			t.Fatalf("reads stop working after Close: %+v", st)
+		}
+	})
+}

@@ -39,11 +39,18 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		return err
 	}
 	o.mu.Lock()
-	if o.running {
+	switch {
+	case o.closed:
+		o.mu.Unlock()
+		return ErrClosed
+	case o.running:
 		o.mu.Unlock()
 		return ErrRunning
 	}
 	o.running = true
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	o.runStop, o.runDone = cancel, done
 	var sub *breaker.Subscription
 	if o.cfg.Watch {
 		sub = o.reg.Subscribe(o.cfg.WatchBuffer)
@@ -53,15 +60,18 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	defer func() {
+		cancel()
 		wg.Wait()
 		o.mu.Lock()
 		o.running = false
+		o.runStop, o.runDone = nil, nil
 		if sub != nil {
 			sub.Close()
 			o.droppedBefore += sub.Dropped()
 			o.watchSub = nil
 		}
 		o.mu.Unlock()
+		close(done)
 	}()
 
 	var breakerEvents <-chan breaker.Event

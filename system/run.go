@@ -33,8 +33,8 @@ type components struct {
 //
 //  1. the chaos engine is emergency-stopped (every scenario ended, every
 //     breaker it forced open released) and closed;
-//  2. the bus stops, and what was published but not yet handled is
-//     delivered, so that it is metered;
+//  2. the bus stops and closes: it refuses new messages and delivers what
+//     was published but not yet handled, so that it is metered;
 //  3. the recovery orchestrator stops (attempts in flight are cancelled);
 //  4. the health aggregator stops;
 //  5. the meter is closed, delivering every queued event
@@ -164,9 +164,12 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 	comps.chaos.stop()
 	comps.bus.stop()
 	if s.bus != nil {
-		bounded(step, "draining the bus", s.bus.Drain)
+		bounded(step, "closing the bus", s.bus.Close)
 	}
 	comps.recovery.stop()
+	if s.rec != nil {
+		_ = s.rec.Close(ctx) // Run has returned: Close only refuses new schedules
+	}
 	comps.health.stop()
 	if s.health != nil {
 		_ = s.health.Close(ctx) // Run has returned: Close only drops the registry subscription

@@ -243,7 +243,7 @@ func (s *System) openSink() (metering.Sink, error) {
 			_ = client.Close()
 			return nil, fmt.Errorf("redis sink: %w", err)
 		}
-		s.sink = func(context.Context) error { return errors.Join(rs.Close(), client.Close()) }
+		s.sink = func(ctx context.Context) error { return errors.Join(rs.Close(ctx), client.Close()) }
 		return rs, nil
 	}
 	return nil, nil

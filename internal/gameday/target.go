@@ -163,16 +163,8 @@ func (t *LocalTarget) Watch(ctx context.Context, fn func(Event)) error {
 	defer bs.Close()
 	cs := t.sys.Chaos().Subscribe(256)
 	defer cs.Close()
-	// Status changes arrive on the aggregator's callback goroutine (while
-	// its Run runs); hand them over without ever blocking it.
-	hc := make(chan Event, 64)
-	remove := t.sys.Health().OnChange(func(r health.Report) {
-		select {
-		case hc <- Event{At: r.Timestamp, Kind: "health", Subject: "system", Text: fmt.Sprintf("%s (score %.3f)", r.Status, float64(r.Score))}:
-		default:
-		}
-	})
-	defer remove()
+	hs := t.sys.Health().Subscribe(64)
+	defer hs.Close()
 	rs := t.sys.Recovery().Subscribe(1024)
 	defer rs.Close()
 	rc := rs.C
@@ -187,8 +179,8 @@ func (t *LocalTarget) Watch(ctx context.Context, fn func(Event)) error {
 			fn(breakerEvent(ev))
 		case ev := <-cs.C:
 			fn(chaosEvent(ev))
-		case ev := <-hc:
-			fn(ev)
+		case r := <-hs.C:
+			fn(Event{At: r.Timestamp, Kind: "health", Subject: "system", Text: fmt.Sprintf("%s (score %.3f)", r.Status, float64(r.Score))})
 		case ev := <-rc:
 			fn(recoveryLogEvent(ev))
 		}

@@ -15,7 +15,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	defer sink.Close()
+	defer sink.Close(context.Background())
 	m, err := metering.New(metering.Config{Sink: sink})
 	if err != nil {
 		panic(err)

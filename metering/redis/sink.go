@@ -363,7 +363,7 @@ func (s *Sink) Tenants(ctx context.Context) ([]string, error) {
 }
 
 // Close closes the client if the Sink created it. It is idempotent.
-func (s *Sink) Close() error {
+func (s *Sink) Close(context.Context) error {
 	s.closeOnce.Do(func() {
 		if s.owned {
 			s.closeErr = s.client.Close()

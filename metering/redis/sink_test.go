@@ -32,7 +32,7 @@ func newSink(t testing.TB, cfg redissink.Config) *redissink.Sink {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	return s
 }
 
@@ -234,10 +234,10 @@ func TestSink_Write(t *testing.T) {
 		if u, err := s.Usage(ctx, "a"); err != nil || u.Count != 2 {
 			t.Fatalf("Usage = %+v, %v", u, err)
 		}
-		if err := s.Close(); err != nil {
+		if err := s.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Close(); err != nil {
+		if err := s.Close(context.Background()); err != nil {
 			t.Fatalf("second Close = %v", err)
 		}
 		if err := s.Write(ctx, events(3, "a")[2:]); err == nil {
