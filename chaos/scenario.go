@@ -86,53 +86,53 @@ const (
 type Scenario struct {
 	// Name identifies the scenario in the engine; injecting another scenario
 	// with the same name replaces this one. Required.
-	Name string
+	Name string `json:"name"`
 	// Type is the kind of fault. Required.
-	Type Type
+	Type Type `json:"type"`
 	// Target is the service, component or breaker the fault is aimed at.
 	// Required.
-	Target string
+	Target string `json:"target"`
 	// Delay is the latency a TypeLatency scenario adds. Must not be negative.
-	Delay time.Duration
+	Delay time.Duration `json:"delay"`
 	// ErrorRate is the probability within [0, 1] that a call fails under a
 	// TypeError scenario.
-	ErrorRate float64
+	ErrorRate float64 `json:"error_rate"`
 	// Err is the error a TypeError scenario injects; it is wrapped in an
 	// *InjectedError (so errors.Is(err, Err) and errors.Is(err, ErrInjected)
 	// both hold). nil means an *InjectedError carrying ErrorMessage. It has no
 	// JSON form; its message is written as "error_message".
-	Err error
+	Err error `json:"-"`
 	// ErrorMessage is the message of the default injected error; empty means
 	// a message naming the scenario.
-	ErrorMessage string
+	ErrorMessage string `json:"error_message,omitempty"`
 	// ResourceType is the resource a TypeResourceExhaustion scenario
 	// consumes. Required for that type, empty otherwise.
-	ResourceType ResourceType
+	ResourceType ResourceType `json:"resource_type,omitempty"`
 	// ResourceLevel is the share within [0, 1] of the resource consumed.
-	ResourceLevel float64
+	ResourceLevel float64 `json:"resource_level"`
 	// Duration is how long the scenario stays active before it deactivates
 	// itself. Must be positive; an engine caps it at its MaxDuration (300 s
 	// at most) and records the requested value in CappedFrom. The JSON form
 	// defaults it to DefaultDuration (10 s).
-	Duration time.Duration
+	Duration time.Duration `json:"duration"`
 	// BlastRadius is the set of targets the scenario may touch besides
 	// Target; empty means only Target. See Allows.
-	BlastRadius []string
+	BlastRadius []string `json:"blast_radius"`
 	// CreatedAt is set by the engine to the time the scenario was activated.
-	CreatedAt time.Time
+	CreatedAt time.Time `json:"created_at,omitzero"`
 	// Active is set by the engine on the copies it returns of active
 	// scenarios.
-	Active bool
+	Active bool `json:"active"`
 	// CappedFrom is the duration that was asked for when the engine capped
 	// Duration; zero when it was not capped.
-	CappedFrom time.Duration
+	CappedFrom time.Duration `json:"capped_from,omitzero"`
 	// StopConditions are checked (with the engine's) while the scenario is
 	// active; when one holds the engine aborts as by EmergencyStop. They
 	// have no JSON form.
-	StopConditions []StopCondition
+	StopConditions []StopCondition `json:"-"`
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
-	ConstitutionalHash string
+	ConstitutionalHash string `json:"constitutional_hash"`
 }
 
 // Allows reports whether the scenario may touch target: target is the
@@ -316,4 +316,49 @@ func TimeoutScenario(target string, duration time.Duration, blastRadius ...strin
 		Duration:    duration,
 		BlastRadius: blastRadius,
 	}
+}
+
+// Fields returns the JSON fields a scenario of type t uses beyond those
+// every scenario has (name, type, target, duration, blast_radius,
+// constitutional_hash): "delay" for latency; "error_rate" and
+// "error_message" for error; "resource_type" and "resource_level" for
+// resource_exhaustion; none for the others. Tools that build scenarios from
+// flags or files use it to refuse settings that do not apply.
+func (t Type) Fields() []string {
+	switch t {
+	case TypeLatency:
+		return []string{"delay"}
+	case TypeError:
+		return []string{"error_rate", "error_message"}
+	case TypeResourceExhaustion:
+		return []string{"resource_type", "resource_level"}
+	}
+	return nil
+}
+
+// Describe says in a few words what the scenario does, such as "latency
+// 250ms on db" or "errors at 0.5 on payments (+ledger)": the one
+// description the CLI, the game days and their reports show.
+func (s Scenario) Describe() string {
+	var what string
+	switch s.Type {
+	case TypeLatency:
+		what = fmt.Sprintf("latency %s on %s", s.Delay, s.Target)
+	case TypeError:
+		what = fmt.Sprintf("errors at %s on %s", FormatRate(s.ErrorRate), s.Target)
+	case TypeCircuitBreaker:
+		what = fmt.Sprintf("breaker %s forced open", s.Target)
+	case TypeNetworkPartition:
+		what = fmt.Sprintf("%s partitioned", s.Target)
+	case TypeTimeout:
+		what = fmt.Sprintf("calls to %s time out", s.Target)
+	case TypeResourceExhaustion:
+		what = fmt.Sprintf("%s at %s for %s", s.ResourceType, FormatRate(s.ResourceLevel), s.Target)
+	default:
+		what = fmt.Sprintf("%s on %s", s.Type, s.Target)
+	}
+	if len(s.BlastRadius) > 0 {
+		what += " (+" + strings.Join(s.BlastRadius, ", ") + ")"
+	}
+	return what
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func runChaos(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if rf.json {
 			return writeJSON(stdout, sc)
 		}
-		fmt.Fprintf(stdout, "injected %s: %s until %s\n", sc.Name, describeScenario(sc), sc.ExpiresAt().Local().Format("15:04:05"))
+		fmt.Fprintf(stdout, "injected %s: %s until %s\n", sc.Name, sc.Describe(), sc.ExpiresAt().Local().Format("15:04:05"))
 	case "stop":
 		a, err := c.StopScenario(ctx, pos[0])
 		if err != nil {
@@ -205,13 +206,8 @@ func scenarioFromArgs(visit func(func(*flag.Flag)), pos []string, stdin io.Reade
 	set := map[string]bool{}
 	visit(func(f *flag.Flag) { set[f.Name] = true })
 	// Flags that do not belong to the type are mistakes, not silently ignored.
-	own := map[chaos.Type][]string{
-		chaos.TypeLatency:            {"delay"},
-		chaos.TypeError:              {"rate", "message"},
-		chaos.TypeResourceExhaustion: {"resource", "level"},
-	}
-	for _, f := range []string{"delay", "rate", "message", "resource", "level"} {
-		if set[f] && !oneOf(f, own[typ]...) {
+	for field, f := range faultFlags {
+		if set[f] && !slices.Contains(typ.Fields(), field) {
 			return nil, usageErrorf("-%s does not apply to a %s fault", f, typ)
 		}
 	}
@@ -247,36 +243,19 @@ func scenarioFromArgs(visit func(func(*flag.Flag)), pos []string, stdin io.Reade
 		sc.Name = name
 	}
 	if err := sc.Validate(); err != nil {
-		return nil, usageErrorf("%s", flagNames(err, map[string]string{
-			"name": "-name", "target": "-target", "delay": "-delay", "error_rate": "-rate", "resource_type": "-resource",
-			"resource_level": "-level", "duration": "-for", "blast_radius": "-blast",
-		}))
+		names := map[string]string{"name": "-name", "target": "-target", "duration": "-for", "blast_radius": "-blast"}
+		for field, f := range faultFlags {
+			names[field] = "-" + f
+		}
+		return nil, usageErrorf("%s", flagNames(err, names))
 	}
 	return sc.MarshalJSON()
 }
 
-func describeScenario(s chaos.Scenario) string {
-	var what string
-	switch s.Type {
-	case chaos.TypeLatency:
-		what = fmt.Sprintf("latency %s on %s", s.Delay, s.Target)
-	case chaos.TypeError:
-		what = fmt.Sprintf("errors at %s on %s", chaos.FormatRate(s.ErrorRate), s.Target)
-	case chaos.TypeCircuitBreaker:
-		what = fmt.Sprintf("breaker %s forced open", s.Target)
-	case chaos.TypeNetworkPartition:
-		what = fmt.Sprintf("%s partitioned", s.Target)
-	case chaos.TypeTimeout:
-		what = fmt.Sprintf("calls to %s time out", s.Target)
-	case chaos.TypeResourceExhaustion:
-		what = fmt.Sprintf("%s at %s for %s", s.ResourceType, chaos.FormatRate(s.ResourceLevel), s.Target)
-	default:
-		what = fmt.Sprintf("%s on %s", s.Type, s.Target)
-	}
-	if len(s.BlastRadius) > 0 {
-		what += " (+" + strings.Join(s.BlastRadius, ", ") + ")"
-	}
-	return what
+// faultFlags names the flag of each kind-specific scenario field (see
+// chaos.Type.Fields).
+var faultFlags = map[string]string{
+	"delay": "delay", "error_rate": "rate", "error_message": "message", "resource_type": "resource", "resource_level": "level",
 }
 
 func printScenarios(w io.Writer, sc api.Scenarios) {
@@ -291,7 +270,7 @@ func printScenarios(w io.Writer, sc api.Scenarios) {
 	fmt.Fprintln(tw, "NAME\tTYPE\tFAULT\tENDS")
 	now := time.Now()
 	for _, s := range sc.Scenarios {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Type, describeScenario(s), ago(s.ExpiresAt(), now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Type, s.Describe(), ago(s.ExpiresAt(), now))
 	}
 	_ = tw.Flush()
 }

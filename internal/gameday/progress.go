@@ -200,29 +200,9 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// describeFault says what a fault does in a few words.
+// describeFault says what a fault does, and for how long.
 func describeFault(s chaos.Scenario) string {
-	var what string
-	switch s.Type {
-	case chaos.TypeLatency:
-		what = fmt.Sprintf("+%s latency on %s", s.Delay, s.Target)
-	case chaos.TypeError:
-		what = fmt.Sprintf("%g%% errors on %s", s.ErrorRate*100, s.Target)
-	case chaos.TypeCircuitBreaker:
-		what = fmt.Sprintf("breaker %s forced open", s.Target)
-	case chaos.TypeResourceExhaustion:
-		what = fmt.Sprintf("%s exhausted at %g%%", s.ResourceType, s.ResourceLevel*100)
-	case chaos.TypeNetworkPartition:
-		what = fmt.Sprintf("%s partitioned", s.Target)
-	case chaos.TypeTimeout:
-		what = fmt.Sprintf("calls to %s time out", s.Target)
-	default:
-		what = fmt.Sprintf("%s on %s", s.Type, s.Target)
-	}
-	if len(s.BlastRadius) > 0 {
-		what += " (+" + strings.Join(s.BlastRadius, ", ") + ")"
-	}
-	return what + " for " + roundDuration(s.Duration).String()
+	return s.Describe() + " for " + roundDuration(s.Duration).String()
 }
 
 // formatLatency formats a latency with two or three significant digits.
