@@ -20,6 +20,16 @@ var ErrHashMismatch = errors.New("constitutional hash mismatch")
 // ErrInvalid is the sentinel matched by every *ValidationError.
 var ErrInvalid = errors.New("invalid configuration")
 
+// ErrNil is the reason (ValidationError.Err) with which the toolkit refuses,
+// where it receives them, a required value that is nil and an interface
+// value that holds a nil pointer, map, slice, channel or func (a "typed
+// nil", such as a nil *breaker.Breaker in a breaker.StateSource), which
+// compares != nil but would panic when used. errors.Is(err, ErrNil) and
+// errors.Is(err, ErrInvalid) both hold for such an error; its Field names
+// what was refused and its Value, for a typed nil, spells the type, as in
+// "(*breaker.Breaker)(nil)".
+var ErrNil = errors.New("must not be nil")
+
 // HashMismatchError reports a constitutional hash that is not the expected
 // one. Context says where the hash was checked (for example
 // `chaos scenario "x"`); it may be empty.

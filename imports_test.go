@@ -27,6 +27,9 @@ var layers = map[string][]string{
 	"metering":        {""},
 	"bus":             {"", "breaker", "chaos", "metering", "backoff"},
 	"chaos/chaostest": {"", "breaker", "chaos"},
+	// internal/nilcheck is imported by the domain packages, so it sits
+	// beside the root at the bottom.
+	"internal/nilcheck": {""},
 }
 
 // thirdParty lists the packages allowed to import modules outside the
