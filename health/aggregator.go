@@ -12,6 +12,7 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/internal/fanout"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
 // Errors returned by Run.
@@ -138,14 +139,18 @@ func (a *Aggregator) Config() Config { return a.cfg }
 
 // Register adds a custom source under name, or replaces the one registered
 // under that name. A custom source wins over a registry breaker of the same
-// name, which then counts once. An empty name or a nil source is a
-// *ValidationError. It does not block; a running Run collects at once.
+// name, which then counts once. An empty name is a *ValidationError; so is
+// a nil source, and a source that is a typed nil — such as the nil
+// *breaker.Breaker of a failed Registry.Get — which would panic when
+// collected: errors.Is(err, antifragile.ErrNil) holds for both, and the
+// registered sources are left as they were. It does not block; a running
+// Run collects at once.
 func (a *Aggregator) Register(name string, src breaker.StateSource) error {
 	if name == "" {
 		return antifragile.Invalid("name", name, "must not be empty")
 	}
-	if src == nil {
-		return antifragile.Invalid("source", nil, "must not be nil")
+	if err := nilcheck.Required("source", src); err != nil {
+		return err
 	}
 	a.mu.Lock()
 	a.custom[name] = src
@@ -207,6 +212,7 @@ func (a *Aggregator) weightLocked(name string) float64 {
 // panic is recovered and counted, and when the bounded queue is full the
 // report is dropped and counted. Reports collected while Run is not going
 // wait in the queue. The returned function removes fn; it is idempotent.
+// A nil fn registers nothing.
 func (a *Aggregator) OnChange(fn func(Report)) (remove func()) {
 	if fn == nil {
 		return func() {}
