@@ -12,6 +12,7 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/internal/codec"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/metering"
 )
 
@@ -109,10 +110,14 @@ type Config struct {
 	// Breaker is the configuration of agents' breakers created by Register;
 	// the zero value means the registry's default.
 	Breaker breaker.Config `json:"-"`
-	// Chaos, if set, is applied to every message for its recipient.
+	// Chaos, if set, is applied to every message for its recipient. A
+	// typed nil (such as a nil *chaos.Engine) is refused by New: leave the
+	// field nil for no chaos.
 	Chaos Injector `json:"-"`
 	// Meter, if set, receives an agent_message event for every message and a
-	// constitutional_validation event for every hash mismatch.
+	// constitutional_validation event for every hash mismatch. A typed nil
+	// (such as a nil *metering.Meter) is refused by New: leave the field nil
+	// for no metering.
 	Meter Recorder `json:"-"`
 	// IsInjected tells errors injected by chaos from real ones, so that they
 	// are metered with outcome injected. nil means: any error returned by
@@ -183,12 +188,19 @@ func (c Config) Validate() error {
 }
 
 // New returns a bus for cfg, or the validation errors of cfg (a nil
-// Registry among them). It starts nothing: Send works at once; Run drains
+// Registry among them, and a typed-nil Chaos or Meter, wrapping
+// antifragile.ErrNil). It starts nothing: Send works at once; Run drains
 // published messages.
 func New(cfg Config) (*Bus, error) {
 	errs := []error{cfg.Validate()}
 	if cfg.Registry == nil {
 		errs = append(errs, antifragile.Invalid("registry", nil, "is required"))
+	}
+	if err := nilcheck.Optional("chaos", cfg.Chaos); err != nil {
+		errs = append(errs, err)
+	}
+	if err := nilcheck.Optional("meter", cfg.Meter); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -211,14 +223,15 @@ func (b *Bus) ConstitutionalHash() string { return b.hash }
 
 // Register adds an agent with its handler and creates (or reuses) its
 // breaker in the registry. A taken name is an *AgentError wrapping
-// ErrDuplicateAgent. Registering while Run runs starts the agent's mailbox
-// worker at once.
+// ErrDuplicateAgent; an empty name or a nil handler is a *ValidationError
+// (for a nil handler wrapping antifragile.ErrNil). Registering while Run
+// runs starts the agent's mailbox worker at once.
 func (b *Bus) Register(name string, h Handler) error {
 	if name == "" {
 		return antifragile.Invalid("agent", name, "must not be empty")
 	}
 	if h == nil {
-		return antifragile.Invalid("handler", nil, "must not be nil")
+		return &ValidationError{Field: "handler", Err: antifragile.ErrNil}
 	}
 	br, err := b.cfg.Registry.GetOrCreate(name, b.cfg.Breaker)
 	if err != nil {
