@@ -7,6 +7,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/codec"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
 // ValidationError is the toolkit's validation error; a bad Config field is
@@ -51,7 +52,8 @@ type Config struct {
 	// antifragile.ConstitutionalHash; any other value is refused.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 	// Sink receives the batches. nil means a new MemorySink whose window is
-	// AggregationInterval (reachable through Meter.Sink).
+	// AggregationInterval (reachable through Meter.Sink). A typed nil (such
+	// as a nil *MemorySink, or a nil SinkFunc) is invalid.
 	Sink Sink `json:"-"`
 	// Logger receives at most one warning per FlushInterval while events
 	// are being dropped or abandoned, never one per event. nil means no
@@ -131,6 +133,9 @@ func (c Config) Validate() error {
 		errs = append(errs, &ValidationError{Field: "constitutional_hash", Value: c.ConstitutionalHash, Err: err})
 	}
 	errs = append(errs, c.Retry.validate()...)
+	if err := nilcheck.Optional("sink", c.Sink); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

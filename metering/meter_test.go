@@ -45,6 +45,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"retry multiplier NaN", metering.Config{Retry: metering.RetryPolicy{Multiplier: math.NaN()}}, "retry.multiplier"},
 		{"negative max attempts", metering.Config{Retry: metering.RetryPolicy{MaxAttempts: -1}}, "retry.max_attempts"},
 		{"wrong hash", metering.Config{ConstitutionalHash: "deadbeefdeadbeef"}, "constitutional_hash"},
+		{"a nil *MemorySink as sink", metering.Config{Sink: (*metering.MemorySink)(nil)}, "sink"},
+		{"a nil SinkFunc as sink", metering.Config{Sink: metering.SinkFunc(nil)}, "sink"},
 	}
 	for _, tt := range tests {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
@@ -65,6 +67,15 @@ func TestConfig_Validate(t *testing.T) {
 		err := metering.Config{ConstitutionalHash: "nope"}.Validate()
 		if !errors.Is(err, antifragile.ErrHashMismatch) {
 			t.Fatalf("err = %v, want ErrHashMismatch", err)
+		}
+	})
+	t.Run("a typed-nil sink is also ErrNil, and a nil sink is valid", func(t *testing.T) {
+		err := metering.Config{Sink: (*metering.FileSink)(nil)}.Validate()
+		if !errors.Is(err, antifragile.ErrNil) {
+			t.Fatalf("err = %v, want ErrNil", err)
+		}
+		if err := (metering.Config{Sink: nil}).Validate(); err != nil {
+			t.Fatalf("nil sink: %v", err)
 		}
 	})
 	t.Run("reports every invalid field", func(t *testing.T) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
 // Validator is implemented by results that know whether they are valid
@@ -34,8 +37,14 @@ type MeteredOptions struct {
 // reports false, and compliance 1 otherwise. If fn panics, an error event is
 // recorded and the panic continues. The wrapper returns fn's result and
 // error unchanged, never blocks on metering, and is as safe for concurrent
-// use as fn. A nil m records nothing.
+// use as fn. A nil m records nothing. A nil fn is a programming error that
+// Metered reports at once, as http.Handle does for a nil handler, rather
+// than at every call: it panics with a *ValidationError for "fn" wrapping
+// antifragile.ErrNil.
 func Metered[T any](m *Meter, opts MeteredOptions, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
+	if fn == nil {
+		panic(&ValidationError{Field: "fn", Err: antifragile.ErrNil})
+	}
 	op, tier := opOr(opts.Operation), opts.Tier
 	return func(ctx context.Context) (result T, err error) {
 		start := time.Now()
@@ -106,8 +115,14 @@ type HandlerOptions struct {
 // else is ok with compliance 1. A panicking handler is recorded as an error
 // and the panic continues. The ResponseWriter passed to h supports
 // http.ResponseController (Unwrap) so flushing and hijacking still work.
-// A nil m records nothing.
+// A nil m records nothing. A nil h, or a typed nil such as a nil
+// http.HandlerFunc, is a programming error that MeteredHandler reports at
+// once, as http.Handle does, rather than at every request: it panics with a
+// *ValidationError for "handler" wrapping antifragile.ErrNil.
 func MeteredHandler(m *Meter, h http.Handler, opts HandlerOptions) http.Handler {
+	if err := nilcheck.Required("handler", h); err != nil {
+		panic(err)
+	}
 	op, tier := opOr(opts.Operation), opts.Tier
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

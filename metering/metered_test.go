@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/metering"
 )
 
@@ -175,4 +176,45 @@ func TestMeteredHandler(t *testing.T) {
 			t.Fatalf("Flush through the wrapper: %v, flushed %v", flushErr, rec.Flushed)
 		}
 	})
+}
+
+// panicsWithNil runs f and reports whether it panicked with a
+// *ValidationError for field wrapping antifragile.ErrNil.
+func panicsWithNil(t *testing.T, field string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		err, _ := r.(error)
+		var ve *metering.ValidationError
+		if !errors.As(err, &ve) || ve.Field != field || !errors.Is(err, antifragile.ErrNil) {
+			t.Errorf("recovered %#v, want a *ValidationError for %s wrapping ErrNil", r, field)
+		}
+	}()
+	f()
+}
+
+func TestMetered_NilFunc(t *testing.T) {
+	t.Run("panics at once naming fn", func(t *testing.T) {
+		panicsWithNil(t, "fn", func() {
+			metering.Metered[int](nil, metering.MeteredOptions{}, nil)
+		})
+	})
+}
+
+func TestMeteredHandler_NilHandler(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+	}{
+		{"panics at once for a nil handler", nil},
+		{"panics at once for a nil http.HandlerFunc", http.HandlerFunc(nil)},
+		{"panics at once for a nil *http.ServeMux", (*http.ServeMux)(nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			panicsWithNil(t, "handler", func() {
+				metering.MeteredHandler(nil, tc.h, metering.HandlerOptions{})
+			})
+		})
+	}
 }

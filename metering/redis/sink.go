@@ -18,6 +18,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/codec"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/redis/go-redis/v9"
 )
@@ -37,7 +38,8 @@ const (
 // Config configures a Sink. Its zero value connects to DefaultAddr.
 type Config struct {
 	// Client is the Redis client to use; the Sink does not close it. nil
-	// means a new client for Addr, closed by Close.
+	// means a new client for Addr, closed by Close. A typed nil (such as a
+	// nil *redis.Client) is invalid.
 	Client redis.UniversalClient `json:"-"`
 	// Addr is the "host:port" of Redis when Client is nil. Empty means
 	// 127.0.0.1:6379.
@@ -86,6 +88,9 @@ func New(cfg Config) (*Sink, error) {
 	var errs []error
 	if cfg.BatchTTL < 0 || (cfg.BatchTTL > 0 && cfg.BatchTTL < time.Millisecond) {
 		errs = append(errs, antifragile.Invalid("batch_ttl", cfg.BatchTTL, "must be 0 or at least 1ms"))
+	}
+	if err := nilcheck.Optional("client", cfg.Client); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

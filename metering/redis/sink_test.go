@@ -93,6 +93,15 @@ func TestNew(t *testing.T) {
 			}
 		})
 	}
+	for _, c := range []redis.UniversalClient{(*redis.Client)(nil), (*redis.ClusterClient)(nil)} {
+		t.Run(fmt.Sprintf("refuses a typed-nil client %T", c), func(t *testing.T) {
+			s, err := redissink.New(redissink.Config{Client: c})
+			var ve *redissink.ValidationError
+			if s != nil || !errors.As(err, &ve) || ve.Field != "client" || !errors.Is(err, antifragile.ErrNil) {
+				t.Fatalf("New = %v, %v; want a *ValidationError for client wrapping ErrNil", s, err)
+			}
+		})
+	}
 }
 
 func TestBatchID(t *testing.T) {
