@@ -763,8 +763,12 @@ func (e *Engine) Subscribe(buffer int) *Subscription { return e.hub.Subscribe(bu
 
 // With activates s, runs fn, and deactivates s when fn returns (or
 // panics), unless s was replaced or ended meanwhile. It returns Inject's
-// error without running fn, or fn's error.
+// error without running fn, or fn's error. A nil fn is a *ValidationError
+// for "fn" wrapping antifragile.ErrNil, and s is then not injected.
 func (e *Engine) With(ctx context.Context, s Scenario, fn func(context.Context) error) error {
+	if fn == nil {
+		return &ValidationError{Field: "fn", Err: antifragile.ErrNil}
+	}
 	a, err := e.inject(s)
 	if err != nil {
 		return err

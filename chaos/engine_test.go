@@ -623,6 +623,17 @@ func TestEngine_With(t *testing.T) {
 			t.Fatalf("With() = %v, ran = %v", err, ran)
 		}
 	})
+	t.Run("refuses a nil fn without injecting", func(t *testing.T) {
+		e := newEngine(t, chaos.Config{}, nil)
+		err := e.With(t.Context(), chaos.PartitionScenario("db", time.Minute), nil)
+		var ve *chaos.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "fn" || !errors.Is(err, antifragile.ErrNil) {
+			t.Fatalf("With(nil) = %v, want a *ValidationError for fn wrapping ErrNil", err)
+		}
+		if e.Partitioned("db") || len(e.Active()) != 0 {
+			t.Fatal("With(nil) injected its scenario")
+		}
+	})
 	t.Run("leaves a scenario that replaced its own", func(t *testing.T) {
 		e := newEngine(t, chaos.Config{}, nil)
 		s := chaos.LatencyScenario("db", time.Second, time.Minute)

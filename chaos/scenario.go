@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
 // Type is the kind of fault a Scenario injects. Its values are the strings
@@ -99,8 +100,9 @@ type Scenario struct {
 	ErrorRate float64 `json:"error_rate"`
 	// Err is the error a TypeError scenario injects; it is wrapped in an
 	// *InjectedError (so errors.Is(err, Err) and errors.Is(err, ErrInjected)
-	// both hold). nil means an *InjectedError carrying ErrorMessage. It has no
-	// JSON form; its message is written as "error_message".
+	// both hold). nil means an *InjectedError carrying ErrorMessage. A typed
+	// nil (a nil *MyError in the error interface) is invalid ("err"). It has
+	// no JSON form; its message is written as "error_message".
 	Err error `json:"-"`
 	// ErrorMessage is the message of the default injected error; empty means
 	// a message naming the scenario.
@@ -206,6 +208,7 @@ func (s Scenario) Validate() error {
 			bad(fmt.Sprintf("stop_conditions[%d]", i), c.Name, "has no Check function")
 		}
 	}
+	problems.Add(nilcheck.Optional("err", s.Err))
 	return problems.Err()
 }
 

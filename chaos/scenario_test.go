@@ -74,6 +74,9 @@ func TestScenario_Validate(t *testing.T) {
 		{"stop condition without check", func(s *chaos.Scenario) {
 			s.StopConditions = []chaos.StopCondition{{Name: "x"}}
 		}, "stop_conditions[0]"},
+		{"typed-nil error", func(s *chaos.Scenario) {
+			*s = chaos.ErrorScenario("db", 0.5, (*pointerError)(nil), time.Second)
+		}, "err"},
 	}
 	for _, c := range invalid {
 		t.Run("rejects "+c.name, func(t *testing.T) {
@@ -89,6 +92,19 @@ func TestScenario_Validate(t *testing.T) {
 		})
 	}
 
+	t.Run("a typed-nil error is ErrNil, and Inject refuses it", func(t *testing.T) {
+		s := chaos.ErrorScenario("db", 1, (*pointerError)(nil), time.Second)
+		if err := s.Validate(); !errors.Is(err, antifragile.ErrNil) {
+			t.Fatalf("Validate() = %v, want ErrNil", err)
+		}
+		e := newEngine(t, chaos.Config{}, nil)
+		if _, err := e.Inject(s); !errors.Is(err, antifragile.ErrNil) {
+			t.Fatalf("Inject() = %v, want ErrNil", err)
+		}
+		if err := e.Error("db"); err != nil {
+			t.Fatalf("a refused scenario injects %v", err)
+		}
+	})
 	t.Run("reports every invalid field", func(t *testing.T) {
 		s := chaos.Scenario{ErrorRate: 2, Delay: -1}
 		got := fieldsOf(s.Validate())
@@ -285,3 +301,8 @@ func TestParseScenario(t *testing.T) {
 		}
 	})
 }
+
+// pointerError is an error whose nil pointer panics in Error.
+type pointerError struct{ msg string }
+
+func (e *pointerError) Error() string { return e.msg }

@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
 // HeaderScenario is the response header that names the scenario which
@@ -55,12 +57,24 @@ func targetOf(r *http.Request, fn func(*http.Request) string, name, host string)
 //
 // With nothing active it costs one atomic load per request. The handler is
 // safe for concurrent use.
+//
+// A nil e, and a nil or typed-nil next handler (such as a nil
+// http.HandlerFunc), are programming errors reported at once, as
+// http.Handle does, rather than on every request: Middleware, or the
+// middleware given such a next, panics with a *chaos.ValidationError for
+// "engine" or "next" wrapping antifragile.ErrNil.
 func Middleware(e *chaos.Engine, cfg Config) func(http.Handler) http.Handler {
+	if e == nil {
+		panic(&chaos.ValidationError{Field: "engine", Err: antifragile.ErrNil})
+	}
 	status := cfg.ErrorStatus
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}
 	return func(next http.Handler) http.Handler {
+		if err := nilcheck.Required("next", next); err != nil {
+			panic(err)
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			target := targetOf(r, cfg.TargetFunc, cfg.Target, r.Host)
 			if err := e.Apply(r.Context(), target); err != nil {
@@ -102,9 +116,15 @@ func Middleware(e *chaos.Engine, cfg Config) func(http.Handler) http.Handler {
 // http.Client wraps the errors in *url.Error; errors.Is still matches them.
 // Safe for concurrent use; do not modify the fields while in use.
 type Transport struct {
-	// Engine supplies the faults. Required.
+	// Engine supplies the faults. Required: without it every round trip
+	// fails with a *chaos.ValidationError for "engine" wrapping
+	// antifragile.ErrNil.
 	Engine *chaos.Engine
 	// Base performs the real round trip. nil means http.DefaultTransport.
+	// It must not be a typed nil (such as a nil *http.Transport), which
+	// panics in the first round trip: a Transport is plain data with no
+	// constructor to refuse it, and telling a typed nil costs reflection,
+	// too much for every request.
 	Base http.RoundTripper
 	// Target names the target of every request. "" means the request URL's
 	// host without its port.
@@ -116,8 +136,18 @@ type Transport struct {
 
 var _ http.RoundTripper = (*Transport)(nil)
 
+// errNoEngine is the error of a round trip through a Transport without an
+// Engine.
+var errNoEngine error = &chaos.ValidationError{Field: "engine", Err: antifragile.ErrNil}
+
 // RoundTrip applies the faults and then sends req with Base.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Engine == nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errNoEngine
+	}
 	target := targetOf(req, t.TargetFunc, t.Target, req.URL.Host)
 	if err := t.Engine.Apply(req.Context(), target); err != nil {
 		if req.Body != nil {

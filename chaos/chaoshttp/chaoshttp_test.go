@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/chaos/chaoshttp"
 )
@@ -335,5 +336,57 @@ func TestTransport(t *testing.T) {
 				t.Fatalf("ReadAll() = %v", err)
 			}
 		})
+	})
+}
+
+// panicsWithNil runs f and reports whether it panicked with a
+// *chaos.ValidationError for field wrapping antifragile.ErrNil.
+func panicsWithNil(t *testing.T, field string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		err, _ := r.(error)
+		var ve *chaos.ValidationError
+		if !errors.As(err, &ve) || ve.Field != field || !errors.Is(err, antifragile.ErrNil) {
+			t.Errorf("recovered %#v, want a *ValidationError for %s wrapping ErrNil", r, field)
+		}
+	}()
+	f()
+}
+
+func TestMiddleware_Nil(t *testing.T) {
+	t.Run("panics at once without an engine", func(t *testing.T) {
+		panicsWithNil(t, "engine", func() { chaoshttp.Middleware(nil, chaoshttp.Config{}) })
+	})
+	e := newEngine(t, chaos.Config{})
+	mw := chaoshttp.Middleware(e, chaoshttp.Config{})
+	for _, tc := range []struct {
+		name string
+		next http.Handler
+	}{
+		{"panics at once for a nil next handler", nil},
+		{"panics at once for a nil http.HandlerFunc", http.HandlerFunc(nil)},
+		{"panics at once for a nil *http.ServeMux", (*http.ServeMux)(nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			panicsWithNil(t, "next", func() { mw(tc.next) })
+		})
+	}
+}
+
+func TestTransport_NilEngine(t *testing.T) {
+	t.Run("fails every round trip naming the engine and closes the body", func(t *testing.T) {
+		base := &fakeTransport{}
+		body := &closeRecorder{Reader: strings.NewReader("payload")}
+		req, _ := http.NewRequest("POST", "http://db.internal/q", body)
+		resp, err := (&chaoshttp.Transport{Base: base}).RoundTrip(req)
+		var ve *chaos.ValidationError
+		if resp != nil || !errors.As(err, &ve) || ve.Field != "engine" || !errors.Is(err, antifragile.ErrNil) {
+			t.Fatalf("RoundTrip = %v, %v; want a *ValidationError for engine wrapping ErrNil", resp, err)
+		}
+		if !body.closed || base.calls.Load() != 0 {
+			t.Errorf("body closed %v, base calls %d", body.closed, base.calls.Load())
+		}
 	})
 }
