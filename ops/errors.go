@@ -39,6 +39,12 @@ func errUnavailable(component string) error {
 	return &httpError{status: http.StatusServiceUnavailable, msg: component + " not configured"}
 }
 
+// errMisconfigured is the 500 of a handler built from Options that
+// Validate refused: the server's fault, not the request's.
+func errMisconfigured(err error) error {
+	return &httpError{status: http.StatusInternalServerError, msg: "invalid ops options: " + strings.ReplaceAll(err.Error(), "\n", "; ")}
+}
+
 // badRequest marks an error of decoding a request body or query.
 type badRequest struct{ err error }
 
@@ -55,7 +61,7 @@ func (e *badRequest) Unwrap() error { return e.err }
 //	breaker / recovery / scenario unknown  404
 //	emergency stop, stop condition, resource cap, recovery state  409
 //	chaos engine closed                    503
-//	httpError (auth 401/403, 404, 405, 503) its status
+//	httpError (auth 401/403, 404, 405, 503, 500 for invalid Options)  its status
 //	anything else                          500
 func statusOf(err error) (int, api.ErrorEnvelope) {
 	var (

@@ -14,6 +14,7 @@ import (
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/recovery"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +54,9 @@ type Options struct {
 	Meter *metering.Meter
 	// Usage gives the per-tenant usage of GET /metering. nil means the
 	// Meter's sink when it implements UsageSource (the default
-	// *metering.MemorySink does); otherwise the usage list is empty.
+	// *metering.MemorySink does); otherwise the usage list is empty. A
+	// typed nil (such as a nil *metering.MemorySink) is invalid (see
+	// Validate).
 	Usage UsageSource
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
@@ -71,7 +74,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// Dashboard, if set, is served at GET / and every GET path no API route
 	// claims (its assets). nil means GET / answers with a JSON index of
-	// the routes (api.Index).
+	// the routes (api.Index). A typed nil (such as a nil
+	// http.HandlerFunc) is invalid (see Validate).
 	Dashboard http.Handler
 	// PingInterval is how often GET /events writes a ": ping" comment to
 	// keep the stream alive through proxies. 0 or negative means 15 s.
@@ -83,6 +87,20 @@ type Options struct {
 	// Logger receives a line per internal error (5xx other than 503) and
 	// per event stream opened and closed (debug). nil means no logging.
 	Logger *slog.Logger
+}
+
+// Validate reports the fields of o that Handler cannot serve: a Usage or a
+// Dashboard that is a typed nil, which compares != nil but would panic on
+// the first request using it. Each is a *ValidationError naming the field
+// ("usage", "dashboard") and wrapping antifragile.ErrNil, joined with
+// errors.Join; nil when o is usable. Nil components, a nil Registry
+// included, are not errors (see Options). Callers that can refuse to start,
+// such as a daemon, call it before Handler.
+func (o Options) Validate() error {
+	var p antifragile.Problems
+	p.Add(nilcheck.Optional("usage", o.Usage))
+	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
+	return p.Err()
 }
 
 // server is the state behind the handler Handler returns.
@@ -145,7 +163,14 @@ type cachedReport struct {
 // Every error is an api.ErrorEnvelope with the status that the error
 // calls for; every response carries X-Content-Type-Options: nosniff; no
 // CORS header is set.
+//
+// Options that Validate refuses give a handler that answers every request
+// with 500 and an envelope naming the invalid fields (logged to
+// opts.Logger), rather than one that panics on some routes.
 func Handler(opts Options) http.Handler {
+	if err := opts.Validate(); err != nil {
+		return misconfiguredHandler{err: errMisconfigured(err), log: opts.Logger}
+	}
 	if opts.Registry == nil {
 		return unavailableHandler{}
 	}
@@ -287,6 +312,17 @@ type unavailableHandler struct{}
 func (unavailableHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	writeError(w, r, nil, errUnavailable("breaker registry"))
+}
+
+// misconfiguredHandler is the handler of Options that Validate refuses.
+type misconfiguredHandler struct {
+	err error
+	log *slog.Logger
+}
+
+func (h misconfiguredHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	writeError(w, r, h.log, h.err)
 }
 
 func (s *server) hash() string { return s.reg.ConstitutionalHash() }

@@ -134,6 +134,9 @@ func (s *System) build() error {
 		Dashboard:     s.cfg.Dashboard,
 		Logger:        s.log,
 	}
+	if err := s.opsOpts.Validate(); err != nil {
+		return fmt.Errorf("system: ops: %w", err)
+	}
 	s.handler = ops.Handler(s.opsOpts)
 	return nil
 }

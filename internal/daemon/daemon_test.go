@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -116,6 +117,31 @@ func TestNew(t *testing.T) {
 		defer d.Close(context.Background())
 		if !d.HasToken() {
 			t.Fatal("no token")
+		}
+	})
+	t.Run("refuses a typed-nil dashboard naming it", func(t *testing.T) {
+		for _, h := range []http.Handler{http.HandlerFunc(nil), (*http.ServeMux)(nil)} {
+			f := system.Default()
+			f.Dashboard, f.Getenv = h, func(string) string { return "" }
+			d, err := daemon.New(f)
+			var ve *antifragile.ValidationError
+			if d != nil || !errors.As(err, &ve) || ve.Field != "dashboard" || !errors.Is(err, antifragile.ErrNil) {
+				t.Fatalf("New(WithDashboard(%T nil)) = %v, %v; want a *ValidationError for dashboard wrapping ErrNil", h, d, err)
+			}
+		}
+	})
+	t.Run("a nil dashboard means the route index", func(t *testing.T) {
+		f := system.Default()
+		f.Getenv = func(string) string { return "" }
+		d, err := daemon.New(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close(context.Background())
+		rec := httptest.NewRecorder()
+		d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"routes"`) {
+			t.Fatalf("GET / = %d %s", rec.Code, rec.Body)
 		}
 	})
 	t.Run("fails when the file sink cannot be opened", func(t *testing.T) {
