@@ -17,6 +17,7 @@ import (
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -39,7 +40,8 @@ type Config struct {
 	// HTTPClient makes the requests. nil means a client of its own with a
 	// clone of http.DefaultTransport (CloseIdleConnections releases its
 	// connections). Its Timeout, if any, also bounds Events streams: leave
-	// it 0 and use Timeout.
+	// it 0 and use Timeout. Its Transport must not be a typed nil (such as
+	// a nil *http.Transport), which would panic in the first request.
 	HTTPClient *http.Client
 	// Timeout bounds each request other than Events (on top of the
 	// context's deadline). 0 means 30 s; negative means no bound.
@@ -68,12 +70,18 @@ type Client struct {
 }
 
 // New returns a client of the API at cfg.BaseURL, or a *api.ValidationError
-// for a base URL that is not an absolute http or https URL. It starts
-// nothing and makes no request.
+// for a base URL that is not an absolute http or https URL, or for an
+// HTTPClient whose Transport is a typed nil ("http_client.transport",
+// wrapping antifragile.ErrNil). It starts nothing and makes no request.
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, antifragile.Invalid("base_url", cfg.BaseURL, "must be an absolute http or https URL such as \"http://127.0.0.1:8080\"")
+	}
+	if cfg.HTTPClient != nil {
+		if err := nilcheck.Optional("http_client.transport", cfg.HTTPClient.Transport); err != nil {
+			return nil, err
+		}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

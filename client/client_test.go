@@ -36,6 +36,21 @@ func TestNew(t *testing.T) {
 	}
 }
 
+func TestNew_TypedNilTransport(t *testing.T) {
+	t.Run("refuses an HTTPClient whose Transport is a nil *http.Transport", func(t *testing.T) {
+		c, err := client.New(client.Config{BaseURL: "http://host:1", HTTPClient: &http.Client{Transport: (*http.Transport)(nil)}})
+		var ve *antifragile.ValidationError
+		if c != nil || !errors.As(err, &ve) || ve.Field != "http_client.transport" || !errors.Is(err, antifragile.ErrNil) {
+			t.Fatalf("New = %v, %v; want a *ValidationError for http_client.transport wrapping ErrNil", c, err)
+		}
+	})
+	t.Run("accepts an HTTPClient without a Transport", func(t *testing.T) {
+		if _, err := client.New(client.Config{BaseURL: "http://host:1", HTTPClient: &http.Client{}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestClient_Reads(t *testing.T) {
 	s := newSystem(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
