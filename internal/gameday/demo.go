@@ -15,6 +15,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/daemon"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -45,10 +46,11 @@ type DemoConfig struct {
 	// day until ctx ends.
 	KeepRunning bool
 	// Dashboard is served at / by the ops API. nil means none (a JSON index
-	// of the routes).
+	// of the routes); a typed nil is invalid.
 	Dashboard http.Handler
 	// Out receives the banner, the progress, the summary and the report's
-	// path. nil means io.Discard.
+	// path. nil means io.Discard; a typed nil (such as a nil *bytes.Buffer)
+	// is invalid.
 	Out io.Writer
 	// Terminal says that Out is a terminal (see IsTerminal).
 	Terminal bool
@@ -106,6 +108,12 @@ func demoConfigFile(addr, token string, seed uint64, dashboard http.Handler) *sy
 // kept the demo from running: an invalid configuration, an address in use,
 // a report that could not be written.
 func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
+	var p antifragile.Problems
+	p.Add(nilcheck.Optional("out", cfg.Out))
+	p.Add(nilcheck.Optional("dashboard", cfg.Dashboard))
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
 	out := cfg.Out
 	if out == nil {
 		out = io.Discard

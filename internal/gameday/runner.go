@@ -15,6 +15,7 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
 // Defaults of Config.
@@ -31,11 +32,12 @@ type Config struct {
 	// Scenario is the game day, run as it is (shrink it first with
 	// Scenario.Scaled). Required.
 	Scenario *Scenario
-	// Target is the system under test. Required.
+	// Target is the system under test. Required; a typed nil (such as a
+	// nil *LocalTarget) is invalid.
 	Target Target
 	// Progress, if set, receives the live progress: a line per sample
 	// updated in place when Terminal is set, otherwise plain lines at most
-	// once a second and at every phase change.
+	// once a second and at every phase change. A typed nil is invalid.
 	Progress io.Writer
 	// Terminal says that Progress is a terminal (see IsTerminal).
 	Terminal bool
@@ -152,6 +154,12 @@ func (f FaultResult) injected() bool { return f.Error == "" }
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Scenario == nil || cfg.Target == nil {
 		return nil, antifragile.Invalid("config", nil, "needs a Scenario and a Target")
+	}
+	var p antifragile.Problems
+	p.Add(nilcheck.Optional("target", cfg.Target))
+	p.Add(nilcheck.Optional("progress", cfg.Progress))
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	r := &runner{cfg: cfg, sc: cfg.Scenario}
 	if r.cfg.ObserveTimeout <= 0 {
