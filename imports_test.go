@@ -9,54 +9,81 @@ import (
 
 const module = "github.com/antifragile-go/antifragile"
 
-// layers says which packages of this module each package may import
-// (directly or not). Imports point down only: the root, backoff and api at
-// the bottom; breaker; then the domain packages; adapters and cmd on top.
-// A package missing from this table may import anything of ours, but no
-// package listed here may import a third-party module unless it is an
-// adapter listed in thirdParty.
-var layers = map[string][]string{
-	"":                {},
-	"backoff":         {},
-	"api":             {"", "breaker", "health", "recovery", "chaos", "metering", "backoff"},
-	"breaker":         {""},
-	"internal/codec":  {""},
-	"health":          {"", "breaker"},
-	"recovery":        {"", "breaker", "backoff"},
-	"chaos":           {"", "breaker"},
-	"metering":        {""},
-	"bus":             {"", "breaker", "chaos", "metering", "backoff"},
-	"chaos/chaostest": {"", "breaker", "chaos"},
-	// internal/nilcheck is imported by the domain packages, so it sits
-	// beside the root at the bottom.
-	"internal/nilcheck": {""},
+// layers gives every package of this module its layer. A package may import
+// packages of this module from lower layers only (so two packages of one
+// layer never import each other: client cannot import ops), and a package
+// missing from this table fails the test: a new package is placed here in
+// the commit that adds it.
+//
+//	0  the vocabulary: the root and the internal helpers it stands on
+//	1  pure helpers built on the vocabulary
+//	2  the circuit breaker
+//	3  the domain packages built on breakers
+//	4  what wires the domain packages together
+//	5  adapters: wire types, HTTP glue, sinks on real stores
+//	6  the ops API and its client
+//	7  the one assembly of the whole system
+//	8  what runs a system: the daemon, game days, test harnesses
+//	9  programs
+var layers = map[string]int{
+	"":                          0,
+	"internal/fanout":           0,
+	"internal/nilcheck":         1,
+	"backoff":                   1,
+	"internal/codec":            1,
+	"breaker":                   2,
+	"health":                    3,
+	"recovery":                  3,
+	"chaos":                     3,
+	"metering":                  3,
+	"bus":                       4,
+	"chaos/chaostest":           4,
+	"api":                       5,
+	"breaker/breakerhttp":       5,
+	"chaos/chaoshttp":           5,
+	"metering/meteringhttp":     5,
+	"metering/redis":            5,
+	"ops":                       6,
+	"client":                    6,
+	"system":                    7,
+	"internal/daemon":           8,
+	"internal/dashboard":        8,
+	"internal/gameday":          8,
+	"internal/gameday/scenario": 5,
+	"internal/opstest":          8,
+	"internal/redistest":        8,
+	"internal/browsertest":      8,
+	"cmd/antifragile":           9,
+	"examples/agentbus":         9,
+	"examples/resilientclient":  9,
 }
 
-// thirdParty lists the packages allowed to import modules outside the
-// standard library and this module.
-var thirdParty = map[string]bool{
-	"metering/redis":       true,
-	"ops":                  true,
-	"internal/redistest":   true,
-	"internal/browsertest": true,
-	"internal/daemon":      true,
-	"cmd/antifragile":      true,
-}
+// domainLayer is the highest layer of the domain: no package at or below it
+// imports a module outside the standard library and this one.
+const domainLayer = 4
 
-// forbiddenForDomain are packages no domain package may import.
-var forbiddenForDomain = []string{"ops", "client", "internal/daemon", "cmd/antifragile", "chaos/chaoshttp", "metering/redis"}
+// thirdParty lists the packages above the domain that may import modules
+// outside the standard library and this module, and which.
+var thirdParty = map[string][]string{
+	"metering/redis":       {"github.com/redis/go-redis/"},
+	"system":               {"github.com/redis/go-redis/"},
+	"ops":                  {"github.com/prometheus/client_golang/"},
+	"internal/redistest":   {"github.com/redis/go-redis/"},
+	"internal/browsertest": {"github.com/chromedp/"},
+}
 
 type listedPackage struct {
 	ImportPath string
-	Deps       []string
-	Standard   bool
+	Imports    []string
 }
 
+// TestImportDirection checks every package's direct imports against its
+// layer, so the direction holds for the transitive imports too.
 func TestImportDirection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	out, err := exec.Command("go", "list", "-e", "-deps=false", "-json=ImportPath,Deps", "./...").Output()
+	out, err := exec.Command("go", "list", "-e", "-json=ImportPath,Imports", "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -67,41 +94,52 @@ func TestImportDirection(t *testing.T) {
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
-		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
-		allowed, layered := layers[rel]
 		seen++
-		for _, dep := range p.Deps {
-			ours := dep == module || strings.HasPrefix(dep, module+"/")
-			if !ours {
-				if isStandard(dep) || thirdParty[rel] || !layered {
-					continue
-				}
-				t.Errorf("%s imports third-party %s", p.ImportPath, dep)
-				continue
-			}
-			depRel := strings.TrimPrefix(strings.TrimPrefix(dep, module), "/")
-			if !layered {
-				continue
-			}
-			for _, f := range forbiddenForDomain {
-				if depRel == f || strings.HasPrefix(depRel, f+"/") {
-					t.Errorf("domain package %s imports %s", p.ImportPath, dep)
-				}
-			}
-			ok := false
-			for _, a := range allowed {
-				if depRel == a {
-					ok = true
-				}
-			}
-			if !ok && !strings.HasPrefix(depRel, "internal/") {
-				t.Errorf("%s may not import %s (allowed: %q)", p.ImportPath, dep, allowed)
-			}
+		rel := relative(p.ImportPath)
+		layer, ok := layers[rel]
+		if !ok {
+			t.Errorf("package %q has no layer: add it to the layers table of imports_test.go", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			checkImport(t, rel, layer, imp)
 		}
 	}
 	if seen == 0 {
 		t.Fatal("go list found no packages")
 	}
+}
+
+func checkImport(t *testing.T, rel string, layer int, imp string) {
+	t.Helper()
+	if imp != module && !strings.HasPrefix(imp, module+"/") {
+		if isStandard(imp) {
+			return
+		}
+		for _, prefix := range thirdParty[rel] {
+			if strings.HasPrefix(imp, prefix) {
+				return
+			}
+		}
+		if layer <= domainLayer {
+			t.Errorf("domain package %q imports the third-party %s", rel, imp)
+		} else {
+			t.Errorf("%q imports %s, which its entry in thirdParty does not allow", rel, imp)
+		}
+		return
+	}
+	dep := relative(imp)
+	dl, ok := layers[dep]
+	if !ok {
+		return // reported as a package without a layer
+	}
+	if dl >= layer {
+		t.Errorf("%q (layer %d) imports %q (layer %d): imports point to lower layers only", rel, layer, dep, dl)
+	}
+}
+
+func relative(importPath string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(importPath, module), "/")
 }
 
 // isStandard reports whether an import path is in the standard library: its

@@ -9,6 +9,7 @@ import (
 
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 const demoUsage = `usage: antifragile demo [-addr host:port] [-duration 1m] [-scenario file.json] [-report gameday.html] [-seed n] [-keep-running]
@@ -41,7 +42,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs := newFlagSet("demo", demoUsage, stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` of the ops API and dashboard, host:port (port 0 picks a free port)")
 	duration := fs.Duration("duration", 0, "stretch or shrink the game day to last this `long` in all (0: as the scenario says, about 1m for the built-in one)")
-	scenario := fs.String("scenario", "", "game day scenario `file` (JSON); the built-in one when absent")
+	scenarioFile := fs.String("scenario", "", "game day scenario `file` (JSON); the built-in one when absent")
 	report := fs.String("report", gameday.DefaultReport, "HTML report `file`")
 	seed := fs.Uint64("seed", 0, "`seed` of the injected errors and the traffic: the same seed injects the same faults (0: random, printed)")
 	keep := fs.Bool("keep-running", false, "leave the server and the traffic running after the game day, until interrupted")
@@ -54,22 +55,22 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return usageErrorf("demo: unexpected argument %q: pass a scenario file with -scenario", pos[0])
 	}
 	if *printScenario {
-		_, err := stdout.Write(gameday.DefaultJSON())
+		_, err := stdout.Write(scenario.DefaultJSON())
 		return err
 	}
 	if *duration < 0 {
 		return usageErrorf("demo: -duration %s must not be negative", *duration)
 	}
-	var sc *gameday.Scenario
-	if *scenario != "" {
-		f, err := os.Open(*scenario)
+	var sc *scenario.Scenario
+	if *scenarioFile != "" {
+		f, err := os.Open(*scenarioFile)
 		if err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("demo: %w", err)}
 		}
-		sc, err = gameday.ParseReader(f)
+		sc, err = scenario.ParseReader(f)
 		_ = f.Close()
 		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("demo: scenario %s:\n%w", *scenario, err)}
+			return &exitError{code: exitUsage, err: fmt.Errorf("demo: scenario %s:\n%w", *scenarioFile, err)}
 		}
 	}
 	res, err := gameday.RunDemo(ctx, gameday.DemoConfig{
@@ -77,7 +78,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		KeepRunning: *keep, Dashboard: dashboard.Handler(), Out: stdout, Terminal: gameday.IsTerminal(stdout),
 	})
 	if err != nil {
-		var ve *gameday.ValidationError
+		var ve *scenario.ValidationError
 		if res == nil && errors.As(err, &ve) {
 			return &exitError{code: exitUsage, err: fmt.Errorf("demo: %w", err)}
 		}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/internal/gameday"
 )
@@ -141,7 +143,7 @@ func gamedayPreflight(ctx context.Context, c *client.Client) error {
 }
 
 // readGamedayScenario parses the scenario file at path ("-" is stdin).
-func readGamedayScenario(path string, stdin io.Reader) (*gameday.Scenario, error) {
+func readGamedayScenario(path string, stdin io.Reader) (*scenario.Scenario, error) {
 	var r io.Reader = stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -151,7 +153,7 @@ func readGamedayScenario(path string, stdin io.Reader) (*gameday.Scenario, error
 		defer f.Close()
 		r = f
 	}
-	sc, err := gameday.ParseReader(r)
+	sc, err := scenario.ParseReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s:\n%w", path, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -146,9 +147,9 @@ func BreakerConfig(scale float64) breaker.Config {
 	}
 	return breaker.Config{
 		ConsecutiveFailures:   5,
-		OpenTimeout:           max(ScaleDuration(2*time.Second, scale), 10*time.Millisecond),
+		OpenTimeout:           max(scenario.ScaleDuration(2*time.Second, scale), 10*time.Millisecond),
 		OpenTimeoutMultiplier: 2,
-		MaxOpenTimeout:        max(ScaleDuration(8*time.Second, scale), 40*time.Millisecond),
+		MaxOpenTimeout:        max(scenario.ScaleDuration(8*time.Second, scale), 40*time.Millisecond),
 	}
 }
 
@@ -163,10 +164,10 @@ func RecoveryPolicy(scale float64, check func(context.Context) error) recovery.P
 	return recovery.Policy{
 		MaxRetryAttempts:   10,
 		BackoffMultiplier:  2,
-		InitialDelay:       ScaleDuration(500*time.Millisecond, scale),
-		MaxDelay:           ScaleDuration(4*time.Second, scale),
+		InitialDelay:       scenario.ScaleDuration(500*time.Millisecond, scale),
+		MaxDelay:           scenario.ScaleDuration(4*time.Second, scale),
 		HealthCheck:        check,
-		HealthCheckTimeout: max(ScaleDuration(time.Second, scale), 500*time.Millisecond),
+		HealthCheckTimeout: max(scenario.ScaleDuration(time.Second, scale), 500*time.Millisecond),
 		Strategy:           recovery.ExponentialBackoff,
 	}
 }

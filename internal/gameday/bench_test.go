@@ -5,28 +5,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/gameday"
 )
 
 func BenchmarkParse(b *testing.B) {
-	data := gameday.DefaultJSON()
+	data := scenario.DefaultJSON()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := gameday.Parse(data); err != nil {
+		if _, err := scenario.Parse(data); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkParse_Parallel(b *testing.B) {
-	data := gameday.DefaultJSON()
+	data := scenario.DefaultJSON()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := gameday.Parse(data); err != nil {
+			if _, err := scenario.Parse(data); err != nil {
 				b.Error(err)
 				return
 			}
@@ -37,9 +39,9 @@ func BenchmarkParse_Parallel(b *testing.B) {
 // minuteResult is the result of the built-in game day as a run at full
 // length would record it: 241 samples, 250 ms apart, six breakers.
 func minuteResult() *gameday.Result {
-	sc := gameday.Default()
+	sc := scenario.Default()
 	r := &gameday.Result{Scenario: sc, Name: sc.Name, Elapsed: time.Minute, SampleInterval: 250 * time.Millisecond,
-		LatencyKind: gameday.LatencyP99, Breakers: gameday.Agents(), Tenants: gameday.DefaultTenants()}
+		LatencyKind: gameday.LatencyP99, Breakers: gameday.Agents(), Tenants: scenario.DefaultTenants()}
 	var at time.Duration
 	for i, p := range sc.Phases {
 		r.Phases = append(r.Phases, gameday.PhaseResult{Name: p.Name, Expect: p.Expect, Duration: p.Duration, Ran: true, Start: at, End: at + p.Duration})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/daemon"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/system"
 )
@@ -28,7 +29,7 @@ type DemoConfig struct {
 	// 127.0.0.1:8080; port 0 picks a free port.
 	Addr string
 	// Scenario is the game day. nil means Default().
-	Scenario *Scenario
+	Scenario *scenario.Scenario
 	// Duration shrinks or stretches the game day to last that long in
 	// all (Scenario.Scaled), and the agents' breaker and recovery timings
 	// with it. 0 keeps the scenario's durations.
@@ -120,7 +121,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 	}
 	sc := cfg.Scenario
 	if sc == nil {
-		sc = Default()
+		sc = scenario.Default()
 	}
 	if err := sc.CheckTargets(Agents()); err != nil {
 		return nil, err

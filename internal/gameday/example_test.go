@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 func ExampleParse() {
-	sc, err := gameday.Parse([]byte(`{
+	sc, err := scenario.Parse([]byte(`{
 		"name": "payments",
 		"steady_state": {"min_status": "HEALTHY", "recovery_budget": "15s"},
 		"phases": [
@@ -27,7 +27,7 @@ func ExampleParse() {
 	fault := sc.Phases[1].Faults[0].Scenario
 	fmt.Println(fault.Name, fault.Duration)
 
-	_, err = gameday.Parse([]byte(`{"name": "x", "phases": [{"name": "a", "duration": "soon", "color": "red"}]}`))
+	_, err = scenario.Parse([]byte(`{"name": "x", "phases": [{"name": "a", "duration": "soon", "color": "red"}]}`))
 	fmt.Println(err)
 	// Output:
 	// baseline 10s expect steady, 0 fault(s)
@@ -39,7 +39,7 @@ func ExampleParse() {
 }
 
 func ExampleScenario_Scaled() {
-	sc := gameday.Default()
+	sc := scenario.Default()
 	short, factor := sc.Scaled(6 * time.Second)
 	fmt.Println(sc.Total(), "→", short.Total(), "factor", factor)
 	fmt.Println("recovery budget", sc.SteadyState.RecoveryBudget, "→", short.SteadyState.RecoveryBudget)

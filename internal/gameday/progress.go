@@ -12,6 +12,7 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // IsTerminal reports whether w is a terminal (a character device), in which
@@ -45,7 +46,7 @@ const (
 type progress struct {
 	w     io.Writer
 	term  bool
-	sc    *Scenario
+	sc    *scenario.Scenario
 	i     int
 	began time.Time // when phase i began
 	last  time.Time // when the last plain line was written
@@ -54,7 +55,7 @@ type progress struct {
 	width int       // the terminal's width in columns
 }
 
-func newProgress(w io.Writer, term bool, sc *Scenario) *progress {
+func newProgress(w io.Writer, term bool, sc *scenario.Scenario) *progress {
 	width := defaultWidth
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
 		width = n

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/internal/gameday"
@@ -41,7 +43,7 @@ func TestRemoteTarget_Run(t *testing.T) {
 	t.Parallel()
 	t.Run("the default game day passes against an ops server", func(t *testing.T) {
 		t.Parallel()
-		sc, f := gameday.Default().Scaled(3 * time.Second)
+		sc, f := scenario.Default().Scaled(3 * time.Second)
 		_, cl := remoteSystem(t, f)
 		res, err := gameday.Run(context.Background(), gameday.Config{Scenario: sc, Target: gameday.NewRemoteTarget(cl), Scale: f})
 		if err != nil {
@@ -72,7 +74,7 @@ func TestRemoteTarget_Run(t *testing.T) {
 		}
 	})
 	t.Run("an interruption stops the remote chaos engine and ends every fault", func(t *testing.T) {
-		sc, err := gameday.Parse([]byte(`{"name":"interrupted","phases":[
+		sc, err := scenario.Parse([]byte(`{"name":"interrupted","phases":[
 			{"name":"storm","duration":"100ms","faults":[{"name":"long-storm","type":"error","target":"policy_engine","error_rate":1,"duration":"10m"}]},
 			{"name":"partition","duration":"10m","faults":[{"name":"long-partition","type":"network_partition","target":"validator"}]}]}`))
 		if err != nil {
@@ -104,7 +106,7 @@ func TestRemoteTarget_Run(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer bad.CloseIdleConnections()
-		sc, err := gameday.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"100ms","faults":[{"type":"network_partition","target":"validator"}]}]}`))
+		sc, err := scenario.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"100ms","faults":[{"type":"network_partition","target":"validator"}]}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 //go:embed report.html.tmpl
@@ -52,7 +53,7 @@ type reportData struct {
 // and latency over time, the open breakers and recovery queue, the
 // per-phase table and the event log.
 func WriteReport(w io.Writer, r *Result) error {
-	min, budget := DefaultMinStatus, DefaultRecoveryBudget
+	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
 	desc := ""
 	if r.Scenario != nil {
 		min, budget, desc = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget, r.Scenario.Description

@@ -15,6 +15,7 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
@@ -31,7 +32,7 @@ const (
 type Config struct {
 	// Scenario is the game day, run as it is (shrink it first with
 	// Scenario.Scaled). Required.
-	Scenario *Scenario
+	Scenario *scenario.Scenario
 	// Target is the system under test. Required; a typed nil (such as a
 	// nil *LocalTarget) is invalid.
 	Target Target
@@ -60,13 +61,13 @@ type Config struct {
 // -json output of `antifragile gameday`) gives durations and offsets in
 // nanoseconds.
 type Result struct {
-	Scenario    *Scenario     `json:"-"`
-	Name        string        `json:"name"`
-	Description string        `json:"target"`
-	Seed        uint64        `json:"seed,omitempty"`
-	Scale       float64       `json:"scale,omitempty"`
-	Started     time.Time     `json:"started"`
-	Elapsed     time.Duration `json:"elapsed"`
+	Scenario    *scenario.Scenario `json:"-"`
+	Name        string             `json:"name"`
+	Description string             `json:"target"`
+	Seed        uint64             `json:"seed,omitempty"`
+	Scale       float64            `json:"scale,omitempty"`
+	Started     time.Time          `json:"started"`
+	Elapsed     time.Duration      `json:"elapsed"`
 	// Interrupted is set when the run's context ended before the last
 	// phase did.
 	Interrupted bool `json:"interrupted"`
@@ -174,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 type runner struct {
 	cfg      Config
-	sc       *Scenario
+	sc       *scenario.Scenario
 	res      *Result
 	start    time.Time
 	progress *progress

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
@@ -83,9 +85,9 @@ func (f *fakeTarget) Calls() []string {
 	return slices.Clone(f.calls)
 }
 
-func mustParse(t *testing.T, s string) *gameday.Scenario {
+func mustParse(t *testing.T, s string) *scenario.Scenario {
 	t.Helper()
-	sc, err := gameday.Parse([]byte(s))
+	sc, err := scenario.Parse([]byte(s))
 	if err != nil {
 		t.Fatal(err)
 	}

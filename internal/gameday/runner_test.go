@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/internal/gameday"
@@ -15,7 +17,7 @@ import (
 
 // runLocal runs sc, scaled to total, against a Local system and returns
 // the result.
-func runLocal(t *testing.T, sc *gameday.Scenario, total time.Duration, progress *bytes.Buffer) *gameday.Result {
+func runLocal(t *testing.T, sc *scenario.Scenario, total time.Duration, progress *bytes.Buffer) *gameday.Result {
 	t.Helper()
 	scaled, f := sc.Scaled(total)
 	l := newLocal(t, f, 7, gameday.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants})
@@ -34,7 +36,7 @@ func runLocal(t *testing.T, sc *gameday.Scenario, total time.Duration, progress 
 
 func TestRun_FaultThatNeverEndsFails(t *testing.T) {
 	t.Parallel()
-	sc, err := gameday.Parse([]byte(`{
+	sc, err := scenario.Parse([]byte(`{
 		"name": "never-ends",
 		"steady_state": {"min_status": "HEALTHY", "recovery_budget": "300ms"},
 		"traffic": {"rate": 200},
@@ -74,7 +76,7 @@ func (c *cancelAfter) Inject(ctx context.Context, s chaos.Scenario) error {
 }
 
 func TestRun_InterruptionEndsEveryFault(t *testing.T) {
-	sc, err := gameday.Parse([]byte(`{"name":"interrupted","phases":[
+	sc, err := scenario.Parse([]byte(`{"name":"interrupted","phases":[
 		{"name":"storm","duration":"200ms","faults":[{"name":"long-storm","type":"error","target":"policy_engine","error_rate":1,"duration":"10m"}]},
 		{"name":"partition","duration":"10m","faults":[{"name":"long-partition","type":"network_partition","target":"validator"}]}]}`))
 	if err != nil {
@@ -110,7 +112,7 @@ func TestRun_InterruptionEndsEveryFault(t *testing.T) {
 // when it stops included (the bus is drained before the meter's last
 // flush).
 func TestIssue12_InProcessGameDayMetersEveryMessage(t *testing.T) {
-	sc, f := gameday.Default().Scaled(2 * time.Second)
+	sc, f := scenario.Default().Scaled(2 * time.Second)
 	l := newLocal(t, f, 5, gameday.GeneratorConfig{Rate: sc.Traffic.Rate, Tenants: sc.Traffic.Tenants})
 	stop := l.start(t)
 	if _, err := gameday.Run(context.Background(), gameday.Config{Scenario: sc, Target: l.sim.Target(), Scale: f}); err != nil {

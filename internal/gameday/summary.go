@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // phaseRow is the text of one phase's line in the summary table and the
@@ -88,7 +90,7 @@ func WriteSummary(w io.Writer, r *Result) error {
 // VerdictText is the verdict in a few lines of text, ending with a newline.
 func (r *Result) VerdictText() string {
 	var b strings.Builder
-	min, budget := DefaultMinStatus, DefaultRecoveryBudget
+	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
 	if r.Scenario != nil {
 		min, budget = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget
 	}

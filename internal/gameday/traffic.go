@@ -12,6 +12,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // Defaults of GeneratorConfig.
@@ -96,10 +97,10 @@ func NewGenerator(b *bus.Bus, cfg GeneratorConfig) (*Generator, error) {
 		p.Invalid("bus", nil, "is required")
 	}
 	if cfg.Rate == 0 {
-		cfg.Rate = DefaultRate
+		cfg.Rate = scenario.DefaultRate
 	}
-	if !(cfg.Rate > 0 && cfg.Rate <= MaxRate) {
-		p.Invalid("rate", cfg.Rate, "must be within (0, %g]", MaxRate)
+	if !(cfg.Rate > 0 && cfg.Rate <= scenario.MaxRate) {
+		p.Invalid("rate", cfg.Rate, "must be within (0, %g]", scenario.MaxRate)
 	}
 	if cfg.Workers < 0 {
 		p.Invalid("workers", cfg.Workers, "must not be negative (0 means %d)", DefaultWorkers)
@@ -111,7 +112,7 @@ func NewGenerator(b *bus.Bus, cfg GeneratorConfig) (*Generator, error) {
 		return nil, err
 	}
 	if len(cfg.Tenants) == 0 {
-		cfg.Tenants = DefaultTenants()
+		cfg.Tenants = scenario.DefaultTenants()
 	}
 	cfg.Tenants = slices.Clone(cfg.Tenants)
 	if cfg.Workers == 0 {

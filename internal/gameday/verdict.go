@@ -7,13 +7,14 @@ import (
 
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // PhaseResult holds the figures of one phase.
 type PhaseResult struct {
-	Name     string        `json:"name"`
-	Expect   Expectation   `json:"expect"`
-	Duration time.Duration `json:"duration"`
+	Name     string               `json:"name"`
+	Expect   scenario.Expectation `json:"expect"`
+	Duration time.Duration        `json:"duration"`
 	// Ran is false for a phase an interruption kept from starting.
 	Ran bool `json:"ran"`
 	// Start and End are offsets from the start of the game day.
@@ -89,7 +90,7 @@ func worse(a, b health.Status) bool {
 //   - the run must not have been interrupted.
 func Judge(r *Result) {
 	sc := r.Scenario
-	min, budget := DefaultMinStatus, DefaultRecoveryBudget
+	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
 	if sc != nil {
 		min, budget = sc.SteadyState.MinStatus, sc.SteadyState.RecoveryBudget
 	}
@@ -150,11 +151,11 @@ func Judge(r *Result) {
 				}
 			}
 			excused = append(excused, window{ph.FaultStart, to})
-			if ph.Expect == ExpectDegrade && !ph.Detected {
+			if ph.Expect == scenario.ExpectDegrade && !ph.Detected {
 				notes = append(notes, fmt.Sprintf("phase %q expected a degradation; none was detected", ph.Name))
 			}
 		}
-		if ph.Expect == ExpectSteady {
+		if ph.Expect == scenario.ExpectSteady {
 			own := len(excused)
 			if injected > 0 {
 				own-- // a steady phase's own faults are no excuse

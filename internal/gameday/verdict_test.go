@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
@@ -17,13 +19,13 @@ const ms = time.Millisecond
 // timeline builds a result of three phases — baseline [0, 1s), storm
 // [1s, 2s) with a fault on "db" from 1s to ended, after [2s, 4s) — whose
 // samples, every 100 ms, have the statuses of status(at).
-func timeline(ended time.Duration, afterExpect gameday.Expectation, status func(at time.Duration) health.Status) *gameday.Result {
-	sc := &gameday.Scenario{Name: "t", SteadyState: gameday.SteadyState{MinStatus: health.Healthy, RecoveryBudget: 500 * ms}}
+func timeline(ended time.Duration, afterExpect scenario.Expectation, status func(at time.Duration) health.Status) *gameday.Result {
+	sc := &scenario.Scenario{Name: "t", SteadyState: scenario.SteadyState{MinStatus: health.Healthy, RecoveryBudget: 500 * ms}}
 	r := &gameday.Result{
 		Scenario: sc, Name: "t", Elapsed: 4 * time.Second, SampleInterval: 100 * ms,
 		Phases: []gameday.PhaseResult{
-			{Name: "baseline", Expect: gameday.ExpectSteady, Ran: true, Start: 0, End: time.Second},
-			{Name: "storm", Expect: gameday.ExpectDegrade, Ran: true, Start: time.Second, End: 2 * time.Second},
+			{Name: "baseline", Expect: scenario.ExpectSteady, Ran: true, Start: 0, End: time.Second},
+			{Name: "storm", Expect: scenario.ExpectDegrade, Ran: true, Start: time.Second, End: 2 * time.Second},
 			{Name: "after", Expect: afterExpect, Ran: true, Start: 2 * time.Second, End: 4 * time.Second},
 		},
 		Faults: []gameday.FaultResult{{Phase: 1, Scenario: chaos.PartitionScenario("db", time.Second), Injected: time.Second, Ended: ended}},
@@ -55,7 +57,7 @@ func degradedBetween(from, to time.Duration) func(time.Duration) health.Status {
 
 func TestJudge(t *testing.T) {
 	t.Run("passes when the status is back within the budget", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectSteady, degradedBetween(1200*ms, 2300*ms))
+		r := timeline(2*time.Second, scenario.ExpectSteady, degradedBetween(1200*ms, 2300*ms))
 		gameday.Judge(r)
 		if !r.Verdict.Passed || r.Err() != nil {
 			t.Fatalf("verdict = %+v", r.Verdict)
@@ -72,7 +74,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("fails when the status comes back after the budget", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectDegrade, degradedBetween(1200*ms, 2800*ms))
+		r := timeline(2*time.Second, scenario.ExpectDegrade, degradedBetween(1200*ms, 2800*ms))
 		gameday.Judge(r)
 		if r.Verdict.Passed {
 			t.Fatal("passed")
@@ -82,7 +84,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("fails when the status never comes back", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectDegrade, degradedBetween(1200*ms, time.Hour))
+		r := timeline(2*time.Second, scenario.ExpectDegrade, degradedBetween(1200*ms, time.Hour))
 		gameday.Judge(r)
 		if r.Verdict.Passed || !strings.Contains(r.Verdict.Reasons[0], "not back to HEALTHY before the game day ended") {
 			t.Fatalf("verdict = %+v", r.Verdict)
@@ -92,7 +94,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("fails when a fault never ends", func(t *testing.T) {
-		r := timeline(-1, gameday.ExpectDegrade, degradedBetween(1200*ms, time.Hour))
+		r := timeline(-1, scenario.ExpectDegrade, degradedBetween(1200*ms, time.Hour))
 		gameday.Judge(r)
 		if r.Verdict.Passed || !strings.Contains(r.Verdict.Reasons[0], "still active when the game day ended") {
 			t.Fatalf("verdict = %+v", r.Verdict)
@@ -104,7 +106,7 @@ func TestJudge(t *testing.T) {
 	})
 	t.Run("a steady phase must hold the minimum once the budget is spent", func(t *testing.T) {
 		// Recovered at 2.3s, then a relapse at 3s.
-		r := timeline(2*time.Second, gameday.ExpectSteady, func(at time.Duration) health.Status {
+		r := timeline(2*time.Second, scenario.ExpectSteady, func(at time.Duration) health.Status {
 			switch {
 			case at >= 1200*ms && at < 2300*ms, at >= 3*time.Second && at < 3200*ms:
 				return health.Degraded
@@ -123,7 +125,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("a degrade phase may drop without a fault", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectDegrade, func(at time.Duration) health.Status {
+		r := timeline(2*time.Second, scenario.ExpectDegrade, func(at time.Duration) health.Status {
 			switch {
 			case at >= 1200*ms && at < 2300*ms, at >= 3*time.Second && at < 3200*ms:
 				return health.Degraded
@@ -136,7 +138,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("a failed observation is below the minimum", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectSteady, func(at time.Duration) health.Status {
+		r := timeline(2*time.Second, scenario.ExpectSteady, func(at time.Duration) health.Status {
 			if at == 3500*ms {
 				return health.Unknown
 			}
@@ -148,7 +150,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("a lower minimum accepts DEGRADED", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectSteady, degradedBetween(1200*ms, time.Hour))
+		r := timeline(2*time.Second, scenario.ExpectSteady, degradedBetween(1200*ms, time.Hour))
 		r.Scenario.SteadyState.MinStatus = health.Degraded
 		gameday.Judge(r)
 		if !r.Verdict.Passed {
@@ -159,7 +161,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("a fault that could not be injected fails", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectSteady, degradedBetween(0, 0))
+		r := timeline(2*time.Second, scenario.ExpectSteady, degradedBetween(0, 0))
 		r.Faults[0] = gameday.FaultResult{Phase: 1, Scenario: r.Faults[0].Scenario, Error: "chaos: emergency stop active"}
 		gameday.Judge(r)
 		if r.Verdict.Passed || !strings.Contains(r.Verdict.Reasons[0], "could not be injected: chaos: emergency stop active") {
@@ -167,7 +169,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("an interrupted game day fails", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectSteady, degradedBetween(0, 0))
+		r := timeline(2*time.Second, scenario.ExpectSteady, degradedBetween(0, 0))
 		r.Interrupted = true
 		r.Faults[0].Ended = -1 // still active when interrupted
 		gameday.Judge(r)
@@ -176,7 +178,7 @@ func TestJudge(t *testing.T) {
 		}
 	})
 	t.Run("an undetected degradation is only a note", func(t *testing.T) {
-		r := timeline(2*time.Second, gameday.ExpectSteady, degradedBetween(0, 0))
+		r := timeline(2*time.Second, scenario.ExpectSteady, degradedBetween(0, 0))
 		gameday.Judge(r)
 		if !r.Verdict.Passed || len(r.Verdict.Notes) != 1 || r.Phases[1].Detected {
 			t.Fatalf("verdict = %+v, detected %v", r.Verdict, r.Phases[1].Detected)

@@ -1,4 +1,4 @@
-package gameday_test
+package scenario_test
 
 import (
 	"errors"
@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday"
+
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
-	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // fields returns the Field of every *ValidationError in err.
@@ -18,7 +20,7 @@ func fields(err error) []string { return antifragile.InvalidFields(err) }
 
 func TestParse(t *testing.T) {
 	t.Run("the built-in scenario is valid and lasts a minute", func(t *testing.T) {
-		sc := gameday.Default()
+		sc := scenario.Default()
 		if got := sc.Total(); got != time.Minute {
 			t.Errorf("Total() = %s, want 1m", got)
 		}
@@ -40,19 +42,19 @@ func TestParse(t *testing.T) {
 		}
 	})
 	t.Run("defaults fill the optional fields", func(t *testing.T) {
-		sc, err := gameday.Parse([]byte(`{"name":"x","phases":[
+		sc, err := scenario.Parse([]byte(`{"name":"x","phases":[
 			{"name":"a","duration":"1s"},
 			{"name":"b","duration":"2s","faults":[{"type":"error","target":"validator","error_rate":0.5}]}]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sc.SteadyState.MinStatus != health.Healthy || sc.SteadyState.RecoveryBudget != gameday.DefaultRecoveryBudget {
+		if sc.SteadyState.MinStatus != health.Healthy || sc.SteadyState.RecoveryBudget != scenario.DefaultRecoveryBudget {
 			t.Errorf("steady state = %+v", sc.SteadyState)
 		}
-		if sc.Traffic.Rate != gameday.DefaultRate || !slices.Equal(sc.Traffic.Tenants, gameday.DefaultTenants()) {
+		if sc.Traffic.Rate != scenario.DefaultRate || !slices.Equal(sc.Traffic.Tenants, scenario.DefaultTenants()) {
 			t.Errorf("traffic = %+v", sc.Traffic)
 		}
-		if sc.Phases[0].Expect != gameday.ExpectSteady || sc.Phases[1].Expect != gameday.ExpectDegrade {
+		if sc.Phases[0].Expect != scenario.ExpectSteady || sc.Phases[1].Expect != scenario.ExpectDegrade {
 			t.Errorf("expect = %q, %q", sc.Phases[0].Expect, sc.Phases[1].Expect)
 		}
 		f := sc.Phases[1].Faults[0]
@@ -67,7 +69,7 @@ func TestParse(t *testing.T) {
 		}
 	})
 	t.Run("a fault keeps a duration of its own", func(t *testing.T) {
-		sc, err := gameday.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s",
+		sc, err := scenario.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s",
 			"faults":[{"name":"long","type":"network_partition","target":"validator","duration":"10m"}]}]}`))
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +123,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run("reports every problem with its path: "+tc.name, func(t *testing.T) {
-			sc, err := gameday.Parse([]byte(tc.in))
+			sc, err := scenario.Parse([]byte(tc.in))
 			if err == nil {
 				t.Fatalf("Parse succeeded: %+v", sc)
 			}
@@ -139,7 +141,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestScenario_Scaled(t *testing.T) {
-	sc := gameday.Default()
+	sc := scenario.Default()
 	t.Run("shrinks every duration by the same factor", func(t *testing.T) {
 		s, f := sc.Scaled(6 * time.Second)
 		if f != 0.1 {
@@ -174,7 +176,7 @@ func TestScenario_Scaled(t *testing.T) {
 }
 
 func TestScenario_CheckTargets(t *testing.T) {
-	sc, err := gameday.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s","faults":[
+	sc, err := scenario.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s","faults":[
 		{"type":"network_partition","target":"validator","blast_radius":["ghost"]},
 		{"type":"resource_exhaustion","target":"anything","resource_type":"cpu","resource_level":0.1},
 		{"type":"latency","target":"nobody","delay":"1ms"}]}]}`))
@@ -192,7 +194,7 @@ func TestScenario_CheckTargets(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add(gameday.DefaultJSON())
+	f.Add(scenario.DefaultJSON())
 	f.Add([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s"}]}`))
 	f.Add([]byte(`{"name":"x","steady_state":{"min_status":"DEGRADED","recovery_budget":"1s"},"traffic":{"rate":5,"tenants":["t"]},
 		"phases":[{"name":"a","duration":"1s","expect":"degrade","faults":[{"type":"timeout","target":"v","duration":"5s"}]}]}`))
@@ -200,7 +202,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s"}]}garbage`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := gameday.Parse(data)
+		sc, err := scenario.Parse(data)
 		if err != nil {
 			if sc != nil {
 				t.Fatal("a scenario returned with an error")
@@ -211,11 +213,11 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if sc.Name == "" || len(sc.Phases) == 0 || sc.Total() <= 0 || sc.Total() > gameday.MaxTotal {
+		if sc.Name == "" || len(sc.Phases) == 0 || sc.Total() <= 0 || sc.Total() > scenario.MaxTotal {
 			t.Fatalf("invalid scenario accepted: %+v", sc)
 		}
 		for _, p := range sc.Phases {
-			if p.Duration <= 0 || (p.Expect != gameday.ExpectSteady && p.Expect != gameday.ExpectDegrade) {
+			if p.Duration <= 0 || (p.Expect != scenario.ExpectSteady && p.Expect != scenario.ExpectDegrade) {
 				t.Fatalf("invalid phase accepted: %+v", p)
 			}
 			for _, f := range p.Faults {

@@ -1,4 +1,4 @@
-package gameday
+package scenario
 
 import (
 	"bytes"
