@@ -23,8 +23,9 @@ const module = "github.com/antifragile-go/antifragile"
 //	5  adapters: wire types, HTTP glue, sinks on real stores
 //	6  the ops API and its client
 //	7  the one assembly of the whole system
-//	8  what runs a system: the daemon, game days, test harnesses
-//	9  programs
+//	8  what runs on a system: the daemon, the simulated agents, test harnesses
+//	9  game days
+//	10 programs
 var layers = map[string]int{
 	"":                          0,
 	"internal/fanout":           0,
@@ -46,16 +47,17 @@ var layers = map[string]int{
 	"ops":                       6,
 	"client":                    6,
 	"system":                    7,
+	"internal/agentsim":         8,
 	"internal/daemon":           8,
 	"internal/dashboard":        8,
-	"internal/gameday":          8,
+	"internal/gameday":          9,
 	"internal/gameday/scenario": 5,
 	"internal/opstest":          8,
 	"internal/redistest":        8,
 	"internal/browsertest":      8,
-	"cmd/antifragile":           9,
-	"examples/agentbus":         9,
-	"examples/resilientclient":  9,
+	"cmd/antifragile":           10,
+	"examples/agentbus":         10,
+	"examples/resilientclient":  10,
 }
 
 // domainLayer is the highest layer of the domain: no package at or below it

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 
 	"github.com/antifragile-go/antifragile/breaker"
@@ -41,7 +43,7 @@ func BenchmarkParse_Parallel(b *testing.B) {
 func minuteResult() *gameday.Result {
 	sc := scenario.Default()
 	r := &gameday.Result{Scenario: sc, Name: sc.Name, Elapsed: time.Minute, SampleInterval: 250 * time.Millisecond,
-		LatencyKind: gameday.LatencyP99, Breakers: gameday.Agents(), Tenants: scenario.DefaultTenants()}
+		LatencyKind: gameday.LatencyP99, Breakers: agentsim.Agents(), Tenants: scenario.DefaultTenants()}
 	var at time.Duration
 	for i, p := range sc.Phases {
 		r.Phases = append(r.Phases, gameday.PhaseResult{Name: p.Name, Expect: p.Expect, Duration: p.Duration, Ran: true, Start: at, End: at + p.Duration})
@@ -62,7 +64,7 @@ func minuteResult() *gameday.Result {
 			Latency: 80 * time.Microsecond, Metered: map[string]int64{"acme": int64(k), "globex": int64(k), "initech": int64(k)}}
 		if phase == 2 || phase == 5 {
 			s.Status, s.Score, s.Open, s.RecoveryQueue, s.FailureRate = health.Degraded, 0.667, 1, 1, 40
-			s.NotClosed = map[string]breaker.State{gameday.PolicyEngine: breaker.Open}
+			s.NotClosed = map[string]breaker.State{agentsim.PolicyEngine: breaker.Open}
 		}
 		r.Samples = append(r.Samples, s)
 	}

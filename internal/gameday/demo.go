@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/daemon"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
@@ -123,7 +125,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 	if sc == nil {
 		sc = scenario.Default()
 	}
-	if err := sc.CheckTargets(Agents()); err != nil {
+	if err := sc.CheckTargets(agentsim.Agents()); err != nil {
 		return nil, err
 	}
 	if cfg.Duration < 0 {
@@ -157,12 +159,12 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sim, err := NewSimulation(d.System, SimConfig{Scale: scale, Traffic: GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants, Seed: seed}})
+	sim, err := agentsim.NewSimulation(d.System, agentsim.SimConfig{Scale: scale, Traffic: agentsim.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants, Seed: seed}})
 	if err != nil {
 		_ = d.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	target := sim.Target()
+	target := NewLocalTarget(sim.System(), sim.Traffic())
 
 	// The daemon outlives ctx until the game day has cleaned up.
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))

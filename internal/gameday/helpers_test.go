@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -14,7 +15,7 @@ import (
 // bus, running until the test ends: what a game day runs against in tests.
 type local struct {
 	*system.System
-	sim *gameday.Simulation
+	sim *agentsim.Simulation
 }
 
 // localConfig is the configuration of a local system: in-memory metering
@@ -22,7 +23,7 @@ type local struct {
 // seeded chaos, and the agents' breaker config as every breaker's default.
 func localConfig(scale float64, seed uint64) system.Config {
 	var cfg system.Config
-	cfg.Breakers.Default = gameday.BreakerConfig(scale)
+	cfg.Breakers.Default = agentsim.BreakerConfig(scale)
 	cfg.Recovery.Watch = true
 	cfg.Recovery.MaxConcurrent = 4
 	cfg.Recovery.Seed = seed
@@ -33,7 +34,7 @@ func localConfig(scale float64, seed uint64) system.Config {
 }
 
 // newLocal builds a local system and the simulation on it; start runs them.
-func newLocal(t testing.TB, scale float64, seed uint64, traffic gameday.GeneratorConfig) *local {
+func newLocal(t testing.TB, scale float64, seed uint64, traffic agentsim.GeneratorConfig) *local {
 	t.Helper()
 	sys, err := system.New(localConfig(scale, seed))
 	if err != nil {
@@ -42,7 +43,7 @@ func newLocal(t testing.TB, scale float64, seed uint64, traffic gameday.Generato
 	if traffic.Seed == 0 {
 		traffic.Seed = seed
 	}
-	sim, err := gameday.NewSimulation(sys, gameday.SimConfig{Scale: scale, Traffic: traffic})
+	sim, err := agentsim.NewSimulation(sys, agentsim.SimConfig{Scale: scale, Traffic: traffic})
 	if err != nil {
 		_ = sys.Close(context.Background())
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 
 	"github.com/antifragile-go/antifragile/chaos"
@@ -22,7 +24,7 @@ const testToken = "s3cret-token"
 // returns it with a client of that server.
 func remoteSystem(t *testing.T, scale float64) (*local, *client.Client) {
 	t.Helper()
-	l := newLocal(t, scale, 11, gameday.GeneratorConfig{})
+	l := newLocal(t, scale, 11, agentsim.GeneratorConfig{})
 	opts := l.OpsOptions()
 	opts.Token, opts.PingInterval = testToken, time.Second
 	srv := httptest.NewServer(ops.Handler(opts))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 
 	"github.com/antifragile-go/antifragile/bus"
@@ -20,10 +22,10 @@ import (
 func runLocal(t *testing.T, sc *scenario.Scenario, total time.Duration, progress *bytes.Buffer) *gameday.Result {
 	t.Helper()
 	scaled, f := sc.Scaled(total)
-	l := newLocal(t, f, 7, gameday.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants})
+	l := newLocal(t, f, 7, agentsim.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants})
 	defer l.start(t)()
 	ctx := context.Background()
-	cfg := gameday.Config{Scenario: scaled, Target: l.sim.Target(), Description: "in-process simulation", Seed: 7, Scale: f}
+	cfg := gameday.Config{Scenario: scaled, Target: gameday.NewLocalTarget(l.System, l.sim.Traffic()), Description: "in-process simulation", Seed: 7, Scale: f}
 	if progress != nil {
 		cfg.Progress = progress
 	}
@@ -82,12 +84,12 @@ func TestRun_InterruptionEndsEveryFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLocal(t, 0.05, 0, gameday.GeneratorConfig{})
+	l := newLocal(t, 0.05, 0, agentsim.GeneratorConfig{})
 	l.start(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	target := &cancelAfter{LocalTarget: l.sim.Target(), n: 2, cancel: cancel}
+	target := &cancelAfter{LocalTarget: gameday.NewLocalTarget(l.System, l.sim.Traffic()), n: 2, cancel: cancel}
 	res, err := gameday.Run(ctx, gameday.Config{Scenario: sc, Target: target})
 	if err != nil {
 		t.Fatal(err)
@@ -113,9 +115,9 @@ func TestRun_InterruptionEndsEveryFault(t *testing.T) {
 // flush).
 func TestIssue12_InProcessGameDayMetersEveryMessage(t *testing.T) {
 	sc, f := scenario.Default().Scaled(2 * time.Second)
-	l := newLocal(t, f, 5, gameday.GeneratorConfig{Rate: sc.Traffic.Rate, Tenants: sc.Traffic.Tenants})
+	l := newLocal(t, f, 5, agentsim.GeneratorConfig{Rate: sc.Traffic.Rate, Tenants: sc.Traffic.Tenants})
 	stop := l.start(t)
-	if _, err := gameday.Run(context.Background(), gameday.Config{Scenario: sc, Target: l.sim.Target(), Scale: f}); err != nil {
+	if _, err := gameday.Run(context.Background(), gameday.Config{Scenario: sc, Target: gameday.NewLocalTarget(l.System, l.sim.Traffic()), Scale: f}); err != nil {
 		t.Fatal(err)
 	}
 	// Messages published at the last moment are still in the mailboxes when

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
@@ -89,7 +91,7 @@ type Observation struct {
 // use.
 type LocalTarget struct {
 	sys     *system.System
-	traffic *Generator
+	traffic *agentsim.Generator
 }
 
 var (
@@ -99,7 +101,7 @@ var (
 
 // NewLocalTarget returns a target for sys whose message counts come from
 // traffic, which may be nil (the metered events are then counted instead).
-func NewLocalTarget(sys *system.System, traffic *Generator) *LocalTarget {
+func NewLocalTarget(sys *system.System, traffic *agentsim.Generator) *LocalTarget {
 	return &LocalTarget{sys: sys, traffic: traffic}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/chaos"
@@ -27,7 +27,7 @@ func TestParse(t *testing.T) {
 		if sc.SteadyState.MinStatus != health.Healthy || sc.SteadyState.RecoveryBudget != 20*time.Second {
 			t.Errorf("steady state = %+v", sc.SteadyState)
 		}
-		if err := sc.CheckTargets(gameday.Agents()); err != nil {
+		if err := sc.CheckTargets(agentsim.Agents()); err != nil {
 			t.Errorf("CheckTargets: %v", err)
 		}
 		var types []chaos.Type
@@ -183,7 +183,7 @@ func TestScenario_CheckTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fields(sc.CheckTargets(gameday.Agents()))
+	got := fields(sc.CheckTargets(agentsim.Agents()))
 	want := []string{"phases[0].faults[0].blast_radius[0]", "phases[0].faults[2].target"}
 	if !slices.Equal(got, want) {
 		t.Errorf("CheckTargets fields = %q, want %q", got, want)

@@ -1,4 +1,4 @@
-package gameday
+package agentsim
 
 import (
 	"context"
@@ -80,8 +80,8 @@ func (s *Simulation) probe(name string, h bus.Handler) func(context.Context) err
 // Traffic returns the simulation's traffic generator.
 func (s *Simulation) Traffic() *Generator { return s.traffic }
 
-// Target returns a LocalTarget over the simulation's system.
-func (s *Simulation) Target() *LocalTarget { return NewLocalTarget(s.sys, s.traffic) }
+// System returns the system the simulation runs on.
+func (s *Simulation) System() *system.System { return s.sys }
 
 // Run sends the traffic until ctx ends; it blocks and returns after every
 // message in flight has ended.

@@ -1,4 +1,4 @@
-package gameday
+package agentsim
 
 import (
 	"context"
