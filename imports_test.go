@@ -25,7 +25,8 @@ const module = "github.com/antifragile-go/antifragile"
 //	7  the one assembly of the whole system
 //	8  what runs on a system: the daemon, the simulated agents, test harnesses
 //	9  game days
-//	10 programs
+//	10 their reports
+//	11 programs
 var layers = map[string]int{
 	"":                          0,
 	"internal/fanout":           0,
@@ -52,12 +53,13 @@ var layers = map[string]int{
 	"internal/dashboard":        8,
 	"internal/gameday":          9,
 	"internal/gameday/scenario": 5,
+	"internal/gameday/report":   10,
 	"internal/opstest":          8,
 	"internal/redistest":        8,
 	"internal/browsertest":      8,
-	"cmd/antifragile":           10,
-	"examples/agentbus":         10,
-	"examples/resilientclient":  10,
+	"cmd/antifragile":           11,
+	"examples/agentbus":         11,
+	"examples/resilientclient":  11,
 }
 
 // domainLayer is the highest layer of the domain: no package at or below it

@@ -9,6 +9,7 @@ import (
 
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/report"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
@@ -43,7 +44,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` of the ops API and dashboard, host:port (port 0 picks a free port)")
 	duration := fs.Duration("duration", 0, "stretch or shrink the game day to last this `long` in all (0: as the scenario says, about 1m for the built-in one)")
 	scenarioFile := fs.String("scenario", "", "game day scenario `file` (JSON); the built-in one when absent")
-	report := fs.String("report", gameday.DefaultReport, "HTML report `file`")
+	reportFile := fs.String("report", report.DefaultFile, "HTML report `file`")
 	seed := fs.Uint64("seed", 0, "`seed` of the injected errors and the traffic: the same seed injects the same faults (0: random, printed)")
 	keep := fs.Bool("keep-running", false, "leave the server and the traffic running after the game day, until interrupted")
 	printScenario := fs.Bool("print-scenario", false, "print the built-in scenario as JSON and exit")
@@ -73,8 +74,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return &exitError{code: exitUsage, err: fmt.Errorf("demo: scenario %s:\n%w", *scenarioFile, err)}
 		}
 	}
-	res, err := gameday.RunDemo(ctx, gameday.DemoConfig{
-		Addr: *addr, Scenario: sc, Duration: *duration, Report: *report, Seed: *seed,
+	res, err := playDemo(ctx, demoConfig{
+		Addr: *addr, Scenario: sc, Duration: *duration, Report: *reportFile, Seed: *seed,
 		KeepRunning: *keep, Dashboard: dashboard.Handler(), Out: stdout, Terminal: gameday.IsTerminal(stdout),
 	})
 	if err != nil {

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
-
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/report"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 const gamedayUsage = `usage: antifragile gameday -f scenario.json [-addr URL] [-token token] [-report gameday.html] [-duration d] [-json]
@@ -46,7 +46,7 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var remote remoteFlags
 	remote.register(fs)
 	file := fs.String("f", "", "game day scenario `file` (JSON; - reads stdin); required")
-	report := fs.String("report", gameday.DefaultReport, "HTML report `file`")
+	reportFile := fs.String("report", report.DefaultFile, "HTML report `file`")
 	duration := fs.Duration("duration", 0, "stretch or shrink the game day to last this `long` in all (0: as the file says)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -98,14 +98,14 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 	} else {
 		fmt.Fprintln(stdout)
-		if err := gameday.WriteSummary(stdout, res); err != nil {
+		if err := report.WriteSummary(stdout, res); err != nil {
 			return err
 		}
 	}
-	if err := gameday.WriteReportFile(*report, res); err != nil {
+	if err := report.WriteReportFile(*reportFile, res); err != nil {
 		return fmt.Errorf("gameday: writing the report: %w", err)
 	}
-	if abs, err := filepath.Abs(*report); err == nil {
+	if abs, err := filepath.Abs(*reportFile); err == nil {
 		fmt.Fprintf(progress, "report: %s\n", abs)
 	}
 	return res.Err()
@@ -120,7 +120,7 @@ func gamedayPreflight(ctx context.Context, c *client.Client) error {
 	if _, err := c.Health(ctx); err != nil {
 		return fmt.Errorf("gameday: %w", err)
 	}
-	probe, err := gameday.NewToken()
+	probe, err := newToken()
 	if err != nil {
 		return err
 	}

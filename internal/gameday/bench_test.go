@@ -5,13 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/agentsim"
-
-	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
-
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/report"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 func BenchmarkParse(b *testing.B) {
@@ -76,7 +75,7 @@ func BenchmarkWriteReport(b *testing.B) {
 	res := minuteResult()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := gameday.WriteReport(io.Discard, res); err != nil {
+		if err := report.WriteReport(io.Discard, res); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/internal/agentsim"
-
 	"github.com/antifragile-go/antifragile/system"
 )
 

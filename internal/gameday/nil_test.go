@@ -3,7 +3,6 @@ package gameday_test
 import (
 	"bytes"
 	"errors"
-	"net/http"
 	"slices"
 	"testing"
 
@@ -37,23 +36,4 @@ func TestRun_TypedNil(t *testing.T) {
 		}
 		refusesNil(t, err, "progress")
 	})
-}
-
-func TestRunDemo_TypedNil(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		cfg   gameday.DemoConfig
-		field string
-	}{
-		{"refuses a typed-nil output", gameday.DemoConfig{Out: (*bytes.Buffer)(nil)}, "out"},
-		{"refuses a typed-nil dashboard", gameday.DemoConfig{Dashboard: http.HandlerFunc(nil)}, "dashboard"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := gameday.RunDemo(t.Context(), tc.cfg)
-			if res != nil {
-				t.Error("RunDemo returned a result")
-			}
-			refusesNil(t, err, tc.field)
-		})
-	}
 }

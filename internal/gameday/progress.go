@@ -93,7 +93,7 @@ func (p *progress) phase(i int) {
 	ph := p.sc.Phases[i]
 	var faults []string
 	for _, f := range ph.Faults {
-		faults = append(faults, describeFault(f.Scenario))
+		faults = append(faults, DescribeFault(f.Scenario))
 	}
 	what := "no fault"
 	if len(faults) > 0 {
@@ -101,7 +101,7 @@ func (p *progress) phase(i int) {
 	}
 	fmt.Fprintf(p.w, "%s %s (%s, expect %s): %s\n",
 		p.color(ansiBold, fmt.Sprintf("phase %d/%d", i+1, len(p.sc.Phases))),
-		p.color(ansiBold, ph.Name), roundDuration(ph.Duration), ph.Expect, what)
+		p.color(ansiBold, ph.Name), RoundDuration(ph.Duration), ph.Expect, what)
 }
 
 // sample shows s.
@@ -125,7 +125,7 @@ func (p *progress) sample(s Sample, res *Result, err error) {
 	}
 	// Keep the line within the terminal's width, so that \r rewrites it
 	// instead of scrolling, then colour the status.
-	line := truncate(plain, p.width-1)
+	line := Truncate(plain, p.width-1)
 	if status != "" && strings.Contains(line, status) {
 		line = strings.Replace(line, status, p.color(p.statusColor(s.Status), status), 1)
 	}
@@ -141,7 +141,7 @@ func (p *progress) sample(s Sample, res *Result, err error) {
 func (p *progress) line(s Sample, res *Result, err error) (line, status string) {
 	ph := p.sc.Phases[p.i]
 	left := max(ph.Duration-time.Since(p.began), 0)
-	head := fmt.Sprintf("%7s %-14s %6s left", roundDuration(s.At), truncate(ph.Name, 14), roundDuration(left))
+	head := fmt.Sprintf("%7s %-14s %6s left", RoundDuration(s.At), Truncate(ph.Name, 14), RoundDuration(left))
 	if err != nil {
 		return head + "  observation failed: " + err.Error(), ""
 	}
@@ -189,8 +189,8 @@ func shortState(st breaker.State) string {
 	return st.String()
 }
 
-// truncate shortens s to at most n runes, ending it with "…" when cut.
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n runes, ending it with "…" when cut.
+func Truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -201,9 +201,9 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// describeFault says what a fault does, and for how long.
-func describeFault(s chaos.Scenario) string {
-	return s.Describe() + " for " + roundDuration(s.Duration).String()
+// DescribeFault says what a fault does, and for how long.
+func DescribeFault(s chaos.Scenario) string {
+	return s.Describe() + " for " + RoundDuration(s.Duration).String()
 }
 
 // formatLatency formats a latency with two or three significant digits.
@@ -218,5 +218,5 @@ func formatLatency(d time.Duration) string {
 	case d < 10*time.Second:
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	}
-	return roundDuration(d).String()
+	return RoundDuration(d).String()
 }

@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/agentsim"
-
-	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
-
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/report"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/ops"
 )
 
@@ -52,7 +51,7 @@ func TestRemoteTarget_Run(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sum bytes.Buffer
-		_ = gameday.WriteSummary(&sum, res)
+		_ = report.WriteSummary(&sum, res)
 		if err := res.Err(); err != nil {
 			t.Fatalf("%v\n%s", err, sum.String())
 		}

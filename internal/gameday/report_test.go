@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/report"
 )
 
 func fakeResult(t *testing.T, scenario string) *gameday.Result {
@@ -30,7 +31,7 @@ func fakeResult(t *testing.T, scenario string) *gameday.Result {
 func TestWriteReport(t *testing.T) {
 	res := fakeResult(t, threePhases)
 	var b bytes.Buffer
-	if err := gameday.WriteReport(&b, res); err != nil {
+	if err := report.WriteReport(&b, res); err != nil {
 		t.Fatal(err)
 	}
 	html := b.String()
@@ -76,7 +77,7 @@ func TestWriteReport(t *testing.T) {
 	t.Run("escapes the scenario's text", func(t *testing.T) {
 		r := fakeResult(t, `{"name":"<script>alert(1)</script>","phases":[{"name":"<b>x</b>","duration":"300ms"}]}`)
 		var b bytes.Buffer
-		if err := gameday.WriteReport(&b, r); err != nil {
+		if err := report.WriteReport(&b, r); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(b.String(), "<script>") || strings.Contains(b.String(), "<b>x</b>") {
@@ -88,7 +89,7 @@ func TestWriteReport(t *testing.T) {
 func TestWriteReportFile(t *testing.T) {
 	res := fakeResult(t, threePhases)
 	path := filepath.Join(t.TempDir(), "gameday.html")
-	if err := gameday.WriteReportFile(path, res); err != nil {
+	if err := report.WriteReportFile(path, res); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
@@ -107,7 +108,7 @@ func TestWriteReportFile(t *testing.T) {
 func TestWriteSummary(t *testing.T) {
 	res := fakeResult(t, threePhases)
 	var b bytes.Buffer
-	if err := gameday.WriteSummary(&b, res); err != nil {
+	if err := report.WriteSummary(&b, res); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

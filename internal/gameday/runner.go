@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,8 +139,8 @@ type FaultResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// injected reports whether the fault was injected.
-func (f FaultResult) injected() bool { return f.Error == "" }
+// WasInjected reports whether the fault was injected (Error is empty).
+func (f FaultResult) WasInjected() bool { return f.Error == "" }
 
 // Run runs the game day: it observes the target, then runs the phases one
 // after the other, injecting each phase's faults when it starts and ending
@@ -240,7 +241,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	// everything after an interruption.
 	for i := range r.res.Faults {
 		f := &r.res.Faults[i]
-		if f.injected() && f.Ended < 0 {
+		if f.WasInjected() && f.Ended < 0 {
 			if err := r.cfg.Target.End(cctx, f.Scenario.Name); err != nil {
 				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
 			}
@@ -283,7 +284,7 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 		now := r.since()
 		wake := min(next, planned)
 		for _, f := range r.res.Faults {
-			if f.injected() && f.Ended < 0 {
+			if f.WasInjected() && f.Ended < 0 {
 				wake = min(wake, f.Injected+f.Scenario.Duration)
 			}
 		}
@@ -309,7 +310,7 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 func (r *runner) endDue(ctx context.Context, now time.Duration) {
 	for k := range r.res.Faults {
 		f := &r.res.Faults[k]
-		if !f.injected() || f.Ended >= 0 {
+		if !f.WasInjected() || f.Ended >= 0 {
 			continue
 		}
 		if end := f.Injected + f.Scenario.Duration; end <= now {
@@ -334,7 +335,7 @@ func (r *runner) sample(ctx context.Context, i int, show bool) {
 		if ctx.Err() != nil {
 			return
 		}
-		r.addError(fmt.Sprintf("observe at %s: %v", roundDuration(s.At), err))
+		r.addError(fmt.Sprintf("observe at %s: %v", RoundDuration(s.At), err))
 		s.Status = health.Unknown
 		r.res.Samples = append(r.res.Samples, s)
 		if show {
@@ -505,10 +506,32 @@ func (r *Result) Err() error {
 	return &VerdictError{Reasons: slices.Clone(r.Verdict.Reasons)}
 }
 
-// roundDuration rounds d for display: to 10 ms under 10 s, else to 100 ms.
-func roundDuration(d time.Duration) time.Duration {
+// RoundDuration rounds d for display: to 10 ms under 10 s, else to 100 ms.
+func RoundDuration(d time.Duration) time.Duration {
 	if d < 10*time.Second {
 		return d.Round(10 * time.Millisecond)
 	}
 	return d.Round(100 * time.Millisecond)
+}
+
+// VerdictText is the verdict in a few lines of text, ending with a newline.
+func (r *Result) VerdictText() string {
+	var b strings.Builder
+	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
+	if r.Scenario != nil {
+		min, budget = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget
+	}
+	if r.Verdict.Passed {
+		fmt.Fprintf(&b, "verdict: PASS — back to %s within %s after every fault (game day %q, %s)\n",
+			min, budget, r.Name, RoundDuration(r.Elapsed))
+	} else {
+		fmt.Fprintf(&b, "verdict: FAIL — the steady-state hypothesis (%s within %s after every fault) did not hold:\n", min, budget)
+		for _, reason := range r.Verdict.Reasons {
+			fmt.Fprintf(&b, "  - %s\n", reason)
+		}
+	}
+	for _, n := range r.Verdict.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
 }

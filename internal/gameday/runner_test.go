@@ -8,13 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/agentsim"
-
-	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
-
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // runLocal runs sc, scaled to total, against a Local system and returns

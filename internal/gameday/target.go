@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/agentsim"
-
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/recovery"
 	"github.com/antifragile-go/antifragile/system"
 )

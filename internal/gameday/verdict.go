@@ -122,7 +122,7 @@ func Judge(r *Result) {
 			if f.Phase != i {
 				continue
 			}
-			if !f.injected() {
+			if !f.WasInjected() {
 				ph.Problems = append(ph.Problems, fmt.Sprintf("fault %q could not be injected: %s", f.Scenario.Name, f.Error))
 				continue
 			}
@@ -177,7 +177,7 @@ func Judge(r *Result) {
 			}
 			if n > 0 {
 				ph.Problems = append(ph.Problems, fmt.Sprintf("status %s at %s in a steady phase (%d of its samples below %s)",
-					firstStatus, roundDuration(first), n, min))
+					firstStatus, RoundDuration(first), n, min))
 			}
 		}
 		for _, p := range ph.Problems {
@@ -193,7 +193,7 @@ func Judge(r *Result) {
 			}
 		}
 		reasons = append([]string{fmt.Sprintf("interrupted after %s%s, before the game day ended (the chaos engine was emergency-stopped)",
-			roundDuration(r.Elapsed), during)}, reasons...)
+			RoundDuration(r.Elapsed), during)}, reasons...)
 	}
 	if len(r.Samples) == 0 {
 		reasons = append(reasons, "no observation of the target succeeded")
@@ -258,9 +258,9 @@ func judgeFaults(r *Result, ph *PhaseResult, targets []string, min health.Status
 			last = r.Samples[n-1].Status
 		}
 		ph.Problems = append(ph.Problems, fmt.Sprintf("not back to %s before the game day ended, %s after its faults ended (status %s; budget %s)",
-			min, roundDuration(max(r.Elapsed-ph.FaultEnd, 0)), last, budget))
+			min, RoundDuration(max(r.Elapsed-ph.FaultEnd, 0)), last, budget))
 	case statusBack > budget:
 		ph.Problems = append(ph.Problems, fmt.Sprintf("back to %s only %s after its faults ended (budget %s)",
-			min, roundDuration(statusBack), budget))
+			min, RoundDuration(statusBack), budget))
 	}
 }

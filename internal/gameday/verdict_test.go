@@ -6,12 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
-
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 const ms = time.Millisecond

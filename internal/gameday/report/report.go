@@ -1,4 +1,4 @@
-package gameday
+package report
 
 import (
 	_ "embed"
@@ -10,10 +10,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/antifragile-go/antifragile/internal/gameday"
+
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
+
+// DefaultFile is the report file of a game day when none is named.
+const DefaultFile = "gameday.html"
 
 //go:embed report.html.tmpl
 var reportHTML string
@@ -52,7 +57,7 @@ type reportData struct {
 // (0.7 and 0.5) drawn, the breakers' states per agent over time, throughput
 // and latency over time, the open breakers and recovery queue, the
 // per-phase table and the event log.
-func WriteReport(w io.Writer, r *Result) error {
+func WriteReport(w io.Writer, r *gameday.Result) error {
 	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
 	desc := ""
 	if r.Scenario != nil {
@@ -62,14 +67,14 @@ func WriteReport(w io.Writer, r *Result) error {
 		Name: r.Name, Description: desc, Passed: r.Verdict.Passed,
 		MinStatus: min.String(), Budget: budget.String(),
 		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes,
-		Tenants: r.Tenants, Rows: r.rows(), Errors: r.Errors,
+		Tenants: r.Tenants, Rows: rows(r), Errors: r.Errors,
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
 	}
 	d.Meta = append(d.Meta,
 		metaItem{"target", r.Description},
 		metaItem{"started", r.Started.Format("2006-01-02 15:04:05 UTC")},
-		metaItem{"duration", roundDuration(r.Elapsed).String()},
+		metaItem{"duration", gameday.RoundDuration(r.Elapsed).String()},
 		metaItem{"phases", strconv.Itoa(len(r.Phases))},
 		metaItem{"samples", fmt.Sprintf("%d every %s", len(r.Samples), r.SampleInterval)},
 	)
@@ -94,14 +99,14 @@ func WriteReport(w io.Writer, r *Result) error {
 		d.Charts = append(d.Charts, chartView{ID: ids[i], svgChart: c})
 	}
 	for _, e := range r.Events {
-		d.Events = append(d.Events, eventRow{At: roundDuration(e.At).String(), Kind: e.Kind, Subject: e.Subject, Text: e.Text})
+		d.Events = append(d.Events, eventRow{At: gameday.RoundDuration(e.At).String(), Kind: e.Kind, Subject: e.Subject, Text: e.Text})
 	}
 	return reportTmpl.Execute(w, d)
 }
 
 // WriteReportFile writes the report to path, through a temporary file in
 // the same directory renamed into place.
-func WriteReportFile(path string, r *Result) (err error) {
+func WriteReportFile(path string, r *gameday.Result) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".gameday-*.html")
 	if err != nil {

@@ -1,4 +1,4 @@
-package gameday
+package report
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/antifragile-go/antifragile/internal/gameday"
 
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/health"
@@ -112,13 +114,13 @@ func (a timeAxis) x(t time.Duration) float64 {
 
 // newChart returns a chart of plot height h with the phase bands, fault
 // windows, time grid and axis drawn.
-func newChart(r *Result, title, subtitle string, h float64, phaseLabels bool) *svgChart {
+func newChart(r *gameday.Result, title, subtitle string, h float64, phaseLabels bool) *svgChart {
 	return newChartStrip(r, title, subtitle, h, phaseLabels, 0)
 }
 
 // newChartStrip is newChart with room for a strip of height strip between
 // the plot and the time axis.
-func newChartStrip(r *Result, title, subtitle string, h float64, phaseLabels bool, strip float64) *svgChart {
+func newChartStrip(r *gameday.Result, title, subtitle string, h float64, phaseLabels bool, strip float64) *svgChart {
 	c := &svgChart{Title: title, Subtitle: subtitle, W: chartW, H: chartTop + h + strip + chartBottom,
 		PlotX: chartLeft, PlotY: chartTop, PlotW: plotW, PlotH: h}
 	ax := timeAxis{r.Elapsed}
@@ -132,7 +134,7 @@ func newChartStrip(r *Result, title, subtitle string, h float64, phaseLabels boo
 			fill = colBandB
 		}
 		c.Bands = append(c.Bands, svgRect{X: x0, Y: chartTop, W: math.Max(x1-x0, 0), H: h, Fill: fill, Opacity: 1,
-			Tip: fmt.Sprintf("phase %s: %s–%s", ph.Name, seconds(roundDuration(ph.Start)), seconds(roundDuration(ph.End)))})
+			Tip: fmt.Sprintf("phase %s: %s–%s", ph.Name, seconds(gameday.RoundDuration(ph.Start)), seconds(gameday.RoundDuration(ph.End)))})
 		if i > 0 {
 			c.Lines = append(c.Lines, svgLine{X1: x0, Y1: chartTop - 4, X2: x0, Y2: chartTop + h, Stroke: colPhaseLine, Width: 1})
 		}
@@ -142,7 +144,7 @@ func newChartStrip(r *Result, title, subtitle string, h float64, phaseLabels boo
 				if maxChars < 3 {
 					label = ""
 				} else {
-					label = truncate(label, maxChars)
+					label = gameday.Truncate(label, maxChars)
 				}
 			}
 			c.Texts = append(c.Texts, svgText{X: (x0 + x1) / 2, Y: chartTop - 8, Anchor: "middle", Size: 11,
@@ -150,7 +152,7 @@ func newChartStrip(r *Result, title, subtitle string, h float64, phaseLabels boo
 		}
 	}
 	for _, f := range r.Faults {
-		if !f.injected() {
+		if !f.WasInjected() {
 			continue
 		}
 		end := r.Elapsed
@@ -159,7 +161,7 @@ func newChartStrip(r *Result, title, subtitle string, h float64, phaseLabels boo
 		}
 		x0, x1 := ax.x(f.Injected), ax.x(end)
 		c.Hatches = append(c.Hatches, svgRect{X: x0, Y: chartTop, W: math.Max(x1-x0, 1), H: h,
-			Tip: fmt.Sprintf("fault %s: %s", f.Scenario.Name, describeFault(f.Scenario))})
+			Tip: fmt.Sprintf("fault %s: %s", f.Scenario.Name, gameday.DescribeFault(f.Scenario))})
 	}
 	step := niceStep(r.Elapsed.Seconds() / 10)
 	axis := chartTop + h + strip
@@ -276,7 +278,7 @@ func stateColor(st breaker.State) string {
 
 // healthChart draws the health score with the status thresholds and a
 // status strip.
-func healthChart(r *Result, degraded, critical float64) *svgChart {
+func healthChart(r *gameday.Result, degraded, critical float64) *svgChart {
 	const h, strip = 220.0, 22.0
 	c := newChartStrip(r, "Health score", "weighted share of closed breakers; shaded: phases, hatched: faults active", h, true, strip)
 	y := func(v float64) float64 { return c.PlotY + c.PlotH - v*c.PlotH }
@@ -322,7 +324,7 @@ func healthChart(r *Result, degraded, critical float64) *svgChart {
 	for _, run := range statusRuns(r) {
 		x0, x1 := ax.x(run.from), ax.x(run.to)
 		c.Rects = append(c.Rects, svgRect{X: x0, Y: sy, W: math.Max(x1-x0, 0.5), H: 12, Fill: statusColor(run.status), Opacity: 1,
-			Tip: fmt.Sprintf("%s %s–%s", run.status, seconds(roundDuration(run.from)), seconds(roundDuration(run.to)))})
+			Tip: fmt.Sprintf("%s %s–%s", run.status, seconds(gameday.RoundDuration(run.from)), seconds(gameday.RoundDuration(run.to)))})
 	}
 	c.Legend = []legendItem{
 		{Color: colScore, Label: "health score", Line: true},
@@ -339,7 +341,7 @@ type statusRun struct {
 	from, to time.Duration
 }
 
-func statusRuns(r *Result) []statusRun {
+func statusRuns(r *gameday.Result) []statusRun {
 	var out []statusRun
 	for i, s := range r.Samples {
 		to := r.Elapsed
@@ -357,7 +359,7 @@ func statusRuns(r *Result) []statusRun {
 
 // lanes returns the breakers the swimlane chart shows: all of them when
 // there are few, else those that left the closed state; at most maxLanes.
-func lanes(r *Result) (names []string, hidden int) {
+func lanes(r *gameday.Result) (names []string, hidden int) {
 	changed := map[string]bool{}
 	for _, s := range r.Samples {
 		for n := range s.NotClosed {
@@ -376,7 +378,7 @@ func lanes(r *Result) (names []string, hidden int) {
 }
 
 // breakerChart draws a swimlane per breaker, coloured by state.
-func breakerChart(r *Result) *svgChart {
+func breakerChart(r *gameday.Result) *svgChart {
 	names, hidden := lanes(r)
 	sub := "one lane per breaker, coloured by state"
 	if hidden > 0 {
@@ -392,7 +394,7 @@ func breakerChart(r *Result) *svgChart {
 		for _, ru := range runs {
 			x0, x1 := ax.x(ru.from), ax.x(ru.to)
 			c.Rects = append(c.Rects, svgRect{X: x0, Y: y + 3, W: math.Max(x1-x0, 0.8), H: laneH - 6, Fill: stateColor(ru.st), Opacity: 0.92,
-				Tip: fmt.Sprintf("%s %s %s–%s", name, ru.st, seconds(roundDuration(ru.from)), seconds(roundDuration(ru.to)))})
+				Tip: fmt.Sprintf("%s %s %s–%s", name, ru.st, seconds(gameday.RoundDuration(ru.from)), seconds(gameday.RoundDuration(ru.to)))})
 		}
 	}
 	c.Legend = []legendItem{
@@ -403,7 +405,7 @@ func breakerChart(r *Result) *svgChart {
 }
 
 // throughputChart draws messages and failures per second.
-func throughputChart(r *Result) *svgChart {
+func throughputChart(r *gameday.Result) *svgChart {
 	const h = 150.0
 	c := newChart(r, "Throughput", "messages handled and failed per second", h, false)
 	var top float64
@@ -431,10 +433,10 @@ func throughputChart(r *Result) *svgChart {
 }
 
 // latencyChart draws the latency series.
-func latencyChart(r *Result) *svgChart {
+func latencyChart(r *gameday.Result) *svgChart {
 	const h = 150.0
 	title, label := "P99 latency", "99th percentile of the delivered messages' latency"
-	if r.LatencyKind == LatencyMean {
+	if r.LatencyKind == gameday.LatencyMean {
 		title, label = "Mean latency", "mean latency of the metered messages"
 	}
 	c := newChart(r, title, label, h, false)
@@ -459,7 +461,7 @@ func latencyChart(r *Result) *svgChart {
 }
 
 // queueChart draws the open breakers and the recovery queue.
-func queueChart(r *Result) *svgChart {
+func queueChart(r *gameday.Result) *svgChart {
 	const h = 110.0
 	c := newChart(r, "Open breakers and recovery queue", "breakers rejecting calls; services the orchestrator is recovering", h, false)
 	top := 1.0
@@ -504,7 +506,7 @@ type stateRun struct {
 // breakerRuns returns the spans of the breaker's states: the samples'
 // states, refined by the exact transitions of the event log when there is
 // one (a transition shorter than a sample interval shows too).
-func breakerRuns(r *Result, name string) []stateRun {
+func breakerRuns(r *gameday.Result, name string) []stateRun {
 	type point struct {
 		at time.Duration
 		st breaker.State

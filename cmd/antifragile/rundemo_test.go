@@ -1,34 +1,37 @@
-package gameday_test
+package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
-	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 func TestRunDemo(t *testing.T) {
 	t.Parallel()
 	t.Run("runs the built-in game day end to end and passes", func(t *testing.T) {
 		t.Parallel()
-		report := filepath.Join(t.TempDir(), "report.html")
+		reportPath := filepath.Join(t.TempDir(), "report.html")
 		if p := os.Getenv("GAMEDAY_REPORT"); p != "" {
-			report = p // keep it to look at
+			reportPath = p // keep it to look at
 		}
 		var out bytes.Buffer
 		var page, health int
 		var pageType string
-		res, err := gameday.RunDemo(context.Background(), gameday.DemoConfig{
-			Addr: "127.0.0.1:0", Duration: 3 * time.Second, Report: report, Seed: 3,
+		res, err := playDemo(context.Background(), demoConfig{
+			Addr: "127.0.0.1:0", Duration: 3 * time.Second, Report: reportPath, Seed: 3,
 			Dashboard: dashboard.Handler(), Out: &out,
 			Ready: func(url, token string) {
 				if len(token) != 64 {
@@ -54,12 +57,12 @@ func TestRunDemo(t *testing.T) {
 			t.Errorf("GET / = %d %q, GET /health = %d", page, pageType, health)
 		}
 		for _, want := range []string{"dashboard  http://127.0.0.1:", "token  ", "seed       3", "phase 7/7 final-steady",
-			"verdict: PASS", "report: " + report} {
+			"verdict: PASS", "report: " + reportPath} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("output lacks %q:\n%s", want, out.String())
 			}
 		}
-		html, err := os.ReadFile(report)
+		html, err := os.ReadFile(reportPath)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,21 +78,24 @@ func TestRunDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		_, err = gameday.RunDemo(context.Background(), gameday.DemoConfig{Addr: ln.Addr().String(), Duration: time.Second,
+		_, err = playDemo(context.Background(), demoConfig{Addr: ln.Addr().String(), Duration: time.Second,
 			Report: filepath.Join(t.TempDir(), "r.html")})
 		if err == nil || !strings.Contains(err.Error(), "did not start") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("refuses a scenario aimed at unknown agents", func(t *testing.T) {
-		sc := mustParse(t, `{"name":"x","phases":[{"name":"a","duration":"1s","faults":[{"type":"network_partition","target":"ghost"}]}]}`)
-		_, err := gameday.RunDemo(context.Background(), gameday.DemoConfig{Addr: "127.0.0.1:0", Scenario: sc})
+		sc, err := scenario.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s","faults":[{"type":"network_partition","target":"ghost"}]}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = playDemo(context.Background(), demoConfig{Addr: "127.0.0.1:0", Scenario: sc})
 		if err == nil || !strings.Contains(err.Error(), "phases[0].faults[0].target") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("refuses a bad address", func(t *testing.T) {
-		_, err := gameday.RunDemo(context.Background(), gameday.DemoConfig{Addr: "localhost"})
+		_, err := playDemo(context.Background(), demoConfig{Addr: "localhost"})
 		if err == nil || !strings.Contains(err.Error(), "addr") {
 			t.Errorf("err = %v", err)
 		}
@@ -109,4 +115,25 @@ func get(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, resp.Header.Get("Content-Type")
+}
+
+func TestRunDemo_TypedNil(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   demoConfig
+		field string
+	}{
+		{"refuses a typed-nil output", demoConfig{Out: (*bytes.Buffer)(nil)}, "out"},
+		{"refuses a typed-nil dashboard", demoConfig{Dashboard: http.HandlerFunc(nil)}, "dashboard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := playDemo(t.Context(), tc.cfg)
+			if res != nil {
+				t.Error("playDemo returned a result")
+			}
+			if !slices.Contains(antifragile.InvalidFields(err), tc.field) || !errors.Is(err, antifragile.ErrNil) {
+				t.Fatalf("err = %v, want a *ValidationError for %s wrapping ErrNil", err, tc.field)
+			}
+		})
+	}
 }

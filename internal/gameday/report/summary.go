@@ -1,4 +1,4 @@
-package gameday
+package report
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+	"github.com/antifragile-go/antifragile/internal/gameday"
 )
 
 // phaseRow is the text of one phase's line in the summary table and the
@@ -19,7 +19,7 @@ type phaseRow struct {
 	Passed                                                       bool
 }
 
-func (r *Result) rows() []phaseRow {
+func rows(r *gameday.Result) []phaseRow {
 	var out []phaseRow
 	for i, ph := range r.Phases {
 		row := phaseRow{Name: ph.Name, Expect: string(ph.Expect), Faults: "—", Detect: "—", Recover: "—",
@@ -27,7 +27,7 @@ func (r *Result) rows() []phaseRow {
 		var faults []string
 		for _, f := range r.Faults {
 			if f.Phase == i {
-				faults = append(faults, describeFault(f.Scenario))
+				faults = append(faults, gameday.DescribeFault(f.Scenario))
 			}
 		}
 		if len(faults) > 0 {
@@ -35,10 +35,10 @@ func (r *Result) rows() []phaseRow {
 		}
 		if ph.HasFaults() {
 			if ph.Detected {
-				row.Detect = roundDuration(ph.TimeToDetect).String()
+				row.Detect = gameday.RoundDuration(ph.TimeToDetect).String()
 				switch {
 				case ph.Recovered:
-					row.Recover = roundDuration(ph.TimeToRecover).String()
+					row.Recover = gameday.RoundDuration(ph.TimeToRecover).String()
 				case ph.FaultEnd < 0:
 					row.Recover = "never (fault outlasted the game day)"
 				default:
@@ -65,14 +65,14 @@ func (r *Result) rows() []phaseRow {
 // WriteSummary writes the per-phase table of r — time to detect, time to
 // recover, messages failed, messages metered per tenant — and its verdict,
 // as aligned text.
-func WriteSummary(w io.Writer, r *Result) error {
+func WriteSummary(w io.Writer, r *gameday.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	metered := "METERED"
 	if len(r.Tenants) > 0 {
 		metered += " (" + strings.Join(r.Tenants, "/") + ")"
 	}
 	fmt.Fprintf(tw, "PHASE\tEXPECT\tFAULTS\tDETECT\tRECOVER\tFAILED\t%s\tWORST\tRESULT\n", metered)
-	for _, row := range r.rows() {
+	for _, row := range rows(r) {
 		m := strings.Join(row.Metered, "/")
 		if m == "" {
 			m = "—"
@@ -85,28 +85,6 @@ func WriteSummary(w io.Writer, r *Result) error {
 	}
 	_, err := io.WriteString(w, "\n"+r.VerdictText())
 	return err
-}
-
-// VerdictText is the verdict in a few lines of text, ending with a newline.
-func (r *Result) VerdictText() string {
-	var b strings.Builder
-	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
-	if r.Scenario != nil {
-		min, budget = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget
-	}
-	if r.Verdict.Passed {
-		fmt.Fprintf(&b, "verdict: PASS — back to %s within %s after every fault (game day %q, %s)\n",
-			min, budget, r.Name, roundDuration(r.Elapsed))
-	} else {
-		fmt.Fprintf(&b, "verdict: FAIL — the steady-state hypothesis (%s within %s after every fault) did not hold:\n", min, budget)
-		for _, reason := range r.Verdict.Reasons {
-			fmt.Fprintf(&b, "  - %s\n", reason)
-		}
-	}
-	for _, n := range r.Verdict.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	return b.String()
 }
 
 // seconds formats d as seconds for chart labels.

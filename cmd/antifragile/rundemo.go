@@ -1,4 +1,4 @@
-package gameday
+package main
 
 import (
 	"context"
@@ -13,20 +13,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/antifragile-go/antifragile/internal/agentsim"
-
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/daemon"
+	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/report"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/system"
 )
 
-// DefaultReport is the report file of a game day.
-const DefaultReport = "gameday.html"
-
-// DemoConfig configures RunDemo.
-type DemoConfig struct {
+// demoConfig configures playDemo.
+type demoConfig struct {
 	// Addr is the ops API and dashboard's listen address. Empty means
 	// 127.0.0.1:8080; port 0 picks a free port.
 	Addr string
@@ -62,8 +60,8 @@ type DemoConfig struct {
 	Ready func(url, token string)
 }
 
-// NewToken returns 32 random bytes from crypto/rand in hex.
-func NewToken() (string, error) {
+// newToken returns 32 random bytes from crypto/rand in hex.
+func newToken() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("gameday: generating a token: %w", err)
@@ -100,7 +98,7 @@ func demoConfigFile(addr, token string, seed uint64, dashboard http.Handler) *sy
 	return cfg
 }
 
-// RunDemo runs the demo: a daemon on the embedded defaults (in-memory
+// playDemo runs the demo: a daemon on the embedded defaults (in-memory
 // metering, nothing external) serving the ops API and the dashboard at
 // cfg.Addr, the simulated governance agents on its bus with their traffic,
 // and the game day against them, with live progress, the summary table
@@ -110,7 +108,7 @@ func demoConfigFile(addr, token string, seed uint64, dashboard http.Handler) *sy
 // chaos engine first and still writes the report. The error is for what
 // kept the demo from running: an invalid configuration, an address in use,
 // a report that could not be written.
-func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
+func playDemo(ctx context.Context, cfg demoConfig) (*gameday.Result, error) {
 	var p antifragile.Problems
 	p.Add(nilcheck.Optional("out", cfg.Out))
 	p.Add(nilcheck.Optional("dashboard", cfg.Dashboard))
@@ -139,9 +137,9 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, antifragile.Invalid("addr", addr, "must be host:port, such as 127.0.0.1:8080 (port 0 picks a free port)")
 	}
-	report := cfg.Report
-	if report == "" {
-		report = DefaultReport
+	reportPath := cfg.Report
+	if reportPath == "" {
+		reportPath = report.DefaultFile
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -150,7 +148,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 	token := cfg.Token
 	if token == "" {
 		var err error
-		if token, err = NewToken(); err != nil {
+		if token, err = newToken(); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +162,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 		_ = d.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	target := NewLocalTarget(sim.System(), sim.Traffic())
+	target := gameday.NewLocalTarget(sim.System(), sim.Traffic())
 
 	// The daemon outlives ctx until the game day has cleaned up.
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
@@ -181,7 +179,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 		return nil, ctx.Err()
 	}
 	url := d.URL()
-	fmt.Fprintf(out, "antifragile demo: game day %q, %d phases in %s\n", scaled.Name, len(scaled.Phases), roundDuration(scaled.Total()))
+	fmt.Fprintf(out, "antifragile demo: game day %q, %d phases in %s\n", scaled.Name, len(scaled.Phases), gameday.RoundDuration(scaled.Total()))
 	fmt.Fprintf(out, "  dashboard  %s/\n", url)
 	fmt.Fprintf(out, "  token      %s   (the dashboard asks for it before write actions)\n", token)
 	fmt.Fprintf(out, "  seed       %d   (-seed %d injects the same faults again)\n\n", seed, seed)
@@ -199,7 +197,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 		return <-daemonErr
 	}
 
-	res, err := Run(ctx, Config{
+	res, err := gameday.Run(ctx, gameday.Config{
 		Scenario: scaled, Target: target, Progress: out, Terminal: cfg.Terminal,
 		Description: "in-process simulation at " + url, Seed: seed, Scale: scale,
 	})
@@ -208,14 +206,14 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*Result, error) {
 		return nil, err
 	}
 	fmt.Fprintln(out)
-	_ = WriteSummary(out, res)
+	_ = report.WriteSummary(out, res)
 	var errs []error
-	if err := WriteReportFile(report, res); err != nil {
+	if err := report.WriteReportFile(reportPath, res); err != nil {
 		errs = append(errs, fmt.Errorf("gameday: writing the report: %w", err))
 	} else {
-		abs, aerr := filepath.Abs(report)
+		abs, aerr := filepath.Abs(reportPath)
 		if aerr != nil {
-			abs = report
+			abs = reportPath
 		}
 		fmt.Fprintf(out, "report: %s\n", abs)
 	}
