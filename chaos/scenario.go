@@ -230,8 +230,8 @@ func (s Scenario) clone() Scenario {
 	return s
 }
 
-// FormatRate formats a rate or level like Python's str(float): the shortest
-// decimal that reads back as v, with ".0" added to whole numbers (0.5 →
+// FormatRate formats a rate or level as the shortest decimal that reads
+// back as v, with ".0" added to whole numbers (0.5 →
 // "0.5", 1 → "1.0", 0.00001 → "1e-05"). Generated scenario names use it.
 func FormatRate(v float64) string {
 	s := strconv.FormatFloat(v, 'g', -1, 64)

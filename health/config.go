@@ -31,7 +31,7 @@ const (
 // CRITICAL below, keeping at most 300 snapshots of at most the last 5
 // minutes, no hysteresis.
 type Config struct {
-	// Disabled turns the aggregator off (the seed's enabled=false): Run
+	// Disabled turns the aggregator off: Run
 	// returns at once, and Report, Collect and Current give an UNKNOWN
 	// report. The default, false, means enabled.
 	Disabled bool `json:"disabled"`

@@ -25,11 +25,11 @@ const (
 	DefaultRetryMultiplier     = 2.0
 )
 
-// Config configures a Meter: the seed's MeteringConfig. Its zero value is
+// Config configures a Meter. Its zero value is
 // valid and gives the defaults below.
 type Config struct {
 	// Disabled turns the meter off: Record returns false and counts
-	// nothing. Metering is enabled by default (the seed's enabled=True).
+	// nothing. Metering is enabled by default.
 	Disabled bool `json:"disabled,omitempty"`
 	// MaxQueueSize bounds the events accepted but not yet handed to the
 	// sink; Record drops (and counts) beyond it. 0 means 10,000; negative is

@@ -11,11 +11,13 @@ import (
 	"unicode/utf8"
 )
 
-// Operation names a billable operation. The eight operations of the seed are
-// predefined; any other non-empty name is accepted and metered as is.
+// Operation names a billable operation. The eight governance operations
+// below are predefined; any other non-empty name is accepted and metered as
+// is.
 type Operation string
 
-// The operations of the seed's MeterableOperation enum.
+// The predefined operations: the steps of a governed agent system that are
+// billed.
 const (
 	OpConstitutionalValidation Operation = "constitutional_validation"
 	OpAgentMessage             Operation = "agent_message"
@@ -27,8 +29,8 @@ const (
 	OpBlockchainAnchor         Operation = "blockchain_anchor"
 )
 
-// Operations returns the predefined operations in the seed's order. The
-// returned slice is new on every call.
+// Operations returns the predefined operations, in the order of the
+// constants above. The returned slice is new on every call.
 func Operations() []Operation {
 	return []Operation{
 		OpConstitutionalValidation, OpAgentMessage, OpPolicyEvaluation, OpComplianceCheck,
@@ -50,7 +52,7 @@ func (o Operation) Known() bool {
 // TierStandard.
 type Tier string
 
-// The tiers of the seed's MeteringTier enum.
+// The pricing tiers.
 const (
 	TierStandard     Tier = "standard"
 	TierEnhanced     Tier = "enhanced"
@@ -140,7 +142,9 @@ func (o *Outcome) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Event is one metered operation: the Go form of the seed's UsageEvent.
+// Event is one metered operation: who (tenant, agent) did what (operation,
+// tier), how much (tokens), how fast (latency), how well (compliance,
+// outcome) and when.
 //
 // Fields left empty are filled in when the Meter hands the event to its sink:
 // ID (unique within and across meters), Tenant ("default"), Tier
@@ -148,7 +152,7 @@ func (o *Outcome) UnmarshalText(b []byte) error {
 // Record. Compliance is clamped to [0, 1] (NaN becomes 0), a negative Latency
 // or Tokens becomes 0, and Time is converted to UTC.
 //
-// Its JSON form uses the seed's field names:
+// Its JSON form (snake_case fields, latency in milliseconds) is:
 //
 //	{"id":"…","tenant_id":"acme","operation":"agent_message","tier":"standard",
 //	 "agent_id":"proposer","tokens_processed":12,"latency_ms":0.25,

@@ -2,8 +2,8 @@ package metering
 
 import "time"
 
-// Hooks are the seed's MeteringHooks: one fire-and-forget call per kind of
-// governance operation, each mapped to an Event exactly as the seed does.
+// Hooks are one fire-and-forget call per kind of governance operation, each
+// building the Event of that operation (its operation, tier and metadata).
 // Caller metadata is merged into the event's metadata, but it cannot
 // overwrite the keys a hook sets. Every hook returns Record's result; none
 // blocks, and all are safe for concurrent use. A Hooks built on a nil

@@ -74,7 +74,7 @@ type slot struct {
 
 type pad [64]byte
 
-// Meter is the seed's AsyncMeteringQueue: a bounded, lock-free queue of
+// Meter is a bounded, lock-free queue of
 // events that Record fills without blocking and Run drains into a Sink in
 // batches.
 //
@@ -594,7 +594,7 @@ func (m *Meter) queueSize() int {
 	return int(m.tail.Load()&^closedBit-h) + int(m.pendingN.Load())
 }
 
-// Metrics is a snapshot of a Meter's counters (the seed's get_metrics).
+// Metrics is a snapshot of a Meter's counters.
 // Once the meter is quiet, Queued = Flushed + Failed + QueueSize.
 type Metrics struct {
 	// Queued counts events accepted by Record since New.

@@ -30,7 +30,7 @@ type MeteredOptions struct {
 	Agent func(ctx context.Context) string
 }
 
-// Metered wraps fn (the seed's metered_operation decorator): each call is
+// Metered wraps fn so that each call is metered: it is
 // timed and recorded on m with the options' operation and tier, the tenant
 // and agent from the extractors, outcome error and compliance 0 when fn
 // returns an error, compliance 0 when the result implements Validator and
