@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/backoff"
 	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
@@ -156,16 +157,11 @@ func (p RetryPolicy) validate() []error {
 	return errs
 }
 
-// delay returns the wait before retry number n (n ≥ 1).
+// delay returns the wait before retry number n (n ≥ 1): the toolkit's
+// exponential backoff (package backoff), capped at Max.
 func (p RetryPolicy) delay(n int) time.Duration {
-	d := float64(p.Initial)
-	for i := 1; i < n && d < float64(p.Max); i++ {
-		d *= p.Multiplier
-	}
-	if d > float64(p.Max) {
-		return p.Max
-	}
-	return time.Duration(d)
+	d, _ := backoff.Delay(backoff.Exponential, n, p.Initial, p.Max, p.Multiplier)
+	return d
 }
 
 // plainConfig is Config without its JSON methods, for the codec.

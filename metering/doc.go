@@ -1,7 +1,7 @@
 // Package metering records usage events without ever slowing the caller
 // down, and delivers every accepted event to a Sink in batches: a Meter and
 // its Config, Hooks for the governance operations, and Metered wrappers that
-// meter a function or an HTTP handler.
+// meter a function (package meteringhttp meters an HTTP handler).
 //
 // A Meter is a bounded lock-free queue. Record never blocks, allocates
 // nothing for an event without metadata, stamps a zero timestamp from a

@@ -3,8 +3,6 @@ package metering_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -116,68 +114,6 @@ func TestMetered(t *testing.T) {
 	})
 }
 
-func TestMeteredHandler(t *testing.T) {
-	tests := []struct {
-		name       string
-		status     int
-		write      bool
-		outcome    metering.Outcome
-		compliance float64
-	}{
-		{"200 is ok and compliant", http.StatusOK, true, metering.OutcomeOK, 1},
-		{"implicit 200 is ok", 0, true, metering.OutcomeOK, 1},
-		{"no write at all is ok", 0, false, metering.OutcomeOK, 1},
-		{"404 is ok but not compliant", http.StatusNotFound, false, metering.OutcomeOK, 0},
-		{"503 is an error", http.StatusServiceUnavailable, false, metering.OutcomeError, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sink := &recSink{}
-			m := newMeter(t, metering.Config{Sink: sink})
-			h := metering.MeteredHandler(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if tt.status != 0 {
-					w.WriteHeader(tt.status)
-				}
-				if tt.write {
-					_, _ = w.Write([]byte("hi"))
-				}
-			}), metering.HandlerOptions{
-				Operation: metering.OpAuditWrite,
-				Tenant:    func(r *http.Request) string { return r.Header.Get("X-Tenant") },
-				Agent:     func(r *http.Request) string { panic("no agent") },
-			})
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest(http.MethodPost, "/x", nil)
-			req.Header.Set("X-Tenant", "acme")
-			h.ServeHTTP(rec, req)
-			if want := max(tt.status, 200); rec.Code != want {
-				t.Fatalf("status = %d, want %d passed through", rec.Code, want)
-			}
-			_ = m.Close(context.Background())
-			ev := sink.events()
-			if len(ev) != 1 {
-				t.Fatalf("%d events", len(ev))
-			}
-			e := ev[0]
-			if e.Tenant != "acme" || e.Agent != "" || e.Operation != metering.OpAuditWrite || e.Outcome != tt.outcome || e.Compliance != tt.compliance {
-				t.Fatalf("event = %+v", e)
-			}
-		})
-	}
-	t.Run("keeps http.ResponseController working", func(t *testing.T) {
-		m := newMeter(t, metering.Config{Sink: &recSink{}})
-		var flushErr error
-		h := metering.MeteredHandler(m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			flushErr = http.NewResponseController(w).Flush()
-		}), metering.HandlerOptions{})
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-		if flushErr != nil || !rec.Flushed {
-			t.Fatalf("Flush through the wrapper: %v, flushed %v", flushErr, rec.Flushed)
-		}
-	})
-}
-
 // panicsWithNil runs f and reports whether it panicked with a
 // *ValidationError for field wrapping antifragile.ErrNil.
 func panicsWithNil(t *testing.T, field string, f func()) {
@@ -200,21 +136,4 @@ func TestMetered_NilFunc(t *testing.T) {
 			metering.Metered[int](nil, metering.MeteredOptions{}, nil)
 		})
 	})
-}
-
-func TestMeteredHandler_NilHandler(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		h    http.Handler
-	}{
-		{"panics at once for a nil handler", nil},
-		{"panics at once for a nil http.HandlerFunc", http.HandlerFunc(nil)},
-		{"panics at once for a nil *http.ServeMux", (*http.ServeMux)(nil)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			panicsWithNil(t, "handler", func() {
-				metering.MeteredHandler(nil, tc.h, metering.HandlerOptions{})
-			})
-		})
-	}
 }
