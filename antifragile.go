@@ -1,6 +1,7 @@
 package antifragile
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -167,4 +168,28 @@ func InvalidFields(err error) []string {
 		}
 	}
 	return out
+}
+
+// InRange records on p a *ValidationError for field unless lo ≤ v ≤ hi,
+// saying "must be within [lo, hi]" and why, if why is not empty. Configs
+// use it to bound every size and duration, so that no value can exhaust
+// memory or overflow the arithmetic built on it.
+func InRange[T cmp.Ordered](p *Problems, field string, v, lo, hi T, why string) {
+	if v >= lo && v <= hi {
+		return
+	}
+	if why != "" {
+		p.Invalid(field, v, "must be within [%v, %v] (%s)", lo, hi, why)
+		return
+	}
+	p.Invalid(field, v, "must be within [%v, %v]", lo, hi)
+}
+
+// AtMost records on p a *ValidationError for field when v > max, saying
+// "must not exceed max". It is the upper half of InRange for fields whose
+// lower bound is checked with its own message.
+func AtMost[T cmp.Ordered](p *Problems, field string, v, max T) {
+	if v > max {
+		p.Invalid(field, v, "must not exceed %v", max)
+	}
 }

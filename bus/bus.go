@@ -101,6 +101,12 @@ type Recorder interface {
 	Record(metering.Event) bool
 }
 
+// Upper bounds of a Config, checked by Validate.
+const (
+	MaxMailboxSize    = 1 << 16 // messages queued per agent
+	MaxPublishTimeout = time.Hour
+)
+
 // Config configures a Bus. Only Registry is required.
 type Config struct {
 	// Registry provides each agent's breaker (named after the agent), shared
@@ -124,10 +130,10 @@ type Config struct {
 	// Chaos.Apply is injected.
 	IsInjected func(error) bool `json:"-"`
 	// MailboxSize bounds each agent's Publish mailbox. 0 means 1024;
-	// negative is invalid.
+	// negative or above MaxMailboxSize (65,536) is invalid.
 	MailboxSize int `json:"mailbox_size"`
 	// PublishTimeout bounds the handling of a published message. 0 means
-	// 30 s; negative is invalid.
+	// 30 s; negative or above MaxPublishTimeout (1 h) is invalid.
 	PublishTimeout time.Duration `json:"publish_timeout"`
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. Messages must carry it.
@@ -181,6 +187,10 @@ func (c Config) Validate() error {
 	if c.PublishTimeout < 0 {
 		errs = append(errs, antifragile.Invalid("publish_timeout", c.PublishTimeout, "must not be negative"))
 	}
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "mailbox_size", c.MailboxSize, MaxMailboxSize)
+	antifragile.AtMost(&bounds, "publish_timeout", c.PublishTimeout, MaxPublishTimeout)
+	errs = append(errs, bounds.Err())
 	if err := c.Breaker.Validate(); err != nil {
 		errs = append(errs, err)
 	}

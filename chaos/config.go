@@ -29,6 +29,15 @@ type StopCondition struct {
 	Check func() bool
 }
 
+// Upper bounds of a Config, checked by Validate, so that no value asks a
+// scenario to hold more than a machine can give.
+const (
+	MaxMemoryCap          antifragile.ByteSize = 16 << 30  // 16 GiB
+	MaxDiskBytesPerSecond antifragile.ByteSize = 1 << 30   // 1 GiB/s
+	MaxDiskBytes          antifragile.ByteSize = 64 << 30  // 64 GiB
+	MaxNetworkBandwidth   antifragile.ByteSize = 100 << 30 // 100 GiB/s
+)
+
 // DiskIOConfig bounds disk_io scenarios.
 type DiskIOConfig struct {
 	// Dir is the directory in which each disk_io scenario creates its own
@@ -36,12 +45,13 @@ type DiskIOConfig struct {
 	// os.TempDir().
 	Dir string `json:"dir"`
 	// BytesPerSecond is the write rate at level 1; a scenario at level L
-	// writes and fsyncs L × BytesPerSecond. 0 means 16 MiB/s; negative is
-	// invalid.
+	// writes and fsyncs L × BytesPerSecond. 0 means 16 MiB/s; negative or
+	// above MaxDiskBytesPerSecond (1 GiB/s) is invalid.
 	BytesPerSecond antifragile.ByteSize `json:"bytes_per_second"`
 	// MaxBytes bounds the disk space at level 1: a scenario at level L
 	// rewrites its file from the start once it reaches L × MaxBytes (at
-	// least one 64 KiB chunk). 0 means 64 MiB; negative is invalid.
+	// least one 64 KiB chunk). 0 means 64 MiB; negative or above
+	// MaxDiskBytes (64 GiB) is invalid.
 	MaxBytes antifragile.ByteSize `json:"max_bytes"`
 }
 
@@ -58,13 +68,14 @@ type Config struct {
 	MaxDuration time.Duration `json:"max_duration"`
 	// MemoryCap is the memory that all memory scenarios together may hold:
 	// a scenario at level L allocates L × MemoryCap. 0 means 256 MiB;
-	// negative is invalid.
+	// negative or above MaxMemoryCap (16 GiB) is invalid.
 	MemoryCap antifragile.ByteSize `json:"memory_cap_bytes"`
 	// DiskIO bounds disk_io scenarios.
 	DiskIO DiskIOConfig `json:"disk_io"`
 	// NetworkBandwidth is the bandwidth in bytes per second from which a
 	// network_bandwidth scenario at level L leaves (1 − L) × NetworkBandwidth
-	// to the target. 0 means 10 MiB/s; negative is invalid.
+	// to the target. 0 means 10 MiB/s; negative or above
+	// MaxNetworkBandwidth (100 GiB/s) is invalid.
 	NetworkBandwidth antifragile.ByteSize `json:"network_bandwidth"`
 	// StopConditions guard every scenario. While one is set, Inject needs
 	// Run to be running (ErrNotRunning otherwise).
@@ -125,6 +136,10 @@ func (c Config) Validate() error {
 	if c.NetworkBandwidth < 0 {
 		bad("network_bandwidth", c.NetworkBandwidth, "must not be negative")
 	}
+	antifragile.AtMost(&problems, "memory_cap_bytes", c.MemoryCap, MaxMemoryCap)
+	antifragile.AtMost(&problems, "disk_io.bytes_per_second", c.DiskIO.BytesPerSecond, MaxDiskBytesPerSecond)
+	antifragile.AtMost(&problems, "disk_io.max_bytes", c.DiskIO.MaxBytes, MaxDiskBytes)
+	antifragile.AtMost(&problems, "network_bandwidth", c.NetworkBandwidth, MaxNetworkBandwidth)
 	if c.StopCheckInterval < 0 || c.StopCheckInterval > DefaultStopCheckInterval {
 		bad("stop_check_interval", c.StopCheckInterval, "must be within (0, %s]", DefaultStopCheckInterval)
 	}

@@ -26,6 +26,15 @@ const (
 	DefaultTopOffenders      = 5
 )
 
+// Upper bounds of a Config, checked by Validate.
+const (
+	MaxHistoryWindow = 24 * time.Hour
+	MaxMaxHistory    = 100_000 // snapshots kept
+	MaxCheckInterval = time.Hour
+	MaxCallbackQueue = 1 << 16 // reports waiting for callbacks
+	MaxTopOffenders  = 1000
+)
+
 // Config configures an Aggregator. The zero value is usable: enabled,
 // collecting every second, HEALTHY at a score ≥ 0.7, DEGRADED at ≥ 0.5,
 // CRITICAL below, keeping at most 300 snapshots of at most the last 5
@@ -37,15 +46,17 @@ type Config struct {
 	Disabled bool `json:"disabled"`
 
 	// HistoryWindow is the age beyond which snapshots are evicted from the
-	// history. 0 means 5 minutes; negative is invalid.
+	// history. 0 means 5 minutes; negative or above MaxHistoryWindow (24 h) is
+	// invalid.
 	HistoryWindow time.Duration `json:"history_window"`
 
 	// MaxHistory is the most snapshots the history keeps; the oldest are
-	// evicted first. 0 means 300; negative is invalid.
+	// evicted first. 0 means 300; negative or above MaxMaxHistory (100,000) is
+	// invalid.
 	MaxHistory int `json:"max_history"`
 
 	// CheckInterval is the period of Run's collections. 0 means 1 s;
-	// negative is invalid.
+	// negative or above MaxCheckInterval (1 h) is invalid.
 	CheckInterval time.Duration `json:"check_interval"`
 
 	// DegradedThreshold is the lowest score that is HEALTHY (inclusive).
@@ -75,16 +86,16 @@ type Config struct {
 	// breaker events: the first event after a quiet spell is collected at
 	// once, and the events that follow within this span are gathered into
 	// one collection at its end. 0 means 10 ms; a negative value collects
-	// after every burst of events with no spacing.
+	// after every burst of events with no spacing; at most MaxCheckInterval.
 	MinEventInterval time.Duration `json:"min_event_interval"`
 
 	// CallbackQueue is how many status-change reports may wait for the
 	// OnChange callbacks; when it is full a report is dropped and counted.
-	// 0 means 16; negative is invalid.
+	// 0 means 16; negative or above MaxCallbackQueue (65,536) is invalid.
 	CallbackQueue int `json:"callback_queue"`
 
 	// TopOffenders is how many breakers Report.TopOffenders lists. 0 means
-	// 5; a negative value turns the list off.
+	// 5; a negative value turns the list off; at most MaxTopOffenders (1000).
 	TopOffenders int `json:"top_offenders"`
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
@@ -164,6 +175,12 @@ func (c Config) Validate() error {
 	if c.CallbackQueue < 0 {
 		bad("callback_queue", c.CallbackQueue, "must be at least 1 (0 means %d)", DefaultCallbackQueue)
 	}
+	antifragile.AtMost(&problems, "history_window", c.HistoryWindow, MaxHistoryWindow)
+	antifragile.AtMost(&problems, "max_history", c.MaxHistory, MaxMaxHistory)
+	antifragile.AtMost(&problems, "check_interval", c.CheckInterval, MaxCheckInterval)
+	antifragile.AtMost(&problems, "min_event_interval", c.MinEventInterval, MaxCheckInterval)
+	antifragile.AtMost(&problems, "callback_queue", c.CallbackQueue, MaxCallbackQueue)
+	antifragile.AtMost(&problems, "top_offenders", c.TopOffenders, MaxTopOffenders)
 	return problems.Err()
 }
 

@@ -26,6 +26,17 @@ const (
 	DefaultRetryMultiplier     = 2.0
 )
 
+// Upper bounds of a Config, checked by Validate, so that no value can
+// exhaust memory (the queue is allocated up front, rounded up to a power of
+// two) or overflow the backoff arithmetic.
+const (
+	MaxMaxQueueSize  = 1 << 20 // events queued: about 170 MiB of slots
+	MaxBatchSize     = 100_000
+	MaxInterval      = 24 * time.Hour // flush and aggregation intervals, retry delays
+	MaxRetryFactor   = 1000.0         // retry multiplier
+	MaxRetryAttempts = 1_000_000
+)
+
 // Config configures a Meter. Its zero value is
 // valid and gives the defaults below.
 type Config struct {
@@ -33,18 +44,19 @@ type Config struct {
 	// nothing. Metering is enabled by default.
 	Disabled bool `json:"disabled,omitempty"`
 	// MaxQueueSize bounds the events accepted but not yet handed to the
-	// sink; Record drops (and counts) beyond it. 0 means 10,000; negative is
-	// invalid. The batch being delivered is held outside this bound.
+	// sink; Record drops (and counts) beyond it. 0 means 10,000; negative or
+	// above MaxMaxQueueSize (1,048,576) is invalid. The batch being delivered is held outside this bound.
 	MaxQueueSize int `json:"max_queue_size,omitempty"`
 	// BatchSize is how many events one sink Write carries at most; Run
-	// flushes as soon as this many are queued. 0 means 100; negative is
-	// invalid.
+	// flushes as soon as this many are queued. 0 means 100; negative or
+	// above MaxBatchSize (100,000) is invalid.
 	BatchSize int `json:"batch_size,omitempty"`
 	// FlushInterval is how often Run flushes a partial batch. 0 means 1 s;
-	// negative is invalid.
+	// negative or above MaxInterval (24 h) is invalid.
 	FlushInterval time.Duration `json:"flush_interval,omitempty"`
 	// AggregationInterval is the window of the default memory sink (used
-	// when Sink is nil). 0 means 60 s; negative is invalid.
+	// when Sink is nil). 0 means 60 s; negative or above MaxInterval is
+	// invalid.
 	AggregationInterval time.Duration `json:"aggregation_interval,omitempty"`
 	// Retry governs re-sending a batch the sink refused. The zero value
 	// retries from 100 ms, doubling up to 30 s, until delivered.
@@ -66,15 +78,19 @@ type Config struct {
 // waits Initial·Multiplierⁿ⁻¹, capped at Max. The batch is held (not
 // re-queued) meanwhile; Record keeps accepting up to MaxQueueSize.
 type RetryPolicy struct {
-	// Initial is the first delay. 0 means 100 ms; negative is invalid.
+	// Initial is the first delay. 0 means 100 ms; negative or above
+	// MaxInterval is invalid.
 	Initial time.Duration `json:"initial,omitempty"`
-	// Max caps the delay. 0 means 30 s; negative or below Initial is invalid.
+	// Max caps the delay. 0 means 30 s; negative, below Initial or above
+	// MaxInterval is invalid.
 	Max time.Duration `json:"max,omitempty"`
-	// Multiplier grows the delay. 0 means 2; below 1 (or NaN) is invalid.
+	// Multiplier grows the delay. 0 means 2; below 1 (or NaN) or above
+	// MaxRetryFactor (1000) is invalid.
 	Multiplier float64 `json:"multiplier,omitempty"`
 	// MaxAttempts abandons a batch after that many failed writes, counting
 	// its events in Metrics.Failed. 0 means retry until delivered or until
-	// the context of Run, Flush or Close ends; negative is invalid.
+	// the context of Run, Flush or Close ends; negative or above
+	// MaxRetryAttempts is invalid.
 	MaxAttempts int `json:"max_attempts,omitempty"`
 }
 
@@ -133,6 +149,16 @@ func (c Config) Validate() error {
 	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "metering config"); err != nil {
 		errs = append(errs, &ValidationError{Field: "constitutional_hash", Value: c.ConstitutionalHash, Err: err})
 	}
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "max_queue_size", c.MaxQueueSize, MaxMaxQueueSize)
+	antifragile.AtMost(&bounds, "batch_size", c.BatchSize, MaxBatchSize)
+	antifragile.AtMost(&bounds, "flush_interval", c.FlushInterval, MaxInterval)
+	antifragile.AtMost(&bounds, "aggregation_interval", c.AggregationInterval, MaxInterval)
+	antifragile.AtMost(&bounds, "retry.initial", c.Retry.Initial, MaxInterval)
+	antifragile.AtMost(&bounds, "retry.max", c.Retry.Max, MaxInterval)
+	antifragile.AtMost(&bounds, "retry.multiplier", c.Retry.Multiplier, MaxRetryFactor)
+	antifragile.AtMost(&bounds, "retry.max_attempts", c.Retry.MaxAttempts, MaxRetryAttempts)
+	errs = append(errs, bounds.Err())
 	errs = append(errs, c.Retry.validate()...)
 	if err := nilcheck.Optional("sink", c.Sink); err != nil {
 		errs = append(errs, err)

@@ -19,6 +19,8 @@ import (
 const (
 	DefaultFileMaxBytes = 64 << 20 // 64 MiB
 	DefaultFileMaxFiles = 5
+	// MaxFileMaxFiles bounds FileConfig.MaxFiles.
+	MaxFileMaxFiles = 1000
 )
 
 // FileConfig configures a FileSink.
@@ -31,7 +33,8 @@ type FileConfig struct {
 	// started. 0 means 64 MiB; negative means never rotate.
 	MaxBytes antifragile.ByteSize `json:"max_bytes,omitempty"`
 	// MaxFiles is how many rotated files are kept (Path.1 … Path.N); older
-	// ones are removed. 0 means 5; negative is invalid.
+	// ones are removed. 0 means 5; negative or above MaxFileMaxFiles (1000)
+	// is invalid.
 	MaxFiles int `json:"max_files,omitempty"`
 }
 
@@ -66,6 +69,8 @@ func NewFileSink(cfg FileConfig) (*FileSink, error) {
 	}
 	if cfg.MaxFiles < 0 {
 		errs = append(errs, antifragile.Invalid("max_files", cfg.MaxFiles, "must not be negative"))
+	} else if cfg.MaxFiles > MaxFileMaxFiles {
+		errs = append(errs, antifragile.Invalid("max_files", cfg.MaxFiles, "must not exceed %d", MaxFileMaxFiles))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -20,21 +20,27 @@ const (
 	DefaultMemoryMaxSeries = 10_000
 )
 
+// Upper bounds of a MemoryConfig, checked by NewMemorySink.
+const (
+	MaxMemoryWindows = 100_000
+	MaxMemorySeries  = 1_000_000
+)
+
 // MemoryConfig configures a MemorySink. Its zero value is valid.
 type MemoryConfig struct {
 	// Window is the aggregation window; events are grouped by the window
 	// their timestamp falls in, windows aligned to multiples of Window since
 	// the zero time (so a minute window starts on the minute, UTC). 0 means
-	// 60 s; negative is invalid.
+	// 60 s; negative or above MaxInterval (24 h) is invalid.
 	Window time.Duration `json:"window,omitempty"`
 	// MaxWindows is how many windows are kept; the oldest is evicted when a
 	// newer one opens, and an event older than every kept window is counted
 	// in MemoryMetrics.Late instead. 0 means 1440 (a day of minute windows);
-	// negative is invalid.
+	// negative or above MaxMemoryWindows (100,000) is invalid.
 	MaxWindows int `json:"max_windows,omitempty"`
 	// MaxSeries bounds the tenant × operation × tier series of one window;
 	// events of a further series are counted in MemoryMetrics.Overflow. 0
-	// means 10,000; negative is invalid.
+	// means 10,000; negative or above MaxMemorySeries (1,000,000) is invalid.
 	MaxSeries int `json:"max_series,omitempty"`
 	// BillAll counts rejected and injected events in Count, Tokens, latency
 	// and compliance like ok and error ones. By default they are only
@@ -157,6 +163,11 @@ func NewMemorySink(cfg MemoryConfig) (*MemorySink, error) {
 	if cfg.MaxSeries < 0 {
 		errs = append(errs, antifragile.Invalid("max_series", cfg.MaxSeries, "must not be negative"))
 	}
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "window", cfg.Window, MaxInterval)
+	antifragile.AtMost(&bounds, "max_windows", cfg.MaxWindows, MaxMemoryWindows)
+	antifragile.AtMost(&bounds, "max_series", cfg.MaxSeries, MaxMemorySeries)
+	errs = append(errs, bounds.Err())
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,14 @@ const (
 	RecentResults = 10
 )
 
+// Upper bounds of a Config, checked by Validate.
+const (
+	MaxMaxConcurrent = 1024    // attempts at once
+	MaxMaxHistory    = 100_000 // results kept
+	MaxMaxRestarts   = 1_000_000
+	MaxWatchBuffer   = 1 << 20
+)
+
 // Config configures an Orchestrator. The zero value is usable: one attempt
 // at a time, the default Policy, 100 results of history, no restart
 // intensity limit, no watching.
@@ -90,21 +98,21 @@ type Config struct {
 	Policies map[string]Policy `json:"policies"`
 
 	// MaxConcurrent is the most attempts Run runs at once. 0 means 1;
-	// negative is invalid. Execute's attempts run in the caller's goroutine
+	// negative or above MaxMaxConcurrent (1024) is invalid. Execute's attempts run in the caller's goroutine
 	// and are not counted.
 	MaxConcurrent int `json:"max_concurrent"`
 
 	// MaxHistory is how many results History keeps. 0 means 100; negative
-	// is invalid.
+	// or above MaxMaxHistory (100,000) is invalid.
 	MaxHistory int `json:"max_history"`
 
 	// MaxRestarts is the restart intensity (Erlang/OTP's idea): a service
 	// whose recovery would be the (MaxRestarts+1)-th created within
 	// RestartWindow is escalated to awaiting_manual instead of scheduled.
-	// 0 turns the limit off; negative is invalid.
+	// 0 turns the limit off; negative or above MaxMaxRestarts is invalid.
 	MaxRestarts int `json:"max_restarts"`
 	// RestartWindow is the window of MaxRestarts. 0 means 1 min; negative
-	// is invalid.
+	// or above MaxPolicyDuration (24 h) is invalid.
 	RestartWindow time.Duration `json:"restart_window"`
 
 	// Watch makes Run subscribe to the registry given to New and schedule a
@@ -116,7 +124,8 @@ type Config struct {
 	// schedules every breaker that is already open. Watch needs a registry.
 	Watch bool `json:"watch"`
 	// WatchBuffer is the buffer of the registry subscription. 0 or negative
-	// means 1024; lost events are counted in Status.DroppedBreakerEvents.
+	// means 1024; at most MaxWatchBuffer. Lost events are counted in
+	// Status.DroppedBreakerEvents.
 	WatchBuffer int `json:"watch_buffer"`
 
 	// Seed seeds the jitter generator, so that the same seed spreads the
@@ -170,6 +179,13 @@ func (c Config) Validate() error {
 	if c.RestartWindow < 0 {
 		errs = append(errs, antifragile.Invalid("restart_window", c.RestartWindow, "must not be negative"))
 	}
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "max_concurrent", c.MaxConcurrent, MaxMaxConcurrent)
+	antifragile.AtMost(&bounds, "max_history", c.MaxHistory, MaxMaxHistory)
+	antifragile.AtMost(&bounds, "max_restarts", c.MaxRestarts, MaxMaxRestarts)
+	antifragile.AtMost(&bounds, "restart_window", c.RestartWindow, MaxPolicyDuration)
+	antifragile.AtMost(&bounds, "watch_buffer", c.WatchBuffer, MaxWatchBuffer)
+	errs = append(errs, bounds.Err())
 	for _, name := range slices.Sorted(maps.Keys(c.Policies)) {
 		path := codec.MapPath("policies", name)
 		if name == "" {

@@ -9,6 +9,14 @@ import (
 	"github.com/antifragile-go/antifragile/internal/codec"
 )
 
+// Upper bounds of a Policy, checked by Validate: every delay and timeout at
+// most a day, so that no schedule overflows.
+const (
+	MaxRetryAttempts     = 1_000_000
+	MaxBackoffMultiplier = 1000.0
+	MaxPolicyDuration    = 24 * time.Hour
+)
+
 // Policy defaults, applied to the zero fields of a Policy.
 const (
 	DefaultMaxRetryAttempts   = 5
@@ -27,7 +35,9 @@ const (
 // service's breaker and succeeds).
 //
 // In JSON, durations are strings such as "1s" and the strategy is its text
-// form; the functions are not encoded (decoding keeps the receiver's).
+// form; the functions are not encoded (decoding keeps the receiver's). Every
+// count, factor and duration has an upper bound (MaxRetryAttempts,
+// MaxBackoffMultiplier, MaxPolicyDuration).
 type Policy struct {
 	// MaxRetryAttempts is the number of attempts allowed in total before the
 	// task fails. 0 means 5; negative is invalid.
@@ -136,6 +146,21 @@ func (p Policy) validate(prefix string) error {
 	}
 	if !p.Strategy.Valid() {
 		bad("strategy", p.Strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual")
+	}
+	upper := func(field string, v, max float64) {
+		if v > max {
+			bad(field, v, "must not exceed %v", max)
+		}
+	}
+	upper("max_retry_attempts", float64(p.MaxRetryAttempts), MaxRetryAttempts)
+	upper("backoff_multiplier", p.BackoffMultiplier, MaxBackoffMultiplier)
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"initial_delay", p.InitialDelay}, {"max_delay", p.MaxDelay}, {"action_timeout", p.ActionTimeout}, {"health_check_timeout", p.HealthCheckTimeout}} {
+		if d.v > MaxPolicyDuration {
+			bad(d.field, d.v, "must not exceed %s", MaxPolicyDuration)
+		}
 	}
 	if err := antifragile.ValidateHashFor(p.ConstitutionalHash, "recovery policy"); err != nil {
 		errs = append(errs, err)

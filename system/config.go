@@ -38,6 +38,12 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultCloseTimeout      = 30 * time.Second
+
+	// MaxBodyBytes bounds OpsConfig.MaxBodyBytes.
+	MaxBodyBytes = 64 << 20
+	// MaxOpsTimeout bounds the ops server's timeouts and the meter's close
+	// timeout.
+	MaxOpsTimeout = time.Hour
 )
 
 // Config is the whole configuration of a running antifragile system. Its
@@ -98,22 +104,23 @@ type OpsConfig struct {
 	// ReadyStatuses are the health statuses in which /readyz answers ready.
 	// Empty means HEALTHY and DEGRADED (ready unless CRITICAL or UNKNOWN).
 	ReadyStatuses []health.Status `json:"ready_statuses"`
-	// MaxBodyBytes bounds request bodies. 0 means 1 MiB; negative is
-	// invalid.
+	// MaxBodyBytes bounds request bodies. 0 means 1 MiB; negative or above
+	// MaxBodyBytes (64 MiB) is invalid.
 	MaxBodyBytes antifragile.ByteSize `json:"max_body_bytes"`
 	// ReadHeaderTimeout bounds reading a request's headers. 0 means 10 s;
-	// negative is invalid.
+	// negative or above MaxOpsTimeout (1 h) is invalid.
 	ReadHeaderTimeout time.Duration `json:"read_header_timeout"`
 	// ReadTimeout bounds reading a whole request. 0 means none (the
 	// default, because the server's read deadline would also end the
-	// long-lived /events streams); negative is invalid.
+	// long-lived /events streams); negative or above MaxOpsTimeout is
+	// invalid.
 	ReadTimeout time.Duration `json:"read_timeout"`
 	// IdleTimeout bounds how long an idle keep-alive connection is kept.
-	// 0 means 2 min; negative is invalid.
+	// 0 means 2 min; negative or above MaxOpsTimeout is invalid.
 	IdleTimeout time.Duration `json:"idle_timeout"`
 	// ShutdownTimeout bounds each step of a shutdown that waits (requests
 	// in flight, the chaos engine, the bus's drain). 0 means 10 s; negative
-	// is invalid.
+	// or above MaxOpsTimeout is invalid.
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 }
 
@@ -153,7 +160,7 @@ type MeteringConfig struct {
 	// the ops API.
 	Sink string `json:"sink"`
 	// CloseTimeout bounds the final flush at shutdown. 0 means 30 s;
-	// negative is invalid.
+	// negative or above MaxOpsTimeout (1 h) is invalid.
 	CloseTimeout time.Duration `json:"close_timeout"`
 	// BillAll counts rejected and injected events like billable ones, in
 	// memory and in the Redis sink's aggregates.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/codec"
+	"github.com/antifragile-go/antifragile/metering"
 )
 
 // Validate reports every problem of c as a *ValidationError whose Field is
@@ -70,6 +71,16 @@ func (c *Config) validateOps(p *problems) {
 	negative(p, "ops.read_timeout", o.ReadTimeout)
 	negative(p, "ops.idle_timeout", o.IdleTimeout)
 	negative(p, "ops.shutdown_timeout", o.ShutdownTimeout)
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "ops.max_body_bytes", o.MaxBodyBytes, MaxBodyBytes)
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"ops.read_header_timeout", o.ReadHeaderTimeout}, {"ops.read_timeout", o.ReadTimeout},
+		{"ops.idle_timeout", o.IdleTimeout}, {"ops.shutdown_timeout", o.ShutdownTimeout}} {
+		antifragile.AtMost(&bounds, d.field, d.v, MaxOpsTimeout)
+	}
+	p.add(bounds.Err())
 }
 
 // checkListen accepts "host:port" with a numeric port in [0, 65535].
@@ -101,6 +112,12 @@ func (c *Config) validateMetering(p *problems) {
 		p.add(&ValidationError{Field: "metering.sink", Value: RedactSink(m.Sink), Err: err})
 	}
 	negative(p, "metering.close_timeout", m.CloseTimeout)
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "metering.close_timeout", m.CloseTimeout, MaxOpsTimeout)
+	antifragile.AtMost(&bounds, "metering.memory.max_windows", m.Memory.MaxWindows, metering.MaxMemoryWindows)
+	antifragile.AtMost(&bounds, "metering.memory.max_series", m.Memory.MaxSeries, metering.MaxMemorySeries)
+	antifragile.AtMost(&bounds, "metering.file.max_files", m.File.MaxFiles, metering.MaxFileMaxFiles)
+	p.add(bounds.Err())
 	negative(p, "metering.memory.max_windows", m.Memory.MaxWindows)
 	negative(p, "metering.memory.max_series", m.Memory.MaxSeries)
 	negative(p, "metering.file.max_files", m.File.MaxFiles)
@@ -112,7 +129,11 @@ func (c *Config) validateMetering(p *problems) {
 // problems collects the problems of a Config.
 type problems struct{ errs []error }
 
-func (p *problems) add(err error) { p.errs = append(p.errs, err) }
+func (p *problems) add(err error) {
+	for _, e := range antifragile.Leaves(err) {
+		p.errs = append(p.errs, e)
+	}
+}
 
 func (p *problems) bad(field string, value any, format string, args ...any) {
 	p.add(antifragile.Invalid(field, value, format, args...))

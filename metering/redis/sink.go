@@ -33,6 +33,8 @@ const (
 	DefaultKeyPrefix = "antifragile:metering:"
 	DefaultMaxLen    = 1_000_000
 	DefaultBatchTTL  = 24 * time.Hour
+	// MaxBatchTTL bounds Config.BatchTTL.
+	MaxBatchTTL = 30 * 24 * time.Hour
 )
 
 // Config configures a Sink. Its zero value connects to DefaultAddr.
@@ -54,8 +56,8 @@ type Config struct {
 	// entries. 0 means 1,000,000; negative means never trim.
 	MaxLen int64 `json:"max_len,omitempty"`
 	// BatchTTL is how long a batch's guard key is kept, i.e. how late a
-	// re-sent batch is still recognized. 0 means 24 h; negative is invalid;
-	// below 1 ms is invalid.
+	// re-sent batch is still recognized. 0 means 24 h; negative, below 1 ms
+	// or above MaxBatchTTL (30 days) is invalid.
 	BatchTTL time.Duration `json:"batch_ttl,omitempty"`
 	// BillAll counts rejected and injected events in count, tokens,
 	// latency and compliance like ok and error ones (as
@@ -88,6 +90,8 @@ func New(cfg Config) (*Sink, error) {
 	var errs []error
 	if cfg.BatchTTL < 0 || (cfg.BatchTTL > 0 && cfg.BatchTTL < time.Millisecond) {
 		errs = append(errs, antifragile.Invalid("batch_ttl", cfg.BatchTTL, "must be 0 or at least 1ms"))
+	} else if cfg.BatchTTL > MaxBatchTTL {
+		errs = append(errs, antifragile.Invalid("batch_ttl", cfg.BatchTTL, "must not exceed %s", MaxBatchTTL))
 	}
 	if err := nilcheck.Optional("client", cfg.Client); err != nil {
 		errs = append(errs, err)

@@ -1,0 +1,120 @@
+package system_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/recovery"
+	"github.com/antifragile-go/antifragile/system"
+)
+
+// TestIssue13_ConfigValuesAreRefusedNotCrashing: values that used to panic
+// in make or exhaust memory are refused by the library constructors with a
+// typed error naming the field, and by the config file with its path.
+func TestIssue13_ConfigValuesAreRefusedNotCrashing(t *testing.T) {
+	reg, err := breaker.NewRegistry(breaker.RegistryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	constructors := []struct {
+		name, field string
+		build       func() error
+	}{
+		{"meter queue of MaxInt64", "max_queue_size", func() error {
+			_, err := metering.New(metering.Config{MaxQueueSize: 9223372036854775807})
+			return err
+		}},
+		{"meter queue of two billion", "max_queue_size", func() error {
+			_, err := metering.New(metering.Config{MaxQueueSize: 2_000_000_000})
+			return err
+		}},
+		{"health callback queue of 1e11", "callback_queue", func() error {
+			_, err := health.New(health.Config{CallbackQueue: 1e11}, reg)
+			return err
+		}},
+		{"bus mailbox of a billion", "mailbox_size", func() error {
+			_, err := bus.New(bus.Config{Registry: reg, MailboxSize: 1e9})
+			return err
+		}},
+		{"breaker window of a billion", "window_size", func() error {
+			_, err := breaker.New(breaker.Config{FailureRate: 0.5, WindowSize: 1e9})
+			return err
+		}},
+		{"recovery history of a billion", "max_history", func() error {
+			_, err := recovery.New(recovery.Config{MaxHistory: 1e9}, reg)
+			return err
+		}},
+		{"recovery delay of a century", "default_policy.initial_delay", func() error {
+			_, err := recovery.New(recovery.Config{DefaultPolicy: recovery.Policy{InitialDelay: 1 << 62, MaxDelay: 1 << 62}}, reg)
+			return err
+		}},
+		{"chaos memory cap of an exabyte", "memory_cap_bytes", func() error {
+			_, err := chaos.New(chaos.Config{MemoryCap: 1 << 60}, reg)
+			return err
+		}},
+		{"memory sink of a billion series", "max_series", func() error {
+			_, err := metering.NewMemorySink(metering.MemoryConfig{MaxSeries: 1e9})
+			return err
+		}},
+	}
+	for _, c := range constructors {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.build()
+			if !errors.Is(err, antifragile.ErrInvalid) || !slices.Contains(antifragile.InvalidFields(err), c.field) {
+				t.Fatalf("err = %v, want a *ValidationError for %s", err, c.field)
+			}
+		})
+	}
+	files := []struct{ doc, field string }{
+		{`{"metering":{"max_queue_size":9223372036854775807}}`, "metering.max_queue_size"},
+		{`{"metering":{"max_queue_size":2000000000}}`, "metering.max_queue_size"},
+		{`{"health":{"callback_queue":100000000000}}`, "health.callback_queue"},
+		{`{"bus":{"publish_timeout":"2562047h"}}`, "bus.publish_timeout"},
+		{`{"ops":{"max_body_bytes":"1TiB"}}`, "ops.max_body_bytes"},
+		{`{"metering":{"close_timeout":"100h"}}`, "metering.close_timeout"},
+	}
+	for _, f := range files {
+		t.Run("the file refuses "+f.field, func(t *testing.T) {
+			_, err := system.Parse([]byte(f.doc))
+			if !slices.Contains(antifragile.InvalidFields(err), f.field) {
+				t.Fatalf("Parse(%s) = %v, want a problem at %s", f.doc, err, f.field)
+			}
+		})
+	}
+}
+
+// FuzzNew: whatever a config file says, Parse refuses it or New builds a
+// system from it — never a panic, never an allocation beyond the bounds.
+func FuzzNew(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, fullDoc, `{"metering":{"max_queue_size":1048576,"batch_size":100000}}`,
+		`{"health":{"callback_queue":65536,"max_history":100000}}`, `{"bus":{"mailbox_size":65536}}`,
+		`{"breakers":{"default":{"failure_rate":0.5,"window_size":1048576}}}`,
+		`{"recovery":{"max_concurrent":1024,"default_policy":{"max_delay":"24h"}}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := system.Parse(data)
+		if err != nil {
+			return
+		}
+		cfg.Metering.Sink = "memory" // no file or network from a fuzzed document
+		cfg.Getenv = func(string) string { return "" }
+		sys, err := system.New(*cfg)
+		if err != nil {
+			t.Fatalf("New refused a config Parse accepted: %v", err)
+		}
+		if err := sys.Close(context.Background()); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	})
+}
