@@ -26,6 +26,8 @@ var layers = map[string][]string{
 	"metering":        {""},
 	"bus":             {"", "breaker", "chaos", "metering", "backoff"},
 	"chaos/chaostest": {"", "breaker", "chaos"},
+
+	"breaker/breakerhttp": {"", "breaker"},
 }
 
 // thirdParty lists the packages allowed to import modules outside the
@@ -40,7 +42,7 @@ var thirdParty = map[string]bool{
 }
 
 // forbiddenForDomain are packages no domain package may import.
-var forbiddenForDomain = []string{"ops", "client", "internal/daemon", "cmd/antifragile", "chaos/chaoshttp", "metering/redis"}
+var forbiddenForDomain = []string{"ops", "client", "internal/daemon", "cmd/antifragile", "chaos/chaoshttp", "breaker/breakerhttp", "metering/redis"}
 
 type listedPackage struct {
 	ImportPath string
