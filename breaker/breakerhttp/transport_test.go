@@ -222,10 +222,11 @@ func TestTransport_Rejects(t *testing.T) {
 		}))
 		defer srv.Close()
 		reg := newRegistry(t)
-		c := &http.Client{Transport: &breakerhttp.Transport{Registry: reg, Base: srv.Client().Transport,
-			Breaker: breaker.Config{ConsecutiveFailures: 1, OpenTimeout: time.Millisecond}}}
+		// Half-open soon after the trip, and the trial may stay out.
+		cfg := breaker.Config{ConsecutiveFailures: 1, OpenTimeout: time.Millisecond, HalfOpenTimeout: time.Minute}
+		c := &http.Client{Transport: &breakerhttp.Transport{Registry: reg, Base: srv.Client().Transport, Breaker: cfg}}
 		u, _ := url.Parse(srv.URL)
-		b, _ := reg.GetOrCreate(u.Host, breaker.Config{ConsecutiveFailures: 1, OpenTimeout: time.Millisecond})
+		b, _ := reg.GetOrCreate(u.Host, cfg)
 		sub := b.Subscribe(8)
 		defer sub.Close()
 		mustGet(t, c, srv.URL, "/?status=500")
