@@ -3,6 +3,7 @@ package breakerhttp
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -80,7 +81,8 @@ func ClassifyStatus(status int) breaker.Outcome {
 //   - a panic in the handler is recorded as a failure and re-raised.
 //
 // The handler sees a ResponseWriter that records the status; it has Flush,
-// and Unwrap for http.ResponseController (Hijack, deadlines, full duplex).
+// ReadFrom (so that files are still sent with sendfile), and Unwrap for
+// http.ResponseController (Hijack, deadlines, full duplex).
 // Middleware panics if reg is nil or cfg.Breaker is invalid. The handler it
 // returns is safe for concurrent use; through a closed breaker it costs a
 // read-locked map lookup, a few atomic operations and one small allocation
@@ -197,6 +199,16 @@ func (w *statusWriter) Flush() {
 		w.code = http.StatusOK
 	}
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// ReadFrom copies r into the response through the underlying writer's
+// ReadFrom when it has one (net/http's uses sendfile for files),
+// committing 200 if no status was written.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return io.Copy(w.ResponseWriter, r)
 }
 
 // Unwrap returns the underlying ResponseWriter, for http.ResponseController.

@@ -388,6 +388,25 @@ func TestMiddleware_ResponseWriter(t *testing.T) {
 		}
 		close(proceed)
 	})
+	t.Run("ReadFrom writes the body and answers 200", func(t *testing.T) {
+		reg := newRegistry(t)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rf, ok := w.(io.ReaderFrom)
+			if !ok {
+				http.Error(w, "not a ReaderFrom", http.StatusNotImplemented)
+				return
+			}
+			rf.ReadFrom(io.LimitReader(strings.NewReader("copied body"), 100))
+		})
+		srv := serveMux(t, breakerhttp.Middleware(reg, breakerhttp.Config{}), "GET /file", h)
+		if code, body := mustGet(t, srv.Client(), srv.URL, "/file"); code != 200 || body != "copied body" {
+			t.Fatalf("%d %q", code, body)
+		}
+		srv.Close()
+		if m := mustBreaker(t, reg, "GET /file").Metrics(); m.Successes != 1 {
+			t.Fatalf("metrics %+v", m)
+		}
+	})
 	t.Run("http.ResponseController reaches the connection", func(t *testing.T) {
 		reg := newRegistry(t)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
