@@ -118,7 +118,8 @@ func (b *Breaker) Rules() []string { return b.rules }
 func (b *Breaker) State() State { return b.cur.Load().state }
 
 // Ticket is the permission Allow grants for one call. Report the call's
-// outcome with Done exactly once. The zero Ticket's Done does nothing.
+// outcome exactly once, with Done (an error to classify) or Report (an
+// Outcome). The zero Ticket's Done and Report do nothing.
 type Ticket struct {
 	b     *Breaker
 	g     *gen  // the generation that admitted the call
@@ -207,6 +208,24 @@ func (t Ticket) Done(err error) {
 		o = b.cfg.Classify(err)
 	}
 	b.record(t, o)
+}
+
+// Report records the outcome of the call the ticket admitted as o itself,
+// without asking Config.Classify: for callers that classify a result that is
+// not an error, such as an HTTP status or a gRPC code. Success, Failure and
+// Ignored count as their documentation says; any other value counts as a
+// Failure. Like Done it must be called at most once per ticket (a ticket
+// reports through Done or Report, not both), it never blocks, it allocates
+// nothing, and the zero Ticket's Report does nothing.
+func (t Ticket) Report(o Outcome) {
+	if t.b == nil {
+		return
+	}
+	if o == Success {
+		t.Done(nil) // the allocation-free success path
+		return
+	}
+	t.b.record(t, o)
 }
 
 // record counts one outcome of a call admitted in generation t.g.
