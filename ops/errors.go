@@ -30,6 +30,7 @@ var (
 	errUnauthorized   = &httpError{status: http.StatusUnauthorized, msg: "missing bearer token: send Authorization: Bearer <token>"}
 	errForbidden      = &httpError{status: http.StatusForbidden, msg: "wrong bearer token"}
 	errWritesDisabled = &httpError{status: http.StatusForbidden, msg: "writes disabled: no token configured"}
+	errMisdirected    = &httpError{status: http.StatusMisdirectedRequest, msg: "this server does not answer for that Host: use its address (or localhost)"}
 	errEmptyBody      = &httpError{status: http.StatusBadRequest, msg: "request body is empty", field: "body"}
 )
 

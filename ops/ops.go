@@ -3,7 +3,10 @@ package ops
 import (
 	"bytes"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +63,17 @@ type Options struct {
 	Usage UsageSource
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
+	// ReadToken, if set, is a bearer token every read route needs too (the
+	// write token is accepted as well), for deployments where usage per
+	// tenant and the system's state are private. /livez and /readyz stay
+	// open, for probes. Empty means the read routes are public.
+	ReadToken string
+	// AllowedHosts, if set, are the host names (without port) a request's
+	// Host header may carry; any other gets 421 with the error envelope. A
+	// server on a loopback address sets them (127.0.0.1, localhost, ::1) so
+	// that a web page cannot reach it through DNS rebinding. Empty means
+	// any host.
+	AllowedHosts []string
 	// Token is the bearer token of the write routes (POST and DELETE):
 	// a request without "Authorization: Bearer <token>" gets 401, one with
 	// another token 403. Empty disables every write route (403 "writes
@@ -111,6 +125,9 @@ type server struct {
 	ready [health.Critical + 1]bool
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// paths holds every route's path without its method, to tell a wrong
+	// method (405) from a path no route has (404).
+	paths *http.ServeMux
 	// metrics serves /metrics from a private Prometheus registry.
 	metrics http.Handler
 	// healthCache holds the encoded body of the last report served, keyed
@@ -203,12 +220,19 @@ func Handler(opts Options) http.Handler {
 	preg.MustRegister(newCollector(s))
 	s.metrics = promhttp.HandlerFor(preg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 
+	s.paths = http.NewServeMux()
 	for _, rt := range s.routeTable() {
 		h := rt.handler
-		if rt.auth {
+		switch {
+		case rt.auth:
 			h = s.requireToken(h)
+		case rt.path != "/livez" && rt.path != "/readyz":
+			h = s.requireReadToken(h)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.path, h)
+		if _, pattern := s.paths.Handler(&http.Request{Method: "GET", URL: &url.URL{Path: rt.path}}); pattern != rt.path {
+			s.paths.HandleFunc(rt.path, func(http.ResponseWriter, *http.Request) {})
+		}
 		s.routes = append(s.routes, api.Route{Method: rt.method, Path: rt.path, Auth: rt.auth, Description: rt.desc})
 	}
 	if opts.Dashboard != nil {
@@ -260,6 +284,10 @@ func (s *server) routeTable() []route {
 // Allow).
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !s.hostAllowed(r.Host) {
+		s.refuse(w, r, errMisdirected)
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return
@@ -273,6 +301,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.StatusNotFound:
 		writeError(w, r, s.log, errNotFound("no route for "+r.Method+" "+r.URL.Path))
 	case http.StatusMethodNotAllowed:
+		if _, pattern := s.paths.Handler(r); pattern == "" {
+			// Only the dashboard's catch-all GET / claims the path: it is
+			// no route of the API.
+			writeError(w, r, s.log, errNotFound("no route for "+r.Method+" "+r.URL.Path))
+			return
+		}
 		if allow := c.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}
@@ -284,6 +318,27 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(c.status)
 		_, _ = w.Write(c.body.Bytes())
 	}
+}
+
+// hostAllowed reports whether a request for host may be served: always when
+// Options.AllowedHosts is empty, else when host's name (without its port)
+// is one of them. A loopback daemon sets them, so that a page of another
+// origin cannot reach it through DNS rebinding.
+func (s *server) hostAllowed(host string) bool {
+	if len(s.opts.AllowedHosts) == 0 {
+		return true
+	}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	for _, a := range s.opts.AllowedHosts {
+		if strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // captureWriter records a response of the mux's own (404, 405, redirect).

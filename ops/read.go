@@ -224,6 +224,7 @@ func (s *server) getReadyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) getMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	s.metrics.ServeHTTP(w, r)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
@@ -12,29 +13,115 @@ import (
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
-// requireToken admits a request that carries the configured bearer token.
-// The comparison takes the same time whatever the tokens: both are hashed
-// to 32 bytes first, so not even the length leaks.
+// requireToken admits a request that carries the configured bearer token,
+// and writes an audit line for every write it admits or refuses. It decides
+// before anything reads the body, and a refused request's connection is
+// closed after the answer instead of being drained, so a client that never
+// sends the body it announced cannot hold the connection. The comparison
+// takes the same time whatever the tokens: both are hashed to 32 bytes
+// first, so not even the length leaks.
 func (s *server) requireToken(next http.HandlerFunc) http.HandlerFunc {
-	want := sha256.Sum256([]byte(s.opts.Token))
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.Token == "" {
-			writeError(w, r, s.log, errWritesDisabled)
+		if err := s.checkToken(r, s.opts.Token); err != nil {
+			s.refuse(w, r, err)
 			return
 		}
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			writeError(w, r, s.log, errUnauthorized)
-			return
+		sw := &statusRecorder{ResponseWriter: w}
+		next(sw, r)
+		s.audit(r, "done", nil, "status", sw.code())
+	}
+}
+
+// requireReadToken admits a read when no read token is configured, or when
+// the request carries it (or the write token).
+func (s *server) requireReadToken(next http.HandlerFunc) http.HandlerFunc {
+	if s.opts.ReadToken == "" {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := s.checkToken(r, s.opts.ReadToken)
+		if err != nil && s.opts.Token != "" && s.checkToken(r, s.opts.Token) == nil {
+			err = nil
 		}
-		got := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			writeError(w, r, s.log, errForbidden)
+		if err != nil {
+			s.refuse(w, r, err)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// refuse answers a request it will not serve with err's envelope, writes its
+// audit line and drops the connection after the answer: the body is never
+// read, and the server does not wait for it to arrive (a read deadline in
+// the past ends the drain it would otherwise attempt).
+func (s *server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	s.audit(r, "refused", err)
+	writeError(w, r, s.log, err)
+}
+
+// checkToken returns nil when r carries "Authorization: Bearer want", and
+// the error to answer otherwise.
+func (s *server) checkToken(r *http.Request, want string) error {
+	if want == "" {
+		return errWritesDisabled
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return errUnauthorized
+	}
+	got, exp := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(want))
+	if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 {
+		return errForbidden
+	}
+	return nil
+}
+
+// audit writes the audit line of a write or of a refused request: the
+// route, the remote address and the outcome — never a token.
+func (s *server) audit(r *http.Request, outcome string, err error, attrs ...any) {
+	if s.log == nil {
+		return
+	}
+	args := append([]any{"method", r.Method, "path", r.URL.Path, "route", r.Pattern, "remote", r.RemoteAddr, "outcome", outcome}, attrs...)
+	if err != nil {
+		status, _ := statusOf(err)
+		args = append(args, "status", status, "reason", err.Error())
+	}
+	s.log.Info("ops audit", args...)
+}
+
+// statusRecorder remembers the status a handler wrote, for the audit line.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusRecorder) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }
 
 func (s *server) breakerAction(action string) http.HandlerFunc {
