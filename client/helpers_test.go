@@ -15,7 +15,7 @@ import (
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
-const token = "client-test-token"
+const token = "client-test-token-0123"
 
 // system is a real ops server over real components, closed at the end of
 // the test.

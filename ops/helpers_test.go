@@ -19,7 +19,7 @@ import (
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
-const token = "s3cret-token"
+const token = "s3cret-token-for-ops"
 
 // system is every component the ops handler serves, built for one test.
 type system struct {

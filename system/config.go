@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
@@ -31,6 +32,12 @@ const (
 	// DefaultTokenEnv is the environment variable read for the ops token
 	// when the config sets none.
 	DefaultTokenEnv = "ANTIFRAGILE_TOKEN"
+	// DefaultReadTokenEnv is the environment variable read for the read
+	// token when the config sets none.
+	DefaultReadTokenEnv = "ANTIFRAGILE_READ_TOKEN"
+	// MinTokenLength is the shortest token accepted: a token guards every
+	// write, so a short one is a typo or a guess away.
+	MinTokenLength = 16
 	// DefaultSink is the metering sink: in-memory aggregation.
 	DefaultSink = "memory"
 
@@ -99,8 +106,28 @@ type OpsConfig struct {
 	// token: with none, the write routes are disabled.
 	Token string `json:"token"`
 	// TokenEnv names the environment variable holding the token when Token
-	// is empty. Empty means ANTIFRAGILE_TOKEN.
+	// is empty. Empty means ANTIFRAGILE_TOKEN. A token (from either) is
+	// trimmed of surrounding white space and must be at least
+	// MinTokenLength (16) characters, without white space or control
+	// characters.
 	TokenEnv string `json:"token_env"`
+	// ReadToken, if set (or found in the variable ReadTokenEnv names), is a
+	// bearer token every read route needs too (the write token is accepted
+	// as well); /livez and /readyz stay open. Empty means the reads are
+	// public — they include the usage of every tenant.
+	ReadToken string `json:"read_token"`
+	// ReadTokenEnv names the environment variable holding the read token
+	// when ReadToken is empty. Empty means ANTIFRAGILE_READ_TOKEN.
+	ReadTokenEnv string `json:"read_token_env"`
+	// AllowedHosts are the host names (without port) a request's Host
+	// header may carry. Empty means: when Listen is a loopback address,
+	// 127.0.0.1, localhost and ::1 (so that a web page cannot reach the API
+	// through DNS rebinding); otherwise any host.
+	AllowedHosts []string `json:"allowed_hosts"`
+	// AllowUnauthenticated lets the API listen beyond loopback without a
+	// token, with a warning in the log. By default that is refused: anyone
+	// who can reach the address could read every tenant's usage.
+	AllowUnauthenticated bool `json:"allow_unauthenticated"`
 	// ReadyStatuses are the health statuses in which /readyz answers ready.
 	// Empty means HEALTHY and DEGRADED (ready unless CRITICAL or UNKNOWN).
 	ReadyStatuses []health.Status `json:"ready_statuses"`
@@ -248,17 +275,30 @@ func (c *Config) TokenEnvName() string {
 
 // Token resolves the ops bearer token: Ops.Token if set, else the value of
 // the environment variable TokenEnvName() as Getenv returns it (nil means
-// os.Getenv). An empty result means no token: the write routes are
-// disabled. There is never a built-in default.
-func (c *Config) Token() string {
-	if c.Ops.Token != "" {
-		return c.Ops.Token
+// os.Getenv), with surrounding white space trimmed (a value written with
+// echo ends in a newline). An empty result means no token: the write routes
+// are disabled. There is never a built-in default.
+func (c *Config) Token() string { return c.resolve(c.Ops.Token, c.TokenEnvName()) }
+
+// ReadToken resolves the read token like Token, from Ops.ReadToken or the
+// variable Ops.ReadTokenEnv names (ANTIFRAGILE_READ_TOKEN by default).
+func (c *Config) ReadToken() string {
+	env := c.Ops.ReadTokenEnv
+	if env == "" {
+		env = DefaultReadTokenEnv
+	}
+	return c.resolve(c.Ops.ReadToken, env)
+}
+
+func (c *Config) resolve(value, env string) string {
+	if value != "" {
+		return strings.TrimSpace(value)
 	}
 	getenv := c.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	return getenv(c.TokenEnvName())
+	return strings.TrimSpace(getenv(env))
 }
 
 // BreakerConfig returns the breaker.Config of the breaker called name: its

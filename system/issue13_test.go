@@ -3,7 +3,9 @@ package system_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/antifragile-go/antifragile"
@@ -115,6 +117,71 @@ func FuzzNew(f *testing.F) {
 		}
 		if err := sys.Close(context.Background()); err != nil {
 			t.Fatalf("Close: %v", err)
+		}
+	})
+}
+
+func TestIssue13_TokenHygiene(t *testing.T) {
+	t.Run("a token from the environment is trimmed", func(t *testing.T) {
+		cfg := system.Config{Getenv: func(k string) string {
+			if k == system.DefaultTokenEnv {
+				return "an-operator-token-from-echo\n"
+			}
+			return ""
+		}}
+		sys := newSystem(t, cfg)
+		if !sys.HasToken() || sys.OpsOptions().Token != "an-operator-token-from-echo" {
+			t.Fatalf("token %q", sys.OpsOptions().Token)
+		}
+	})
+	for name, tc := range map[string]struct {
+		cfg   system.Config
+		field string
+	}{
+		"a one-character token":            {system.Config{Ops: system.OpsConfig{Token: "x"}}, "ops.token"},
+		"a short token in the environment": {system.Config{Getenv: func(string) string { return "short" }}, "ops.token_env"},
+		"a token with a space inside":      {system.Config{Ops: system.OpsConfig{Token: "two words of a long token"}}, "ops.token"},
+		"a short read token":               {system.Config{Ops: system.OpsConfig{ReadToken: "r"}}, "ops.read_token"},
+	} {
+		t.Run("refuses "+name, func(t *testing.T) {
+			_, err := system.New(tc.cfg)
+			if !slices.Contains(antifragile.InvalidFields(err), tc.field) {
+				t.Fatalf("err = %v, want a problem at %s", err, tc.field)
+			}
+			if strings.Contains(err.Error(), "short\"") || strings.Contains(err.Error(), `"x"`) {
+				t.Fatalf("the error echoes the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestIssue13_Exposure(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	t.Run("no public listener without a token", func(t *testing.T) {
+		_, err := system.New(system.Config{Ops: system.OpsConfig{Listen: "0.0.0.0:8080"}, Getenv: noEnv})
+		if !slices.Contains(antifragile.InvalidFields(err), "ops.listen") || !strings.Contains(err.Error(), "allow_unauthenticated") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("unless it is asked for, with a warning", func(t *testing.T) {
+		var logs strings.Builder
+		sys := newSystem(t, system.Config{Ops: system.OpsConfig{Listen: "0.0.0.0:8080", AllowUnauthenticated: true},
+			Getenv: noEnv, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if sys.HasToken() || !strings.Contains(logs.String(), "without a token") {
+			t.Fatalf("no warning: %q", logs.String())
+		}
+	})
+	t.Run("a public listener with a token is fine", func(t *testing.T) {
+		newSystem(t, system.Config{Ops: system.OpsConfig{Listen: "0.0.0.0:8080", Token: "a-token-of-enough-length"}})
+	})
+	t.Run("a loopback listener answers only its own names", func(t *testing.T) {
+		c := system.Config{Ops: system.OpsConfig{Listen: "127.0.0.1:9090"}}
+		if got := c.AllowedHosts(); !slices.Equal(got, []string{"127.0.0.1", "localhost", "::1"}) {
+			t.Fatalf("AllowedHosts = %q", got)
+		}
+		c.Ops.Listen = "0.0.0.0:9090"
+		if got := c.AllowedHosts(); got != nil {
+			t.Fatalf("AllowedHosts on a public listener = %q, want any", got)
 		}
 	})
 }

@@ -184,14 +184,14 @@ func TestParse(t *testing.T) {
 		}
 	})
 	t.Run("absent and null fields keep their defaults", func(t *testing.T) {
-		f, err := system.Parse([]byte(`{"ops":{"listen":null,"token":"t0k3n"},"metering":{}}`))
+		f, err := system.Parse([]byte(`{"ops":{"listen":null,"token":"t0k3n-long-enough"},"metering":{}}`))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if f.Ops.Listen != system.DefaultListen || f.Ops.TokenEnv != system.DefaultTokenEnv || f.Metering.Sink != "memory" {
 			t.Fatalf("defaults lost: %+v %+v", f.Ops, f.Metering)
 		}
-		if f.Ops.Token != "t0k3n" {
+		if f.Ops.Token != "t0k3n-long-enough" {
 			t.Fatalf("token = %q", f.Ops.Token)
 		}
 	})
@@ -299,7 +299,7 @@ func TestParse(t *testing.T) {
 
 const fullDoc = `{
   "constitutional_hash": "cdd01ef066bc6cf2",
-  "ops": {"listen": "127.0.0.1:0", "token": "t", "ready_statuses": ["healthy"], "max_body_bytes": "64KiB",
+  "ops": {"listen": "127.0.0.1:0", "token": "t-long-enough-token", "ready_statuses": ["healthy"], "max_body_bytes": "64KiB",
           "read_header_timeout": "5s", "idle_timeout": "1m", "shutdown_timeout": "3s"},
   "breakers": {"default": {"consecutive_failures": 3, "open_timeout": "5s"},
                "named": {"validator": {"window": "time", "window_duration": "10s", "buckets": 5, "failure_rate": 0.5}}},

@@ -93,6 +93,9 @@ func New(cfg Config) (*System, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.token = s.cfg.Token()
+	if err := s.checkExposure(); err != nil {
+		return nil, fmt.Errorf("system: invalid configuration:\n%w", err)
+	}
 	s.cfg.ConstitutionalHash = antifragile.HashOrDefault(s.cfg.ConstitutionalHash)
 	if err := s.build(); err != nil {
 		_ = s.shutdown(context.Background(), nil)
@@ -129,6 +132,8 @@ func (s *System) build() error {
 		Usage:         s.usage,
 		Bus:           s.bus,
 		Token:         s.token,
+		ReadToken:     s.cfg.ReadToken(),
+		AllowedHosts:  s.cfg.Ops.AllowedHosts,
 		ReadyStatuses: s.cfg.Ops.ReadyStatuses,
 		MaxBodyBytes:  int64(s.cfg.Ops.MaxBodyBytes),
 		Dashboard:     s.cfg.Dashboard,
@@ -139,6 +144,29 @@ func (s *System) build() error {
 	}
 	s.handler = ops.Handler(s.opsOpts)
 	return nil
+}
+
+// checkExposure refuses tokens that are too short or malformed, wherever
+// they come from, and a listener beyond loopback without a token unless
+// AllowUnauthenticated says so (then it warns).
+func (s *System) checkExposure() error {
+	var p antifragile.Problems
+	if s.cfg.Ops.Token == "" && s.token != "" {
+		p.Add(checkToken("ops.token_env", s.token, s.cfg.TokenEnvName()))
+	}
+	if rt := s.cfg.ReadToken(); s.cfg.Ops.ReadToken == "" && rt != "" {
+		p.Add(checkToken("ops.read_token_env", rt, s.cfg.Ops.ReadTokenEnv))
+	}
+	if s.token == "" && !isLoopback(s.cfg.ListenAddr()) {
+		if !s.cfg.Ops.AllowUnauthenticated {
+			p.Invalid("ops.listen", s.cfg.ListenAddr(), "is not a loopback address and no token is configured: set $%s "+
+				"(or ops.token), or set ops.allow_unauthenticated to serve it to everyone who can reach it", s.cfg.TokenEnvName())
+		} else {
+			s.log.Warn("the ops API listens beyond loopback without a token: anyone who can reach it reads every tenant's usage",
+				"listen", s.cfg.ListenAddr())
+		}
+	}
+	return p.Err()
 }
 
 func (s *System) hash(h string) string { return hashOr(h, s.cfg.ConstitutionalHash) }

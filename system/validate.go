@@ -55,11 +55,16 @@ func (c *Config) validateOps(p *problems) {
 			p.add(&ValidationError{Field: "ops.listen", Value: o.Listen, Err: err})
 		}
 	}
-	if strings.IndexFunc(o.Token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		p.bad("ops.token", nil, "must not contain spaces or control characters") // never echo a secret
+	if o.Token != "" {
+		p.add(checkToken("ops.token", strings.TrimSpace(o.Token), ""))
 	}
-	if o.TokenEnv != "" && !envName(o.TokenEnv) {
-		p.bad("ops.token_env", o.TokenEnv, "must be an environment variable name (letters, digits and _, not starting with a digit)")
+	if o.ReadToken != "" {
+		p.add(checkToken("ops.read_token", strings.TrimSpace(o.ReadToken), ""))
+	}
+	for field, name := range map[string]string{"ops.token_env": o.TokenEnv, "ops.read_token_env": o.ReadTokenEnv} {
+		if name != "" && !envName(name) {
+			p.bad(field, name, "must be an environment variable name (letters, digits and _, not starting with a digit)")
+		}
 	}
 	for i, s := range o.ReadyStatuses {
 		if _, err := s.MarshalText(); err != nil {
@@ -81,6 +86,52 @@ func (c *Config) validateOps(p *problems) {
 		antifragile.AtMost(&bounds, d.field, d.v, MaxOpsTimeout)
 	}
 	p.add(bounds.Err())
+}
+
+// checkToken refuses a token with white space or control characters, or
+// shorter than MinTokenLength, without ever echoing it; env names the
+// variable it came from, if any.
+func checkToken(field, token, env string) error {
+	from := ""
+	if env != "" {
+		from = " ($" + env + ")"
+	}
+	if strings.IndexFunc(token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return antifragile.Invalid(field, nil, "the token%s must not contain spaces or control characters", from)
+	}
+	if len(token) < MinTokenLength {
+		return antifragile.Invalid(field, nil, "the token%s must be at least %d characters (it has %d)", from, MinTokenLength, len(token))
+	}
+	return nil
+}
+
+// isLoopback reports whether a "host:port" listens on loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// AllowedHosts returns the Host names a server listening on Ops.Listen
+// answers for (see OpsConfig.AllowedHosts): the configured ones, or the
+// loopback names when it listens on loopback. System.Handler applies only
+// the configured ones, since the system does not know where it is mounted;
+// the daemon, which listens on Ops.Listen, applies these.
+func (c *Config) AllowedHosts() []string {
+	if len(c.Ops.AllowedHosts) > 0 || !isLoopback(c.ListenAddr()) {
+		return c.Ops.AllowedHosts
+	}
+	hosts := []string{"127.0.0.1", "localhost", "::1"}
+	if h, _, err := net.SplitHostPort(c.ListenAddr()); err == nil && !slices.Contains(hosts, h) {
+		hosts = append(hosts, h)
+	}
+	return hosts
 }
 
 // checkListen accepts "host:port" with a numeric port in [0, 65535].

@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const cliToken = "cli-test-token"
+const cliToken = "cli-test-token-0123"
 
 // opsServer is a real ops API over real components, for the remote
 // commands' tests.

@@ -10,8 +10,13 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/antifragile-go/antifragile/ops"
 	"github.com/antifragile-go/antifragile/system"
 )
+
+// maxHeaderBytes bounds a request's headers (net/http's default is 1 MiB);
+// no request of the ops API needs more than a few hundred bytes.
+const maxHeaderBytes = 64 << 10
 
 // Errors of Run.
 var (
@@ -142,8 +147,11 @@ func (d *Daemon) Close(ctx context.Context) error {
 // context is streams.
 func (d *Daemon) newServer(streams context.Context) *http.Server {
 	o := d.cfg.Ops
+	opts := d.OpsOptions()
+	opts.AllowedHosts = d.cfg.AllowedHosts()
 	return &http.Server{
-		Handler:           d.Handler(),
+		Handler:           ops.Handler(opts),
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, system.DefaultReadHeaderTimeout),
 		ReadTimeout:       o.ReadTimeout,
 		IdleTimeout:       orDefault(o.IdleTimeout, system.DefaultIdleTimeout),

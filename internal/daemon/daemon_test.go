@@ -106,7 +106,7 @@ func TestNew(t *testing.T) {
 		f.Ops.TokenEnv = "MY_TOKEN"
 		f.Getenv = func(k string) string {
 			if k == "MY_TOKEN" {
-				return "s3cret"
+				return "s3cret-long-enough"
 			}
 			return ""
 		}
@@ -189,7 +189,7 @@ func TestDaemon_Run(t *testing.T) {
 		}
 	})
 	t.Run("write routes need the configured token", func(t *testing.T) {
-		f := parse(t, `{"ops":{"token":"s3cret"},"breakers":{"named":{"validator":{}}}}`)
+		f := parse(t, `{"ops":{"token":"s3cret-long-enough"},"breakers":{"named":{"validator":{}}}}`)
 		r := start(t, f)
 		if code, _ := do(t, http.MethodPost, r.URL()+"/breakers/validator/force-open", ""); code != http.StatusUnauthorized {
 			t.Errorf("without a token: %d, want 401", code)
@@ -197,7 +197,7 @@ func TestDaemon_Run(t *testing.T) {
 		if code, _ := do(t, http.MethodPost, r.URL()+"/breakers/validator/force-open", "wrong"); code != http.StatusForbidden {
 			t.Errorf("with a wrong token: %d, want 403", code)
 		}
-		if code, body := do(t, http.MethodPost, r.URL()+"/breakers/validator/force-open", "s3cret"); code != http.StatusOK {
+		if code, body := do(t, http.MethodPost, r.URL()+"/breakers/validator/force-open", "s3cret-long-enough"); code != http.StatusOK {
 			t.Errorf("with the token: %d %s", code, body)
 		}
 		if b, _ := r.Registry().Get("validator"); b.State() != breaker.ForcedOpen {
@@ -242,14 +242,17 @@ func TestDaemon_Run(t *testing.T) {
 		if err := r.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		// Run has released everything when Close returns; its result
+		// reaches the channel a moment later (the watchdog only guards
+		// against a hang).
 		select {
 		case err := <-r.result:
 			r.result <- err
 			if err != nil {
 				t.Fatalf("Run = %v", err)
 			}
-		default:
-			t.Fatal("Close returned before Run")
+		case <-time.After(watchdog):
+			t.Fatal("Run did not return after Close")
 		}
 		if err := r.Close(context.Background()); err != nil {
 			t.Errorf("a second Close = %v", err)
