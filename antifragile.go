@@ -5,6 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ConstitutionalHash is the hash every component of the toolkit validates
@@ -192,4 +196,30 @@ func AtMost[T cmp.Ordered](p *Problems, field string, v, max T) {
 	if v > max {
 		p.Invalid(field, v, "must not exceed %v", max)
 	}
+}
+
+// MaxNameLength bounds the names and targets that callers give the toolkit
+// (breakers, agents, services, scenarios), in bytes.
+const MaxNameLength = 256
+
+// CheckName returns a *ValidationError for field unless name is a usable
+// name: not empty or blank, at most MaxNameLength bytes of valid UTF-8, and
+// made of printable characters only — no control characters (NUL, ANSI
+// escapes) and no bidirectional overrides, which would let a name rewrite
+// the terminal or the logs that show it.
+func CheckName(field, name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return Invalid(field, name, "must not be empty")
+	case len(name) > MaxNameLength:
+		return Invalid(field, strconv.QuoteToASCII(name[:32])+"…", "must be at most %d bytes (it has %d)", MaxNameLength, len(name))
+	case !utf8.ValidString(name):
+		return Invalid(field, strconv.QuoteToASCII(name), "must be valid UTF-8")
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return Invalid(field, strconv.QuoteToASCII(name), "must contain printable characters only (found %U)", r)
+		}
+	}
+	return nil
 }

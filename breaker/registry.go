@@ -71,13 +71,17 @@ func (r *Registry) ConstitutionalHash() string { return r.hash }
 // GetOrCreate returns the breaker named name, creating it with cfg if it
 // does not exist; the zero Config stands for the registry's default Config.
 // The breaker's name is set to name. An existing breaker keeps its own
-// configuration. An invalid cfg returns its validation errors.
+// configuration. An invalid name (see antifragile.CheckName) or cfg returns
+// its validation errors.
 func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	r.mu.RLock()
 	b, ok := r.breakers[name]
 	r.mu.RUnlock()
 	if ok {
 		return b, nil
+	}
+	if err := antifragile.CheckName("breaker", name); err != nil {
+		return nil, err
 	}
 	if isZeroConfig(cfg) {
 		cfg = r.dflt
@@ -107,6 +111,9 @@ func isZeroConfig(c Config) bool { return reflect.ValueOf(c).IsZero() }
 func (r *Registry) Register(name string, b *Breaker) error {
 	if b == nil {
 		return antifragile.Invalid("breaker", nil, "must not be nil (breaker %q)", name)
+	}
+	if err := antifragile.CheckName("breaker", name); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	if _, ok := r.breakers[name]; ok {

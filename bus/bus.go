@@ -237,8 +237,8 @@ func (b *Bus) ConstitutionalHash() string { return b.hash }
 // (for a nil handler wrapping antifragile.ErrNil). Registering while Run
 // runs starts the agent's mailbox worker at once.
 func (b *Bus) Register(name string, h Handler) error {
-	if name == "" {
-		return antifragile.Invalid("agent", name, "must not be empty")
+	if err := antifragile.CheckName("agent", name); err != nil {
+		return err
 	}
 	if h == nil {
 		return &ValidationError{Field: "handler", Err: antifragile.ErrNil}

@@ -79,6 +79,11 @@ const (
 	// MaxDuration is the hard cap of every scenario's duration: an engine
 	// shortens longer scenarios to it (or to its lower Config.MaxDuration).
 	MaxDuration = 300 * time.Second
+	// MaxDelay is the hard cap of a latency scenario's delay, and of the
+	// delays of several scenarios on one target added up.
+	MaxDelay = MaxDuration
+	// MaxBlastRadius bounds the targets a scenario's blast radius names.
+	MaxBlastRadius = 64
 )
 
 // Scenario describes one fault: what, where, how much and for how long. It is
@@ -170,17 +175,13 @@ func (s Scenario) Validate() error {
 	if err := antifragile.ValidateHashFor(antifragile.HashOrDefault(s.ConstitutionalHash), "chaos scenario "+strconv.Quote(s.Name)); err != nil {
 		problems.Add(err)
 	}
-	if strings.TrimSpace(s.Name) == "" {
-		bad("name", s.Name, "must not be empty")
-	}
+	problems.Add(antifragile.CheckName("name", s.Name))
 	if !s.Type.Valid() {
 		bad("type", s.Type, "must be one of %s", joinTypes(Types()))
 	}
-	if strings.TrimSpace(s.Target) == "" {
-		bad("target", s.Target, "must not be empty")
-	}
-	if s.Delay < 0 {
-		bad("delay", s.Delay, "must not be negative")
+	problems.Add(antifragile.CheckName("target", s.Target))
+	if s.Delay < 0 || s.Delay > MaxDelay {
+		bad("delay", s.Delay, "must be within [0, %s]", MaxDelay)
 	}
 	if !unit(s.ErrorRate) {
 		bad("error_rate", s.ErrorRate, "must be within [0, 1]")
@@ -197,9 +198,16 @@ func (s Scenario) Validate() error {
 	if s.Duration <= 0 {
 		bad("duration", s.Duration, "must be positive")
 	}
-	for _, t := range s.BlastRadius {
+	if len(s.BlastRadius) > MaxBlastRadius {
+		bad("blast_radius", len(s.BlastRadius), "must name at most %d targets", MaxBlastRadius)
+	}
+	for i, t := range s.BlastRadius {
 		if strings.TrimSpace(t) == "" {
 			bad("blast_radius", s.BlastRadius, "must not contain an empty target")
+			break
+		}
+		if err := antifragile.CheckName(fmt.Sprintf("blast_radius[%d]", i), t); err != nil {
+			problems.Add(err)
 			break
 		}
 	}

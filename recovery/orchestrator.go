@@ -188,8 +188,8 @@ func (c Config) Validate() error {
 	errs = append(errs, bounds.Err())
 	for _, name := range slices.Sorted(maps.Keys(c.Policies)) {
 		path := codec.MapPath("policies", name)
-		if name == "" {
-			errs = append(errs, antifragile.Invalid(path, nil, "a service name must not be empty"))
+		if err := antifragile.CheckName(path, name); err != nil {
+			errs = append(errs, err)
 		}
 		if err := c.Policies[name].validate(path + "."); err != nil {
 			errs = append(errs, err)
@@ -319,8 +319,8 @@ func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, po
 	if o.isClosed() {
 		return ErrClosed
 	}
-	if name == "" {
-		return antifragile.Invalid("service", name, "must not be empty")
+	if err := antifragile.CheckName("service", name); err != nil {
+		return err
 	}
 	if !strategy.Valid() {
 		return antifragile.Invalid("strategy", strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual")
@@ -531,8 +531,8 @@ func (o *Orchestrator) SetPolicy(name string, p Policy) error {
 	if err := o.checkHash(); err != nil {
 		return err
 	}
-	if name == "" {
-		return antifragile.Invalid("service", name, "must not be empty")
+	if err := antifragile.CheckName("service", name); err != nil {
+		return err
 	}
 	if err := p.Validate(); err != nil {
 		return err
