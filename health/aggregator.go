@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type Aggregator struct {
 
 	view atomic.Pointer[view]   // the members, sorted by name; replaced, never modified
 	cur  atomic.Pointer[Report] // the last collected report
+	bad  atomic.Pointer[badSet] // the bad members of the last report with any; nil when none
 	cbs  atomic.Pointer[[]*callback]
 	wake chan struct{} // tells Run that the members changed; capacity 1
 
@@ -458,10 +460,18 @@ drain:
 	a.patchLocked(changed)
 }
 
-// resyncLocked rereads the registry and rebuilds the member list.
+// resyncLocked rereads the registry and, unless its membership is still the
+// one last synced, rebuilds the member list. The view is always current for
+// the custom sources and weights (patchLocked keeps it so), so an unchanged
+// membership needs no new view and no sort: after Close, or after an
+// overflow of state-change events, reports do not re-sort names that have
+// not changed.
 func (a *Aggregator) resyncLocked() {
 	regs := make(map[string]*breaker.Breaker, a.reg.Len())
 	a.reg.Each(func(name string, b *breaker.Breaker) { regs[name] = b })
+	if maps.Equal(regs, a.regs) {
+		return
+	}
 	a.regs = regs
 	names := make([]string, 0, len(regs)+len(a.custom))
 	for n := range regs {

@@ -41,7 +41,8 @@ type Snapshot struct {
 
 // Report is a Snapshot with per-breaker details. Reports returned by an
 // Aggregator are shared and immutable: callers must not modify them or
-// their slices.
+// their slices, which successive reports may share (Degraded, Critical and
+// TopOffenders, when they are unchanged). Circuits is each report's own.
 type Report struct {
 	Snapshot
 	// Circuits holds one entry per breaker, sorted by name.
@@ -141,61 +142,129 @@ func classify(score float64, prev Status, degraded, critical, h float64) Status 
 }
 
 // build reads every member of v and returns the report. It takes no lock
-// of the aggregator; it reads the breakers with atomic loads only.
+// of the aggregator; it reads the breakers with atomic loads only. It makes
+// one pass over the members, writing each one's Circuit in the report's
+// single Circuits allocation. The half-open and open members' name lists
+// and top offenders are reused from the last report over v when the same
+// members are in the same states (see badSet); otherwise a second pass over
+// the circuits builds them.
 func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 	r := emptyReport(now, a.cfg.ConstitutionalHash)
-	n := len(v.members)
-	if n > 0 {
+	if n := len(v.members); n > 0 {
 		r.Circuits = make([]Circuit, n)
 	}
-	var sumW, sumWV float64
-	for i := range v.members {
-		m := &v.members[i]
-		c := &r.Circuits[i]
-		c.Name, c.Weight, c.Custom = m.name, m.weight, m.custom
-		var met breaker.Metrics
-		switch {
-		case m.b != nil:
-			met = m.b.Metrics()
-		case m.ms != nil:
-			met = m.ms.Metrics()
-		default:
-			met.State = m.src.State()
-		}
-		c.State = met.State
-		c.Failures, c.Successes = met.Failures, met.Successes
-		c.ConsecutiveFailures, c.Since = met.ConsecutiveFailures, met.LastTransition
-		switch c.State {
-		case breaker.Closed:
-			r.Closed++
-			sumW += m.weight
-			sumWV += m.weight
-		case breaker.HalfOpen:
-			r.HalfOpen++
-			sumW += m.weight
-			sumWV += 0.5 * m.weight
-		case breaker.Disabled:
-			r.Disabled++
-		default: // open, forced open, or a state we do not know
-			r.Open++
-			sumW += m.weight
-		}
+	last := a.bad.Load()
+	if last != nil && last.view != v {
+		last = nil
 	}
-	r.Total = n
+	sumW, sumWV, same := scan(v, r, last)
+	r.Total = len(v.members)
 	score := 1.0
 	if sumW > 0 {
 		score = min(sumWV/sumW, 1)
 	}
 	r.Score = Score(score)
 	r.Status = classify(score, prev, a.cfg.DegradedThreshold, a.cfg.CriticalThreshold, a.cfg.Hysteresis)
-	bad := r.HalfOpen + r.Open
-	if bad == 0 {
-		return r
+	switch {
+	case r.HalfOpen+r.Open == 0:
+		if a.bad.Load() != nil {
+			a.bad.Store(nil) // let go of the old view
+		}
+	case same && last.sumW == sumW:
+		r.Degraded, r.Critical, r.TopOffenders = last.degraded, last.critical, last.top
+	default:
+		a.bad.Store(a.offenders(v, r, sumW))
 	}
-	// One allocation for both name lists, filled in name order.
+	return r
+}
+
+// readMember reads the state and the counters of m's source. It is the one
+// place where the aggregator calls a breaker, so that a cheaper accessor
+// than Metrics is a change of this function only. A source that is only a
+// breaker.StateSource reports zero counters and a zero since.
+func readMember(m *member) (state breaker.State, failures, successes uint64, consecutive int64, since time.Time) {
+	var met breaker.Metrics
+	switch {
+	case m.b != nil:
+		met = m.b.Metrics()
+	case m.ms != nil:
+		met = m.ms.Metrics()
+	default:
+		met.State = m.src.State()
+	}
+	return met.State, met.Failures, met.Successes, met.ConsecutiveFailures, met.LastTransition
+}
+
+// scan reads every member of v into r.Circuits (which has one entry per
+// member), counts the states into r and returns the weight sums of the
+// score. same reports whether the half-open and open members are exactly
+// those of last (nil: they are not), in the same states.
+func scan(v *view, r *Report, last *badSet) (sumW, sumWV float64, same bool) {
+	var want []badMember
+	if last != nil {
+		want, same = last.members, true
+	}
+	j := 0
+	for i := range v.members {
+		m := &v.members[i]
+		c := &r.Circuits[i]
+		c.Name, c.Weight, c.Custom = m.name, m.weight, m.custom
+		c.State, c.Failures, c.Successes, c.ConsecutiveFailures, c.Since = readMember(m)
+		switch c.State {
+		case breaker.Closed:
+			r.Closed++
+			sumW += m.weight
+			sumWV += m.weight
+			continue
+		case breaker.Disabled:
+			r.Disabled++
+			continue
+		case breaker.HalfOpen:
+			r.HalfOpen++
+			sumW += m.weight
+			sumWV += 0.5 * m.weight
+		default: // open, forced open, or a state we do not know
+			r.Open++
+			sumW += m.weight
+		}
+		if same {
+			same = j < len(want) && want[j] == badMember{i: i, state: c.State}
+			j++
+		}
+	}
+	return sumW, sumWV, same && j == len(want)
+}
+
+// badSet is what a report over a view found wrong: its half-open and open
+// members (in name order, with their states), the total weight of the
+// score, and the name lists and top offenders made from them. It is
+// immutable and so are its slices, which every report built from it shares:
+// reports are never modified. A report over the same view whose bad members
+// and total weight are the same has the same lists and offenders.
+type badSet struct {
+	view     *view
+	members  []badMember
+	sumW     float64
+	degraded []string
+	critical []string
+	top      []Offender
+}
+
+// badMember is a half-open or open member: its index in the view and its
+// state.
+type badMember struct {
+	i     int
+	state breaker.State
+}
+
+// offenders fills r's Degraded and Critical (one allocation for both) and
+// TopOffenders from its circuits, and returns them as the badSet of v.
+func (a *Aggregator) offenders(v *view, r *Report, sumW float64) *badSet {
+	bad := r.HalfOpen + r.Open
 	names := make([]string, bad)
 	r.Degraded = names[:0:r.HalfOpen]
 	r.Critical = names[r.HalfOpen:r.HalfOpen]
+	members := make([]badMember, 0, bad)
 	k := a.cfg.TopOffenders
 	if k > 0 {
 		r.TopOffenders = make([]Offender, 0, min(k, bad))
@@ -213,11 +282,12 @@ func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 			r.Critical = append(r.Critical, c.Name)
 			loss = c.Weight / sumW
 		}
+		members = append(members, badMember{i: i, state: c.State})
 		if k > 0 {
 			r.TopOffenders = addOffender(r.TopOffenders, Offender{Name: c.Name, State: c.State, Loss: Score(loss)})
 		}
 	}
-	return r
+	return &badSet{view: v, members: members, sumW: sumW, degraded: r.Degraded, critical: r.Critical, top: r.TopOffenders}
 }
 
 // emptyReport returns a report with no breakers, an UNKNOWN status and a
