@@ -144,10 +144,9 @@ func classify(score float64, prev Status, degraded, critical, h float64) Status 
 // build reads every member of v and returns the report. It takes no lock
 // of the aggregator; it reads the breakers with atomic loads only. It makes
 // one pass over the members, writing each one's Circuit in the report's
-// single Circuits allocation. The half-open and open members' name lists
-// and top offenders are reused from the last report over v when the same
-// members are in the same states (see badSet); otherwise a second pass over
-// the circuits builds them.
+// single Circuits allocation. The name lists and top offenders are those of
+// the last report over v when it found the same half-open and open members
+// (see badSet); otherwise a second pass over the circuits builds them.
 func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 	r := emptyReport(now, a.cfg.ConstitutionalHash)
 	if n := len(v.members); n > 0 {
@@ -170,7 +169,7 @@ func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 		if a.bad.Load() != nil {
 			a.bad.Store(nil) // let go of the old view
 		}
-	case same && last.sumW == sumW:
+	case same && last.holds(r, sumW):
 		r.Degraded, r.Critical, r.TopOffenders = last.degraded, last.critical, last.top
 	default:
 		a.bad.Store(a.offenders(v, r, sumW))
@@ -197,77 +196,82 @@ func readMember(m *member) (state breaker.State, failures, successes uint64, con
 
 // scan reads every member of v into r.Circuits (which has one entry per
 // member), counts the states into r and returns the weight sums of the
-// score. same reports whether the half-open and open members are exactly
-// those of last (nil: they are not), in the same states.
+// score. same reports whether the half-open and the open members are, by
+// name, last's Degraded and Critical (false when last is nil).
 func scan(v *view, r *Report, last *badSet) (sumW, sumWV float64, same bool) {
-	var want []badMember
+	var degraded, critical []string
 	if last != nil {
-		want, same = last.members, true
+		degraded, critical, same = last.degraded, last.critical, true
 	}
-	j := 0
+	d, c := 0, 0 // how many of each list were matched
 	for i := range v.members {
 		m := &v.members[i]
-		c := &r.Circuits[i]
-		c.Name, c.Weight, c.Custom = m.name, m.weight, m.custom
-		c.State, c.Failures, c.Successes, c.ConsecutiveFailures, c.Since = readMember(m)
-		switch c.State {
+		ci := &r.Circuits[i]
+		ci.Name, ci.Weight, ci.Custom = m.name, m.weight, m.custom
+		ci.State, ci.Failures, ci.Successes, ci.ConsecutiveFailures, ci.Since = readMember(m)
+		switch ci.State {
 		case breaker.Closed:
 			r.Closed++
 			sumW += m.weight
 			sumWV += m.weight
-			continue
 		case breaker.Disabled:
 			r.Disabled++
-			continue
 		case breaker.HalfOpen:
 			r.HalfOpen++
 			sumW += m.weight
 			sumWV += 0.5 * m.weight
+			same = same && d < len(degraded) && degraded[d] == m.name
+			d++
 		default: // open, forced open, or a state we do not know
 			r.Open++
 			sumW += m.weight
-		}
-		if same {
-			same = j < len(want) && want[j] == badMember{i: i, state: c.State}
-			j++
+			same = same && c < len(critical) && critical[c] == m.name
+			c++
 		}
 	}
-	return sumW, sumWV, same && j == len(want)
+	return sumW, sumWV, same && d == len(degraded) && c == len(critical)
 }
 
-// badSet is what a report over a view found wrong: its half-open and open
-// members (in name order, with their states), the total weight of the
-// score, and the name lists and top offenders made from them. It is
-// immutable and so are its slices, which every report built from it shares:
-// reports are never modified. A report over the same view whose bad members
-// and total weight are the same has the same lists and offenders.
+// badSet is what a report over a view found wrong: the names of its
+// half-open and open members, the score's total weight, and its top
+// offenders. It is immutable, and so are its slices, which later reports
+// share (reports are never modified): a report over the same view whose
+// half-open and open members have the same names, whose total weight is
+// the same and whose top offenders are in the same states has the same
+// lists (an offender's loss depends on its weight, on whether it is
+// half-open, and on the total weight only).
 type badSet struct {
 	view     *view
-	members  []badMember
 	sumW     float64
 	degraded []string
 	critical []string
 	top      []Offender
 }
 
-// badMember is a half-open or open member: its index in the view and its
-// state.
-type badMember struct {
-	i     int
-	state breaker.State
+// holds reports whether the lists of b are those of r, whose half-open and
+// open members have b's names and whose total weight is sumW: whether each
+// top offender is still in the state it was listed with.
+func (b *badSet) holds(r *Report, sumW float64) bool {
+	if b.sumW != sumW {
+		return false
+	}
+	for _, o := range b.top {
+		if c, _ := r.Circuit(o.Name); c.State != o.State {
+			return false
+		}
+	}
+	return true
 }
 
 // offenders fills r's Degraded and Critical (one allocation for both) and
 // TopOffenders from its circuits, and returns them as the badSet of v.
 func (a *Aggregator) offenders(v *view, r *Report, sumW float64) *badSet {
-	bad := r.HalfOpen + r.Open
-	names := make([]string, bad)
+	names := make([]string, r.HalfOpen+r.Open)
 	r.Degraded = names[:0:r.HalfOpen]
 	r.Critical = names[r.HalfOpen:r.HalfOpen]
-	members := make([]badMember, 0, bad)
 	k := a.cfg.TopOffenders
 	if k > 0 {
-		r.TopOffenders = make([]Offender, 0, min(k, bad))
+		r.TopOffenders = make([]Offender, 0, min(k, len(names)))
 	}
 	for i := range r.Circuits {
 		c := &r.Circuits[i]
@@ -282,12 +286,11 @@ func (a *Aggregator) offenders(v *view, r *Report, sumW float64) *badSet {
 			r.Critical = append(r.Critical, c.Name)
 			loss = c.Weight / sumW
 		}
-		members = append(members, badMember{i: i, state: c.State})
 		if k > 0 {
 			r.TopOffenders = addOffender(r.TopOffenders, Offender{Name: c.Name, State: c.State, Loss: Score(loss)})
 		}
 	}
-	return &badSet{view: v, members: members, sumW: sumW, degraded: r.Degraded, critical: r.Critical, top: r.TopOffenders}
+	return &badSet{view: v, sumW: sumW, degraded: r.Degraded, critical: r.Critical, top: r.TopOffenders}
 }
 
 // emptyReport returns a report with no breakers, an UNKNOWN status and a

@@ -45,11 +45,16 @@ func TestAggregator_SuccessiveReports(t *testing.T) {
 			}
 			var history []kept
 			for step := range 300 {
-				i := rng.IntN(n)
 				switch op := rng.IntN(10); {
-				case op < 7:
-					srcs[i].set(states[rng.IntN(len(states))])
-				case op < 9:
+				case op < 4: // one state changes
+					srcs[rng.IntN(n)].set(states[rng.IntN(len(states))])
+				case op < 6: // two swap states: the counts stay, the names change
+					i, j := rng.IntN(n), rng.IntN(n)
+					si, sj := srcs[i].State(), srcs[j].State()
+					srcs[i].set(sj)
+					srcs[j].set(si)
+				case op < 8:
+					i := rng.IntN(n)
 					w[i] = weights[rng.IntN(len(weights))]
 					if err := agg.SetWeight(fmt.Sprintf("s%02d", i), w[i]); err != nil {
 						t.Fatal(err)
