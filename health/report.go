@@ -185,7 +185,8 @@ func readMember(m *member) (state breaker.State, failures, successes uint64, con
 	var met breaker.Metrics
 	switch {
 	case m.b != nil:
-		met = m.b.Metrics()
+		sm := m.b.Summary() // the few counters a report needs, not the whole Metrics
+		return sm.State, sm.Failures, sm.Successes, sm.ConsecutiveFailures, sm.LastTransition
 	case m.ms != nil:
 		met = m.ms.Metrics()
 	default:
