@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -105,9 +106,10 @@ type poolHold struct {
 }
 
 type forcedBreaker struct {
-	b     *breaker.Breaker
-	refs  int  // active scenarios forcing it
-	owned bool // this engine forced it (so it releases it)
+	b       *breaker.Breaker
+	refs    int  // active scenarios forcing it
+	owned   bool // this engine forced it (so it releases it)
+	created bool // this engine created it (so it removes it from the registry)
 }
 
 // New returns an engine configured by cfg, or the validation errors of cfg.
@@ -341,11 +343,16 @@ func (e *Engine) checkCapsLocked(a *active) error {
 func (e *Engine) forceLocked(name string) error {
 	fb := e.forced[name]
 	if fb == nil {
-		b, err := e.reg.GetOrCreate(name, breaker.Config{})
-		if err != nil {
-			return err
+		b, existed := e.reg.Get(name)
+		if !existed {
+			var err error
+			if b, err = e.reg.GetOrCreate(name, breaker.Config{}); err != nil {
+				return err
+			}
 		}
-		fb = &forcedBreaker{b: b}
+		// A breaker the scenario had to create (a typo, often) is removed
+		// again when the last scenario forcing it ends.
+		fb = &forcedBreaker{b: b, created: !existed}
 		e.forced[name] = fb
 	}
 	if fb.b.ForceOpen() {
@@ -369,6 +376,11 @@ func (e *Engine) unforceLocked(name string) {
 	if fb.owned {
 		fb.b.Release()
 	}
+	if fb.created {
+		if cur, ok := e.reg.Get(name); ok && cur == fb.b {
+			e.reg.Remove(name)
+		}
+	}
 }
 
 // releaseLocked gives back everything a holds and stops its burner without
@@ -387,6 +399,10 @@ func (e *Engine) releaseLocked(a *active) {
 		a.mem = nil
 		e.memHeld.Add(-a.memBytes)
 		a.memBytes = 0
+		// Give the memory back to the operating system now, not at the
+		// next GC cycle: a replacing scenario allocates right after, and
+		// the process would otherwise hold both.
+		debug.FreeOSMemory()
 	}
 	if a.disk != nil {
 		a.disk.cleanup()

@@ -245,6 +245,11 @@ func TestEngine_ForceBreakerOpen(t *testing.T) {
 	})
 	t.Run("forces every breaker of the blast radius", func(t *testing.T) {
 		reg := newRegistry(t)
+		for _, n := range []string{"a", "b"} {
+			if _, err := reg.GetOrCreate(n, breaker.Config{}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		e := newEngine(t, chaos.Config{}, reg)
 		mustInject(t, e, chaos.BreakerScenario("a", time.Minute, "b"))
 		for _, n := range []string{"a", "b"} {

@@ -24,11 +24,20 @@ func newEngine(t *testing.T, cfg chaos.Config, reg *breaker.Registry) *chaos.Eng
 	return e
 }
 
+// newRegistry returns a registry holding the breakers the tests force open
+// (a, b, payments): a circuit_breaker scenario removes a breaker it had to
+// create when it ends, so the tests that look at one afterwards need it to
+// exist first.
 func newRegistry(t *testing.T) *breaker.Registry {
 	t.Helper()
 	r, err := breaker.NewRegistry(breaker.RegistryConfig{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "payments"} {
+		if _, err := r.GetOrCreate(name, breaker.Config{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return r
 }
