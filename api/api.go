@@ -101,6 +101,9 @@ const (
 	ActionReset     = "reset"
 	ActionForceOpen = "force-open"
 	ActionRelease   = "release"
+	// ActionRemove is DELETE /breakers/{name}: the breaker leaves the
+	// registry (and the health report, and /metrics).
+	ActionRemove = "remove"
 )
 
 // BreakerAction is the body answering POST /breakers/{name}/reset,

@@ -300,6 +300,15 @@ func (c *Client) ForceOpenBreaker(ctx context.Context, name string) (api.Breaker
 	return c.breakerAction(ctx, name, api.ActionForceOpen)
 }
 
+// RemoveBreaker removes the breaker from the registry
+// (DELETE /breakers/{name}); it no longer appears in the health report or
+// the metrics. It needs the token.
+func (c *Client) RemoveBreaker(ctx context.Context, name string) (api.BreakerAction, error) {
+	var v api.BreakerAction
+	err := c.do(ctx, http.MethodDelete, "/breakers/"+seg(name), nil, nil, &v)
+	return v, err
+}
+
 // ReleaseBreaker closes a forced-open breaker
 // (POST /breakers/{name}/release). It needs the token.
 func (c *Client) ReleaseBreaker(ctx context.Context, name string) (api.BreakerAction, error) {

@@ -55,6 +55,8 @@ func TestHandler_Golden(t *testing.T) {
 			{"breakers-forced", "GET", "/breakers", "", false},
 			{"breaker-release", "POST", "/breakers/db/release", "", true},
 			{"breaker-reset", "POST", "/breakers/cache/reset", "", true},
+			{"breaker-remove", "DELETE", "/breakers/cache", "", true},
+			{"breakers-after-remove", "GET", "/breakers", "", false},
 			{"recovery-schedule", "POST", "/recovery/db", `{"strategy":"manual","priority":2,"policy":{"max_retry_attempts":3,"initial_delay":"500ms"}}`, true},
 			{"recovery-scheduled", "GET", "/recovery", "", false},
 			{"recovery-resolve", "POST", "/recovery/db/resolve", "", true},

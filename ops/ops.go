@@ -158,6 +158,7 @@ type cachedReport struct {
 //	POST   /breakers/{name}/reset      close the breaker and clear its counters
 //	POST   /breakers/{name}/force-open hold the breaker open
 //	POST   /breakers/{name}/release    close a forced-open breaker
+//	DELETE /breakers/{name}            remove the breaker from the registry
 //	GET    /recovery                   the recovery orchestrator's status
 //	POST   /recovery/{name}            schedule a recovery (api.ScheduleRequest)
 //	POST   /recovery/{name}/resume     resume a recovery awaiting an operator
@@ -258,6 +259,7 @@ func (s *server) routeTable() []route {
 		{"POST", "/breakers/{name}/reset", true, "close the breaker and clear its counters", s.breakerAction(api.ActionReset)},
 		{"POST", "/breakers/{name}/force-open", true, "hold the breaker open until released", s.breakerAction(api.ActionForceOpen)},
 		{"POST", "/breakers/{name}/release", true, "close a forced-open breaker", s.breakerAction(api.ActionRelease)},
+		{"DELETE", "/breakers/{name}", true, "remove the breaker from the registry", s.breakerAction(api.ActionRemove)},
 		{"GET", "/recovery", false, "the recovery orchestrator's status", s.getRecovery},
 		{"POST", "/recovery/{name}", true, "schedule a recovery (body: strategy, priority, policy)", s.postRecovery},
 		{"POST", "/recovery/{name}/resume", true, "resume a recovery awaiting an operator", s.recoveryAction(api.ActionResume)},

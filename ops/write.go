@@ -140,6 +140,8 @@ func (s *server) breakerAction(action string) http.HandlerFunc {
 			changed = b.ForceOpen()
 		case api.ActionRelease:
 			changed = b.Release()
+		case api.ActionRemove:
+			changed = s.reg.Remove(name)
 		}
 		writeJSON(w, http.StatusOK, api.BreakerAction{Breaker: name, Action: action, Changed: changed, State: b.State()})
 	}

@@ -62,6 +62,7 @@ func writeRoutes() []writeRoute {
 		{"POST", "/breakers/db/reset", "", 200, forceDB, func(s *system) bool { return breakerState(s, "db") == breaker.Closed }},
 		{"POST", "/breakers/db/force-open", "", 200, nil, func(s *system) bool { return breakerState(s, "db") == breaker.ForcedOpen }},
 		{"POST", "/breakers/db/release", "", 200, forceDB, func(s *system) bool { return breakerState(s, "db") == breaker.Closed }},
+		{"DELETE", "/breakers/db", "", 200, nil, func(s *system) bool { _, ok := s.reg.Get("db"); return !ok }},
 		{"POST", "/recovery/db", `{"strategy":"immediate","priority":1}`, 202, nil, func(s *system) bool { return taskState(s) == recovery.Scheduled }},
 		{"POST", "/recovery/db/resume", "", 200, awaitManual, func(s *system) bool { return taskState(s) == recovery.Scheduled }},
 		{"POST", "/recovery/db/resolve", "", 200, awaitManual, func(s *system) bool { return taskState(s) == recovery.Idle }},

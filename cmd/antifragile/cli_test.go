@@ -241,6 +241,18 @@ func TestRun_Breaker(t *testing.T) {
 			t.Errorf("%v: state %v", st.args, b.State())
 		}
 	}
+	t.Run("remove takes a breaker out of the registry", func(t *testing.T) {
+		if _, err := s.reg.GetOrCreate("typo", breaker.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, "breaker", "remove", "typo", "-addr", s.url, "-token", cliToken)
+		if r.code != 0 || r.stdout != "typo: removed\n" {
+			t.Errorf("remove: %v", r)
+		}
+		if _, ok := s.reg.Get("typo"); ok {
+			t.Error("the breaker is still registered")
+		}
+	})
 	t.Run("flags before the arguments and JSON", func(t *testing.T) {
 		r := cli(t, "breaker", "-json", "-addr", s.url, "-token", cliToken, "force-open", "cache")
 		var a api.BreakerAction
