@@ -30,6 +30,7 @@ const module = "github.com/antifragile-go/antifragile"
 var layers = map[string]int{
 	"":                          0,
 	"internal/fanout":           0,
+	"internal/flock":            0,
 	"internal/nilcheck":         1,
 	"backoff":                   1,
 	"internal/codec":            1,

@@ -1,10 +1,18 @@
 package chaos
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/antifragile-go/antifragile/internal/flock"
 )
 
 // burner is a group of goroutines consuming a resource for one scenario.
@@ -147,7 +155,7 @@ func (e *Engine) allocate(n int64) [][]byte {
 // diskJob is a disk_io scenario's temporary directory and file, created by
 // Inject before the writer goroutine takes them over.
 type diskJob struct {
-	dir     string
+	dir     string // where f lives, in processDisk
 	f       *os.File
 	rate    int64 // bytes per second
 	maxSize int64 // bytes
@@ -156,13 +164,13 @@ type diskJob struct {
 const diskChunk = 64 << 10
 
 func (e *Engine) prepareDisk(level float64) (*diskJob, error) {
-	dir, err := os.MkdirTemp(e.cfg.DiskIO.Dir, "chaos-disk-io-")
+	dir, err := processDisk.acquire(e.cfg.DiskIO.Dir)
 	if err != nil {
 		return nil, err
 	}
 	f, err := os.CreateTemp(dir, "burn-*.dat")
 	if err != nil {
-		os.RemoveAll(dir)
+		processDisk.release(dir)
 		return nil, err
 	}
 	return &diskJob{
@@ -173,10 +181,103 @@ func (e *Engine) prepareDisk(level float64) (*diskJob, error) {
 	}, nil
 }
 
-// cleanup closes and removes the job's file and directory.
+// cleanup closes and removes the job's file, and the process's disk_io
+// directory with it when it was the last job.
 func (j *diskJob) cleanup() {
 	j.f.Close()
-	os.RemoveAll(j.dir)
+	os.Remove(j.f.Name())
+	processDisk.release(j.dir)
+}
+
+// diskDirPrefix names the per-process directories of disk_io scenarios.
+const diskDirPrefix = "antifragile-chaos-disk-"
+
+// diskDirs are the process's directories for disk_io files, one per base
+// directory (DiskIO.Dir, or the system's temp dir):
+// base/antifragile-chaos-disk-<pid>, locked while it exists, made when the
+// first disk_io scenario of any engine in the process starts in base and
+// removed when the last one ends. Before making one, acquire removes the
+// directories of processes that died without cleaning up — their lock can
+// be taken — so a kill -9 leaves files behind only until the next process
+// runs a disk_io scenario there. Its methods are safe for concurrent use.
+type diskDirs struct {
+	mu   sync.Mutex
+	dirs map[string]*diskDir // guarded by mu; by base
+}
+
+// diskDir is one locked directory and the number of files in it.
+type diskDir struct {
+	path string
+	lock *os.File
+	jobs int
+}
+
+// processDisk is shared by every engine in the process: they share its pid.
+var processDisk diskDirs
+
+// acquire returns the directory under base, making and locking it if
+// needed, and counts one more job in it.
+func (d *diskDirs) acquire(base string) (string, error) {
+	if base == "" {
+		base = os.TempDir()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dd := d.dirs[base]
+	if dd == nil {
+		removeStaleDiskDirs(base)
+		path := filepath.Join(base, diskDirPrefix+strconv.Itoa(os.Getpid()))
+		if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		lock, err := flock.LockDir(path)
+		if err != nil {
+			return "", err
+		}
+		dd = &diskDir{path: path, lock: lock}
+		if d.dirs == nil {
+			d.dirs = make(map[string]*diskDir)
+		}
+		d.dirs[base] = dd
+	}
+	dd.jobs++
+	return dd.path, nil
+}
+
+// release counts one job less in the directory at path, removing it after
+// the last.
+func (d *diskDirs) release(path string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for base, dd := range d.dirs {
+		if dd.path != path {
+			continue
+		}
+		if dd.jobs--; dd.jobs == 0 {
+			_ = os.RemoveAll(dd.path)
+			_ = dd.lock.Close()
+			delete(d.dirs, base)
+		}
+		return
+	}
+}
+
+// removeStaleDiskDirs removes the disk_io directories under base whose
+// lock nobody holds: their process is gone.
+func removeStaleDiskDirs(base string) {
+	entries, _ := os.ReadDir(base)
+	for _, ent := range entries {
+		if !ent.IsDir() || !strings.HasPrefix(ent.Name(), diskDirPrefix) {
+			continue
+		}
+		dir := filepath.Join(base, ent.Name())
+		lock, err := flock.LockDir(dir)
+		if err != nil {
+			continue // in use by a live process
+		}
+		_ = os.RemoveAll(dir)
+		_ = lock.Close()
+	}
 }
 
 // startDisk starts the goroutine that writes and fsyncs j's file at j.rate,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/internal/flock"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 )
 
@@ -105,9 +106,9 @@ func NewSpool(cfg SpoolConfig) (*Spool, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("metering: spool: %w", err)
 	}
-	lock, err := lockDir(cfg.Dir)
+	lock, err := flock.Lock(filepath.Join(cfg.Dir, "spool.lock"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("metering: spool: %s is in use (%w)", cfg.Dir, err)
 	}
 	s := &Spool{cfg: cfg, lock: lock, wake: make(chan struct{}, 1)}
 	if err := s.recover(); err != nil {
