@@ -195,6 +195,17 @@ type MeteringConfig struct {
 	// Memory bounds the in-memory aggregation, whose window is the meter's
 	// AggregationInterval.
 	Memory MemorySinkConfig `json:"memory"`
+	// SpoolDir, when set, puts a crash-safe spool (metering.Spool) between
+	// the meter and the durable sink: each batch is fsynced into this
+	// directory before the meter forgets it and delivered from there, in
+	// order, retrying with backoff, so that a process killed with kill -9
+	// loses at most the meter's last flush interval (100 ms by default with
+	// a spool) and the next process delivers what it had spooled. It needs
+	// a file: or redis:// sink. Empty means no spool.
+	SpoolDir string `json:"spool_dir"`
+	// SpoolMaxBytes bounds the undelivered batches in SpoolDir. 0 means
+	// 256 MiB; above 64 GiB is invalid.
+	SpoolMaxBytes antifragile.ByteSize `json:"spool_max_bytes"`
 	// File configures a file: sink.
 	File FileSinkConfig `json:"file"`
 	// Redis configures a redis:// sink.

@@ -3,10 +3,13 @@ package system_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
@@ -182,6 +185,76 @@ func TestIssue13_Exposure(t *testing.T) {
 		c.Ops.Listen = "0.0.0.0:9090"
 		if got := c.AllowedHosts(); got != nil {
 			t.Fatalf("AllowedHosts on a public listener = %q, want any", got)
+		}
+	})
+}
+
+// failingSink refuses every batch, as a sink that is down does.
+type failingSink struct{}
+
+func (failingSink) Write(context.Context, []metering.Event) error { return errors.New("sink down") }
+
+// TestIssue13_SpoolDir: with metering.spool_dir, events go through a
+// crash-safe spool: what a previous process left there is delivered at the
+// next start, what is recorded is delivered at Close, and the directory is
+// empty of batches afterwards. A spool needs a durable sink.
+func TestIssue13_SpoolDir(t *testing.T) {
+	t.Run("needs a durable sink", func(t *testing.T) {
+		cfg := system.Default()
+		cfg.Metering.SpoolDir = t.TempDir()
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "metering.spool_dir") {
+			t.Fatalf("Validate() = %v, want metering.spool_dir refused", err)
+		}
+		cfg.Metering.Sink = "file:" + filepath.Join(t.TempDir(), "usage.jsonl")
+		cfg.Metering.SpoolMaxBytes = metering.MaxSpoolMaxBytes + 1
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "metering.spool_max_bytes") {
+			t.Fatalf("Validate() = %v, want metering.spool_max_bytes refused", err)
+		}
+	})
+	t.Run("delivers what a dead process spooled and what this one records", func(t *testing.T) {
+		spoolDir, out := t.TempDir(), filepath.Join(t.TempDir(), "usage.jsonl")
+		// A previous process spooled two batches its sink never took.
+		prev, err := metering.NewSpool(metering.SpoolConfig{Dir: spoolDir, Sink: failingSink{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"old-1", "old-2"} {
+			ev := metering.Event{ID: id, Tenant: "acme", Operation: metering.OpAgentMessage, Time: time.Unix(1, 0).UTC()}
+			if err := prev.Write(t.Context(), []metering.Event{ev}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancelled, cancel := context.WithCancel(t.Context())
+		cancel()
+		_ = prev.Close(cancelled) // leaves both batches on disk, as a crash would
+
+		cfg := system.Default()
+		cfg.Metering.Sink, cfg.Metering.SpoolDir = "file:"+out, spoolDir
+		sys := newSystem(t, *cfg)
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- sys.Run(ctx) }()
+		<-sys.Started()
+		for i := range 100 {
+			sys.Meter().Record(metering.Event{ID: fmt.Sprintf("new-%d", i), Tenant: "acme", Operation: metering.OpAgentMessage})
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Fatalf("Run() = %v", err)
+		}
+		events, err := metering.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make(map[string]bool, len(events))
+		for _, e := range events {
+			ids[e.ID] = true
+		}
+		if len(events) != 102 || !ids["old-1"] || !ids["old-2"] || !ids["new-99"] {
+			t.Fatalf("the file holds %d events (old-1 %v, old-2 %v, new-99 %v), want 102", len(events), ids["old-1"], ids["old-2"], ids["new-99"])
+		}
+		if left, _ := filepath.Glob(filepath.Join(spoolDir, "batch-*")); len(left) != 0 {
+			t.Fatalf("batches left in the spool: %v", left)
 		}
 	})
 }

@@ -24,7 +24,7 @@ func (c *component) stop() {
 
 // components are the Run goroutines of a running system.
 type components struct {
-	meter, health, recovery, chaos, bus *component
+	meter, spool, health, recovery, chaos, bus *component
 }
 
 // Run runs every component — the meter, the health aggregator, the recovery
@@ -38,8 +38,10 @@ type components struct {
 //  3. the recovery orchestrator stops (attempts in flight are cancelled);
 //  4. the health aggregator stops;
 //  5. the meter is closed, delivering every queued event
-//     (metering.close_timeout bounds it);
-//  6. the durable sink is closed.
+//     (metering.close_timeout bounds it and the next two steps);
+//  6. with a spool, it delivers what it holds to the durable sink; what
+//     it cannot deliver in time stays on disk for the next start;
+//  7. the durable sink is closed.
 //
 // Whatever serves the ops API should stop before Run's context ends (the
 // daemon shuts its HTTP server down first). Run blocks, owns every
@@ -56,7 +58,7 @@ func (s *System) Run(ctx context.Context) error {
 	defer s.end()
 	bg := context.WithoutCancel(ctx) // keeps ctx's values for the components
 
-	failed := make(chan error, 5) // one per component: none ever blocks
+	failed := make(chan error, 6) // one per component: none ever blocks
 	start := func(name string, run func(context.Context) error) *component {
 		cctx, cancel := context.WithCancel(bg)
 		c := &component{cancel: cancel, done: make(chan struct{})}
@@ -74,6 +76,9 @@ func (s *System) Run(ctx context.Context) error {
 		recovery: start("recovery", s.rec.Run),
 		chaos:    start("chaos", s.chaos.Run),
 		bus:      start("bus", s.bus.Run),
+	}
+	if s.spool != nil {
+		comps.spool = start("metering spool", s.spool.Run)
 	}
 	var errs []error
 	// Started promises a running system: chaos refuses guarded injections
@@ -182,6 +187,18 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 		}
 	}
 	comps.meter.stop()
+	comps.spool.stop()
+	if s.spool != nil {
+		if err := s.spool.Close(cctx); err != nil {
+			if cctx.Err() == nil {
+				errs = append(errs, fmt.Errorf("system: closing the metering spool: %w", err))
+			} else {
+				m := s.spool.Metrics()
+				s.log.Warn("metering: spool: undelivered batches stay on disk for the next start",
+					"dir", s.cfg.Metering.SpoolDir, "batches", m.Pending, "bytes", m.PendingBytes)
+			}
+		}
+	}
 	if s.sink != nil {
 		if err := s.sink(cctx); err != nil {
 			errs = append(errs, fmt.Errorf("system: closing the metering sink: %w", err))

@@ -52,6 +52,7 @@ type System struct {
 	meter   *metering.Meter
 	usage   *metering.MemorySink
 	sink    func(context.Context) error // closes the durable sink; nil for memory
+	spool   *metering.Spool             // between the meter and the durable sink; nil without spool_dir
 	bus     *bus.Bus
 	opsOpts ops.Options
 	handler http.Handler
@@ -237,11 +238,22 @@ func (s *System) buildMetering() error {
 		if err != nil {
 			return err
 		}
+		if durable != nil && m.SpoolDir != "" {
+			if s.spool, err = metering.NewSpool(metering.SpoolConfig{
+				Dir: m.SpoolDir, Sink: durable, MaxBytes: m.SpoolMaxBytes, Logger: s.log,
+			}); err != nil {
+				return err
+			}
+			durable = s.spool
+		}
 		if durable != nil {
 			sink = tee{durable: durable, memory: s.usage}
 		}
 	}
 	mc := m.Meter
+	if s.spool != nil && mc.FlushInterval == 0 {
+		mc.FlushInterval = metering.SpoolFlushInterval
+	}
 	mc.ConstitutionalHash = s.hash(mc.ConstitutionalHash)
 	mc.Sink, mc.Logger = sink, s.log
 	s.meter, err = metering.New(mc)

@@ -159,8 +159,11 @@ func envName(s string) bool {
 func (c *Config) validateMetering(p *problems) {
 	m := c.Metering
 	p.domain("metering.", m.Meter.Validate(), nil)
-	if _, err := ParseSink(m.Sink); err != nil {
+	target, err := ParseSink(m.Sink)
+	if err != nil {
 		p.add(&ValidationError{Field: "metering.sink", Value: RedactSink(m.Sink), Err: err})
+	} else if m.SpoolDir != "" && target.Kind == SinkMemory {
+		p.bad("metering.spool_dir", m.SpoolDir, "needs a durable sink (file: or redis://) to spool for")
 	}
 	negative(p, "metering.close_timeout", m.CloseTimeout)
 	var bounds antifragile.Problems
@@ -168,6 +171,7 @@ func (c *Config) validateMetering(p *problems) {
 	antifragile.AtMost(&bounds, "metering.memory.max_windows", m.Memory.MaxWindows, metering.MaxMemoryWindows)
 	antifragile.AtMost(&bounds, "metering.memory.max_series", m.Memory.MaxSeries, metering.MaxMemorySeries)
 	antifragile.AtMost(&bounds, "metering.file.max_files", m.File.MaxFiles, metering.MaxFileMaxFiles)
+	antifragile.InRange(&bounds, "metering.spool_max_bytes", m.SpoolMaxBytes, 0, metering.MaxSpoolMaxBytes, "")
 	p.add(bounds.Err())
 	negative(p, "metering.memory.max_windows", m.Memory.MaxWindows)
 	negative(p, "metering.memory.max_series", m.Memory.MaxSeries)
