@@ -4,11 +4,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/antifragile-go/antifragile/api"
 )
 
 //go:embed static
@@ -104,7 +107,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Frame-Options", "DENY")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hdr.Set("Allow", "GET, HEAD")
-		plain(w, http.StatusMethodNotAllowed, "method not allowed")
+		fail(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	if r.URL.Path == "" {
@@ -125,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a, ok := h.assets[r.URL.Path]
 	if !ok {
-		plain(w, http.StatusNotFound, "not found")
+		fail(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 		return
 	}
 	hdr.Set("Content-Type", a.ctype)
@@ -154,9 +157,12 @@ func etagMatch(header, etag string) bool {
 	return false
 }
 
-// plain writes a short text/plain error.
-func plain(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+// fail writes the ops API's JSON error envelope, as every error of the
+// server is written.
+func fail(w http.ResponseWriter, code int, msg string) {
+	body, _ := json.Marshal(api.ErrorEnvelope{Error: msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(code)
-	_, _ = w.Write([]byte(msg + "\n"))
+	_, _ = w.Write(append(body, '\n'))
 }

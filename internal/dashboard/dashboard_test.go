@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 )
 
@@ -111,6 +113,7 @@ func TestHandler_ServeHTTP(t *testing.T) {
 			if res.Header.Get("Content-Security-Policy") == "" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("%s: security headers missing", p)
 			}
+			checkEnvelope(t, p, res)
 		}
 	})
 	t.Run("refuses methods other than GET and HEAD", func(t *testing.T) {
@@ -119,6 +122,7 @@ func TestHandler_ServeHTTP(t *testing.T) {
 			if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "GET, HEAD" {
 				t.Errorf("%s: status %d Allow %q, want 405 and GET, HEAD", m, res.StatusCode, res.Header.Get("Allow"))
 			}
+			checkEnvelope(t, m, res)
 		}
 	})
 	t.Run("redirects a bare prefix to the prefix with a slash", func(t *testing.T) {
@@ -268,4 +272,17 @@ func BenchmarkHandler_notModified(b *testing.B) {
 			}
 		}
 	})
+}
+
+// checkEnvelope checks that res carries the ops API's JSON error envelope,
+// as every error of the server does.
+func checkEnvelope(t *testing.T, what string, res *http.Response) {
+	t.Helper()
+	var env api.ErrorEnvelope
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q, want application/json", what, ct)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil || env.Error == "" {
+		t.Errorf("%s: body is not an error envelope (%v, %+v)", what, err, env)
+	}
 }
