@@ -13,18 +13,42 @@ import (
 
 // BenchmarkEndToEndRedis records b.N events into a meter whose sink is a
 // redis-server on loopback (no persistence) and waits until all are
-// applied; events/s is the sustained rate from Record to Redis.
+// applied; events/s is the sustained rate from Record to Redis. The
+// spool=on variants put a metering.Spool (an fsync per batch, in a
+// temporary directory) between the meter and the sink, as
+// metering.spool_dir does: the difference is the spool's cost per event.
 func BenchmarkEndToEndRedis(b *testing.B) {
 	srv := redistest.Start(b)
-	for _, batch := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, bc := range []struct {
+		batch int
+		spool bool
+	}{{100, false}, {1000, false}, {100, true}, {1000, true}} {
+		name := fmt.Sprintf("batch=%d", bc.batch)
+		if bc.spool {
+			name += "/spool=on"
+		}
+		b.Run(name, func(b *testing.B) {
 			c := newClient(b, srv.Addr())
 			_ = c.FlushAll(context.Background()).Err()
-			sink := newSink(b, redissink.Config{Client: c})
-			m, _ := metering.New(metering.Config{Sink: sink, BatchSize: batch})
+			var sink metering.Sink = newSink(b, redissink.Config{Client: c})
+			var spool *metering.Spool
+			if bc.spool {
+				var err error
+				if spool, err = metering.NewSpool(metering.SpoolConfig{Dir: b.TempDir(), Sink: sink}); err != nil {
+					b.Fatal(err)
+				}
+				sink = spool
+			}
+			m, _ := metering.New(metering.Config{Sink: sink, BatchSize: bc.batch})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { _ = m.Run(ctx); close(done) }()
+			spoolDone := make(chan struct{})
+			if spool != nil {
+				go func() { _ = spool.Run(ctx); close(spoolDone) }()
+			} else {
+				close(spoolDone)
+			}
 			e := metering.Event{Tenant: "acme", Operation: metering.OpAgentMessage, Agent: "a1", Tokens: 12,
 				Latency: 250 * time.Microsecond, Compliance: 1}
 			b.ReportAllocs()
@@ -39,11 +63,18 @@ func BenchmarkEndToEndRedis(b *testing.B) {
 			if err := m.Flush(context.Background()); err != nil {
 				b.Fatal(err)
 			}
+			for spool != nil && spool.Metrics().Delivered != uint64(b.N) {
+				time.Sleep(100 * time.Microsecond) // the spool still delivers
+			}
 			elapsed := time.Since(start)
 			b.StopTimer()
 			cancel()
 			<-done
+			<-spoolDone
 			_ = m.Close(context.Background())
+			if spool != nil {
+				_ = spool.Close(context.Background())
+			}
 			if got := m.Metrics().Flushed; got != uint64(b.N) {
 				b.Fatalf("flushed %d of %d", got, b.N)
 			}
