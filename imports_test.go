@@ -56,7 +56,9 @@ var layers = map[string]int{
 	"internal/gameday/scenario": 5,
 	"internal/gameday/report":   10,
 	"internal/opstest":          8,
+	"internal/servertest":       0,
 	"internal/redistest":        8,
+	"internal/natstest":         8,
 	"internal/browsertest":      8,
 	"cmd/antifragile":           11,
 	"examples/agentbus":         11,
@@ -73,7 +75,6 @@ var thirdParty = map[string][]string{
 	"metering/redis":       {"github.com/redis/go-redis/"},
 	"system":               {"github.com/redis/go-redis/"},
 	"ops":                  {"github.com/prometheus/client_golang/"},
-	"internal/redistest":   {"github.com/redis/go-redis/"},
 	"internal/browsertest": {"github.com/chromedp/"},
 }
 
