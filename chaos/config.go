@@ -66,6 +66,11 @@ type Config struct {
 	// MaxDuration caps every scenario's duration. 0 means MaxDuration
 	// (300 s); it may be lowered but not raised; negative is invalid.
 	MaxDuration time.Duration `json:"max_duration"`
+	// MaxDelay bounds a latency scenario's delay (Inject refuses a longer
+	// one) and the delays of several latency scenarios on one target added
+	// up (the sum saturates at it). 0 means DefaultMaxDelay (30 s); above
+	// MaxDelay (300 s) or negative is invalid.
+	MaxDelay time.Duration `json:"max_delay"`
 	// MemoryCap is the memory that all memory scenarios together may hold:
 	// a scenario at level L allocates L × MemoryCap. 0 means 256 MiB;
 	// negative or above MaxMemoryCap (16 GiB) is invalid.
@@ -91,6 +96,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.MaxDuration == 0 {
 		c.MaxDuration = MaxDuration
+	}
+	if c.MaxDelay == 0 {
+		c.MaxDelay = DefaultMaxDelay
 	}
 	if c.MemoryCap == 0 {
 		c.MemoryCap = DefaultMemoryCap
@@ -123,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDuration < 0 || c.MaxDuration > MaxDuration {
 		bad("max_duration", c.MaxDuration, "must be within (0, %s]", MaxDuration)
+	}
+	if c.MaxDelay < 0 || c.MaxDelay > MaxDelay {
+		bad("max_delay", c.MaxDelay, "must be within (0, %s]", MaxDelay)
 	}
 	if c.MemoryCap < 0 {
 		bad("memory_cap_bytes", c.MemoryCap, "must not be negative")

@@ -186,6 +186,9 @@ func (e *Engine) inject(s Scenario) (*active, error) {
 	if c, ok := firstHolding(conds); ok {
 		return nil, fmt.Errorf("%w: %q (scenario %q not started)", ErrStopCondition, c.Name, s.Name)
 	}
+	if s.Type == TypeLatency && s.Delay > e.cfg.MaxDelay {
+		return nil, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.cfg.MaxDelay)
+	}
 	s.Active = true
 	s.CreatedAt = time.Now()
 	s.CappedFrom = 0
@@ -519,7 +522,7 @@ func (e *Engine) EmergencyStop() { e.abort(ReasonEmergencyStop, "emergency stop"
 
 func (e *Engine) abort(reason Reason, why string) {
 	e.stopped.Store(true)
-	e.idx.Store(nil)
+	e.swapIndex(nil)
 	e.mu.Lock()
 	if e.stopReason == "" {
 		e.stopReason = why
@@ -570,7 +573,7 @@ func (e *Engine) Reset() {
 // ctx's error then. It is idempotent; calling it again waits again.
 func (e *Engine) Close(ctx context.Context) error {
 	e.closing.Store(true)
-	e.idx.Store(nil)
+	e.swapIndex(nil)
 	e.mu.Lock()
 	if !e.closed {
 		e.closed = true

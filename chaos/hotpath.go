@@ -17,11 +17,23 @@ import (
 // whatever the number of scenarios on other targets.
 type index struct {
 	targets map[string]*faults
+	// replaced is closed when another index (or none) takes this one's
+	// place, so that a call sleeping on a delay re-reads what applies.
+	replaced chan struct{}
+}
+
+// swapIndex makes idx (nil for none) the engine's index and wakes the calls
+// sleeping on the one it replaces. Each index is replaced once: Swap hands
+// it to exactly one caller.
+func (e *Engine) swapIndex(idx *index) {
+	if old := e.idx.Swap(idx); old != nil {
+		close(old.replaced)
+	}
 }
 
 // faults are the faults that apply to one target, combined.
 type faults struct {
-	latency   time.Duration // sum of the delays of the latency scenarios
+	latency   time.Duration // sum of the delays of the latency scenarios, at most Config.MaxDelay
 	errs      []errorFault  // in activation order; each draws independently
 	partition bool
 	timeout   <-chan struct{} // non-nil under a timeout scenario: closed when it ends
@@ -38,7 +50,7 @@ type errorFault struct {
 // affects the hot path, or the engine is halted).
 func (e *Engine) rebuildLocked() {
 	if len(e.scenarios) == 0 || e.halted() {
-		e.idx.Store(nil)
+		e.swapIndex(nil)
 		return
 	}
 	all := make([]*active, 0, len(e.scenarios))
@@ -61,7 +73,8 @@ func (e *Engine) rebuildLocked() {
 		case TypeLatency:
 			if s.Delay > 0 {
 				for _, t := range a.targets {
-					get(t).latency += s.Delay
+					f := get(t)
+					f.latency = min(f.latency+s.Delay, e.cfg.MaxDelay) // saturates: both are ≤ MaxDelay
 				}
 			}
 		case TypeError:
@@ -93,31 +106,29 @@ func (e *Engine) rebuildLocked() {
 		}
 	}
 	if len(m) == 0 {
-		e.idx.Store(nil)
+		e.swapIndex(nil)
 		return
 	}
-	e.idx.Store(&index{targets: m})
+	e.swapIndex(&index{targets: m, replaced: make(chan struct{})})
 }
 
-// lookup returns the faults of target, or nil. With nothing active it is
-// one atomic load.
-func (e *Engine) lookup(target string) *faults {
+// lookup returns the faults of target, or nil, and the index they come
+// from. With nothing active it is one atomic load.
+func (e *Engine) lookup(target string) (*faults, *index) {
 	idx := e.idx.Load()
-	if idx == nil {
-		return nil
+	if idx == nil || e.stopped.Load() {
+		return nil, nil
 	}
-	if e.stopped.Load() {
-		return nil
-	}
-	return idx.targets[target]
+	return idx.targets[target], idx
 }
 
 // Latency returns the latency to inject into a call to target: the sum of
 // the delays of the active latency scenarios whose blast radius admits
-// target, or 0. It does not sleep (Apply does). It never blocks and
-// allocates nothing.
+// target, at most Config.MaxDelay, or 0. It does not sleep (Apply does,
+// and ends the sleep with the scenario); the caller sleeps it, and Metrics
+// counts it as injected. It never blocks and allocates nothing.
 func (e *Engine) Latency(target string) time.Duration {
-	f := e.lookup(target)
+	f, _ := e.lookup(target)
 	if f == nil || f.latency == 0 {
 		return 0
 	}
@@ -141,7 +152,7 @@ func (e *Engine) Error(target string) error {
 }
 
 func (e *Engine) injectError(target string) error {
-	f := e.lookup(target)
+	f, _ := e.lookup(target)
 	if f == nil || len(f.errs) == 0 {
 		return nil
 	}
@@ -185,7 +196,7 @@ func (e *Engine) Partitioned(target string) bool {
 //
 //go:noinline
 func (e *Engine) partitioned(target string) bool {
-	f := e.lookup(target)
+	f, _ := e.lookup(target)
 	if f == nil || !f.partition {
 		return false
 	}
@@ -207,7 +218,7 @@ func (e *Engine) TimesOut(target string) bool {
 //
 //go:noinline
 func (e *Engine) timesOut(target string) bool {
-	f := e.lookup(target)
+	f, _ := e.lookup(target)
 	if f == nil || f.timeout == nil {
 		return false
 	}
@@ -220,7 +231,7 @@ func (e *Engine) timesOut(target string) bool {
 // whether there is one (0 with true means no bandwidth at all). It never
 // blocks and allocates nothing.
 func (e *Engine) Bandwidth(target string) (bytesPerSecond int64, ok bool) {
-	f := e.lookup(target)
+	f, _ := e.lookup(target)
 	if f == nil || !f.throttled {
 		return 0, false
 	}
@@ -236,8 +247,11 @@ func (e *Engine) Halted() <-chan struct{} { return *e.halt.Load() }
 // Apply applies to one call to target the faults active for it, in this
 // order: a partition returns ErrPartitioned at once; a timeout blocks until
 // ctx ends (returning its error) or every timeout scenario on target ends;
-// latency sleeps (returning ctx's error early if ctx ends, or nil at once on
-// an emergency stop); then an injected error, if one is drawn, is returned.
+// latency sleeps — until the delay has passed, or ctx ends (returning its
+// error), or an emergency stop, or the scenarios change so that less delay
+// applies (a latency scenario ending, replaced or deactivated wakes its
+// sleepers: a call sleeps for the delay in force, not the one it started
+// under); then an injected error, if one is drawn, is returned.
 // With nothing active it returns nil after one atomic load. This is what
 // the bus and chaoshttp call.
 func (e *Engine) Apply(ctx context.Context, target string) error {
@@ -248,7 +262,7 @@ func (e *Engine) Apply(ctx context.Context, target string) error {
 }
 
 func (e *Engine) apply(ctx context.Context, target string) error {
-	f := e.lookup(target)
+	f, idx := e.lookup(target)
 	if f == nil {
 		return nil
 	}
@@ -264,7 +278,7 @@ func (e *Engine) apply(ctx context.Context, target string) error {
 				return ctx.Err()
 			case <-f.timeout:
 			}
-			f = e.lookup(target)
+			f, idx = e.lookup(target)
 		}
 		if f == nil {
 			return nil
@@ -272,16 +286,8 @@ func (e *Engine) apply(ctx context.Context, target string) error {
 	}
 	if d := f.latency; d > 0 {
 		e.latencyInjections.Add(1)
-		e.latencyInjected.Add(int64(d))
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-e.Halted():
-			t.Stop()
-			return nil
+		if err := e.delay(ctx, target, idx, d); err != nil {
+			return err
 		}
 	}
 	if len(f.errs) > 0 {
@@ -293,12 +299,52 @@ func (e *Engine) apply(ctx context.Context, target string) error {
 	return nil
 }
 
+// delay sleeps d for a call to target under idx, re-reading the delay in
+// force whenever idx is replaced, and adds the delay it injected to the
+// metrics: the delay in force when the timer fired, or the time slept when
+// the call was woken earlier (timer overshoot is not counted). It returns
+// ctx's error if ctx ends first.
+func (e *Engine) delay(ctx context.Context, target string, idx *index, d time.Duration) error {
+	start := time.Now()
+	injected := d
+	defer func() { e.latencyInjected.Add(int64(injected)) }()
+	early := func() { injected = min(time.Since(start), injected) }
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			early()
+			return ctx.Err()
+		case <-e.Halted():
+			early()
+			return nil
+		case <-idx.replaced:
+			var f *faults
+			if f, idx = e.lookup(target); f == nil {
+				early()
+				return nil // nothing applies to target any more
+			}
+			elapsed := time.Since(start)
+			if f.latency <= elapsed {
+				injected = min(elapsed, injected) // the call slept under the old delay
+				return nil
+			}
+			injected = f.latency
+			t.Reset(f.latency - elapsed)
+		}
+	}
+}
+
 // Metrics is a point-in-time copy of an engine's counters and state.
 type Metrics struct {
 	// ScenariosRun counts the scenarios activated since the engine was built.
 	ScenariosRun uint64 `json:"scenarios_run"`
 	// LatencyInjections counts the calls that were given latency, and
-	// LatencyInjected sums it.
+	// LatencyInjected sums the time they spent in it (added as each delay
+	// ends; never negative).
 	LatencyInjections uint64        `json:"latency_injections"`
 	LatencyInjected   time.Duration `json:"latency_injected"`
 	// ErrorsInjected counts the injected errors.

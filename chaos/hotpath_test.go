@@ -227,7 +227,7 @@ func TestEngine_Apply(t *testing.T) {
 	t.Run("returns at once on an emergency stop during the latency", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			e := newEngine(t, chaos.Config{}, nil)
-			mustInject(t, e, chaos.LatencyScenario("db", time.Minute, time.Minute))
+			mustInject(t, e, chaos.LatencyScenario("db", 20*time.Second, time.Minute))
 			start := time.Now()
 			go func() {
 				time.Sleep(time.Second)

@@ -1,12 +1,15 @@
 package chaos_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
@@ -108,4 +111,109 @@ func heldBytes() int64 {
 	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(s)
 	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
+}
+
+// TestIssue13_LatencyEndsWithItsScenario: a latency fault used to outlive
+// its scenario — a call slept its whole delay after the scenario expired or
+// was deactivated — had no bound but the scenario cap, and two overlapping
+// delays could add up past it. Now a sleeping call sleeps the delay in
+// force, the engine's max_delay bounds each delay and their sum, and the
+// injected-latency metric is the time really slept.
+func TestIssue13_LatencyEndsWithItsScenario(t *testing.T) {
+	// sleep runs Apply on target in the background and returns how long it
+	// took, once it has returned.
+	sleep := func(e *chaos.Engine, target string) <-chan time.Duration {
+		out := make(chan time.Duration, 1)
+		go func() {
+			start := time.Now()
+			if err := e.Apply(context.Background(), target); err != nil {
+				panic(err)
+			}
+			out <- time.Since(start)
+		}()
+		return out
+	}
+	t.Run("expiry wakes the sleepers", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := newEngine(t, chaos.Config{}, nil)
+			mustInject(t, e, chaos.LatencyScenario("db", 20*time.Second, time.Second))
+			if d := <-sleep(e, "db"); d != time.Second {
+				t.Fatalf("slept %v under a 1s scenario with a 20s delay, want 1s", d)
+			}
+			if m := e.Metrics(); m.LatencyInjected != time.Second || m.LatencyInjections != 1 {
+				t.Fatalf("LatencyInjected %v over %d calls, want 1s over 1", m.LatencyInjected, m.LatencyInjections)
+			}
+		})
+	})
+	t.Run("deactivation wakes the sleepers", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := newEngine(t, chaos.Config{}, nil)
+			s := mustInject(t, e, chaos.LatencyScenario("db", 20*time.Second, time.Minute))
+			got := sleep(e, "db")
+			time.Sleep(3 * time.Second)
+			e.Deactivate(s.Name)
+			if d := <-got; d != 3*time.Second {
+				t.Fatalf("slept %v, want 3s (deactivated then)", d)
+			}
+		})
+	})
+	t.Run("a replacement with a shorter delay shortens the sleep", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := newEngine(t, chaos.Config{}, nil)
+			s := mustInject(t, e, chaos.LatencyScenario("db", 20*time.Second, time.Minute))
+			got := sleep(e, "db")
+			time.Sleep(2 * time.Second)
+			s.Delay = 5 * time.Second // same name: replaces it
+			mustInject(t, e, s)
+			if d := <-got; d != 5*time.Second {
+				t.Fatalf("slept %v, want 5s (the replacement's delay)", d)
+			}
+		})
+	})
+	t.Run("an unrelated scenario does not shorten the sleep", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := newEngine(t, chaos.Config{}, nil)
+			mustInject(t, e, chaos.LatencyScenario("db", 4*time.Second, time.Minute))
+			got := sleep(e, "db")
+			time.Sleep(time.Second)
+			mustInject(t, e, chaos.LatencyScenario("cache", time.Second, time.Minute))
+			if d := <-got; d != 4*time.Second {
+				t.Fatalf("slept %v, want 4s", d)
+			}
+		})
+	})
+	t.Run("overlapping delays saturate at max_delay", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := newEngine(t, chaos.Config{MaxDelay: 10 * time.Second}, nil)
+			for i := range 3 {
+				s := chaos.LatencyScenario("db", 9*time.Second, time.Minute)
+				s.Name = fmt.Sprintf("slow-%d", i)
+				mustInject(t, e, s)
+			}
+			if d := <-sleep(e, "db"); d != 10*time.Second {
+				t.Fatalf("slept %v for three 9s delays, want the 10s max_delay", d)
+			}
+			if m := e.Metrics(); m.LatencyInjected != 10*time.Second {
+				t.Fatalf("LatencyInjected = %v, want 10s", m.LatencyInjected)
+			}
+			if d := e.Latency("db"); d != 10*time.Second {
+				t.Fatalf("Latency = %v, want 10s", d)
+			}
+		})
+	})
+	t.Run("a delay beyond max_delay is refused", func(t *testing.T) {
+		e := newEngine(t, chaos.Config{MaxDelay: time.Second}, nil)
+		_, err := e.Inject(chaos.LatencyScenario("db", 2*time.Second, time.Minute))
+		var ve *antifragile.ValidationError
+		if !errors.As(err, &ve) || ve.Field != "delay" {
+			t.Fatalf("Inject() = %v, want a ValidationError on delay", err)
+		}
+		if _, err := chaos.New(chaos.Config{MaxDelay: chaos.MaxDelay + 1}, nil); err == nil || !strings.Contains(err.Error(), "max_delay") {
+			t.Fatalf("New(max_delay beyond the hard cap) = %v", err)
+		}
+		// The scenario's own bound: 2562047h (the largest Duration) is refused.
+		if _, err := chaos.ParseScenario([]byte(`{"name":"x","type":"latency","target":"db","delay":"2562047h"}`)); err == nil {
+			t.Fatal(`ParseScenario("delay": "2562047h") = nil error`)
+		}
+	})
 }

@@ -80,8 +80,11 @@ const (
 	// shortens longer scenarios to it (or to its lower Config.MaxDuration).
 	MaxDuration = 300 * time.Second
 	// MaxDelay is the hard cap of a latency scenario's delay, and of the
-	// delays of several scenarios on one target added up.
+	// delays of several scenarios on one target added up; an engine's
+	// Config.MaxDelay (DefaultMaxDelay unless set) may lower it.
 	MaxDelay = MaxDuration
+	// DefaultMaxDelay is an engine's delay bound when Config.MaxDelay is 0.
+	DefaultMaxDelay = 30 * time.Second
 	// MaxBlastRadius bounds the targets a scenario's blast radius names.
 	MaxBlastRadius = 64
 )
