@@ -253,24 +253,8 @@ func (e *Engine) acquireLocked(a *active, old *active) error {
 	if s.Type != TypeResourceExhaustion {
 		resource = ""
 	}
-	var pools []*Pool
-	switch {
-	case s.Type == TypeCircuitBreaker && e.reg == nil:
-		return ErrNoRegistry
-	case resource == ResourceConnections:
-		for _, t := range a.targets {
-			if p := e.pools[t]; p != nil {
-				pools = append(pools, p)
-				a.capKeys = append(a.capKeys, "connections:"+t)
-			}
-		}
-		if len(pools) == 0 {
-			return fmt.Errorf("%w: create a pool named %q with Engine.Pool", ErrNoPool, s.Target)
-		}
-	case resource == ResourceCPU, resource == ResourceMemory, resource == ResourceDiskIO:
-		a.capKeys = []string{string(resource)}
-	}
-	if err := e.checkCapsLocked(a); err != nil {
+	pools, err := e.capLocked(a, resource)
+	if err != nil {
 		return err
 	}
 	if resource == ResourceDiskIO && s.ResourceLevel > 0 {
@@ -280,6 +264,49 @@ func (e *Engine) acquireLocked(a *active, old *active) error {
 		}
 		a.disk = j
 	}
+	if err := e.holdLocked(a, pools); err != nil {
+		return err
+	}
+	if old != nil {
+		e.endLocked(old, ReasonReplaced)
+	}
+	return e.consumeLocked(a, resource)
+}
+
+// capLocked finds what limits a: the pools of the targets of a connections
+// scenario and the capped resources a uses (a.capKeys). It refuses a
+// circuit_breaker scenario without a registry, a connections scenario none
+// of whose targets has a pool, and a scenario that would use a capped
+// resource above level 1 (see checkCapsLocked). a holds nothing yet.
+func (e *Engine) capLocked(a *active, resource ResourceType) ([]*Pool, error) {
+	var pools []*Pool
+	switch {
+	case a.s.Type == TypeCircuitBreaker && e.reg == nil:
+		return nil, ErrNoRegistry
+	case resource == ResourceConnections:
+		for _, t := range a.targets {
+			if p := e.pools[t]; p != nil {
+				pools = append(pools, p)
+				a.capKeys = append(a.capKeys, "connections:"+t)
+			}
+		}
+		if len(pools) == 0 {
+			return nil, fmt.Errorf("%w: create a pool named %q with Engine.Pool", ErrNoPool, a.s.Target)
+		}
+	case resource == ResourceCPU, resource == ResourceMemory, resource == ResourceDiskIO:
+		a.capKeys = []string{string(resource)}
+	}
+	if err := e.checkCapsLocked(a); err != nil {
+		return nil, err
+	}
+	return pools, nil
+}
+
+// holdLocked forces the breakers of a circuit_breaker scenario open and
+// occupies a's share of each of pools. When a breaker cannot be forced, it
+// releases everything a holds (its prepared disk job too) and fails.
+func (e *Engine) holdLocked(a *active, pools []*Pool) error {
+	s := a.s
 	if s.Type == TypeCircuitBreaker {
 		for _, t := range a.targets {
 			if err := e.forceLocked(t); err != nil {
@@ -295,9 +322,15 @@ func (e *Engine) acquireLocked(a *active, old *active) error {
 		e.connsOccupied.Add(int64(h.slots))
 		a.pools = append(a.pools, h)
 	}
-	if old != nil {
-		e.endLocked(old, ReasonReplaced)
-	}
+	return nil
+}
+
+// consumeLocked starts what a consumes: a memory scenario's memory, a cpu
+// or disk_io scenario's burner (recorded in e.burners). When the engine
+// halts while the memory is allocated, it releases everything a holds and
+// returns the refusal.
+func (e *Engine) consumeLocked(a *active, resource ResourceType) error {
+	s := a.s
 	switch resource {
 	case ResourceMemory:
 		n := int64(s.ResourceLevel * float64(e.cfg.MemoryCap))

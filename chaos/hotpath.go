@@ -57,59 +57,74 @@ func (e *Engine) rebuildLocked() {
 	for _, a := range e.scenarios {
 		all = append(all, a)
 	}
+	// Activation order: the error scenarios of a target draw in it.
 	slices.SortFunc(all, func(x, y *active) int { return cmp.Compare(x.gen, y.gen) })
-	m := make(map[string]*faults)
-	get := func(t string) *faults {
-		f := m[t]
-		if f == nil {
-			f = &faults{}
-			m[t] = f
-		}
-		return f
-	}
+	b := indexBuilder{}
 	for _, a := range all {
-		s := a.s
-		switch s.Type {
-		case TypeLatency:
-			if s.Delay > 0 {
-				for _, t := range a.targets {
-					f := get(t)
-					f.latency = min(f.latency+s.Delay, e.cfg.MaxDelay) // saturates: both are ≤ MaxDelay
-				}
-			}
-		case TypeError:
-			if s.ErrorRate > 0 {
-				for _, t := range a.targets {
-					f := get(t)
-					f.errs = append(f.errs, errorFault{rate: s.ErrorRate, err: a.errs[t]})
-				}
-			}
-		case TypeNetworkPartition:
-			for _, t := range a.targets {
-				get(t).partition = true
-			}
-		case TypeTimeout:
-			for _, t := range a.targets {
-				if f := get(t); f.timeout == nil {
-					f.timeout = a.done
-				}
-			}
-		case TypeResourceExhaustion:
-			if s.ResourceType == ResourceNetworkBandwidth {
-				bw := int64((1 - s.ResourceLevel) * float64(e.cfg.NetworkBandwidth))
-				for _, t := range a.targets {
-					if f := get(t); !f.throttled || bw < f.bandwidth {
-						f.bandwidth, f.throttled = bw, true
-					}
-				}
-			}
-		}
+		b.add(a, int64(e.cfg.NetworkBandwidth), e.cfg.MaxDelay)
 	}
-	if len(m) == 0 {
+	if len(b) == 0 {
 		e.swapIndex(nil)
 		return
 	}
-	e.swapIndex(&index{targets: m, replaced: make(chan struct{})})
+	e.swapIndex(&index{targets: b, replaced: make(chan struct{})})
+}
+
+// indexBuilder collects the faults of each target while an index is
+// built.
+type indexBuilder map[string]*faults
+
+// at returns the faults of target t, adding them.
+func (b indexBuilder) at(t string) *faults {
+	f := b[t]
+	if f == nil {
+		f = &faults{}
+		b[t] = f
+	}
+	return f
+}
+
+// add combines the faults of scenario a into those of each of its targets.
+// A scenario that injects nothing (a latency of 0, an error rate of 0, a
+// resource other than network bandwidth) adds no target. networkBandwidth
+// is Config.NetworkBandwidth, maxDelay Config.MaxDelay.
+func (b indexBuilder) add(a *active, networkBandwidth int64, maxDelay time.Duration) {
+	s := a.s
+	switch s.Type {
+	case TypeLatency:
+		if s.Delay > 0 {
+			for _, t := range a.targets {
+				f := b.at(t)
+				f.latency = min(f.latency+s.Delay, maxDelay) // saturates: both are ≤ MaxDelay
+			}
+		}
+	case TypeError:
+		if s.ErrorRate > 0 {
+			for _, t := range a.targets {
+				f := b.at(t)
+				f.errs = append(f.errs, errorFault{rate: s.ErrorRate, err: a.errs[t]})
+			}
+		}
+	case TypeNetworkPartition:
+		for _, t := range a.targets {
+			b.at(t).partition = true
+		}
+	case TypeTimeout:
+		for _, t := range a.targets {
+			if f := b.at(t); f.timeout == nil {
+				f.timeout = a.done
+			}
+		}
+	case TypeResourceExhaustion:
+		if s.ResourceType == ResourceNetworkBandwidth {
+			bw := int64((1 - s.ResourceLevel) * float64(networkBandwidth))
+			for _, t := range a.targets {
+				if f := b.at(t); !f.throttled || bw < f.bandwidth {
+					f.bandwidth, f.throttled = bw, true
+				}
+			}
+		}
+	}
 }
 
 // lookup returns the faults of target, or nil, and the index they come

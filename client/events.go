@@ -92,80 +92,131 @@ func ReadEvents(r io.Reader) iter.Seq2[api.Event, error] {
 	return readEvents(r, DefaultMaxEventBytes)
 }
 
+// readEvents is ReadEvents with max as the largest event's data, in bytes.
 func readEvents(r io.Reader, max int) iter.Seq2[api.Event, error] {
 	return func(yield func(api.Event, error) bool) {
-		br := bufio.NewReaderSize(r, 16<<10)
-		var (
-			kind string
-			id   uint64
-			data []byte
-			has  bool
-			line []byte
-		)
+		sr := &sseReader{br: bufio.NewReaderSize(r, 16<<10), max: max}
 		for {
-			line = line[:0]
-			var err error
-			for {
-				var frag []byte
-				frag, err = br.ReadSlice('\n')
-				line = append(line, frag...)
-				if len(line) > max+64 {
-					yield(api.Event{}, &streamError{msg: "event larger than " + strconv.Itoa(max) + " bytes"})
-					return
-				}
-				if !errors.Is(err, bufio.ErrBufferFull) {
-					break
-				}
-			}
-			if err != nil && !errors.Is(err, io.EOF) {
+			ev, ok, err := sr.next()
+			if err != nil {
 				yield(api.Event{}, err)
 				return
 			}
-			if err != nil && len(line) == 0 {
-				return // end of stream; an event without its blank line is dropped
-			}
-			eof := err != nil
-			l := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
-			if len(l) == 0 {
-				if has {
-					if !json.Valid(data) {
-						yield(api.Event{}, &streamError{msg: fmt.Sprintf("event %d (%s): data is not JSON", id, kind)})
-						return
-					}
-					ev := api.Event{Kind: kind, ID: id, Data: json.RawMessage(bytes.Clone(data))}
-					if ev.Kind == "" {
-						ev.Kind = "message"
-					}
-					if !yield(ev, nil) {
-						return
-					}
-				}
-				kind, data, has = "", data[:0], false
-			} else if l[0] != ':' {
-				field, value, _ := bytes.Cut(l, []byte(":"))
-				value = bytes.TrimPrefix(value, []byte(" "))
-				switch string(field) {
-				case "event":
-					kind = string(value)
-				case "id":
-					if n, perr := strconv.ParseUint(string(value), 10, 64); perr == nil {
-						id = n
-					}
-				case "data":
-					if has {
-						data = append(data, '\n')
-					}
-					data = append(data, value...)
-					has = true
-					if len(data) > max {
-						yield(api.Event{}, &streamError{msg: "event larger than " + strconv.Itoa(max) + " bytes"})
-						return
-					}
-				}
-			}
-			if eof {
+			if !ok || !yield(ev, nil) {
 				return
 			}
 		}
 	}
+}
+
+// sseReader reads the events of one Server-Sent Events stream, a line at
+// a time (see ReadEvents).
+type sseReader struct {
+	br   *bufio.Reader
+	max  int    // the largest event's data, in bytes
+	line []byte // the line being read, reused
+	eof  bool   // the stream has ended
+
+	// The event being read; id is kept from one event to the next, as the
+	// SSE last event ID is.
+	kind string
+	id   uint64
+	data []byte
+	has  bool // a data field was read
+}
+
+// next reads up to the end of the next event with data and returns it. ok
+// is false, with a nil error, when the stream ended first; an event
+// without its blank line is then dropped. The error is a failed read or a
+// *streamError.
+func (sr *sseReader) next() (ev api.Event, ok bool, err error) {
+	for !sr.eof {
+		line, err := sr.readLine()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return api.Event{}, false, err
+		}
+		if err != nil {
+			sr.eof = true
+			if len(line) == 0 {
+				break
+			}
+		}
+		l := bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		switch {
+		case len(l) == 0:
+			if ev, ok, err := sr.dispatch(); ok || err != nil {
+				return ev, ok, err
+			}
+		case l[0] != ':': // not a comment
+			if err := sr.field(l); err != nil {
+				return api.Event{}, false, err
+			}
+		}
+	}
+	return api.Event{}, false, nil
+}
+
+// readLine reads the next line with its line ending, joining the fragments
+// of a line longer than the buffer. Its error is that of the read (io.EOF
+// at the end of the stream, the line then holding what came last), or a
+// *streamError for a line too long for the largest event.
+func (sr *sseReader) readLine() ([]byte, error) {
+	sr.line = sr.line[:0]
+	for {
+		frag, err := sr.br.ReadSlice('\n')
+		sr.line = append(sr.line, frag...)
+		if len(sr.line) > sr.max+64 {
+			return nil, sr.tooLarge()
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return sr.line, err
+		}
+	}
+}
+
+// dispatch ends the event being read at a blank line and returns it; ok
+// is false for an event without data, which is skipped.
+func (sr *sseReader) dispatch() (ev api.Event, ok bool, err error) {
+	if sr.has {
+		if !json.Valid(sr.data) {
+			return api.Event{}, false, &streamError{msg: fmt.Sprintf("event %d (%s): data is not JSON", sr.id, sr.kind)}
+		}
+		ev = api.Event{Kind: sr.kind, ID: sr.id, Data: json.RawMessage(bytes.Clone(sr.data))}
+		if ev.Kind == "" {
+			ev.Kind = "message"
+		}
+	}
+	ok = sr.has
+	sr.kind, sr.data, sr.has = "", sr.data[:0], false
+	return ev, ok, nil
+}
+
+// field adds the field line l ("name: value") to the event being read:
+// "event", "id" (kept when numeric) or "data"; other fields are ignored.
+func (sr *sseReader) field(l []byte) error {
+	name, value, _ := bytes.Cut(l, []byte(":"))
+	value = bytes.TrimPrefix(value, []byte(" "))
+	switch string(name) {
+	case "event":
+		sr.kind = string(value)
+	case "id":
+		if n, err := strconv.ParseUint(string(value), 10, 64); err == nil {
+			sr.id = n
+		}
+	case "data":
+		if sr.has {
+			sr.data = append(sr.data, '\n')
+		}
+		sr.data = append(sr.data, value...)
+		sr.has = true
+		if len(sr.data) > sr.max {
+			return sr.tooLarge()
+		}
+	}
+	return nil
+}
+
+// tooLarge is the error of an event larger than the largest allowed.
+func (sr *sseReader) tooLarge() error {
+	return &streamError{msg: "event larger than " + strconv.Itoa(sr.max) + " bytes"}
 }

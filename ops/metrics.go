@@ -3,7 +3,11 @@ package ops
 import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -125,99 +129,129 @@ func b2f(b bool) float64 {
 
 // Collect implements prometheus.Collector: it reads every component now.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
+	w := metricWriter(ch)
 	s := c.s
-	gauge(c.info, 1, antifragile.Version, s.hash())
-
-	snaps := s.reg.Snapshot()
-	gauge(c.breakers, float64(len(snaps)))
-	for _, b := range snaps {
-		for _, st := range [...]breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen, breaker.ForcedOpen, breaker.Disabled} {
-			gauge(c.breakerState, b2f(b.State == st), b.Name, st.String())
-		}
-		gauge(c.breakerStateValue, float64(b.State), b.Name)
-		counter(c.breakerCalls, b.Calls, b.Name)
-		counter(c.breakerSuccesses, b.Successes, b.Name)
-		counter(c.breakerFailures, b.Failures, b.Name)
-		counter(c.breakerRejected, b.Rejections, b.Name)
-		counter(c.breakerSlow, b.SlowCalls, b.Name)
-		counter(c.breakerTrips, b.Trips, b.Name)
-		gauge(c.breakerConsecutive, float64(b.ConsecutiveFailures), b.Name)
-		counter(c.breakerIgnored, b.Ignored, b.Name)
-		counter(c.breakerLate, b.Late, b.Name)
-		gauge(c.breakerWindowCalls, float64(b.Window.Calls), b.Name)
-		gauge(c.breakerWindowFailureRate, b.Window.FailureRate, b.Name)
-		gauge(c.breakerWindowSlowRate, b.Window.SlowCallRate, b.Name)
-	}
-
+	w.gauge(c.info, 1, antifragile.Version, s.hash())
+	c.collectBreakers(w, s.reg.Snapshot())
 	if s.opts.Health != nil {
 		rep, _ := s.currentReport()
-		gauge(c.healthScore, float64(rep.Score))
-		for _, st := range [...]health.Status{health.Unknown, health.Healthy, health.Degraded, health.Critical} {
-			gauge(c.healthStatus, b2f(rep.Status == st), st.String())
-		}
-		gauge(c.healthBreakers, float64(rep.Closed), breaker.Closed.String())
-		gauge(c.healthBreakers, float64(rep.HalfOpen), breaker.HalfOpen.String())
-		gauge(c.healthBreakers, float64(rep.Open), breaker.Open.String())
-		gauge(c.healthBreakers, float64(rep.Disabled), breaker.Disabled.String())
+		c.collectHealth(w, rep)
 	}
-
 	if o := s.opts.Recovery; o != nil {
-		st := o.Status()
-		gauge(c.recoveryRunning, b2f(st.Running))
-		gauge(c.recoveryActive, float64(st.ActiveCount))
-		gauge(c.recoveryQueued, float64(st.QueuedCount))
-		gauge(c.recoveryInProgress, float64(st.InProgressCount))
+		c.collectRecovery(w, o.Status())
 	}
-
 	if e := s.opts.Chaos; e != nil {
-		m := e.Metrics()
-		gauge(c.chaosActive, float64(m.ActiveScenarios))
-		counter(c.chaosScenariosRun, m.ScenariosRun)
-		counter(c.chaosInjections, m.LatencyInjections, "latency")
-		counter(c.chaosInjections, m.ErrorsInjected, "error")
-		counter(c.chaosInjections, m.PartitionsInjected, "partition")
-		counter(c.chaosInjections, m.TimeoutsInjected, "timeout")
-		ch <- prometheus.MustNewConstMetric(c.chaosLatency, prometheus.CounterValue, m.LatencyInjected.Seconds())
-		counter(c.chaosForced, m.BreakersForced)
-		gauge(c.chaosEmergency, b2f(m.EmergencyStop))
-		gauge(c.chaosMemory, float64(m.Resources.MemoryHeld))
-		gauge(c.chaosCPU, float64(m.Resources.CPUGoroutines))
-		gauge(c.chaosConnections, float64(m.Resources.ConnectionsOccupied))
+		c.collectChaos(w, e.Metrics())
 	}
-
 	if mt := s.opts.Meter; mt != nil {
-		m := mt.Metrics()
-		counter(c.meterQueued, m.Queued)
-		counter(c.meterFlushed, m.Flushed)
-		counter(c.meterDropped, m.Dropped)
-		counter(c.meterFailed, m.Failed)
-		counter(c.meterErrors, m.Errors)
-		counter(c.meterRetries, m.Retries)
-		gauge(c.meterQueueSize, float64(m.QueueSize))
-		gauge(c.meterMaxQueueSize, float64(m.MaxQueueSize))
-		gauge(c.meterRunning, b2f(m.Running))
+		c.collectMeter(w, mt.Metrics())
 	}
-
 	if b := s.opts.Bus; b != nil {
-		st := b.Metrics()
-		gauge(c.busAgents, float64(st.Agents))
-		for _, kv := range []struct {
-			result string
-			v      uint64
-		}{
-			{"sent", st.Sent}, {"published", st.Published}, {"delivered", st.Delivered},
-			{"failed", st.Failed}, {"rejected", st.Rejected}, {"injected", st.Injected},
-			{"hash_mismatch", st.HashMismatches}, {"unknown_agent", st.UnknownAgent},
-			{"mailbox_full", st.MailboxFull}, {"dropped", st.Dropped},
-		} {
-			counter(c.busMessages, kv.v, kv.result)
-		}
-		gauge(c.busRunning, b2f(st.Running))
+		c.collectBus(w, b.Metrics())
 	}
+}
+
+// metricWriter sends constant metrics to the channel of a Collect.
+type metricWriter chan<- prometheus.Metric
+
+// gauge sends the gauge d with value v and the label values labels.
+func (w metricWriter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	w <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+// counter sends the counter d with value v and the label values labels.
+func (w metricWriter) counter(d *prometheus.Desc, v uint64, labels ...string) {
+	w <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+// collectBreakers sends the count of breakers and each one's state and
+// counters.
+func (c *collector) collectBreakers(w metricWriter, snaps []breaker.Snapshot) {
+	w.gauge(c.breakers, float64(len(snaps)))
+	for _, b := range snaps {
+		for _, st := range [...]breaker.State{breaker.Closed, breaker.Open, breaker.HalfOpen, breaker.ForcedOpen, breaker.Disabled} {
+			w.gauge(c.breakerState, b2f(b.State == st), b.Name, st.String())
+		}
+		w.gauge(c.breakerStateValue, float64(b.State), b.Name)
+		w.counter(c.breakerCalls, b.Calls, b.Name)
+		w.counter(c.breakerSuccesses, b.Successes, b.Name)
+		w.counter(c.breakerFailures, b.Failures, b.Name)
+		w.counter(c.breakerRejected, b.Rejections, b.Name)
+		w.counter(c.breakerSlow, b.SlowCalls, b.Name)
+		w.counter(c.breakerTrips, b.Trips, b.Name)
+		w.gauge(c.breakerConsecutive, float64(b.ConsecutiveFailures), b.Name)
+		w.counter(c.breakerIgnored, b.Ignored, b.Name)
+		w.counter(c.breakerLate, b.Late, b.Name)
+		w.gauge(c.breakerWindowCalls, float64(b.Window.Calls), b.Name)
+		w.gauge(c.breakerWindowFailureRate, b.Window.FailureRate, b.Name)
+		w.gauge(c.breakerWindowSlowRate, b.Window.SlowCallRate, b.Name)
+	}
+}
+
+// collectHealth sends the score, the status and the breaker counts of the
+// health report rep.
+func (c *collector) collectHealth(w metricWriter, rep *health.Report) {
+	w.gauge(c.healthScore, float64(rep.Score))
+	for _, st := range [...]health.Status{health.Unknown, health.Healthy, health.Degraded, health.Critical} {
+		w.gauge(c.healthStatus, b2f(rep.Status == st), st.String())
+	}
+	w.gauge(c.healthBreakers, float64(rep.Closed), breaker.Closed.String())
+	w.gauge(c.healthBreakers, float64(rep.HalfOpen), breaker.HalfOpen.String())
+	w.gauge(c.healthBreakers, float64(rep.Open), breaker.Open.String())
+	w.gauge(c.healthBreakers, float64(rep.Disabled), breaker.Disabled.String())
+}
+
+// collectRecovery sends the recovery orchestrator's gauges.
+func (c *collector) collectRecovery(w metricWriter, st recovery.Status) {
+	w.gauge(c.recoveryRunning, b2f(st.Running))
+	w.gauge(c.recoveryActive, float64(st.ActiveCount))
+	w.gauge(c.recoveryQueued, float64(st.QueuedCount))
+	w.gauge(c.recoveryInProgress, float64(st.InProgressCount))
+}
+
+// collectChaos sends the chaos engine's counters and gauges.
+func (c *collector) collectChaos(w metricWriter, m chaos.Metrics) {
+	w.gauge(c.chaosActive, float64(m.ActiveScenarios))
+	w.counter(c.chaosScenariosRun, m.ScenariosRun)
+	w.counter(c.chaosInjections, m.LatencyInjections, "latency")
+	w.counter(c.chaosInjections, m.ErrorsInjected, "error")
+	w.counter(c.chaosInjections, m.PartitionsInjected, "partition")
+	w.counter(c.chaosInjections, m.TimeoutsInjected, "timeout")
+	w <- prometheus.MustNewConstMetric(c.chaosLatency, prometheus.CounterValue, m.LatencyInjected.Seconds())
+	w.counter(c.chaosForced, m.BreakersForced)
+	w.gauge(c.chaosEmergency, b2f(m.EmergencyStop))
+	w.gauge(c.chaosMemory, float64(m.Resources.MemoryHeld))
+	w.gauge(c.chaosCPU, float64(m.Resources.CPUGoroutines))
+	w.gauge(c.chaosConnections, float64(m.Resources.ConnectionsOccupied))
+}
+
+// collectMeter sends the meter's counters and gauges.
+func (c *collector) collectMeter(w metricWriter, m metering.Metrics) {
+	w.counter(c.meterQueued, m.Queued)
+	w.counter(c.meterFlushed, m.Flushed)
+	w.counter(c.meterDropped, m.Dropped)
+	w.counter(c.meterFailed, m.Failed)
+	w.counter(c.meterErrors, m.Errors)
+	w.counter(c.meterRetries, m.Retries)
+	w.gauge(c.meterQueueSize, float64(m.QueueSize))
+	w.gauge(c.meterMaxQueueSize, float64(m.MaxQueueSize))
+	w.gauge(c.meterRunning, b2f(m.Running))
+}
+
+// collectBus sends the bus's agent count, its messages by what happened to
+// them, and whether it runs.
+func (c *collector) collectBus(w metricWriter, st bus.Metrics) {
+	w.gauge(c.busAgents, float64(st.Agents))
+	for _, kv := range []struct {
+		result string
+		v      uint64
+	}{
+		{"sent", st.Sent}, {"published", st.Published}, {"delivered", st.Delivered},
+		{"failed", st.Failed}, {"rejected", st.Rejected}, {"injected", st.Injected},
+		{"hash_mismatch", st.HashMismatches}, {"unknown_agent", st.UnknownAgent},
+		{"mailbox_full", st.MailboxFull}, {"dropped", st.Dropped},
+	} {
+		w.counter(c.busMessages, kv.v, kv.result)
+	}
+	w.gauge(c.busRunning, b2f(st.Running))
 }

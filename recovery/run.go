@@ -38,52 +38,90 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	if err := o.checkHash(); err != nil {
 		return err
 	}
+	ctx, r, err := o.beginRun(ctx)
+	if err != nil {
+		return err
+	}
+	defer o.endRun(r)
+
+	var breakerEvents <-chan breaker.Event
+	if r.sub != nil {
+		breakerEvents = r.sub.C
+		o.scheduleOpen()
+	}
+	return o.loop(ctx, &r.attempts, breakerEvents)
+}
+
+// runState is one call of Run: what it must stop and release before it
+// returns.
+type runState struct {
+	cancel   context.CancelFunc    // ends Run's context, and so its attempts'
+	done     chan struct{}         // closed once Run has released everything (Close waits on it)
+	sub      *breaker.Subscription // the registry's events with Config.Watch, else nil
+	attempts sync.WaitGroup        // the attempt goroutines Run started
+}
+
+// beginRun marks the orchestrator running, under o.mu: it refuses a closed
+// orchestrator (ErrClosed) and a second Run (ErrRunning), records how Close
+// stops this Run and, with Config.Watch, subscribes to the registry's
+// breaker events. It returns the Run's context, a child of ctx that the
+// runState's cancel ends.
+func (o *Orchestrator) beginRun(ctx context.Context) (context.Context, *runState, error) {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch {
 	case o.closed:
-		o.mu.Unlock()
-		return ErrClosed
+		return nil, nil, ErrClosed
 	case o.running:
-		o.mu.Unlock()
-		return ErrRunning
+		return nil, nil, ErrRunning
 	}
 	o.running = true
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	o.runStop, o.runDone = cancel, done
-	var sub *breaker.Subscription
+	r := &runState{cancel: cancel, done: make(chan struct{})}
+	o.runStop, o.runDone = cancel, r.done
 	if o.cfg.Watch {
-		sub = o.reg.Subscribe(o.cfg.WatchBuffer)
-		o.watchSub = sub
+		r.sub = o.reg.Subscribe(o.cfg.WatchBuffer)
+		o.watchSub = r.sub
+	}
+	return ctx, r, nil
+}
+
+// endRun is Run's last step: it cancels the attempts' contexts and waits
+// for them to return, then, under o.mu, marks the orchestrator stopped and
+// closes the subscription (keeping its drop count for Status), and last
+// closes r.done, which releases Close.
+func (o *Orchestrator) endRun(r *runState) {
+	r.cancel()
+	r.attempts.Wait()
+	o.mu.Lock()
+	o.running = false
+	o.runStop, o.runDone = nil, nil
+	if r.sub != nil {
+		r.sub.Close()
+		o.droppedBefore += r.sub.Dropped()
+		o.watchSub = nil
 	}
 	o.mu.Unlock()
+	close(r.done)
+}
 
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-		o.mu.Lock()
-		o.running = false
-		o.runStop, o.runDone = nil, nil
-		if sub != nil {
-			sub.Close()
-			o.droppedBefore += sub.Dropped()
-			o.watchSub = nil
+// scheduleOpen schedules the recovery of every breaker already open when a
+// watching Run starts (see autoSchedule). It runs without o.mu, which
+// autoSchedule takes.
+func (o *Orchestrator) scheduleOpen() {
+	o.reg.Each(func(name string, b *breaker.Breaker) {
+		if b.State() == breaker.Open {
+			o.autoSchedule(name)
 		}
-		o.mu.Unlock()
-		close(done)
-	}()
+	})
+}
 
-	var breakerEvents <-chan breaker.Event
-	if sub != nil {
-		breakerEvents = sub.C
-		o.reg.Each(func(name string, b *breaker.Breaker) {
-			if b.State() == breaker.Open {
-				o.autoSchedule(name)
-			}
-		})
-	}
-
+// loop is the body of Run until ctx (Run's own context) ends: it starts
+// what is due (see dispatch), then sleeps until the next task is due (a
+// timer, no polling), a wake-up (poke) or a breaker event. Each attempt
+// runs in its own goroutine, counted by attempts, with ctx as Run's
+// context.
+func (o *Orchestrator) loop(ctx context.Context, attempts *sync.WaitGroup, breakerEvents <-chan breaker.Event) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -91,15 +129,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	for {
 		var next mono
 		starts, next = o.dispatch(ctx, starts[:0])
-		for i := range starts {
-			a := starts[i]
-			starts[i] = attempt{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				o.perform(a, ctx)
-			}()
-		}
+		o.start(ctx, attempts, starts)
 		if next == 0 {
 			timer.Stop()
 		} else {
@@ -113,6 +143,21 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		case ev := <-breakerEvents:
 			o.onBreakerEvent(ev)
 		}
+	}
+}
+
+// start runs each attempt of starts in a goroutine of its own, counted by
+// attempts, with runCtx as Run's context (see perform), and clears starts
+// for reuse.
+func (o *Orchestrator) start(runCtx context.Context, attempts *sync.WaitGroup, starts []attempt) {
+	for i := range starts {
+		a := starts[i]
+		starts[i] = attempt{}
+		attempts.Add(1)
+		go func() {
+			defer attempts.Done()
+			o.perform(a, runCtx)
+		}()
 	}
 }
 
@@ -183,6 +228,8 @@ func (o *Orchestrator) Execute(ctx context.Context, name string) (Result, error)
 
 // perform runs attempt a and applies its outcome. runCtx is Run's context
 // (nil for Execute): an attempt that failed because it ended is not counted.
+// The attempt runs without o.mu; its outcome is applied under it, and the
+// loop of Run is woken afterwards.
 func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 	start := o.now()
 	err, passed := runAttempt(a.ctx, a.policy)
@@ -191,27 +238,8 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 
 	o.mu.Lock()
 	t := a.t
-	if o.inflight[t.name] == t {
-		delete(o.inflight, t.name)
-	}
-	t.stop()
-	t.stop = nil
-	if runCtx != nil {
-		o.active--
-	}
-	o.q.unblock(t.name) // a newer task of the service parked behind this attempt
-	res := Result{
-		Service:            t.name,
-		AttemptNumber:      a.n,
-		TotalAttempts:      t.policy.MaxRetryAttempts,
-		Elapsed:            antifragile.Duration(end - start),
-		HealthCheckPassed:  passed,
-		Timestamp:          o.wall(end),
-		ConstitutionalHash: o.hash,
-	}
-	if err != nil {
-		res.Error = err.Error()
-	}
+	o.finishLocked(t, runCtx != nil)
+	res := o.resultLocked(a, err, passed, end-start, end)
 	switch {
 	case o.tasks[t.name] != t: // cancelled while it ran
 		res.State = Cancelled
@@ -220,43 +248,90 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 		}
 		o.recordLocked(res)
 	case interrupted:
-		t.attempts--
-		t.state = Scheduled
-		t.waitFrom, t.due = end, end
-		o.q.push(t)
-		o.emitLocked(t, end, "interrupted: the orchestrator stopped")
+		o.requeueLocked(t, end)
 		res.State = Scheduled
 	default:
-		if err == nil {
-			res.Success = true
-			o.resetBreaker(t.name)
-		} else {
-			t.lastError = res.Error
-		}
-		switch {
-		case t.again: // scheduled again while the attempt ran
-			t.again = false
-			t.attempts = 0
-			t.scheduledAt = end
-			o.waitLocked(t, end)
-		case err == nil:
-			t.state = Succeeded
-			o.dropLocked(t)
-		case t.strategy == Manual:
-			t.state = AwaitingManual
-		case t.attempts >= t.policy.MaxRetryAttempts:
-			t.state = Failed
-			o.dropLocked(t)
-		default:
-			o.waitLocked(t, end)
-		}
-		res.State = t.state
-		o.recordLocked(res)
-		o.emitLocked(t, end, res.Error)
+		o.settleLocked(t, &res, err, end)
 	}
 	o.mu.Unlock()
 	o.poke()
 	return res
+}
+
+// finishLocked ends t's attempt: t is no longer in flight, the attempt's
+// context is released, an attempt Run started (ofRun) no longer counts
+// against Config.MaxConcurrent, and a newer task of the service parked
+// behind it may run.
+func (o *Orchestrator) finishLocked(t *task, ofRun bool) {
+	if o.inflight[t.name] == t {
+		delete(o.inflight, t.name)
+	}
+	t.stop()
+	t.stop = nil
+	if ofRun {
+		o.active--
+	}
+	o.q.unblock(t.name) // a newer task of the service parked behind this attempt
+}
+
+// resultLocked returns the Result of attempt a, which ended at end after
+// elapsed with err; its State is left to the caller.
+func (o *Orchestrator) resultLocked(a attempt, err error, passed bool, elapsed, end mono) Result {
+	res := Result{
+		Service:            a.t.name,
+		AttemptNumber:      a.n,
+		TotalAttempts:      a.t.policy.MaxRetryAttempts,
+		Elapsed:            antifragile.Duration(elapsed),
+		HealthCheckPassed:  passed,
+		Timestamp:          o.wall(end),
+		ConstitutionalHash: o.hash,
+	}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res
+}
+
+// requeueLocked puts t back in the queue, due at once, after an attempt cut
+// short by Run stopping: that attempt does not count.
+func (o *Orchestrator) requeueLocked(t *task, end mono) {
+	t.attempts--
+	t.state = Scheduled
+	t.waitFrom, t.due = end, end
+	o.q.push(t)
+	o.emitLocked(t, end, "interrupted: the orchestrator stopped")
+}
+
+// settleLocked applies the outcome err of an attempt of t that ended at end
+// to t and to its breaker (closed after a success), records res and
+// publishes t's new state.
+func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
+	if err == nil {
+		res.Success = true
+		o.resetBreaker(t.name)
+	} else {
+		t.lastError = res.Error
+	}
+	switch {
+	case t.again: // scheduled again while the attempt ran
+		t.again = false
+		t.attempts = 0
+		t.scheduledAt = end
+		o.waitLocked(t, end)
+	case err == nil:
+		t.state = Succeeded
+		o.dropLocked(t)
+	case t.strategy == Manual:
+		t.state = AwaitingManual
+	case t.attempts >= t.policy.MaxRetryAttempts:
+		t.state = Failed
+		o.dropLocked(t)
+	default:
+		o.waitLocked(t, end)
+	}
+	res.State = t.state
+	o.recordLocked(*res)
+	o.emitLocked(t, end, res.Error)
 }
 
 // resetBreaker closes the service's breaker after a successful recovery. A

@@ -12,6 +12,7 @@ import (
 
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/client"
 )
 
 const chaosUsage = `
@@ -53,11 +54,12 @@ func chaosTypes() map[string]chaos.Type {
 	}
 }
 
+// runChaos runs the `chaos` subcommand (see chaosUsage): it checks the
+// action, its arguments and, for inject, the scenario locally (mistakes are
+// usage errors naming the flag), then sends the one request of the action
+// and prints the answer.
 func runChaos(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	action := "list"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		action, args = args[0], args[1:]
-	}
+	action, args := splitAction(args, "list")
 	const usage = "antifragile chaos list|inject|stop|emergency-stop|reset|metrics"
 	if !oneOf(action, "list", "inject", "stop", "emergency-stop", "reset", "metrics") {
 		return usageErrorf("unknown action %q: usage: %s", action, usage)
@@ -65,191 +67,229 @@ func runChaos(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := newFlagSet("chaos "+action, chaosUsage, stderr)
 	var rf remoteFlags
 	rf.register(fs)
-	var (
-		file, target, name, blast, message, resource string
-		delay, dur                                   time.Duration
-		rate, level                                  float64
-	)
+	var inject injectFlags
 	if action == "inject" {
-		fs.StringVar(&file, "f", "", "read the scenario from this JSON `file` (- for stdin)")
-		fs.StringVar(&target, "target", "", "the `service` (or breaker) to hit")
-		fs.DurationVar(&delay, "delay", 0, "latency: the `delay` to add")
-		fs.Float64Var(&rate, "rate", 1, "error: the failure `probability`, within [0, 1]")
-		fs.StringVar(&message, "message", "", "error: the injected error's `message`")
-		fs.StringVar(&resource, "resource", "", "resource: cpu, memory, connections, disk_io or network_bandwidth")
-		fs.Float64Var(&level, "level", 0, "resource: the share consumed, within [0, 1]")
-		fs.DurationVar(&dur, "for", chaos.DefaultDuration, "how long the scenario lasts")
-		fs.StringVar(&name, "name", "", "the scenario's `name` (default: derived from type and target)")
-		fs.StringVar(&blast, "blast", "", "comma-separated further `targets` the scenario may touch")
+		inject.register(fs)
 	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-
 	var body []byte // the scenario to inject, in its JSON form
 	switch action {
-	case "list", "emergency-stop", "reset", "metrics":
-		if err := needArgs(pos, 0, "antifragile chaos "+action); err != nil {
-			return err
-		}
-	case "stop":
-		if err := needArgs(pos, 1, "antifragile chaos stop NAME"); err != nil {
-			return err
-		}
 	case "inject":
-		if body, err = scenarioFromArgs(fs.Visit, pos, stdin, file, target, name, blast, message, resource, delay, dur, rate, level); err != nil {
-			return err
-		}
+		body, err = inject.scenario(fs, pos, stdin)
+	case "stop":
+		err = needArgs(pos, 1, "antifragile chaos stop NAME")
+	default:
+		err = needArgs(pos, 0, "antifragile chaos "+action)
 	}
-
+	if err != nil {
+		return err
+	}
 	c, err := rf.client()
 	if err != nil {
 		return err
 	}
 	defer c.CloseIdleConnections()
+	return chaosRequest(ctx, c, action, pos, body, rf.json, stdout)
+}
+
+// chaosRequest sends the request of a checked chaos action to the server
+// of c and prints the answer to w, as JSON when asJSON. pos holds the
+// action's positional arguments, body the scenario of inject.
+func chaosRequest(ctx context.Context, c *client.Client, action string, pos []string, body []byte, asJSON bool, w io.Writer) error {
 	switch action {
 	case "list":
 		sc, err := c.Scenarios(ctx)
 		if err != nil {
 			return err
 		}
-		if rf.json {
-			return writeJSON(stdout, sc)
-		}
-		printScenarios(stdout, sc)
+		return output(w, asJSON, sc, printScenarios)
 	case "inject":
 		sc, err := c.InjectScenarioJSON(ctx, body)
 		if err != nil {
 			return err
 		}
-		if rf.json {
-			return writeJSON(stdout, sc)
-		}
-		fmt.Fprintf(stdout, "injected %s: %s until %s\n", sc.Name, sc.Describe(), sc.ExpiresAt().Local().Format("15:04:05"))
+		return output(w, asJSON, sc, printInjected)
 	case "stop":
 		a, err := c.StopScenario(ctx, pos[0])
 		if err != nil {
 			return err
 		}
-		if rf.json {
-			return writeJSON(stdout, a)
-		}
-		fmt.Fprintf(stdout, "stopped %s\n", a.Scenario)
-	case "emergency-stop", "reset", "metrics":
-		var m chaos.Metrics
-		switch action {
-		case "emergency-stop":
-			m, err = c.EmergencyStop(ctx)
-		case "reset":
-			m, err = c.ResetChaos(ctx)
-		default:
-			m, err = c.ChaosMetrics(ctx)
-		}
-		if err != nil {
-			return err
-		}
-		if rf.json {
-			return writeJSON(stdout, m)
-		}
-		switch action {
-		case "emergency-stop":
-			fmt.Fprintln(stdout, "emergency stop: every scenario ended; injections refused until 'antifragile chaos reset'")
-		case "reset":
-			fmt.Fprintln(stdout, "chaos reset: injections allowed again")
-		default:
-			printChaosMetrics(stdout, m)
-		}
+		return output(w, asJSON, a, printStopped)
 	}
-	return nil
+	call, show := engineAction(action)
+	m, err := call(c, ctx)
+	if err != nil {
+		return err
+	}
+	return output(w, asJSON, m, show)
 }
 
-// scenarioFromArgs returns the JSON form of the scenario that `chaos
-// inject` describes: the -f file as it is (after checking it), or one built
-// from the type argument and the flags. Mistakes are usage errors that name
-// the flag or the file.
-func scenarioFromArgs(visit func(func(*flag.Flag)), pos []string, stdin io.Reader, file, target, name, blast, message, resource string,
-	delay, dur time.Duration, rate, level float64) ([]byte, error) {
-	if file != "" {
-		if len(pos) > 0 {
-			return nil, usageErrorf("give either a scenario file (-f) or a fault type, not both")
-		}
-		var data []byte
-		var err error
-		if file == "-" {
-			data, err = io.ReadAll(stdin)
-		} else {
-			data, err = os.ReadFile(file)
-		}
-		if err != nil {
-			return nil, usageErrorf("reading the scenario: %v", err)
-		}
-		if _, err := chaos.ParseScenario(data); err != nil {
-			return nil, usageErrorf("%s: %s", file, flagNames(err, nil))
-		}
-		return data, nil
+// engineAction returns the request of a chaos action on the engine as a
+// whole (emergency-stop, reset or metrics) and how its answer is printed.
+func engineAction(action string) (func(*client.Client, context.Context) (chaos.Metrics, error), func(io.Writer, chaos.Metrics)) {
+	switch action {
+	case "emergency-stop":
+		return (*client.Client).EmergencyStop,
+			printLine("emergency stop: every scenario ended; injections refused until 'antifragile chaos reset'")
+	case "reset":
+		return (*client.Client).ResetChaos, printLine("chaos reset: injections allowed again")
 	}
+	return (*client.Client).ChaosMetrics, printChaosMetrics
+}
+
+// printLine returns a printer that prints msg whatever the answer.
+func printLine(msg string) func(io.Writer, chaos.Metrics) {
+	return func(w io.Writer, _ chaos.Metrics) { fmt.Fprintln(w, msg) }
+}
+
+// printInjected prints the scenario inject activated.
+func printInjected(w io.Writer, sc chaos.Scenario) {
+	fmt.Fprintf(w, "injected %s: %s until %s\n", sc.Name, sc.Describe(), sc.ExpiresAt().Local().Format("15:04:05"))
+}
+
+// printStopped prints the answer of stop.
+func printStopped(w io.Writer, a api.ScenarioAction) { fmt.Fprintf(w, "stopped %s\n", a.Scenario) }
+
+// injectFlags are the flags of `chaos inject`.
+type injectFlags struct {
+	file, target, name, blast, message, resource string
+	delay, dur                                   time.Duration
+	rate, level                                  float64
+}
+
+// register adds the flags of `chaos inject` to fs.
+func (f *injectFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.file, "f", "", "read the scenario from this JSON `file` (- for stdin)")
+	fs.StringVar(&f.target, "target", "", "the `service` (or breaker) to hit")
+	fs.DurationVar(&f.delay, "delay", 0, "latency: the `delay` to add")
+	fs.Float64Var(&f.rate, "rate", 1, "error: the failure `probability`, within [0, 1]")
+	fs.StringVar(&f.message, "message", "", "error: the injected error's `message`")
+	fs.StringVar(&f.resource, "resource", "", "resource: cpu, memory, connections, disk_io or network_bandwidth")
+	fs.Float64Var(&f.level, "level", 0, "resource: the share consumed, within [0, 1]")
+	fs.DurationVar(&f.dur, "for", chaos.DefaultDuration, "how long the scenario lasts")
+	fs.StringVar(&f.name, "name", "", "the scenario's `name` (default: derived from type and target)")
+	fs.StringVar(&f.blast, "blast", "", "comma-separated further `targets` the scenario may touch")
+}
+
+// scenario returns the JSON form of the scenario that `chaos inject`
+// describes: the -f file as it is (after checking it), or one built from
+// the type argument in pos and the flags f was registered on in fs.
+// Mistakes are usage errors that name the flag or the file.
+func (f *injectFlags) scenario(fs *flag.FlagSet, pos []string, stdin io.Reader) ([]byte, error) {
+	if f.file != "" {
+		return readScenarioFile(f.file, pos, stdin)
+	}
+	typ, err := faultType(pos)
+	if err != nil {
+		return nil, err
+	}
+	if f.target == "" {
+		return nil, usageErrorf("-target is required: the service (or breaker) to hit, e.g. -target validator")
+	}
+	// Flags that do not belong to the type are mistakes, not silently ignored.
+	for field, name := range faultFlags {
+		if isFlagSet(fs, name) && !slices.Contains(typ.Fields(), field) {
+			return nil, usageErrorf("-%s does not apply to a %s fault", name, typ)
+		}
+	}
+	sc, err := f.build(fs, typ)
+	if err != nil {
+		return nil, err
+	}
+	if f.name != "" {
+		sc.Name = f.name
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, usageErrorf("%s", flagNames(err, scenarioFlags()))
+	}
+	return sc.MarshalJSON()
+}
+
+// readScenarioFile returns the scenario file of -f (- is stdin) after
+// checking that it parses; pos must be empty, since a file and a fault type
+// exclude each other.
+func readScenarioFile(file string, pos []string, stdin io.Reader) ([]byte, error) {
+	if len(pos) > 0 {
+		return nil, usageErrorf("give either a scenario file (-f) or a fault type, not both")
+	}
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, usageErrorf("reading the scenario: %v", err)
+	}
+	if _, err := chaos.ParseScenario(data); err != nil {
+		return nil, usageErrorf("%s: %s", file, flagNames(err, nil))
+	}
+	return data, nil
+}
+
+// faultType returns the fault type named by the one positional argument
+// of `chaos inject TYPE`.
+func faultType(pos []string) (chaos.Type, error) {
 	const usage = "antifragile chaos inject TYPE -target NAME [flags], or -f scenario.json"
 	if len(pos) == 0 {
-		return nil, usageErrorf("missing fault type (latency, error, breaker, partition, timeout or resource): usage: %s", usage)
+		return "", usageErrorf("missing fault type (latency, error, breaker, partition, timeout or resource): usage: %s", usage)
 	}
 	if len(pos) > 1 {
-		return nil, usageErrorf("unexpected argument %q: usage: %s", pos[1], usage)
+		return "", usageErrorf("unexpected argument %q: usage: %s", pos[1], usage)
 	}
 	typ, ok := chaosTypes()[pos[0]]
 	if !ok {
-		return nil, usageErrorf("unknown fault type %q: want latency, error, breaker, partition, timeout or resource", pos[0])
+		return "", usageErrorf("unknown fault type %q: want latency, error, breaker, partition, timeout or resource", pos[0])
 	}
-	if target == "" {
-		return nil, usageErrorf("-target is required: the service (or breaker) to hit, e.g. -target validator")
-	}
-	set := map[string]bool{}
-	visit(func(f *flag.Flag) { set[f.Name] = true })
-	// Flags that do not belong to the type are mistakes, not silently ignored.
-	for field, f := range faultFlags {
-		if set[f] && !slices.Contains(typ.Fields(), field) {
-			return nil, usageErrorf("-%s does not apply to a %s fault", f, typ)
-		}
-	}
-	var blastRadius []string
-	for _, b := range strings.Split(blast, ",") {
+	return typ, nil
+}
+
+// build returns the typ scenario the flags describe, not yet validated. A
+// latency fault needs -delay, a resource fault -resource and -level.
+func (f *injectFlags) build(fs *flag.FlagSet, typ chaos.Type) (chaos.Scenario, error) {
+	var blast []string
+	for _, b := range strings.Split(f.blast, ",") {
 		if b = strings.TrimSpace(b); b != "" {
-			blastRadius = append(blastRadius, b)
+			blast = append(blast, b)
 		}
 	}
-	var sc chaos.Scenario
 	switch typ {
 	case chaos.TypeLatency:
-		if !set["delay"] {
-			return nil, usageErrorf("a latency fault needs -delay, e.g. -delay 100ms")
+		if !isFlagSet(fs, "delay") {
+			return chaos.Scenario{}, usageErrorf("a latency fault needs -delay, e.g. -delay 100ms")
 		}
-		sc = chaos.LatencyScenario(target, delay, dur, blastRadius...)
+		return chaos.LatencyScenario(f.target, f.delay, f.dur, blast...), nil
 	case chaos.TypeError:
-		sc = chaos.ErrorScenario(target, rate, nil, dur, blastRadius...)
-		sc.ErrorMessage = message
+		sc := chaos.ErrorScenario(f.target, f.rate, nil, f.dur, blast...)
+		sc.ErrorMessage = f.message
+		return sc, nil
 	case chaos.TypeCircuitBreaker:
-		sc = chaos.BreakerScenario(target, dur, blastRadius...)
+		return chaos.BreakerScenario(f.target, f.dur, blast...), nil
 	case chaos.TypeNetworkPartition:
-		sc = chaos.PartitionScenario(target, dur, blastRadius...)
+		return chaos.PartitionScenario(f.target, f.dur, blast...), nil
 	case chaos.TypeTimeout:
-		sc = chaos.TimeoutScenario(target, dur, blastRadius...)
+		return chaos.TimeoutScenario(f.target, f.dur, blast...), nil
 	case chaos.TypeResourceExhaustion:
-		if !set["resource"] || !set["level"] {
-			return nil, usageErrorf("a resource fault needs -resource (cpu, memory, connections, disk_io or network_bandwidth) and -level, e.g. -resource cpu -level 0.5")
+		if !isFlagSet(fs, "resource") || !isFlagSet(fs, "level") {
+			return chaos.Scenario{}, usageErrorf("a resource fault needs -resource (cpu, memory, connections, disk_io or network_bandwidth) and -level, e.g. -resource cpu -level 0.5")
 		}
-		sc = chaos.ResourceScenario(chaos.ResourceType(resource), level, target, dur, blastRadius...)
+		return chaos.ResourceScenario(chaos.ResourceType(f.resource), f.level, f.target, f.dur, blast...), nil
 	}
-	if name != "" {
-		sc.Name = name
+	return chaos.Scenario{}, nil
+}
+
+// scenarioFlags maps the JSON fields of a scenario to the flags of `chaos
+// inject` that set them, for flagNames.
+func scenarioFlags() map[string]string {
+	names := map[string]string{"name": "-name", "target": "-target", "duration": "-for", "blast_radius": "-blast"}
+	for field, f := range faultFlags {
+		names[field] = "-" + f
 	}
-	if err := sc.Validate(); err != nil {
-		names := map[string]string{"name": "-name", "target": "-target", "duration": "-for", "blast_radius": "-blast"}
-		for field, f := range faultFlags {
-			names[field] = "-" + f
-		}
-		return nil, usageErrorf("%s", flagNames(err, names))
-	}
-	return sc.MarshalJSON()
+	return names
 }
 
 // faultFlags names the flag of each kind-specific scenario field (see

@@ -52,13 +52,8 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return helpOK(err)
 	}
-	switch {
-	case len(pos) > 0:
-		return usageErrorf("gameday: unexpected argument %q: pass the scenario with -f", pos[0])
-	case *file == "":
-		return usageErrorf("gameday: -f scenario.json is required (run 'antifragile gameday -h' for the flags)")
-	case *duration < 0:
-		return usageErrorf("gameday: -duration %s must not be negative", *duration)
+	if err := checkGamedayArgs(pos, *file, *duration); err != nil {
+		return err
 	}
 	sc, err := readGamedayScenario(*file, stdin)
 	if err != nil {
@@ -75,32 +70,16 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := gamedayPreflight(ctx, c); err != nil {
 		return err
 	}
-
 	progress := stdout
 	if remote.json {
 		progress = stderr
 	}
-	scaled, scale := sc.Scaled(*duration)
-	fmt.Fprintf(progress, "antifragile gameday: %q against %s, %d phases in %s\n\n",
-		scaled.Name, c.BaseURL(), len(scaled.Phases), scaled.Total().Round(time.Millisecond))
-	res, err := gameday.Run(ctx, gameday.Config{
-		Scenario: scaled, Target: gameday.NewRemoteTarget(c), Progress: progress,
-		Terminal: gameday.IsTerminal(progress), Description: c.BaseURL(), Scale: scale,
-	})
+	res, err := runRemoteGameday(ctx, c, sc, *duration, progress)
 	if err != nil {
 		return err
 	}
-	if remote.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintln(stdout)
-		if err := report.WriteSummary(stdout, res); err != nil {
-			return err
-		}
+	if err := writeGamedayResult(stdout, res, remote.json); err != nil {
+		return err
 	}
 	if err := report.WriteReportFile(*reportFile, res); err != nil {
 		return fmt.Errorf("gameday: writing the report: %w", err)
@@ -109,6 +88,45 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(progress, "report: %s\n", abs)
 	}
 	return res.Err()
+}
+
+// checkGamedayArgs checks the arguments of `gameday`: no positional
+// argument, a scenario file, a duration that is not negative.
+func checkGamedayArgs(pos []string, file string, duration time.Duration) error {
+	switch {
+	case len(pos) > 0:
+		return usageErrorf("gameday: unexpected argument %q: pass the scenario with -f", pos[0])
+	case file == "":
+		return usageErrorf("gameday: -f scenario.json is required (run 'antifragile gameday -h' for the flags)")
+	case duration < 0:
+		return usageErrorf("gameday: -duration %s must not be negative", duration)
+	}
+	return nil
+}
+
+// runRemoteGameday runs the game day sc, scaled to last duration (0: as
+// it is), against the server of c, printing a banner and the progress to
+// progress, and returns its result (see gameday.Run).
+func runRemoteGameday(ctx context.Context, c *client.Client, sc *scenario.Scenario, duration time.Duration, progress io.Writer) (*gameday.Result, error) {
+	scaled, scale := sc.Scaled(duration)
+	fmt.Fprintf(progress, "antifragile gameday: %q against %s, %d phases in %s\n\n",
+		scaled.Name, c.BaseURL(), len(scaled.Phases), scaled.Total().Round(time.Millisecond))
+	return gameday.Run(ctx, gameday.Config{
+		Scenario: scaled, Target: gameday.NewRemoteTarget(c), Progress: progress,
+		Terminal: gameday.IsTerminal(progress), Description: c.BaseURL(), Scale: scale,
+	})
+}
+
+// writeGamedayResult writes res to w: as indented JSON when asJSON, else
+// as the summary table after a blank line.
+func writeGamedayResult(w io.Writer, res *gameday.Result, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintln(w)
+	return report.WriteSummary(w, res)
 }
 
 // gamedayPreflight checks, before any fault is injected, that the server

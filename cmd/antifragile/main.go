@@ -331,6 +331,26 @@ func needArgs(pos []string, n int, usage string) error {
 	return nil
 }
 
+// splitAction returns the action a command's arguments start with, the
+// first argument when it is not a flag, or dflt, and the arguments after
+// the action.
+func splitAction(args []string, dflt string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return dflt, args
+}
+
+// output writes v to w: as indented JSON when asJSON (-json), else as text
+// by show.
+func output[T any](w io.Writer, asJSON bool, v T, show func(io.Writer, T)) error {
+	if asJSON {
+		return writeJSON(w, v)
+	}
+	show(w, v)
+	return nil
+}
+
 // oneOf reports whether s is in list.
 func oneOf(s string, list ...string) bool { return slices.Contains(list, s) }
 

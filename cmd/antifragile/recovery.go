@@ -5,10 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/antifragile-go/antifragile/api"
+	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -30,64 +31,30 @@ manual (default: the service's policy on the server). Any policy flag
 policy whose other fields take their defaults.
 `
 
+// runRecovery runs the `recovery` subcommand (see recoveryUsage): it
+// checks the action, its arguments and, for schedule, the request locally
+// (mistakes are usage errors naming the flag), then sends the one request
+// of the action and prints the answer.
 func runRecovery(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	action := "status"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		action, args = args[0], args[1:]
-	}
+	action, args := splitAction(args, "status")
 	fs := newFlagSet("recovery "+action, recoveryUsage, stderr)
 	var rf remoteFlags
 	rf.register(fs)
-	var (
-		strategy, initialDelay, maxDelay string
-		priority, maxAttempts            int
-		multiplier, jitter               float64
-	)
+	var sched scheduleFlags
 	if action == "schedule" {
-		fs.StringVar(&strategy, "strategy", "", "retry `strategy`: exponential_backoff, linear_backoff, immediate or manual")
-		fs.IntVar(&priority, "priority", 0, "`priority`: lower runs first")
-		fs.IntVar(&maxAttempts, "max-attempts", 0, "policy: attempts in total (0: 5)")
-		fs.StringVar(&initialDelay, "initial-delay", "", "policy: first delay, such as 1s")
-		fs.StringVar(&maxDelay, "max-delay", "", "policy: longest delay, such as 1m")
-		fs.Float64Var(&multiplier, "multiplier", 0, "policy: growth of exponential_backoff (0: 2)")
-		fs.Float64Var(&jitter, "jitter", 0, "policy: spread of each delay, within [0, 1]")
+		sched.register(fs)
 	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
-	const usage = "antifragile recovery status|schedule|resume|resolve|cancel [NAME]"
-	switch action {
-	case "status":
-		if err := needArgs(pos, 0, "antifragile recovery status"); err != nil {
-			return err
-		}
-	case "schedule", "resume", "resolve", "cancel":
-		if err := needArgs(pos, 1, "antifragile recovery "+action+" NAME"); err != nil {
-			return err
-		}
-	default:
-		return usageErrorf("unknown action %q: usage: %s", action, usage)
+	if err := recoveryArgs(action, pos); err != nil {
+		return err
 	}
 	var req api.ScheduleRequest
 	if action == "schedule" {
-		req = api.ScheduleRequest{Strategy: strategy, Priority: priority}
-		policySet := false
-		fs.Visit(func(f *flag.Flag) {
-			if oneOf(f.Name, "max-attempts", "initial-delay", "max-delay", "multiplier", "jitter") {
-				policySet = true
-			}
-		})
-		if policySet {
-			req.Policy = &api.Policy{MaxRetryAttempts: maxAttempts, InitialDelay: initialDelay, MaxDelay: maxDelay,
-				BackoffMultiplier: multiplier, Jitter: jitter}
-		}
-		// Check locally, so that a typo is a usage error naming the flag.
-		if _, _, _, err := req.Args(recovery.ExponentialBackoff); err != nil {
-			return usageErrorf("%s", flagNames(err, map[string]string{
-				"strategy": "-strategy", "policy.max_retry_attempts": "-max-attempts", "policy.initial_delay": "-initial-delay",
-				"policy.max_delay": "-max-delay", "policy.backoff_multiplier": "-multiplier", "policy.jitter": "-jitter",
-			}))
+		if req, err = sched.request(fs); err != nil {
+			return err
 		}
 	}
 	c, err := rf.client()
@@ -100,41 +67,93 @@ func runRecovery(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if err != nil {
 			return err
 		}
-		if rf.json {
-			return writeJSON(stdout, st)
-		}
-		printRecovery(stdout, st)
-		return nil
+		return output(stdout, rf.json, st, printRecovery)
 	}
-	name := pos[0]
-	var a api.RecoveryAction
-	switch action {
-	case "schedule":
-		a, err = c.ScheduleRecovery(ctx, name, req)
-	case "resume":
-		a, err = c.ResumeRecovery(ctx, name)
-	case "resolve":
-		a, err = c.ResolveRecovery(ctx, name)
-	case "cancel":
-		a, err = c.CancelRecovery(ctx, name)
-	}
+	a, err := recoveryRequest(ctx, c, action, pos[0], req)
 	if err != nil {
 		return err
 	}
-	if rf.json {
-		return writeJSON(stdout, a)
+	return output(stdout, rf.json, a, printRecoveryAction)
+}
+
+// recoveryArgs checks the action of `recovery` and its positional
+// arguments.
+func recoveryArgs(action string, pos []string) error {
+	const usage = "antifragile recovery status|schedule|resume|resolve|cancel [NAME]"
+	switch action {
+	case "status":
+		return needArgs(pos, 0, "antifragile recovery status")
+	case "schedule", "resume", "resolve", "cancel":
+		return needArgs(pos, 1, "antifragile recovery "+action+" NAME")
 	}
+	return usageErrorf("unknown action %q: usage: %s", action, usage)
+}
+
+// scheduleFlags are the flags of `recovery schedule`.
+type scheduleFlags struct {
+	strategy, initialDelay, maxDelay string
+	priority, maxAttempts            int
+	multiplier, jitter               float64
+}
+
+// register adds the flags of `recovery schedule` to fs.
+func (f *scheduleFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.strategy, "strategy", "", "retry `strategy`: exponential_backoff, linear_backoff, immediate or manual")
+	fs.IntVar(&f.priority, "priority", 0, "`priority`: lower runs first")
+	fs.IntVar(&f.maxAttempts, "max-attempts", 0, "policy: attempts in total (0: 5)")
+	fs.StringVar(&f.initialDelay, "initial-delay", "", "policy: first delay, such as 1s")
+	fs.StringVar(&f.maxDelay, "max-delay", "", "policy: longest delay, such as 1m")
+	fs.Float64Var(&f.multiplier, "multiplier", 0, "policy: growth of exponential_backoff (0: 2)")
+	fs.Float64Var(&f.jitter, "jitter", 0, "policy: spread of each delay, within [0, 1]")
+}
+
+// request returns the schedule request the flags describe: with a policy
+// when any policy flag was given in fs, its other fields then taking their
+// defaults. It checks the request locally, so that a typo is a usage error
+// naming the flag.
+func (f *scheduleFlags) request(fs *flag.FlagSet) (api.ScheduleRequest, error) {
+	req := api.ScheduleRequest{Strategy: f.strategy, Priority: f.priority}
+	policyFlag := func(name string) bool { return isFlagSet(fs, name) }
+	if slices.ContainsFunc([]string{"max-attempts", "initial-delay", "max-delay", "multiplier", "jitter"}, policyFlag) {
+		req.Policy = &api.Policy{MaxRetryAttempts: f.maxAttempts, InitialDelay: f.initialDelay, MaxDelay: f.maxDelay,
+			BackoffMultiplier: f.multiplier, Jitter: f.jitter}
+	}
+	if _, _, _, err := req.Args(recovery.ExponentialBackoff); err != nil {
+		return req, usageErrorf("%s", flagNames(err, map[string]string{
+			"strategy": "-strategy", "policy.max_retry_attempts": "-max-attempts", "policy.initial_delay": "-initial-delay",
+			"policy.max_delay": "-max-delay", "policy.backoff_multiplier": "-multiplier", "policy.jitter": "-jitter",
+		}))
+	}
+	return req, nil
+}
+
+// recoveryRequest sends the request of the recovery action (schedule,
+// resume, resolve or cancel) on the service name; req is schedule's.
+func recoveryRequest(ctx context.Context, c *client.Client, action, name string, req api.ScheduleRequest) (api.RecoveryAction, error) {
+	switch action {
+	case "schedule":
+		return c.ScheduleRecovery(ctx, name, req)
+	case "resume":
+		return c.ResumeRecovery(ctx, name)
+	case "resolve":
+		return c.ResolveRecovery(ctx, name)
+	}
+	return c.CancelRecovery(ctx, name)
+}
+
+// printRecoveryAction prints the answer of a recovery action: the task as
+// it is now, or that it is no longer tracked.
+func printRecoveryAction(w io.Writer, a api.RecoveryAction) {
 	if a.Task == nil {
-		fmt.Fprintf(stdout, "%s: %s done, no longer tracked\n", a.Service, a.Action)
-		return nil
+		fmt.Fprintf(w, "%s: %s done, no longer tracked\n", a.Service, a.Action)
+		return
 	}
 	t := a.Task
-	fmt.Fprintf(stdout, "%s: %s (%s, priority %d, attempt %d of %d", t.Service, t.State, t.Strategy, t.Priority, t.AttemptCount, t.MaxAttempts)
+	fmt.Fprintf(w, "%s: %s (%s, priority %d, attempt %d of %d", t.Service, t.State, t.Strategy, t.Priority, t.AttemptCount, t.MaxAttempts)
 	if !t.NextAttemptAt.IsZero() {
-		fmt.Fprintf(stdout, ", next %s", ago(t.NextAttemptAt, time.Now()))
+		fmt.Fprintf(w, ", next %s", ago(t.NextAttemptAt, time.Now()))
 	}
-	fmt.Fprintln(stdout, ")")
-	return nil
+	fmt.Fprintln(w, ")")
 }
 
 func printRecovery(w io.Writer, st recovery.Status) {

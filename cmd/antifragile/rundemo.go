@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -109,120 +110,193 @@ func demoConfigFile(addr, token string, seed uint64, dashboard http.Handler) *sy
 // kept the demo from running: an invalid configuration, an address in use,
 // a report that could not be written.
 func playDemo(ctx context.Context, cfg demoConfig) (*gameday.Result, error) {
+	pl, err := cfg.plan()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startDemoServer(ctx, pl, cfg.Dashboard)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stopDaemon()
+	url := srv.d.URL()
+	pl.printBanner(url)
+	if cfg.Ready != nil {
+		cfg.Ready(url, pl.token)
+	}
+	srv.startTraffic(ctx)
+	res, err := gameday.Run(ctx, gameday.Config{
+		Scenario: pl.scenario, Target: srv.target, Progress: pl.out, Terminal: cfg.Terminal,
+		Description: "in-process simulation at " + url, Seed: pl.seed, Scale: pl.scale,
+	})
+	if err != nil {
+		_ = srv.stop()
+		return nil, err
+	}
+	errs := pl.writeResults(res)
+	if cfg.KeepRunning && ctx.Err() == nil {
+		fmt.Fprintf(pl.out, "still serving %s/ — press Ctrl-C to stop\n", url)
+		<-ctx.Done()
+	}
+	if err := srv.stop(); err != nil && !errors.Is(err, context.Canceled) {
+		errs = append(errs, fmt.Errorf("gameday: the demo server: %w", err))
+	}
+	return res, errors.Join(errs...)
+}
+
+// demoPlan is a demoConfig checked, with its defaults filled in.
+type demoPlan struct {
+	out        io.Writer          // never nil
+	scenario   *scenario.Scenario // scaled to demoConfig.Duration
+	scale      float64            // the factor of that scaling
+	addr       string
+	reportPath string
+	seed       uint64 // never 0
+	token      string // never empty
+}
+
+// plan checks cfg and fills in its defaults (see demoConfig), drawing a
+// seed and a token when cfg has none. It reports the problems of the
+// writers first, then those of the scenario, the duration and the address.
+func (cfg demoConfig) plan() (demoPlan, error) {
 	var p antifragile.Problems
 	p.Add(nilcheck.Optional("out", cfg.Out))
 	p.Add(nilcheck.Optional("dashboard", cfg.Dashboard))
 	if err := p.Err(); err != nil {
-		return nil, err
+		return demoPlan{}, err
 	}
-	out := cfg.Out
-	if out == nil {
-		out = io.Discard
+	pl := demoPlan{
+		out: cfg.Out, addr: cmp.Or(cfg.Addr, system.DefaultListen),
+		reportPath: cmp.Or(cfg.Report, report.DefaultFile), seed: cfg.Seed, token: cfg.Token,
 	}
+	if pl.out == nil {
+		pl.out = io.Discard
+	}
+	var err error
+	if pl.scenario, pl.scale, err = cfg.scaledScenario(); err != nil {
+		return demoPlan{}, err
+	}
+	if _, _, err := net.SplitHostPort(pl.addr); err != nil {
+		return demoPlan{}, antifragile.Invalid("addr", pl.addr, "must be host:port, such as 127.0.0.1:8080 (port 0 picks a free port)")
+	}
+	if pl.seed == 0 {
+		pl.seed = newSeed()
+	}
+	if pl.token == "" {
+		if pl.token, err = newToken(); err != nil {
+			return demoPlan{}, err
+		}
+	}
+	return pl, nil
+}
+
+// scaledScenario returns the game day of cfg (Default() when it has none),
+// checked against the simulated agents and scaled to cfg.Duration, with
+// the scale factor.
+func (cfg demoConfig) scaledScenario() (*scenario.Scenario, float64, error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		sc = scenario.Default()
 	}
 	if err := sc.CheckTargets(agentsim.Agents()); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if cfg.Duration < 0 {
-		return nil, antifragile.Invalid("duration", cfg.Duration, "must not be negative (0 keeps the scenario's durations)")
+		return nil, 0, antifragile.Invalid("duration", cfg.Duration, "must not be negative (0 keeps the scenario's durations)")
 	}
 	scaled, scale := sc.Scaled(cfg.Duration)
-	addr := cfg.Addr
-	if addr == "" {
-		addr = system.DefaultListen
-	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, antifragile.Invalid("addr", addr, "must be host:port, such as 127.0.0.1:8080 (port 0 picks a free port)")
-	}
-	reportPath := cfg.Report
-	if reportPath == "" {
-		reportPath = report.DefaultFile
-	}
-	seed := cfg.Seed
-	if seed == 0 {
-		seed = newSeed()
-	}
-	token := cfg.Token
-	if token == "" {
-		var err error
-		if token, err = newToken(); err != nil {
-			return nil, err
-		}
-	}
+	return scaled, scale, nil
+}
 
-	d, err := daemon.New(demoConfigFile(addr, token, seed, cfg.Dashboard))
+// printBanner prints what the demo runs and how to reach it: the game
+// day, the dashboard's URL, the token and the seed.
+func (pl demoPlan) printBanner(url string) {
+	sc := pl.scenario
+	fmt.Fprintf(pl.out, "antifragile demo: game day %q, %d phases in %s\n", sc.Name, len(sc.Phases), gameday.RoundDuration(sc.Total()))
+	fmt.Fprintf(pl.out, "  dashboard  %s/\n", url)
+	fmt.Fprintf(pl.out, "  token      %s   (the dashboard asks for it before write actions)\n", pl.token)
+	fmt.Fprintf(pl.out, "  seed       %d   (-seed %d injects the same faults again)\n\n", pl.seed, pl.seed)
+}
+
+// writeResults prints the summary table of res, writes the HTML report and
+// prints its path. It returns the error of writing the report, if any.
+func (pl demoPlan) writeResults(res *gameday.Result) []error {
+	fmt.Fprintln(pl.out)
+	_ = report.WriteSummary(pl.out, res)
+	if err := report.WriteReportFile(pl.reportPath, res); err != nil {
+		return []error{fmt.Errorf("gameday: writing the report: %w", err)}
+	}
+	abs, err := filepath.Abs(pl.reportPath)
+	if err != nil {
+		abs = pl.reportPath
+	}
+	fmt.Fprintf(pl.out, "report: %s\n", abs)
+	return nil
+}
+
+// demoServer is the running part of the demo: the daemon, and the
+// simulated agents' traffic on its bus. It owns the goroutines running
+// them until stop returns.
+type demoServer struct {
+	d      *daemon.Daemon
+	sim    *agentsim.Simulation
+	target *gameday.LocalTarget // the game day's view of sim
+
+	stopDaemon context.CancelFunc // ends the daemon's context
+	daemonErr  chan error         // receives the daemon's Run result
+
+	stopTraffic context.CancelFunc // nil until startTraffic
+	traffic     sync.WaitGroup     // the goroutine running sim
+}
+
+// startDemoServer builds the daemon of pl and the simulation on its bus,
+// and runs the daemon until it serves. The daemon outlives ctx: it runs
+// until stop, so that the game day can clean up after an interruption.
+// When ctx ends before the daemon serves, startDemoServer stops it, waits
+// for it and returns ctx's error.
+func startDemoServer(ctx context.Context, pl demoPlan, dashboard http.Handler) (*demoServer, error) {
+	d, err := daemon.New(demoConfigFile(pl.addr, pl.token, pl.seed, dashboard))
 	if err != nil {
 		return nil, err
 	}
-	sim, err := agentsim.NewSimulation(d.System, agentsim.SimConfig{Scale: scale, Traffic: agentsim.GeneratorConfig{Rate: scaled.Traffic.Rate, Tenants: scaled.Traffic.Tenants, Seed: seed}})
+	traffic := agentsim.GeneratorConfig{Rate: pl.scenario.Traffic.Rate, Tenants: pl.scenario.Traffic.Tenants, Seed: pl.seed}
+	sim, err := agentsim.NewSimulation(d.System, agentsim.SimConfig{Scale: pl.scale, Traffic: traffic})
 	if err != nil {
 		_ = d.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	target := gameday.NewLocalTarget(sim.System(), sim.Traffic())
-
-	// The daemon outlives ctx until the game day has cleaned up.
+	s := &demoServer{d: d, sim: sim, target: gameday.NewLocalTarget(sim.System(), sim.Traffic()), daemonErr: make(chan error, 1)}
 	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopDaemon()
-	daemonErr := make(chan error, 1)
-	go func() { daemonErr <- d.Run(dctx) }()
+	s.stopDaemon = stopDaemon
+	go func() { s.daemonErr <- d.Run(dctx) }()
 	select {
 	case <-d.Ready():
-	case err := <-daemonErr:
+		return s, nil
+	case err := <-s.daemonErr:
+		stopDaemon()
 		return nil, fmt.Errorf("gameday: the demo server did not start: %w", err)
 	case <-ctx.Done():
 		stopDaemon()
-		<-daemonErr
+		<-s.daemonErr
 		return nil, ctx.Err()
 	}
-	url := d.URL()
-	fmt.Fprintf(out, "antifragile demo: game day %q, %d phases in %s\n", scaled.Name, len(scaled.Phases), gameday.RoundDuration(scaled.Total()))
-	fmt.Fprintf(out, "  dashboard  %s/\n", url)
-	fmt.Fprintf(out, "  token      %s   (the dashboard asks for it before write actions)\n", token)
-	fmt.Fprintf(out, "  seed       %d   (-seed %d injects the same faults again)\n\n", seed, seed)
-	if cfg.Ready != nil {
-		cfg.Ready(url, token)
-	}
+}
 
-	tctx, stopTraffic := context.WithCancel(dctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = sim.Run(tctx) })
-	stop := func() error {
-		stopTraffic()
-		wg.Wait()
-		stopDaemon()
-		return <-daemonErr
-	}
+// startTraffic starts the simulated agents' traffic in a goroutine of s. It
+// runs until stop, whatever ctx does; ctx gives it its values only.
+func (s *demoServer) startTraffic(ctx context.Context) {
+	tctx, stopTraffic := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopTraffic = stopTraffic
+	s.traffic.Go(func() { _ = s.sim.Run(tctx) })
+}
 
-	res, err := gameday.Run(ctx, gameday.Config{
-		Scenario: scaled, Target: target, Progress: out, Terminal: cfg.Terminal,
-		Description: "in-process simulation at " + url, Seed: seed, Scale: scale,
-	})
-	if err != nil {
-		_ = stop()
-		return nil, err
+// stop ends the traffic and waits for it, then stops the daemon and returns
+// its Run result. It is called once.
+func (s *demoServer) stop() error {
+	if s.stopTraffic != nil {
+		s.stopTraffic()
 	}
-	fmt.Fprintln(out)
-	_ = report.WriteSummary(out, res)
-	var errs []error
-	if err := report.WriteReportFile(reportPath, res); err != nil {
-		errs = append(errs, fmt.Errorf("gameday: writing the report: %w", err))
-	} else {
-		abs, aerr := filepath.Abs(reportPath)
-		if aerr != nil {
-			abs = reportPath
-		}
-		fmt.Fprintf(out, "report: %s\n", abs)
-	}
-	if cfg.KeepRunning && ctx.Err() == nil {
-		fmt.Fprintf(out, "still serving %s/ — press Ctrl-C to stop\n", url)
-		<-ctx.Done()
-	}
-	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
-		errs = append(errs, fmt.Errorf("gameday: the demo server: %w", err))
-	}
-	return res, errors.Join(errs...)
+	s.traffic.Wait()
+	s.stopDaemon()
+	return <-s.daemonErr
 }

@@ -52,35 +52,60 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageErrorf("-log-level %q: want debug, info, warn or error", *logLevel)
 	}
-
-	cfg := system.Default()
-	if *configPath != "" {
-		if cfg, err = system.Load(*configPath); err != nil {
-			return err
-		}
-	}
-	if *listen != "" {
-		cfg.Ops.Listen = *listen
-	}
-	if *token != "" {
-		cfg.Ops.Token = *token
-	}
-	if err := cfg.Validate(); err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("serve: invalid -listen or -token:\n%w", err)}
+	cfg, err := serveConfig(*configPath, *listen, *token)
+	if err != nil {
+		return err
 	}
 	if *printConfig {
-		shown := cfg.Clone()
-		if shown.Ops.Token != "" {
-			shown.Ops.Token = "xxxxx"
-		}
-		shown.Metering.Sink = system.RedactSink(shown.Metering.Sink)
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(shown)
+		return printServeConfig(stdout, cfg)
 	}
-
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger, cfg.Dashboard = logger, dashboard.Handler()
+	return serveDaemon(ctx, cfg, stdout)
+}
+
+// serveConfig returns the configuration of `serve`: the file at path (the
+// embedded defaults when path is empty) with listen and token, when not
+// empty, overriding ops.listen and ops.token. A problem they bring is a
+// usage error.
+func serveConfig(path, listen, token string) (*system.Config, error) {
+	cfg := system.Default()
+	if path != "" {
+		var err error
+		if cfg, err = system.Load(path); err != nil {
+			return nil, err
+		}
+	}
+	if listen != "" {
+		cfg.Ops.Listen = listen
+	}
+	if token != "" {
+		cfg.Ops.Token = token
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("serve: invalid -listen or -token:\n%w", err)}
+	}
+	return cfg, nil
+}
+
+// printServeConfig writes cfg to w as indented JSON, with the token and
+// the sink's secrets masked.
+func printServeConfig(w io.Writer, cfg *system.Config) error {
+	shown := cfg.Clone()
+	if shown.Ops.Token != "" {
+		shown.Ops.Token = "xxxxx"
+	}
+	shown.Metering.Sink = system.RedactSink(shown.Metering.Sink)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(shown)
+}
+
+// serveDaemon builds the daemon of cfg and runs it until ctx ends, printing
+// the ops API's URL to stdout once it listens (and warning through
+// cfg.Logger when no token enables the write routes). It returns the
+// daemon's result.
+func serveDaemon(ctx context.Context, cfg *system.Config, stdout io.Writer) error {
 	d, err := daemon.New(cfg)
 	if err != nil {
 		return err
@@ -91,7 +116,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	case <-d.Ready():
 		fmt.Fprintln(stdout, d.URL())
 		if !d.HasToken() {
-			logger.Warn("no token configured: the write routes are disabled",
+			cfg.Logger.Warn("no token configured: the write routes are disabled",
 				"fix", "set $"+cfg.TokenEnvName()+", ops.token in the config file, or -token")
 		}
 	case err := <-result:

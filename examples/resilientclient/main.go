@@ -42,10 +42,7 @@ func run() error {
 	}
 	defer agg.Close(ctx)
 
-	// The service answers 200; the chaos middleware in front of it injects
-	// faults for the target "inventory".
-	svc := httptest.NewServer(chaoshttp.Middleware(eng, chaoshttp.Config{Target: "inventory"})(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })))
+	svc := newService(eng)
 	defer svc.Close()
 
 	br, err := reg.GetOrCreate("inventory", breaker.Config{ConsecutiveFailures: 3, OpenTimeout: 200 * time.Millisecond})
@@ -53,21 +50,7 @@ func run() error {
 		return err
 	}
 	call := func() error {
-		return br.ExecuteContext(ctx, func(ctx context.Context) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL, nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("inventory: %s", resp.Status)
-			}
-			return nil
-		})
+		return br.ExecuteContext(ctx, func(ctx context.Context) error { return get(ctx, svc.URL) })
 	}
 
 	events := br.Subscribe(8)
@@ -92,6 +75,31 @@ func run() error {
 	fmt.Printf("after the fault: %v, breaker %s, health %s\n", errOrOK(err), br.State(), agg.Report().Status)
 	if errors.Is(err, breaker.ErrOpen) {
 		return errors.New("breaker did not recover")
+	}
+	return nil
+}
+
+// newService starts the "inventory" service: it answers 200, and the chaos
+// middleware in front of it injects eng's faults for the target
+// "inventory".
+func newService(eng *chaos.Engine) *httptest.Server {
+	return httptest.NewServer(chaoshttp.Middleware(eng, chaoshttp.Config{Target: "inventory"})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })))
+}
+
+// get calls the service at url; an answer other than 200 is an error.
+func get(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("inventory: %s", resp.Status)
 	}
 	return nil
 }

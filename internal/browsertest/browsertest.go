@@ -73,49 +73,13 @@ func Start(t testing.TB, cfg Config) context.Context {
 	if err != nil {
 		t.Skipf("browsertest: %s not found on PATH; install it (apt-get install chromium) to run this test", Binary)
 	}
-	if cfg.Width <= 0 {
-		cfg.Width = 1280
-	}
-	if cfg.Height <= 0 {
-		cfg.Height = 800
-	}
-	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = 30 * time.Second
-	}
-
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin)}
-	for _, f := range Flags() {
-		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
-	}
-	// No UserDataDir option: chromedp then creates a fresh temporary profile
-	// directory for this browser, and after the browser exits it kills any
-	// leftover child process that still uses it and removes it.
-	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(format string, args ...any) {
-		t.Logf("browsertest: chromedp: "+format, args...)
-	}))
-
-	// The first action starts the browser and binds its life to ctx; only
-	// the wait is bounded by the start timeout.
-	started := make(chan error, 1)
-	go func() {
-		started <- chromedp.Do(ctx, chromedp.EmulateViewport(int64(cfg.Width), int64(cfg.Height)))
-	}()
-	timer := time.NewTimer(cfg.StartTimeout)
-	defer timer.Stop()
-	select {
-	case err = <-started:
-	case <-timer.C:
-		err = fmt.Errorf("not started after %v", cfg.StartTimeout)
-		cancel()
-		<-started
-	}
-	if err != nil {
+	cfg = cfg.withDefaults()
+	ctx, cancel, allocCancel := newBrowser(t, bin)
+	if err := startBrowser(ctx, cancel, cfg); err != nil {
 		cancel()
 		allocCancel()
 		t.Fatalf("browsertest: start %s: %v", bin, err)
 	}
-
 	con, err := watchConsole(ctx)
 	if err != nil {
 		cancel()
@@ -123,17 +87,7 @@ func Start(t testing.TB, cfg Config) context.Context {
 		t.Fatalf("browsertest: watch the console: %v", err)
 	}
 	t.Cleanup(func() {
-		msgs := con.stop()
-		for _, m := range msgs {
-			t.Logf("browsertest: console %s", m)
-		}
-		if !cfg.AllowConsoleErrors {
-			for _, m := range msgs {
-				if m.level != "warning" && (cfg.ExpectConsole == nil || !cfg.ExpectConsole.MatchString(m.text)) {
-					t.Errorf("browsertest: the page logged %s", m)
-				}
-			}
-		}
+		checkConsole(t, cfg, con.stop())
 		// Close the browser gracefully, bounded, then kill what is left and
 		// wait for every process and goroutine of the allocator.
 		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
@@ -145,6 +99,77 @@ func Start(t testing.TB, cfg Config) context.Context {
 		allocCancel()
 	})
 	return ctx
+}
+
+// withDefaults returns c with its zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.Width <= 0 {
+		c.Width = 1280
+	}
+	if c.Height <= 0 {
+		c.Height = 800
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// newBrowser returns the chromedp context of the first tab of a browser
+// running bin with Flags, not started yet, with the cancel functions of the
+// tab and of the allocator; cancel the tab first.
+func newBrowser(t testing.TB, bin string) (ctx context.Context, cancel, allocCancel context.CancelFunc) {
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(bin)}
+	for _, f := range Flags() {
+		opts = append(opts, chromedp.Flag(strings.TrimPrefix(f, "--"), true))
+	}
+	// No UserDataDir option: chromedp then creates a fresh temporary profile
+	// directory for this browser, and after the browser exits it kills any
+	// leftover child process that still uses it and removes it.
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel = chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(format string, args ...any) {
+		t.Logf("browsertest: chromedp: "+format, args...)
+	}))
+	return ctx, cancel, allocCancel
+}
+
+// startBrowser starts the browser of the tab ctx by setting the viewport,
+// waiting at most cfg.StartTimeout; past it, it cancels the tab and waits
+// for the start to give up.
+func startBrowser(ctx context.Context, cancel context.CancelFunc, cfg Config) error {
+	// The first action starts the browser and binds its life to ctx; only
+	// the wait is bounded by the start timeout.
+	started := make(chan error, 1)
+	go func() {
+		started <- chromedp.Do(ctx, chromedp.EmulateViewport(int64(cfg.Width), int64(cfg.Height)))
+	}()
+	timer := time.NewTimer(cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-started:
+		return err
+	case <-timer.C:
+		cancel()
+		<-started
+		return fmt.Errorf("not started after %v", cfg.StartTimeout)
+	}
+}
+
+// checkConsole logs the console messages msgs and, unless
+// cfg.AllowConsoleErrors, fails the test for each error or exception that
+// cfg.ExpectConsole does not match.
+func checkConsole(t testing.TB, cfg Config, msgs []consoleMessage) {
+	for _, m := range msgs {
+		t.Logf("browsertest: console %s", m)
+	}
+	if cfg.AllowConsoleErrors {
+		return
+	}
+	for _, m := range msgs {
+		if m.level != "warning" && (cfg.ExpectConsole == nil || !cfg.ExpectConsole.MatchString(m.text)) {
+			t.Errorf("browsertest: the page logged %s", m)
+		}
+	}
 }
 
 // consoleMessage is a warning, error or uncaught exception of the page.
@@ -179,49 +204,8 @@ func watchConsole(ctx context.Context) (*console, error) {
 	cctx, cancel := context.WithCancel(ctx)
 	c := &console{cancel: cancel}
 	err := chromedp.Listen(cctx, func(ev any) {
-		var m consoleMessage
-		switch e := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			switch e.Type {
-			case runtime.ConsoleAPICalledTypeError, runtime.ConsoleAPICalledTypeAssert:
-				m.level = "error"
-			case runtime.ConsoleAPICalledTypeWarning:
-				m.level = "warning"
-			default:
-				return
-			}
-			parts := make([]string, 0, len(e.Args))
-			for _, a := range e.Args {
-				parts = append(parts, remoteText(a))
-			}
-			m.text = strings.Join(parts, " ")
-			if st := e.StackTrace; st != nil && len(st.CallFrames) > 0 {
-				f := st.CallFrames[0]
-				m.where = fmt.Sprintf("%s:%d", f.URL, f.LineNumber+1)
-			}
-		case *runtime.EventExceptionThrown:
-			d := e.ExceptionDetails
-			if d == nil {
-				return
-			}
-			m.level, m.text = "exception", d.Text
-			if d.Exception != nil {
-				desc, _, _ := strings.Cut(remoteText(d.Exception), "\n")
-				m.text += " " + desc
-			}
-			if d.URL != "" {
-				m.where = fmt.Sprintf("%s:%d", d.URL, d.LineNumber+1)
-			}
-		case *log.EventEntryAdded:
-			en := e.Entry
-			if en == nil || (en.Level != log.EntryLevelError && en.Level != log.EntryLevelWarning) {
-				return
-			}
-			m.level, m.text = string(en.Level), en.Text
-			if en.URL != "" {
-				m.where = fmt.Sprintf("%s:%d", en.URL, en.LineNumber+1)
-			}
-		default:
+		m, ok := consoleMessageOf(ev)
+		if !ok {
 			return
 		}
 		c.mu.Lock()
@@ -233,6 +217,65 @@ func watchConsole(ctx context.Context) (*console, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// consoleMessageOf returns the console message of the DevTools event ev:
+// a console.error, console.assert or console.warn call, an uncaught
+// exception, or a log entry of level error or warning. ok is false for
+// any other event.
+func consoleMessageOf(ev any) (m consoleMessage, ok bool) {
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		return consoleCall(e)
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		if d == nil {
+			return m, false
+		}
+		m.level, m.text = "exception", d.Text
+		if d.Exception != nil {
+			desc, _, _ := strings.Cut(remoteText(d.Exception), "\n")
+			m.text += " " + desc
+		}
+		if d.URL != "" {
+			m.where = fmt.Sprintf("%s:%d", d.URL, d.LineNumber+1)
+		}
+		return m, true
+	case *log.EventEntryAdded:
+		en := e.Entry
+		if en == nil || (en.Level != log.EntryLevelError && en.Level != log.EntryLevelWarning) {
+			return m, false
+		}
+		m.level, m.text = string(en.Level), en.Text
+		if en.URL != "" {
+			m.where = fmt.Sprintf("%s:%d", en.URL, en.LineNumber+1)
+		}
+		return m, true
+	}
+	return m, false
+}
+
+// consoleCall returns the message of a console.error, console.assert
+// (both errors) or console.warn call; ok is false for the other calls.
+func consoleCall(e *runtime.EventConsoleAPICalled) (m consoleMessage, ok bool) {
+	switch e.Type {
+	case runtime.ConsoleAPICalledTypeError, runtime.ConsoleAPICalledTypeAssert:
+		m.level = "error"
+	case runtime.ConsoleAPICalledTypeWarning:
+		m.level = "warning"
+	default:
+		return m, false
+	}
+	parts := make([]string, 0, len(e.Args))
+	for _, a := range e.Args {
+		parts = append(parts, remoteText(a))
+	}
+	m.text = strings.Join(parts, " ")
+	if st := e.StackTrace; st != nil && len(st.CallFrames) > 0 {
+		f := st.CallFrames[0]
+		m.where = fmt.Sprintf("%s:%d", f.URL, f.LineNumber+1)
+	}
+	return m, true
 }
 
 // remoteText renders a console argument: a string as it is, another

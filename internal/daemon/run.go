@@ -40,56 +40,103 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("daemon: listen on %s: %w", d.cfg.ListenAddr(), err), d.System.Close(bg))
 	}
-	sysCtx, stopSys := context.WithCancel(bg)
-	defer stopSys()
-	sysDone := make(chan error, 1)
-	go func() { sysDone <- d.System.Run(sysCtx) }()
-	select {
-	case <-d.Started():
-	case err := <-sysDone: // a component failed at once
+	var r serving
+	defer r.release()
+	if err := d.startSystem(bg, &r); err != nil {
 		_ = ln.Close()
 		return err
 	}
+	d.startServer(bg, ln, &r)
+	select {
+	case <-ctx.Done():
+	case <-d.stop:
+	case r.serveErr = <-r.served:
+		r.serveEnded = true
+	case r.sysErr = <-r.sysDone:
+		r.sysEnded = true
+	}
+	return d.shutdown(bg, &r)
+}
 
-	streams, endStreams := context.WithCancel(bg)
-	defer endStreams()
-	srv := d.newServer(streams)
+// serving is what one Run started: the System's goroutine and the HTTP
+// server's, the means to stop each, and their results once received.
+type serving struct {
+	stopSys context.CancelFunc // ends System.Run
+	sysDone chan error         // receives System.Run's result
+	sysErr  error
+	// sysEnded says that sysErr holds the result.
+	sysEnded bool
+
+	srv        *http.Server
+	endStreams context.CancelFunc // ends the requests' base context (the /events streams)
+	served     chan error         // receives srv.Serve's result
+	serveErr   error
+	// serveEnded says that serveErr holds the result.
+	serveEnded bool
+}
+
+// release cancels the contexts r created; Run defers it.
+func (r *serving) release() {
+	if r.endStreams != nil {
+		r.endStreams()
+	}
+	if r.stopSys != nil {
+		r.stopSys()
+	}
+}
+
+// startSystem runs the System in a goroutine of r and waits until every
+// component runs. It returns the System's error when a component failed at
+// once.
+func (d *Daemon) startSystem(ctx context.Context, r *serving) error {
+	sysCtx, stopSys := context.WithCancel(ctx)
+	r.stopSys, r.sysDone = stopSys, make(chan error, 1)
+	go func() { r.sysDone <- d.System.Run(sysCtx) }()
+	select {
+	case <-d.Started():
+		return nil
+	case err := <-r.sysDone: // a component failed at once
+		return err
+	}
+}
+
+// startServer serves the ops API on ln in a goroutine of r, then publishes
+// the address and closes Ready.
+func (d *Daemon) startServer(ctx context.Context, ln net.Listener, r *serving) {
+	streams, endStreams := context.WithCancel(ctx)
+	r.endStreams = endStreams
+	r.srv = d.newServer(streams)
 	// Shutdown does not cancel the contexts of requests in flight; this
 	// does, so that the long-lived /events streams end at once.
-	srv.RegisterOnShutdown(endStreams)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	r.srv.RegisterOnShutdown(endStreams)
+	r.served = make(chan error, 1)
+	go func() { r.served <- r.srv.Serve(ln) }()
 	addr := ln.Addr().String()
 	d.addr.Store(&addr)
 	close(d.ready)
 	d.log.Info("ops API listening", "url", "http://"+addr, "writes_enabled", d.HasToken())
+}
 
-	var serveErr, sysErr error
-	serveEnded, sysEnded := false, false
-	select {
-	case <-ctx.Done():
-	case <-d.stop:
-	case serveErr = <-served:
-		serveEnded = true
-	case sysErr = <-sysDone:
-		sysEnded = true
-	}
+// shutdown stops what r runs in order — the HTTP server (see stopServer),
+// then the System — waits for both and returns their errors joined.
+func (d *Daemon) shutdown(ctx context.Context, r *serving) error {
 	d.log.Info("shutting down")
-	d.stopServer(bg, srv)
-	endStreams()
-	if !serveEnded {
-		serveErr = <-served
+	d.stopServer(ctx, r.srv)
+	r.endStreams()
+	if !r.serveEnded {
+		r.serveErr = <-r.served
 	}
+	serveErr := r.serveErr
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	} else if serveErr != nil {
 		serveErr = fmt.Errorf("daemon: http server: %w", serveErr)
 	}
-	stopSys()
-	if !sysEnded {
-		sysErr = <-sysDone
+	r.stopSys()
+	if !r.sysEnded {
+		r.sysErr = <-r.sysDone
 	}
-	err = errors.Join(serveErr, sysErr)
+	err := errors.Join(serveErr, r.sysErr)
 	if err != nil {
 		d.log.Error("stopped with errors", "err", err)
 	} else {

@@ -189,6 +189,7 @@ type runner struct {
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
 
+// run runs the game day (see Run) and returns its judged result.
 func (r *runner) run(ctx context.Context) *Result {
 	r.start = time.Now()
 	r.res = &Result{
@@ -198,7 +199,26 @@ func (r *runner) run(ctx context.Context) *Result {
 	for _, p := range r.sc.Phases {
 		r.res.Phases = append(r.res.Phases, PhaseResult{Name: p.Name, Expect: p.Expect, Duration: p.Duration})
 	}
+	stopWatch := r.watch(ctx)
+	r.sample(ctx, 0, false)
+	r.runPhases(ctx)
+	r.cleanUp(ctx)
+	r.res.Elapsed = r.since()
+	stopWatch()
+	r.progress.done()
 
+	r.evMu.Lock()
+	r.res.Events = r.events
+	r.evMu.Unlock()
+	r.finish()
+	Judge(r.res)
+	return r.res
+}
+
+// watch follows the target's events (addEvent) when it is a Watcher, in a
+// goroutine that runs until ctx ends or the returned stop is called; stop
+// waits for it to exit.
+func (r *runner) watch(ctx context.Context) (stop func()) {
 	wctx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	if w, ok := r.cfg.Target.(Watcher); ok {
@@ -208,27 +228,42 @@ func (r *runner) run(ctx context.Context) *Result {
 			}
 		})
 	}
+	return func() {
+		stopWatch()
+		wg.Wait()
+	}
+}
 
-	r.sample(ctx, 0, false)
+// runPhases runs the phases one after the other, each injecting its faults
+// when it starts and sampling until its planned end, until the last phase
+// ends or ctx does.
+func (r *runner) runPhases(ctx context.Context) {
 	var planned time.Duration // the planned end of the current phase
 	for i, ph := range r.sc.Phases {
 		if ctx.Err() != nil {
-			break
+			return
 		}
-		r.res.Phases[i].Ran = true
-		r.res.Phases[i].Start = r.since()
+		res := &r.res.Phases[i]
+		res.Ran = true
+		res.Start = r.since()
 		planned += ph.Duration
 		r.progress.phase(i)
 		for _, f := range ph.Faults {
 			r.inject(ctx, i, f.Scenario)
 		}
 		done := r.wait(ctx, i, planned)
-		r.res.Phases[i].End = r.since()
+		res.End = r.since()
 		if !done {
-			break
+			return
 		}
 	}
+}
 
+// cleanUp runs after the phases: after an interruption (ctx ended) it stops
+// the target's chaos engine, then it ends every fault still active — the
+// faults that outlast the game day, or everything after an interruption.
+// Those calls are bounded by cleanupTimeout, whatever ctx does.
+func (r *runner) cleanUp(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	if ctx.Err() != nil {
@@ -237,8 +272,6 @@ func (r *runner) run(ctx context.Context) *Result {
 			r.addError(fmt.Sprintf("emergency stop: %v", err))
 		}
 	}
-	// End what is still active: the faults that outlast the game day, or
-	// everything after an interruption.
 	for i := range r.res.Faults {
 		f := &r.res.Faults[i]
 		if f.WasInjected() && f.Ended < 0 {
@@ -247,17 +280,6 @@ func (r *runner) run(ctx context.Context) *Result {
 			}
 		}
 	}
-	r.res.Elapsed = r.since()
-	stopWatch()
-	wg.Wait()
-	r.progress.done()
-
-	r.evMu.Lock()
-	r.res.Events = r.events
-	r.evMu.Unlock()
-	r.finish()
-	Judge(r.res)
-	return r.res
 }
 
 // inject injects s for phase i.
@@ -324,7 +346,8 @@ func (r *runner) endDue(ctx context.Context, now time.Duration) {
 	}
 }
 
-// sample observes the target for phase i, showing the progress if show.
+// sample observes the target for phase i, showing the progress if show. A
+// failed observation is a sample with status UNKNOWN, unless ctx ended.
 func (r *runner) sample(ctx context.Context, i int, show bool) {
 	octx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
 	o, err := r.cfg.Target.Observe(octx)
@@ -337,12 +360,19 @@ func (r *runner) sample(ctx context.Context, i int, show bool) {
 		}
 		r.addError(fmt.Sprintf("observe at %s: %v", RoundDuration(s.At), err))
 		s.Status = health.Unknown
-		r.res.Samples = append(r.res.Samples, s)
-		if show {
-			r.progress.sample(s, r.res, err)
-		}
-		return
+	} else {
+		r.record(&s, o)
 	}
+	r.res.Samples = append(r.res.Samples, s)
+	if show {
+		r.progress.sample(s, r.res, err)
+	}
+}
+
+// record fills s, not yet in the result, from the successful observation
+// o: its figures, its breakers and tenants (added to the result's) and its
+// rates.
+func (r *runner) record(s *Sample, o Observation) {
 	s.OK = true
 	s.Status, s.Score = o.Status, o.Score
 	s.RecoveryQueue = o.RecoveryQueue
@@ -351,10 +381,21 @@ func (r *runner) sample(ctx context.Context, i int, show bool) {
 	if r.res.LatencyKind == "" {
 		r.res.LatencyKind = o.LatencyKind
 	}
-	for name, st := range o.Breakers {
-		if !slices.Contains(r.res.Breakers, name) {
-			r.res.Breakers = append(r.res.Breakers, name)
+	r.recordBreakers(s, o.Breakers)
+	if len(o.Metered) > 0 {
+		s.Metered = maps.Clone(o.Metered)
+		for t := range o.Metered {
+			r.res.Tenants = appendNew(r.res.Tenants, t)
 		}
+	}
+	r.rates(s)
+}
+
+// recordBreakers keeps in s the breakers of states that are not closed
+// and counts those rejecting calls; every name joins the result's.
+func (r *runner) recordBreakers(s *Sample, states map[string]breaker.State) {
+	for name, st := range states {
+		r.res.Breakers = appendNew(r.res.Breakers, name)
 		if st != breaker.Closed {
 			if s.NotClosed == nil {
 				s.NotClosed = make(map[string]breaker.State)
@@ -365,14 +406,12 @@ func (r *runner) sample(ctx context.Context, i int, show bool) {
 			s.Open++
 		}
 	}
-	if len(o.Metered) > 0 {
-		s.Metered = maps.Clone(o.Metered)
-		for t := range o.Metered {
-			if !slices.Contains(r.res.Tenants, t) {
-				r.res.Tenants = append(r.res.Tenants, t)
-			}
-		}
-	}
+}
+
+// rates sets the throughput and the failure rate of s, measured from its
+// base sample (see base), and its failures since the previous successful
+// sample. A counter that went backwards (a restarted target) gives none.
+func (r *runner) rates(s *Sample) {
 	if p, found := r.base(s.At); found {
 		if dt := (s.At - p.At).Seconds(); dt > 0 {
 			if s.messages >= p.messages {
@@ -386,10 +425,14 @@ func (r *runner) sample(ctx context.Context, i int, show bool) {
 	if p, found := r.previous(); found && s.failed >= p.failed {
 		s.Failed = s.failed - p.failed
 	}
-	r.res.Samples = append(r.res.Samples, s)
-	if show {
-		r.progress.sample(s, r.res, nil)
+}
+
+// appendNew appends name to names unless it is there already.
+func appendNew(names []string, name string) []string {
+	if slices.Contains(names, name) {
+		return names
 	}
+	return append(names, name)
 }
 
 // rateWindow is the least span over which rates are computed, so that a

@@ -89,123 +89,180 @@ func worse(a, b health.Status) bool {
 //     recovery budget and not yet recovered from;
 //   - the run must not have been interrupted.
 func Judge(r *Result) {
-	sc := r.Scenario
-	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
-	if sc != nil {
-		min, budget = sc.SteadyState.MinStatus, sc.SteadyState.RecoveryBudget
+	j := judge{r: r, min: scenario.DefaultMinStatus, budget: scenario.DefaultRecoveryBudget}
+	if sc := r.Scenario; sc != nil {
+		j.min, j.budget = sc.SteadyState.MinStatus, sc.SteadyState.RecoveryBudget
 	}
-	var reasons, notes []string
-	// excused are the windows in which a fault phase's degradation is
-	// allowed: from its first fault until it recovered (or its budget ran
-	// out).
-	type window struct{ from, to time.Duration }
-	var excused []window
-
 	for i := range r.Phases {
-		ph := &r.Phases[i]
-		ph.Problems = nil
-		ph.Detected, ph.Recovered = false, false
-		ph.TimeToDetect, ph.TimeToRecover = 0, 0
-		ph.FaultStart, ph.FaultEnd = 0, 0
-		ph.Worst = health.Healthy
-		for _, s := range r.Samples {
-			if s.Phase == i && s.At > 0 && worse(s.Status, ph.Worst) {
-				ph.Worst = s.Status
-			}
-		}
-		if !ph.Ran {
-			continue
-		}
-		var targets []string
-		injected := 0
-		for _, f := range r.Faults {
-			if f.Phase != i {
-				continue
-			}
-			if !f.WasInjected() {
-				ph.Problems = append(ph.Problems, fmt.Sprintf("fault %q could not be injected: %s", f.Scenario.Name, f.Error))
-				continue
-			}
-			targets = append(targets, f.Scenario.Targets()...)
-			if injected == 0 || f.Injected < ph.FaultStart {
-				ph.FaultStart = f.Injected
-			}
-			switch {
-			case f.Ended < 0 || ph.FaultEnd < 0:
-				ph.FaultEnd = -1
-			case f.Ended > ph.FaultEnd:
-				ph.FaultEnd = f.Ended
-			}
-			injected++
-		}
-		if injected > 0 {
-			if ph.FaultStart == 0 {
-				ph.FaultStart = time.Nanosecond // tell "no faults" from "at 0"
-			}
-			judgeFaults(r, ph, targets, min, budget)
-			to := r.Elapsed
-			if ph.FaultEnd >= 0 {
-				to = ph.FaultEnd + budget
-				if ph.Recovered {
-					to = ph.FaultEnd + ph.TimeToRecover
-				}
-			}
-			excused = append(excused, window{ph.FaultStart, to})
-			if ph.Expect == scenario.ExpectDegrade && !ph.Detected {
-				notes = append(notes, fmt.Sprintf("phase %q expected a degradation; none was detected", ph.Name))
-			}
-		}
-		if ph.Expect == scenario.ExpectSteady {
-			own := len(excused)
-			if injected > 0 {
-				own-- // a steady phase's own faults are no excuse
-			}
-			var first time.Duration
-			var firstStatus health.Status
-			n := 0
-			for _, s := range r.Samples {
-				if s.Phase != i || s.At < ph.Start || ok(s.Status, min) {
-					continue
-				}
-				if slices.ContainsFunc(excused[:own], func(w window) bool { return s.At >= w.from && s.At < w.to }) {
-					continue
-				}
-				if n == 0 {
-					first, firstStatus = s.At, s.Status
-				}
-				n++
-			}
-			if n > 0 {
-				ph.Problems = append(ph.Problems, fmt.Sprintf("status %s at %s in a steady phase (%d of its samples below %s)",
-					firstStatus, RoundDuration(first), n, min))
-			}
-		}
-		for _, p := range ph.Problems {
-			reasons = append(reasons, fmt.Sprintf("phase %q: %s", ph.Name, p))
-		}
+		j.phase(i)
 	}
 	if r.Interrupted {
-		during := ""
-		for i := len(r.Phases) - 1; i >= 0; i-- {
-			if r.Phases[i].Ran {
-				during = fmt.Sprintf(" during phase %q", r.Phases[i].Name)
-				break
-			}
-		}
-		reasons = append([]string{fmt.Sprintf("interrupted after %s%s, before the game day ended (the chaos engine was emergency-stopped)",
-			RoundDuration(r.Elapsed), during)}, reasons...)
+		j.reasons = append([]string{r.interruption()}, j.reasons...)
 	}
 	if len(r.Samples) == 0 {
-		reasons = append(reasons, "no observation of the target succeeded")
+		j.reasons = append(j.reasons, "no observation of the target succeeded")
 	}
-	r.Verdict = Verdict{Passed: len(reasons) == 0, Reasons: reasons, Notes: notes}
+	r.Verdict = Verdict{Passed: len(j.reasons) == 0, Reasons: j.reasons, Notes: j.notes}
 }
 
-// judgeFaults sets the detection and recovery figures of a phase whose
-// faults were injected, and adds its recovery problems.
-func judgeFaults(r *Result, ph *PhaseResult, targets []string, min health.Status, budget time.Duration) {
+// judge is one run of Judge: the result, its hypothesis (the minimum
+// status and the recovery budget) and what the phases judged so far found.
+type judge struct {
+	r       *Result
+	min     health.Status
+	budget  time.Duration
+	reasons []string // why the verdict fails, in phase order
+	notes   []string
+	// excused are the windows in which a fault phase's degradation is
+	// allowed: from its first fault until it recovered (or its budget ran
+	// out), one per phase with injected faults, in phase order.
+	excused []window
+}
+
+// window is a span of the game day, from its start: [from, to).
+type window struct{ from, to time.Duration }
+
+// phase computes the figures of phase i and adds its problems to the
+// reasons: the faults that could not be injected, those of its recovery
+// and, for a steady phase, the samples below the minimum.
+func (j *judge) phase(i int) {
+	ph := &j.r.Phases[i]
+	ph.clearJudged()
+	ph.Worst = j.r.worst(i)
+	if !ph.Ran {
+		return
+	}
+	targets, injected := j.r.phaseFaults(i, ph)
+	if injected > 0 {
+		j.faults(ph, targets)
+	}
+	if ph.Expect == scenario.ExpectSteady {
+		j.steady(i, ph, injected > 0)
+	}
+	for _, p := range ph.Problems {
+		j.reasons = append(j.reasons, fmt.Sprintf("phase %q: %s", ph.Name, p))
+	}
+}
+
+// clearJudged zeroes the figures Judge computes, so that judging a result
+// again starts afresh.
+func (p *PhaseResult) clearJudged() {
+	p.Problems = nil
+	p.Detected, p.Recovered = false, false
+	p.TimeToDetect, p.TimeToRecover = 0, 0
+	p.FaultStart, p.FaultEnd = 0, 0
+}
+
+// worst returns the worst status of the samples of phase i, leaving out
+// the first observation of the game day; HEALTHY when there are none.
+func (r *Result) worst(i int) health.Status {
+	w := health.Healthy
+	for _, s := range r.Samples {
+		if s.Phase == i && s.At > 0 && worse(s.Status, w) {
+			w = s.Status
+		}
+	}
+	return w
+}
+
+// phaseFaults sets the span of phase i's injected faults (FaultStart and
+// FaultEnd, see PhaseResult), adds a problem for each of its faults that
+// could not be injected, and returns the targets of the injected ones and
+// their number.
+func (r *Result) phaseFaults(i int, ph *PhaseResult) (targets []string, injected int) {
+	for _, f := range r.Faults {
+		if f.Phase != i {
+			continue
+		}
+		if !f.WasInjected() {
+			ph.Problems = append(ph.Problems, fmt.Sprintf("fault %q could not be injected: %s", f.Scenario.Name, f.Error))
+			continue
+		}
+		targets = append(targets, f.Scenario.Targets()...)
+		if injected == 0 || f.Injected < ph.FaultStart {
+			ph.FaultStart = f.Injected
+		}
+		switch {
+		case f.Ended < 0 || ph.FaultEnd < 0:
+			ph.FaultEnd = -1
+		case f.Ended > ph.FaultEnd:
+			ph.FaultEnd = f.Ended
+		}
+		injected++
+	}
+	if injected > 0 && ph.FaultStart == 0 {
+		ph.FaultStart = time.Nanosecond // tell "no faults" from "at 0"
+	}
+	return targets, injected
+}
+
+// faults judges a phase whose faults were injected: their detection and
+// recovery (see recovery), the window in which the degradation they cause
+// is excused, and the note of an expected degradation that did not happen.
+func (j *judge) faults(ph *PhaseResult, targets []string) {
+	j.recovery(ph, targets)
+	to := j.r.Elapsed
+	if ph.FaultEnd >= 0 {
+		to = ph.FaultEnd + j.budget
+		if ph.Recovered {
+			to = ph.FaultEnd + ph.TimeToRecover
+		}
+	}
+	j.excused = append(j.excused, window{ph.FaultStart, to})
+	if ph.Expect == scenario.ExpectDegrade && !ph.Detected {
+		j.notes = append(j.notes, fmt.Sprintf("phase %q expected a degradation; none was detected", ph.Name))
+	}
+}
+
+// steady adds the problem of a steady phase i with samples below the
+// minimum outside the windows excused by earlier phases' faults; a steady
+// phase's own faults (ownFaults) are no excuse.
+func (j *judge) steady(i int, ph *PhaseResult, ownFaults bool) {
+	excused := j.excused
+	if ownFaults {
+		excused = excused[:len(excused)-1]
+	}
+	var first Sample
+	n := 0
+	for _, s := range j.r.Samples {
+		if s.Phase != i || s.At < ph.Start || ok(s.Status, j.min) {
+			continue
+		}
+		if slices.ContainsFunc(excused, func(w window) bool { return s.At >= w.from && s.At < w.to }) {
+			continue
+		}
+		if n == 0 {
+			first = s
+		}
+		n++
+	}
+	if n > 0 {
+		ph.Problems = append(ph.Problems, fmt.Sprintf("status %s at %s in a steady phase (%d of its samples below %s)",
+			first.Status, RoundDuration(first.At), n, j.min))
+	}
+}
+
+// interruption is the reason of an interrupted run: when it was cut short
+// and during which phase.
+func (r *Result) interruption() string {
+	during := ""
+	for i := len(r.Phases) - 1; i >= 0; i-- {
+		if r.Phases[i].Ran {
+			during = fmt.Sprintf(" during phase %q", r.Phases[i].Name)
+			break
+		}
+	}
+	return fmt.Sprintf("interrupted after %s%s, before the game day ended (the chaos engine was emergency-stopped)",
+		RoundDuration(r.Elapsed), during)
+}
+
+// recovery sets the detection and recovery figures of a phase whose faults
+// were injected, and adds its recovery problems: faults still active at the
+// end of an uninterrupted game day, a status not back at the minimum, or
+// back only after the budget.
+func (j *judge) recovery(ph *PhaseResult, targets []string) {
 	disturbed := func(s Sample) bool {
-		if !ok(s.Status, min) {
+		if !ok(s.Status, j.min) {
 			return true
 		}
 		for _, t := range targets {
@@ -215,35 +272,51 @@ func judgeFaults(r *Result, ph *PhaseResult, targets []string, min health.Status
 		}
 		return false
 	}
-	// A disturbance counts as the detection of these faults while they
-	// last (and one sample interval after).
-	until := r.Elapsed
-	if ph.FaultEnd >= 0 {
-		until = ph.FaultEnd + r.SampleInterval
-	}
-	for _, s := range r.Samples {
-		if s.At >= ph.FaultStart && s.At <= until && disturbed(s) {
-			ph.Detected, ph.TimeToDetect = true, s.At-ph.FaultStart
-			break
-		}
-	}
-	if ph.FaultEnd < 0 && r.Interrupted {
-		return // cut short: the interruption is the reason
-	}
+	j.detect(ph, disturbed)
 	if ph.FaultEnd < 0 {
-		last := health.Unknown
-		if n := len(r.Samples); n > 0 {
-			last = r.Samples[n-1].Status
+		if !j.r.Interrupted { // cut short, the interruption is the reason
+			ph.Problems = append(ph.Problems, fmt.Sprintf("its faults were still active when the game day ended (status %s at the end); a fault that never ends is never recovered from", j.r.lastStatus()))
 		}
-		ph.Problems = append(ph.Problems, fmt.Sprintf("its faults were still active when the game day ended (status %s at the end); a fault that never ends is never recovered from", last))
 		return
 	}
-	statusBack := time.Duration(-1)
-	for _, s := range r.Samples {
+	statusBack := j.recoveryTimes(ph, disturbed)
+	switch {
+	case statusBack < 0:
+		ph.Problems = append(ph.Problems, fmt.Sprintf("not back to %s before the game day ended, %s after its faults ended (status %s; budget %s)",
+			j.min, RoundDuration(max(j.r.Elapsed-ph.FaultEnd, 0)), j.r.lastStatus(), j.budget))
+	case statusBack > j.budget:
+		ph.Problems = append(ph.Problems, fmt.Sprintf("back to %s only %s after its faults ended (budget %s)",
+			j.min, RoundDuration(statusBack), j.budget))
+	}
+}
+
+// detect sets Detected and TimeToDetect of ph: the first disturbed sample
+// counts as the detection of its faults while they last (and one sample
+// interval after).
+func (j *judge) detect(ph *PhaseResult, disturbed func(Sample) bool) {
+	until := j.r.Elapsed
+	if ph.FaultEnd >= 0 {
+		until = ph.FaultEnd + j.r.SampleInterval
+	}
+	for _, s := range j.r.Samples {
+		if s.At >= ph.FaultStart && s.At <= until && disturbed(s) {
+			ph.Detected, ph.TimeToDetect = true, s.At-ph.FaultStart
+			return
+		}
+	}
+}
+
+// recoveryTimes sets Recovered and TimeToRecover of ph, whose faults ended: the
+// first sample from FaultEnd on that is not disturbed. It returns how long
+// after FaultEnd the status was first back at the minimum, or -1 if it
+// never was up to that sample.
+func (j *judge) recoveryTimes(ph *PhaseResult, disturbed func(Sample) bool) (statusBack time.Duration) {
+	statusBack = -1
+	for _, s := range j.r.Samples {
 		if s.At < ph.FaultEnd {
 			continue
 		}
-		if statusBack < 0 && ok(s.Status, min) {
+		if statusBack < 0 && ok(s.Status, j.min) {
 			statusBack = s.At - ph.FaultEnd
 		}
 		if !disturbed(s) {
@@ -251,16 +324,13 @@ func judgeFaults(r *Result, ph *PhaseResult, targets []string, min health.Status
 			break
 		}
 	}
-	switch {
-	case statusBack < 0:
-		last := health.Unknown
-		if n := len(r.Samples); n > 0 {
-			last = r.Samples[n-1].Status
-		}
-		ph.Problems = append(ph.Problems, fmt.Sprintf("not back to %s before the game day ended, %s after its faults ended (status %s; budget %s)",
-			min, RoundDuration(max(r.Elapsed-ph.FaultEnd, 0)), last, budget))
-	case statusBack > budget:
-		ph.Problems = append(ph.Problems, fmt.Sprintf("back to %s only %s after its faults ended (budget %s)",
-			min, RoundDuration(statusBack), budget))
+	return statusBack
+}
+
+// lastStatus is the status of the last sample, UNKNOWN without one.
+func (r *Result) lastStatus() health.Status {
+	if n := len(r.Samples); n > 0 {
+		return r.Samples[n-1].Status
 	}
+	return health.Unknown
 }

@@ -201,6 +201,60 @@ type tenantAgg struct {
 	tiers                                                              map[metering.Tier]int64
 }
 
+// add counts e in a: its outcome always, its figures (count, tokens,
+// latency, compliance, operation, tier) when it is billable or billAll.
+func (a *tenantAgg) add(e *metering.Event, billAll bool) {
+	switch e.Outcome {
+	case metering.OutcomeError:
+		a.errs++
+	case metering.OutcomeRejected:
+		a.rejected++
+	case metering.OutcomeInjected:
+		a.injected++
+	}
+	if !billAll && !e.Outcome.Billable() {
+		return
+	}
+	lat := max(int64(e.Latency), 0)
+	tokens := max(e.Tokens, 0)
+	a.count++
+	a.tokens += tokens
+	a.latNs += lat
+	a.latMax = max(a.latMax, lat)
+	a.compMicros += ComplianceMicros(e.Compliance)
+	op := a.ops[e.Operation]
+	a.ops[e.Operation] = [2]int64{op[0] + 1, op[1] + tokens}
+	a.tiers[cmp.Or(e.Tier, metering.TierStandard)]++
+}
+
+// appendFields appends a's increments to the script's ARGV args: the
+// number of (field, value) pairs, then the pairs — count always, the other
+// sums when not 0, then the operations and the tiers, sorted.
+func (a *tenantAgg) appendFields(args []any) []any {
+	at := len(args)
+	args = append(args, 0, "count", a.count) // the one field always written
+	for _, f := range [...]struct {
+		name string
+		v    int64
+	}{
+		{"tokens", a.tokens}, {"latency_ns", a.latNs}, {"latency_max_ns", a.latMax},
+		{"compliance_micros", a.compMicros}, {"errors", a.errs}, {"rejected", a.rejected}, {"injected", a.injected},
+	} {
+		if f.v != 0 {
+			args = append(args, f.name, f.v)
+		}
+	}
+	for _, op := range slices.Sorted(maps.Keys(a.ops)) {
+		v := a.ops[op]
+		args = append(args, "op:"+string(op)+":count", v[0], "op:"+string(op)+":tokens", v[1])
+	}
+	for _, tier := range slices.Sorted(maps.Keys(a.tiers)) {
+		args = append(args, "tier:"+string(tier)+":count", a.tiers[tier])
+	}
+	args[at] = (len(args) - at - 1) / 2
+	return args
+}
+
 // Write applies events to Redis once (see the package doc). It returns nil
 // when the batch is applied or had already been applied, and the Redis
 // error otherwise; the Meter then re-sends the same batch. An empty batch
@@ -213,78 +267,8 @@ func (s *Sink) Write(ctx context.Context, events []metering.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	aggs := make(map[string]*tenantAgg, 4)
-	var tenants []string
-	s.buf = s.buf[:0]
-	ends := make([]int, 0, len(events))
-	for i := range events {
-		e := &events[i]
-		s.buf = e.AppendJSON(s.buf)
-		ends = append(ends, len(s.buf))
-		tenant := cmp.Or(e.Tenant, metering.DefaultTenant)
-		a := aggs[tenant]
-		if a == nil {
-			a = &tenantAgg{ops: map[metering.Operation][2]int64{}, tiers: map[metering.Tier]int64{}}
-			aggs[tenant] = a
-			tenants = append(tenants, tenant)
-		}
-		switch e.Outcome {
-		case metering.OutcomeError:
-			a.errs++
-		case metering.OutcomeRejected:
-			a.rejected++
-		case metering.OutcomeInjected:
-			a.injected++
-		}
-		if !s.cfg.BillAll && !e.Outcome.Billable() {
-			continue
-		}
-		lat := max(int64(e.Latency), 0)
-		tokens := max(e.Tokens, 0)
-		a.count++
-		a.tokens += tokens
-		a.latNs += lat
-		a.latMax = max(a.latMax, lat)
-		a.compMicros += ComplianceMicros(e.Compliance)
-		op := a.ops[e.Operation]
-		a.ops[e.Operation] = [2]int64{op[0] + 1, op[1] + tokens}
-		a.tiers[cmp.Or(e.Tier, metering.TierStandard)]++
-	}
-
-	all := string(s.buf)
-	args := s.arg[:0]
-	args = append(args, s.cfg.BatchTTL.Milliseconds(), s.cfg.MaxLen, s.cfg.KeyPrefix, len(events))
-	start := 0
-	for _, end := range ends {
-		args = append(args, all[start:end])
-		start = end
-	}
-	for _, t := range tenants {
-		a := aggs[t]
-		fields := []any{"count", a.count} // the one field always written
-		for _, f := range [...]struct {
-			name string
-			v    int64
-		}{
-			{"tokens", a.tokens}, {"latency_ns", a.latNs}, {"latency_max_ns", a.latMax},
-			{"compliance_micros", a.compMicros}, {"errors", a.errs}, {"rejected", a.rejected}, {"injected", a.injected},
-		} {
-			if f.v != 0 {
-				fields = append(fields, f.name, f.v)
-			}
-		}
-		for _, op := range slices.Sorted(maps.Keys(a.ops)) {
-			v := a.ops[op]
-			fields = append(fields, "op:"+string(op)+":count", v[0], "op:"+string(op)+":tokens", v[1])
-		}
-		for _, tier := range slices.Sorted(maps.Keys(a.tiers)) {
-			fields = append(fields, "tier:"+string(tier)+":count", a.tiers[tier])
-		}
-		args = append(args, t, len(fields)/2)
-		args = append(args, fields...)
-	}
-	s.arg = args
-	res, err := s.script.Run(ctx, s.client, []string{s.cfg.KeyPrefix + "batch:" + id, s.cfg.Stream}, args...).Int()
+	s.arg = s.appendArgs(s.arg[:0], events)
+	res, err := s.script.Run(ctx, s.client, []string{s.cfg.KeyPrefix + "batch:" + id, s.cfg.Stream}, s.arg...).Int()
 	clear(s.arg)
 	if cap(s.buf) > 4<<20 {
 		s.buf, s.arg = nil, nil
@@ -298,6 +282,49 @@ func (s *Sink) Write(ctx context.Context, events []metering.Event) error {
 		s.applied.Add(1)
 	}
 	return nil
+}
+
+// appendArgs appends the script's ARGV for events to args (see
+// applyScript): the settings, each event's JSON, then each tenant's
+// increments, the tenants in the order they first appear (an empty tenant
+// is the default one). It runs under s.mu, encoding the events into s.buf.
+func (s *Sink) appendArgs(args []any, events []metering.Event) []any {
+	args = append(args, s.cfg.BatchTTL.Milliseconds(), s.cfg.MaxLen, s.cfg.KeyPrefix, len(events))
+	args = s.appendEvents(args, events)
+	aggs := make(map[string]*tenantAgg, 4)
+	var tenants []string
+	for i := range events {
+		tenant := cmp.Or(events[i].Tenant, metering.DefaultTenant)
+		a := aggs[tenant]
+		if a == nil {
+			a = &tenantAgg{ops: map[metering.Operation][2]int64{}, tiers: map[metering.Tier]int64{}}
+			aggs[tenant] = a
+			tenants = append(tenants, tenant)
+		}
+		a.add(&events[i], s.cfg.BillAll)
+	}
+	for _, t := range tenants {
+		args = aggs[t].appendFields(append(args, t))
+	}
+	return args
+}
+
+// appendEvents appends the JSON of each event to args, as strings sharing
+// one allocation. It runs under s.mu, encoding into s.buf.
+func (s *Sink) appendEvents(args []any, events []metering.Event) []any {
+	s.buf = s.buf[:0]
+	ends := make([]int, 0, len(events))
+	for i := range events {
+		s.buf = events[i].AppendJSON(s.buf)
+		ends = append(ends, len(s.buf))
+	}
+	all := string(s.buf)
+	start := 0
+	for _, end := range ends {
+		args = append(args, all[start:end])
+		start = end
+	}
+	return args
 }
 
 // ComplianceMicros is how a compliance score is summed in Redis: the score

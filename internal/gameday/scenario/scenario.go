@@ -270,52 +270,74 @@ func Parse(data []byte) (*Scenario, error) {
 		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants()},
 	}
 	root.known("name", "description", "steady_state", "traffic", "phases")
-	if !root.has("name") {
-		p.bad("name", nil, "is required")
-	} else if root.str("name", &s.Name) && strings.TrimSpace(s.Name) == "" {
-		p.bad("name", s.Name, "must not be empty")
-	}
+	root.name(&s.Name)
 	root.str("description", &s.Description)
 	if ss, ok := root.child("steady_state"); ok {
-		ss.known("min_status", "recovery_budget")
-		var st string
-		if ss.str("min_status", &st) {
-			v, err := health.ParseStatus(st)
-			switch {
-			case err != nil || v == health.Unknown:
-				p.bad(ss.path("min_status"), st, "must be one of HEALTHY, DEGRADED, CRITICAL")
-			default:
-				s.SteadyState.MinStatus = v
-			}
-		}
-		if ss.duration("recovery_budget", &s.SteadyState.RecoveryBudget) && s.SteadyState.RecoveryBudget <= 0 {
-			p.bad(ss.path("recovery_budget"), s.SteadyState.RecoveryBudget.String(), "must be positive")
-		}
+		p.parseSteadyState(ss, &s.SteadyState)
 	}
 	if tr, ok := root.child("traffic"); ok {
-		tr.known("rate", "tenants")
-		if tr.float("rate", &s.Traffic.Rate) && !(s.Traffic.Rate > 0 && s.Traffic.Rate <= MaxRate) {
-			p.bad(tr.path("rate"), s.Traffic.Rate, "must be within (0, %g] messages per second", MaxRate)
-		}
-		var tenants []string
-		if tr.strs("tenants", &tenants) {
-			s.Traffic.Tenants = tenants
-			switch {
-			case len(tenants) == 0:
-				p.bad(tr.path("tenants"), tenants, "must name at least one tenant")
-			case len(tenants) > MaxTenants:
-				p.bad(tr.path("tenants"), len(tenants), "must name at most %d tenants", MaxTenants)
-			}
-			for i, t := range tenants {
-				switch {
-				case strings.TrimSpace(t) == "":
-					p.bad(fmt.Sprintf("%s[%d]", tr.path("tenants"), i), t, "must not be empty")
-				case slices.Index(tenants, t) < i:
-					p.bad(fmt.Sprintf("%s[%d]", tr.path("tenants"), i), t, "is listed twice")
-				}
-			}
+		p.parseTraffic(tr, &s.Traffic)
+	}
+	p.parsePhases(root, s)
+	if t := s.Total(); t > MaxTotal {
+		p.bad("phases", t.String(), "last %s in all; at most %s", t, MaxTotal)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseSteadyState reads the steady_state object ss into st.
+func (p *parser) parseSteadyState(ss *object, st *SteadyState) {
+	ss.known("min_status", "recovery_budget")
+	var name string
+	if ss.str("min_status", &name) {
+		v, err := health.ParseStatus(name)
+		switch {
+		case err != nil || v == health.Unknown:
+			p.bad(ss.path("min_status"), name, "must be one of HEALTHY, DEGRADED, CRITICAL")
+		default:
+			st.MinStatus = v
 		}
 	}
+	if ss.duration("recovery_budget", &st.RecoveryBudget) && st.RecoveryBudget <= 0 {
+		p.bad(ss.path("recovery_budget"), st.RecoveryBudget.String(), "must be positive")
+	}
+}
+
+// parseTraffic reads the traffic object tr into t.
+func (p *parser) parseTraffic(tr *object, t *Traffic) {
+	tr.known("rate", "tenants")
+	if tr.float("rate", &t.Rate) && !(t.Rate > 0 && t.Rate <= MaxRate) {
+		p.bad(tr.path("rate"), t.Rate, "must be within (0, %g] messages per second", MaxRate)
+	}
+	var tenants []string
+	if !tr.strs("tenants", &tenants) {
+		return
+	}
+	t.Tenants = tenants
+	path := tr.path("tenants")
+	switch {
+	case len(tenants) == 0:
+		p.bad(path, tenants, "must name at least one tenant")
+	case len(tenants) > MaxTenants:
+		p.bad(path, len(tenants), "must name at most %d tenants", MaxTenants)
+	}
+	for i, name := range tenants {
+		switch {
+		case strings.TrimSpace(name) == "":
+			p.bad(fmt.Sprintf("%s[%d]", path, i), name, "must not be empty")
+		case slices.Index(tenants, name) < i:
+			p.bad(fmt.Sprintf("%s[%d]", path, i), name, "is listed twice")
+		}
+	}
+}
+
+// parsePhases reads the phases array of root into s.Phases: at least one,
+// at most MaxPhases (the others are not read), with unique names and
+// unique fault names.
+func (p *parser) parsePhases(root *object, s *Scenario) {
 	raws, ok := root.array("phases")
 	switch {
 	case !ok && !root.has("phases"):
@@ -340,13 +362,6 @@ func Parse(data []byte) (*Scenario, error) {
 		}
 		s.Phases = append(s.Phases, ph)
 	}
-	if t := s.Total(); t > MaxTotal {
-		p.bad("phases", t.String(), "last %s in all; at most %s", t, MaxTotal)
-	}
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // ParseReader reads all of r and parses it (see Parse).
@@ -370,11 +385,7 @@ func (p *parser) parsePhase(path string, raw json.RawMessage, faultNames map[str
 	}
 	o.known("name", "duration", "expect", "faults")
 	var ph Phase
-	if !o.has("name") {
-		p.bad(o.path("name"), nil, "is required")
-	} else if o.str("name", &ph.Name) && strings.TrimSpace(ph.Name) == "" {
-		p.bad(o.path("name"), ph.Name, "must not be empty")
-	}
+	o.name(&ph.Name)
 	if !o.duration("duration", &ph.Duration) {
 		if !o.has("duration") {
 			p.bad(o.path("duration"), nil, "is required")
@@ -412,49 +423,20 @@ func (p *parser) parsePhase(path string, raw json.RawMessage, faultNames map[str
 	return ph, true
 }
 
+// parseFault reads the fault at path of phase ph: a chaos scenario in its
+// JSON form, named "<phase>-<type>-<target>" and lasting the phase unless
+// it says otherwise, checked by chaos.Scenario.Validate.
 func (p *parser) parseFault(path string, raw json.RawMessage, ph Phase) (Fault, bool) {
 	o, ok := p.object(path, raw)
 	if !ok {
 		return Fault{}, false
 	}
 	o.known(scenarioFields...)
-	if len(o.unknown) > 0 {
-		return Fault{}, false
-	}
-	var str string
-	var num float64
-	var list []string
-	ok = true
-	for _, k := range []string{"name", "type", "target", "delay", "error_message", "resource_type", "duration", "constitutional_hash"} {
-		if o.has(k) && !o.str(k, &str) {
-			ok = false
-		}
-	}
-	for _, k := range []string{"error_rate", "resource_level"} {
-		if o.has(k) && !o.float(k, &num) {
-			ok = false
-		}
-	}
-	if o.has("blast_radius") && !o.strs("blast_radius", &list) {
-		ok = false
-	}
-	if !ok {
+	if len(o.unknown) > 0 || !o.faultKinds() {
 		return Fault{}, false
 	}
 	f := Fault{ForPhase: !o.has("duration")}
-	m := copyFields(o.m)
-	if !o.has("name") {
-		var typ, target string
-		_ = json.Unmarshal(o.m["type"], &typ)
-		_ = json.Unmarshal(o.m["target"], &target)
-		name, _ := json.Marshal(ph.Name + "-" + typ + "-" + target)
-		m["name"] = name
-	}
-	if f.ForPhase {
-		d, _ := json.Marshal(max(ph.Duration, time.Millisecond).String())
-		m["duration"] = d
-	}
-	data, err := json.Marshal(m)
+	data, err := json.Marshal(o.withFaultDefaults(ph))
 	if err != nil {
 		p.bad(path, nil, "%v", err)
 		return Fault{}, false
@@ -471,6 +453,49 @@ func (p *parser) parseFault(path string, raw json.RawMessage, ph Phase) (Fault, 
 	sc.ConstitutionalHash = antifragile.HashOrDefault(sc.ConstitutionalHash)
 	f.Scenario = sc
 	return f, true
+}
+
+// faultKinds reports whether every field of the fault object o that is
+// present has its JSON kind (string, number or array of strings),
+// reporting those that do not.
+func (o *object) faultKinds() bool {
+	var str string
+	var num float64
+	var list []string
+	ok := true
+	for _, k := range []string{"name", "type", "target", "delay", "error_message", "resource_type", "duration", "constitutional_hash"} {
+		if o.has(k) && !o.str(k, &str) {
+			ok = false
+		}
+	}
+	for _, k := range []string{"error_rate", "resource_level"} {
+		if o.has(k) && !o.float(k, &num) {
+			ok = false
+		}
+	}
+	if o.has("blast_radius") && !o.strs("blast_radius", &list) {
+		ok = false
+	}
+	return ok
+}
+
+// withFaultDefaults returns the fields of the fault object o with the
+// defaults of a fault of phase ph: a name of "<phase>-<type>-<target>" and
+// the phase's duration (at least a millisecond).
+func (o *object) withFaultDefaults(ph Phase) map[string]json.RawMessage {
+	m := copyFields(o.m)
+	if !o.has("name") {
+		var typ, target string
+		_ = json.Unmarshal(o.m["type"], &typ)
+		_ = json.Unmarshal(o.m["target"], &target)
+		name, _ := json.Marshal(ph.Name + "-" + typ + "-" + target)
+		m["name"] = name
+	}
+	if !o.has("duration") {
+		d, _ := json.Marshal(max(ph.Duration, time.Millisecond).String())
+		m["duration"] = d
+	}
+	return m
 }
 
 func copyFields(m map[string]json.RawMessage) map[string]json.RawMessage {
@@ -554,6 +579,15 @@ func (o *object) path(key string) string {
 		return key
 	}
 	return o.at + "." + key
+}
+
+// name reads the required name of o, which must not be blank.
+func (o *object) name(dst *string) {
+	if !o.has("name") {
+		o.p.bad(o.path("name"), nil, "is required")
+	} else if o.str("name", dst) && strings.TrimSpace(*dst) == "" {
+		o.p.bad(o.path("name"), *dst, "must not be empty")
+	}
 }
 
 func (o *object) has(key string) bool {
