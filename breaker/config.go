@@ -224,69 +224,85 @@ func (c Config) withDefaults() Config {
 // a *ValidationError, joined with errors.Join; nil when c is valid.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	var problems antifragile.Problems
-	bad := problems.Invalid
+	var p antifragile.Problems
 	if err := antifragile.ValidateHashFor(c.ConstitutionalHash, "breaker "+quote(c.Name)); err != nil {
-		problems.Add(err)
+		p.Add(err)
 	}
+	c.validateRules(&p)
+	c.validateWindow(&p)
+	c.validateStates(&p)
+	return p.Err()
+}
+
+// checkDuration reports d below 0 or above MaxDuration.
+func checkDuration(p *antifragile.Problems, field string, d time.Duration) {
+	switch {
+	case d < 0:
+		p.Invalid(field, d, "must not be negative")
+	case d > MaxDuration:
+		p.Invalid(field, d, "must not exceed %s", MaxDuration)
+	}
+}
+
+// validateRules checks the trip rules' rates and thresholds.
+func (c Config) validateRules(p *antifragile.Problems) {
 	rate := func(field string, v float64) {
 		if v < 0 || v > 1 || v != v {
-			bad(field, v, "must be within [0, 1] (0 turns the rule off)")
+			p.Invalid(field, v, "must be within [0, 1] (0 turns the rule off)")
 		}
 	}
 	rate("failure_rate", c.FailureRate)
 	rate("slow_call_rate", c.SlowCallRate)
-	duration := func(field string, d time.Duration) {
-		switch {
-		case d < 0:
-			bad(field, d, "must not be negative")
-		case d > MaxDuration:
-			bad(field, d, "must not exceed %s", MaxDuration)
-		}
-	}
-	duration("slow_call_threshold", c.SlowCallThreshold)
+	checkDuration(p, "slow_call_threshold", c.SlowCallThreshold)
 	if c.SlowCallRate > 0 && c.SlowCallThreshold <= 0 {
-		bad("slow_call_threshold", c.SlowCallThreshold, "must be positive when slow_call_rate is set")
+		p.Invalid("slow_call_threshold", c.SlowCallThreshold, "must be positive when slow_call_rate is set")
 	}
 	if c.MinimumCalls < 0 {
-		bad("minimum_calls", c.MinimumCalls, "must not be negative")
+		p.Invalid("minimum_calls", c.MinimumCalls, "must not be negative")
 	}
+}
+
+// validateWindow checks the window the rate rules read.
+func (c Config) validateWindow(p *antifragile.Problems) {
 	switch c.Window {
 	case CountWindow:
 		if c.WindowSize < 0 || c.WindowSize > MaxWindowSize {
-			bad("window_size", c.WindowSize, "must be within [0, %d]", MaxWindowSize)
+			p.Invalid("window_size", c.WindowSize, "must be within [0, %d]", MaxWindowSize)
 		} else if c.rateRules() && c.MinimumCalls > c.WindowSize {
-			bad("minimum_calls", c.MinimumCalls, "must not exceed window_size %d: the rate rules could never trip", c.WindowSize)
+			p.Invalid("minimum_calls", c.MinimumCalls, "must not exceed window_size %d: the rate rules could never trip", c.WindowSize)
 		}
 	case TimeWindow:
-		duration("window_duration", c.WindowDuration)
+		checkDuration(p, "window_duration", c.WindowDuration)
 		if c.Buckets < 0 || c.Buckets > MaxBuckets {
-			bad("buckets", c.Buckets, "must be within [0, %d]", MaxBuckets)
+			p.Invalid("buckets", c.Buckets, "must be within [0, %d]", MaxBuckets)
 		} else if c.WindowDuration > 0 && c.Buckets > 0 && c.WindowDuration/time.Duration(c.Buckets) <= 0 {
-			bad("buckets", c.Buckets, "too many buckets for window_duration %s", c.WindowDuration)
+			p.Invalid("buckets", c.Buckets, "too many buckets for window_duration %s", c.WindowDuration)
 		}
 	default:
-		bad("window", c.Window, "must be count (0) or time (1)")
+		p.Invalid("window", c.Window, "must be count (0) or time (1)")
 	}
-	duration("open_timeout", c.OpenTimeout)
+}
+
+// validateStates checks the open and half-open settings.
+func (c Config) validateStates(p *antifragile.Problems) {
+	checkDuration(p, "open_timeout", c.OpenTimeout)
 	if c.OpenTimeoutMultiplier < 1 || c.OpenTimeoutMultiplier != c.OpenTimeoutMultiplier {
-		bad("open_timeout_multiplier", c.OpenTimeoutMultiplier, "must be at least 1")
+		p.Invalid("open_timeout_multiplier", c.OpenTimeoutMultiplier, "must be at least 1")
 	}
 	if c.MaxOpenTimeout < c.OpenTimeout {
-		bad("max_open_timeout", c.MaxOpenTimeout, "must not be below open_timeout %s", c.OpenTimeout)
+		p.Invalid("max_open_timeout", c.MaxOpenTimeout, "must not be below open_timeout %s", c.OpenTimeout)
 	} else {
-		duration("max_open_timeout", c.MaxOpenTimeout)
+		checkDuration(p, "max_open_timeout", c.MaxOpenTimeout)
 	}
-	duration("half_open_timeout", c.HalfOpenTimeout)
+	checkDuration(p, "half_open_timeout", c.HalfOpenTimeout)
 	if c.HalfOpenMaxCalls < 0 || c.HalfOpenMaxCalls > MaxHalfOpenMaxCalls {
-		bad("half_open_max_calls", c.HalfOpenMaxCalls, "must be within [0, %d]", MaxHalfOpenMaxCalls)
+		p.Invalid("half_open_max_calls", c.HalfOpenMaxCalls, "must be within [0, %d]", MaxHalfOpenMaxCalls)
 	}
 	if c.HalfOpenSuccesses < 0 {
-		bad("half_open_successes", c.HalfOpenSuccesses, "must not be negative")
+		p.Invalid("half_open_successes", c.HalfOpenSuccesses, "must not be negative")
 	} else if c.HalfOpenSuccesses > c.HalfOpenMaxCalls {
-		bad("half_open_successes", c.HalfOpenSuccesses, "must not exceed half_open_max_calls %d", c.HalfOpenMaxCalls)
+		p.Invalid("half_open_successes", c.HalfOpenSuccesses, "must not exceed half_open_max_calls %d", c.HalfOpenMaxCalls)
 	}
-	return problems.Err()
 }
 
 // plainConfig is Config without its JSON methods, for the codec.

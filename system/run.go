@@ -57,45 +57,13 @@ func (s *System) Run(ctx context.Context) error {
 	}
 	defer s.end()
 	bg := context.WithoutCancel(ctx) // keeps ctx's values for the components
-
-	failed := make(chan error, 6) // one per component: none ever blocks
-	start := func(name string, run func(context.Context) error) *component {
-		cctx, cancel := context.WithCancel(bg)
-		c := &component{cancel: cancel, done: make(chan struct{})}
-		go func() {
-			defer close(c.done)
-			if err := run(cctx); err != nil {
-				failed <- fmt.Errorf("system: %s: %w", name, err)
-			}
-		}()
-		return c
-	}
-	comps := &components{
-		meter:    start("metering", s.meter.Run),
-		health:   start("health", s.health.Run),
-		recovery: start("recovery", s.rec.Run),
-		chaos:    start("chaos", s.chaos.Run),
-		bus:      start("bus", s.bus.Run),
-	}
-	if s.spool != nil {
-		comps.spool = start("metering spool", s.spool.Run)
-	}
-	var errs []error
-	// Started promises a running system: chaos refuses guarded injections
-	// until its Run runs, and health reaches its subscribers only while its
-	// Run runs. A component that fails to start ends the run.
-	for _, w := range []struct {
-		started <-chan struct{}
-		done    <-chan struct{}
-	}{{s.chaos.Started(), comps.chaos.done}, {s.health.Started(), comps.health.done}} {
-		select {
-		case <-w.started:
-		case <-w.done:
-		}
-	}
+	failed := make(chan error, 6)    // one per component: none ever blocks
+	comps := s.startComponents(bg, failed)
+	s.awaitStarted(comps)
 	close(s.started)
 	s.log.Info("system running")
 
+	var errs []error
 	select {
 	case <-ctx.Done():
 	case <-s.stop:
@@ -119,6 +87,49 @@ func (s *System) Run(ctx context.Context) error {
 		s.log.Info("system stopped")
 	}
 	return err
+}
+
+// startComponents starts the Run goroutine of every component; a Run that
+// fails sends its error on failed.
+func (s *System) startComponents(bg context.Context, failed chan<- error) *components {
+	start := func(name string, run func(context.Context) error) *component {
+		cctx, cancel := context.WithCancel(bg)
+		c := &component{cancel: cancel, done: make(chan struct{})}
+		go func() {
+			defer close(c.done)
+			if err := run(cctx); err != nil {
+				failed <- fmt.Errorf("system: %s: %w", name, err)
+			}
+		}()
+		return c
+	}
+	comps := &components{
+		meter:    start("metering", s.meter.Run),
+		health:   start("health", s.health.Run),
+		recovery: start("recovery", s.rec.Run),
+		chaos:    start("chaos", s.chaos.Run),
+		bus:      start("bus", s.bus.Run),
+	}
+	if s.spool != nil {
+		comps.spool = start("metering spool", s.spool.Run)
+	}
+	return comps
+}
+
+// awaitStarted waits until the components whose Started promises something
+// run: chaos refuses guarded injections until its Run runs, and health
+// reaches its subscribers only while its Run runs. A component that fails
+// to start ends the wait too (and then the run).
+func (s *System) awaitStarted(comps *components) {
+	for _, w := range []struct {
+		started <-chan struct{}
+		done    <-chan struct{}
+	}{{s.chaos.Started(), comps.chaos.done}, {s.health.Started(), comps.health.done}} {
+		select {
+		case <-w.started:
+		case <-w.done:
+		}
+	}
 }
 
 // begin moves an idle system to running.

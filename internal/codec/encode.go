@@ -65,26 +65,7 @@ func encode(b *bytes.Buffer, v reflect.Value) error {
 	case reflect.Map:
 		return encodeMap(b, v)
 	case reflect.Slice, reflect.Array:
-		if t.Kind() == reflect.Slice && v.IsNil() {
-			b.WriteString("null")
-			return nil
-		}
-		if t.Elem().Kind() == reflect.Uint8 {
-			out, err := json.Marshal(v.Interface()) // base64, as encoding/json
-			b.Write(out)
-			return err
-		}
-		b.WriteByte('[')
-		for i := range v.Len() {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := encode(b, v.Index(i)); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-		return nil
+		return encodeList(b, v)
 	case reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
 		return fmt.Errorf("codec: cannot encode a %s", t)
 	}
@@ -93,6 +74,31 @@ func encode(b *bytes.Buffer, v reflect.Value) error {
 		return err
 	}
 	b.Write(out)
+	return nil
+}
+
+// encodeList writes a slice or an array: null for a nil slice, base64 for
+// bytes (as encoding/json), each element encoded otherwise.
+func encodeList(b *bytes.Buffer, v reflect.Value) error {
+	if v.Kind() == reflect.Slice && v.IsNil() {
+		b.WriteString("null")
+		return nil
+	}
+	if v.Type().Elem().Kind() == reflect.Uint8 {
+		out, err := json.Marshal(v.Interface())
+		b.Write(out)
+		return err
+	}
+	b.WriteByte('[')
+	for i := range v.Len() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := encode(b, v.Index(i)); err != nil {
+			return err
+		}
+	}
+	b.WriteByte(']')
 	return nil
 }
 
