@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/antifragile-go/antifragile"
 )
 
 // Operation names a billable operation. The eight governance operations
@@ -150,7 +152,10 @@ func (o *Outcome) UnmarshalText(b []byte) error {
 // ID (unique within and across meters), Tenant ("default"), Tier
 // ("standard"), Hash (the meter's constitutional hash); Time is stamped by
 // Record. Compliance is clamped to [0, 1] (NaN becomes 0), a negative Latency
-// or Tokens becomes 0, and Time is converted to UTC.
+// or Tokens becomes 0, Tokens above MaxEventTokens and Latency above
+// MaxEventLatency are lowered to those bounds (counted in Metrics.Clamped),
+// and Time is converted to UTC. Validate reports the same bounds as errors,
+// for sinks that receive events from elsewhere than a Meter.
 //
 // Its JSON form (snake_case fields, latency in milliseconds) is:
 //
@@ -191,8 +196,38 @@ type Event struct {
 // DefaultTenant is the tenant of an event recorded without one.
 const DefaultTenant = "default"
 
-// normalize applies the documented defaults and clamps.
-func (e *Event) normalize(hash string) {
+// Bounds of one event's figures. With them, the sums over a batch of at
+// most MaxBatchSize events cannot overflow an int64 (100,000 × 24 h in
+// nanoseconds is 8.6×10^18).
+const (
+	MaxEventTokens  = 1 << 40 // about 1.1×10^12 tokens
+	MaxEventLatency = 24 * time.Hour
+)
+
+// Validate reports the figures of e outside their bounds — tokens and
+// latency negative or above MaxEventTokens / MaxEventLatency, a compliance
+// score outside [0, 1] or NaN, an unknown outcome — each as a
+// *ValidationError naming its JSON field, joined; nil when e is valid. A
+// Meter never delivers an invalid event (it clamps; see Event), so Validate
+// is for sinks and tools that take events from elsewhere.
+func (e *Event) Validate() error {
+	var p antifragile.Problems
+	antifragile.InRange(&p, "tokens_processed", e.Tokens, 0, MaxEventTokens, "")
+	if e.Latency < 0 || e.Latency > MaxEventLatency {
+		p.Invalid("latency_ms", e.Latency, "must be within [0, %s]", MaxEventLatency)
+	}
+	if !(e.Compliance >= 0 && e.Compliance <= 1) {
+		p.Invalid("compliance_score", e.Compliance, "must be within [0, 1]")
+	}
+	if int(e.Outcome) >= len(outcomeNames) {
+		p.Invalid("outcome", int(e.Outcome), "is not a known outcome")
+	}
+	return p.Err()
+}
+
+// normalize applies the documented defaults and clamps, and reports
+// whether it had to lower a figure above its bound.
+func (e *Event) normalize(hash string) (clamped bool) {
 	if e.Tenant == "" {
 		e.Tenant = DefaultTenant
 	}
@@ -209,10 +244,17 @@ func (e *Event) normalize(hash string) {
 	if e.Tokens < 0 {
 		e.Tokens = 0
 	}
+	if e.Tokens > MaxEventTokens {
+		e.Tokens, clamped = MaxEventTokens, true
+	}
+	if e.Latency > MaxEventLatency {
+		e.Latency, clamped = MaxEventLatency, true
+	}
 	if int(e.Outcome) >= len(outcomeNames) {
 		e.Outcome = OutcomeError
 	}
 	e.Time = e.Time.UTC()
+	return clamped
 }
 
 func clamp01(f float64) float64 {

@@ -31,7 +31,7 @@ func ExampleMeter() {
 	fmt.Printf("%+v\n", m.Metrics())
 	// Output:
 	// billable 2, tokens 200, rejected 1
-	// {Queued:3 Flushed:3 Dropped:0 Failed:0 Errors:0 Retries:0 QueueSize:0 MaxQueueSize:10000 Running:false Enabled:true ConstitutionalHash:cdd01ef066bc6cf2}
+	// {Queued:3 Flushed:3 Dropped:0 Failed:0 Errors:0 Retries:0 Clamped:0 QueueSize:0 MaxQueueSize:10000 Running:false Enabled:true ConstitutionalHash:cdd01ef066bc6cf2}
 }
 
 func ExampleHooks() {

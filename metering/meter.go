@@ -116,9 +116,9 @@ type Meter struct {
 	idBuf    []byte // guarded by sem
 	idEnd    []int  // guarded by sem
 
-	flushed, failed, errs, retries atomic.Uint64
-	warnedDropped, warnedFailed    uint64    // guarded by sem
-	lastWarn                       time.Time // guarded by sem
+	flushed, failed, errs, retries, clamped atomic.Uint64
+	warnedDropped, warnedFailed             uint64    // guarded by sem
+	lastWarn                                time.Time // guarded by sem
 }
 
 // New returns a Meter for cfg, or the *ValidationError(s) of cfg. It starts
@@ -447,7 +447,9 @@ func (m *Meter) take(n int, limit uint64) {
 			m.idBuf = strconv.AppendUint(append(m.idBuf, m.idPrefix...), h, 10)
 			m.idEnd = append(m.idEnd, len(m.idBuf))
 		}
-		e.normalize(m.hash)
+		if e.normalize(m.hash) {
+			m.clamped.Add(1)
+		}
 		h++
 	}
 	if len(m.idEnd) > 0 {
@@ -611,6 +613,9 @@ type Metrics struct {
 	Errors uint64 `json:"errors"`
 	// Retries counts re-sent batches.
 	Retries uint64 `json:"retries"`
+	// Clamped counts events whose tokens or latency were above their
+	// bounds (MaxEventTokens, MaxEventLatency) and were lowered to them.
+	Clamped uint64 `json:"clamped"`
 	// QueueSize is the number of accepted events not yet delivered or
 	// abandoned, including a batch held for retry.
 	QueueSize int `json:"queue_size"`
@@ -634,6 +639,7 @@ func (m *Meter) Metrics() Metrics {
 		Failed:             m.failed.Load(),
 		Errors:             m.errs.Load(),
 		Retries:            m.retries.Load(),
+		Clamped:            m.clamped.Load(),
 		QueueSize:          m.queueSize(),
 		MaxQueueSize:       m.cfg.MaxQueueSize,
 		Running:            m.running.Load(),

@@ -9,7 +9,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer sink.Close()
+//	defer sink.Close(ctx)
 //	m, err := metering.New(metering.Config{Sink: sink})
 //	...
 //	go m.Run(ctx)
@@ -17,14 +17,24 @@
 //
 // # Exactly once
 //
-// Each Write runs one Lua script (EVALSHA, falling back to EVAL after a
-// restart flushed the script cache). The script first sets a guard key
-// "<prefix>batch:<id>" with SET NX PX; if the key already exists the batch
-// was applied before and the script does nothing. Otherwise it XADDs every
-// event (field "event", the event's JSON; MAXLEN ~ Config.MaxLen) and
-// HINCRBYs the tenant hashes. Redis runs a script atomically, so a batch is
-// applied entirely or not at all (barring an error inside the script, which
-// these commands do not raise on well-formed keys).
+// Each Write first validates the batch in Go (every event's figures within
+// metering.Event.Validate's bounds, and each tenant's sums over the batch
+// below AggregateLimit), refusing it with typed errors and writing nothing.
+// It then runs one Lua script (EVALSHA, falling back to EVAL after a restart
+// flushed the script cache). Redis runs a script atomically but does not
+// roll it back when a command inside fails, so the script does every check
+// that could fail before its first write: if the guard key
+// "<prefix>batch:<id>" exists the batch was applied before and the script
+// does nothing; a key of the wrong type, an aggregate that is not an
+// integer, or one that the batch would take past AggregateLimit refuses the
+// batch with an error and nothing written. Only then does it XADD every
+// event (field "event", the event's JSON; MAXLEN ~ Config.MaxLen), HINCRBY
+// the tenant hashes and, last, set the guard (PX BatchTTL). A script that
+// failed midway all the same (an out-of-memory refusal comes at its first
+// write) leaves no guard, so the retry applies the batch rather than
+// skipping it as a duplicate. Aggregates are int64: a tenant whose sums
+// near AggregateLimit (9×10^18; 104 days of latency_ns at 10^12 ns of
+// metered latency a second) needs a new KeyPrefix.
 //
 // Write receives only the events, so the batch id is derived from them:
 // the SHA-256 of the events' IDs (length-prefixed, in order, with the

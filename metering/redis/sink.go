@@ -133,22 +133,56 @@ func (s *Sink) Config() Config { return s.cfg }
 //	then per tenant: tenant, field count k, k × (field, value);
 //	the field "latency_max_ns" is a maximum, every other field a sum.
 //
-// It returns 1 when applied, 0 when the batch had been applied before.
+// It returns 1 when applied, 0 when the batch had been applied before, and
+// an error — having written nothing — when a key has the wrong type or an
+// aggregate is not an integer or would pass aggregateLimit. Redis does not
+// roll a script back, so every check that could fail comes before the
+// first write, and the guard is set last: a script that failed midway for
+// any other reason leaves no guard, and the retry applies the batch again
+// rather than skipping it as a duplicate.
 const applyScript = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-local stream = KEYS[2]
+local prefix = ARGV[3]
 local n = tonumber(ARGV[4])
-for i = 5, 4 + n do
-  redis.call('XADD', stream, '*', 'event', ARGV[i])
+local limit = tonumber(ARGV[#ARGV])
+local function kind(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  if t ~= 'none' and t ~= want then
+    return redis.error_reply('ANTIFRAGILE key ' .. key .. ' holds a ' .. t .. ', not a ' .. want .. '; nothing written')
+  end
+end
+local err = kind(KEYS[2], 'stream') or kind(prefix .. 'tenants', 'set')
+if err then return err end
+-- Check every aggregate before writing anything.
+local i = 5 + n
+while i < #ARGV do
+  local key = prefix .. 'usage:' .. ARGV[i]
+  err = kind(key, 'hash')
+  if err then return err end
+  local k = tonumber(ARGV[i + 1])
+  for j = 0, k - 1 do
+    local f = ARGV[i + 2 + 2 * j]
+    local raw = redis.call('HGET', key, f)
+    local cur = tonumber(raw or '0')
+    if cur == nil or cur ~= math.floor(cur) then
+      return redis.error_reply('ANTIFRAGILE ' .. key .. ' field ' .. f .. ' is not an integer; nothing written')
+    end
+    if f ~= 'latency_max_ns' and cur + tonumber(ARGV[i + 3 + 2 * j]) > limit then
+      return redis.error_reply('ANTIFRAGILE ' .. key .. ' field ' .. f .. ' would pass ' .. ARGV[#ARGV] .. '; nothing written')
+    end
+  end
+  i = i + 2 + 2 * k
+end
+for e = 5, 4 + n do
+  redis.call('XADD', KEYS[2], '*', 'event', ARGV[e])
 end
 if tonumber(ARGV[2]) > 0 then
-  redis.call('XTRIM', stream, 'MAXLEN', '~', ARGV[2])
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[2])
 end
-local prefix = ARGV[3]
-local i = 5 + n
-while i <= #ARGV do
+i = 5 + n
+while i < #ARGV do
   local tenant = ARGV[i]
   local k = tonumber(ARGV[i + 1])
   local key = prefix .. 'usage:' .. tenant
@@ -167,8 +201,16 @@ while i <= #ARGV do
   end
   i = i + 2 + 2 * k
 end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 1
 `
+
+// AggregateLimit is the largest value the script lets an aggregate reach:
+// a batch that would take a tenant's sum past it is refused whole, with an
+// error, before anything is written. It is below 2^63 by a margin wider
+// than the rounding of Lua's float64 numbers (2^63 − 2^62/32), so that
+// HINCRBY can never overflow after the check passed.
+const AggregateLimit int64 = 9_000_000_000_000_000_000
 
 // BatchID returns the idempotency id of a batch: hex of the first 128 bits
 // of SHA-256 over the count and each event's ID (its JSON when the ID is
@@ -202,8 +244,10 @@ type tenantAgg struct {
 }
 
 // add counts e in a: its outcome always, its figures (count, tokens,
-// latency, compliance, operation, tier) when it is billable or billAll.
-func (a *tenantAgg) add(e *metering.Event, billAll bool) {
+// latency, compliance, operation, tier) when it is billable or billAll. It
+// reports false when a sum would pass AggregateLimit (e is valid, so no
+// single figure does).
+func (a *tenantAgg) add(e *metering.Event, billAll bool) bool {
 	switch e.Outcome {
 	case metering.OutcomeError:
 		a.errs++
@@ -213,10 +257,13 @@ func (a *tenantAgg) add(e *metering.Event, billAll bool) {
 		a.injected++
 	}
 	if !billAll && !e.Outcome.Billable() {
-		return
+		return true
 	}
 	lat := max(int64(e.Latency), 0)
 	tokens := max(e.Tokens, 0)
+	if a.tokens > AggregateLimit-tokens || a.latNs > AggregateLimit-lat {
+		return false
+	}
 	a.count++
 	a.tokens += tokens
 	a.latNs += lat
@@ -225,6 +272,7 @@ func (a *tenantAgg) add(e *metering.Event, billAll bool) {
 	op := a.ops[e.Operation]
 	a.ops[e.Operation] = [2]int64{op[0] + 1, op[1] + tokens}
 	a.tiers[cmp.Or(e.Tier, metering.TierStandard)]++
+	return true
 }
 
 // appendFields appends a's increments to the script's ARGV args: the
@@ -263,11 +311,18 @@ func (s *Sink) Write(ctx context.Context, events []metering.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if err := validateEvents(events); err != nil {
+		return err
+	}
 	id := BatchID(events)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	s.arg = s.appendArgs(s.arg[:0], events)
+	var err error
+	if s.arg, err = s.appendArgs(s.arg[:0], events); err != nil {
+		clear(s.arg)
+		return err
+	}
 	res, err := s.script.Run(ctx, s.client, []string{s.cfg.KeyPrefix + "batch:" + id, s.cfg.Stream}, s.arg...).Int()
 	clear(s.arg)
 	if cap(s.buf) > 4<<20 {
@@ -284,11 +339,35 @@ func (s *Sink) Write(ctx context.Context, events []metering.Event) error {
 	return nil
 }
 
+// validateEvents checks every event's figures (metering.Event.Validate),
+// reporting each problem with the event's index in its path
+// ("events[3].tokens_processed").
+func validateEvents(events []metering.Event) error {
+	var p antifragile.Problems
+	for i := range events {
+		for _, err := range antifragile.Leaves(events[i].Validate()) {
+			var ve *antifragile.ValidationError
+			if errors.As(err, &ve) {
+				c := *ve
+				c.Field = fmt.Sprintf("events[%d].%s", i, ve.Field)
+				err = &c
+			}
+			p.Add(err)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return fmt.Errorf("redissink: batch refused, nothing written:\n%w", err)
+	}
+	return nil
+}
+
 // appendArgs appends the script's ARGV for events to args (see
-// applyScript): the settings, each event's JSON, then each tenant's
-// increments, the tenants in the order they first appear (an empty tenant
-// is the default one). It runs under s.mu, encoding the events into s.buf.
-func (s *Sink) appendArgs(args []any, events []metering.Event) []any {
+// applyScript): the settings, each event's JSON, each tenant's increments
+// (the tenants in the order they first appear; an empty tenant is the
+// default one), then AggregateLimit. It runs under s.mu, encoding the
+// events into s.buf. It fails, appending nothing usable, when a tenant's
+// sums over the batch would pass AggregateLimit.
+func (s *Sink) appendArgs(args []any, events []metering.Event) ([]any, error) {
 	args = append(args, s.cfg.BatchTTL.Milliseconds(), s.cfg.MaxLen, s.cfg.KeyPrefix, len(events))
 	args = s.appendEvents(args, events)
 	aggs := make(map[string]*tenantAgg, 4)
@@ -301,12 +380,14 @@ func (s *Sink) appendArgs(args []any, events []metering.Event) []any {
 			aggs[tenant] = a
 			tenants = append(tenants, tenant)
 		}
-		a.add(&events[i], s.cfg.BillAll)
+		if !a.add(&events[i], s.cfg.BillAll) {
+			return args, fmt.Errorf("redissink: batch refused, nothing written: tenant %q's sums over %d events pass %d", tenant, len(events), AggregateLimit)
+		}
 	}
 	for _, t := range tenants {
 		args = aggs[t].appendFields(append(args, t))
 	}
-	return args
+	return append(args, AggregateLimit), nil
 }
 
 // appendEvents appends the JSON of each event to args, as strings sharing
