@@ -45,6 +45,13 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultCloseTimeout      = 30 * time.Second
+	DefaultBodyTimeout       = 10 * time.Second
+	// DefaultMaxConnections is the ops server's connection cap when
+	// OpsConfig.MaxConnections is 0 (lowered to leave room below the
+	// process's open-file limit, see the daemon).
+	DefaultMaxConnections = 1024
+	// MaxMaxConnections bounds OpsConfig.MaxConnections.
+	MaxMaxConnections = 1 << 20
 
 	// MaxBodyBytes bounds OpsConfig.MaxBodyBytes.
 	MaxBodyBytes = 64 << 20
@@ -145,10 +152,26 @@ type OpsConfig struct {
 	// IdleTimeout bounds how long an idle keep-alive connection is kept.
 	// 0 means 2 min; negative or above MaxOpsTimeout is invalid.
 	IdleTimeout time.Duration `json:"idle_timeout"`
+	// BodyTimeout bounds reading a request's body, from the moment its
+	// headers are read: a client that announces a body and sends it slowly,
+	// or never, loses its connection then. 0 means 10 s; negative or above
+	// MaxOpsTimeout is invalid.
+	BodyTimeout time.Duration `json:"body_timeout"`
 	// ShutdownTimeout bounds each step of a shutdown that waits (requests
 	// in flight, the chaos engine, the bus's drain). 0 means 10 s; negative
 	// or above MaxOpsTimeout is invalid.
 	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
+	// MaxConnections caps the connections the server holds at once; past
+	// it, new connections wait in the listen backlog until one ends, and
+	// the log says so (once a minute at most). 0 means 1,024, lowered to
+	// the process's open-file limit less 64; negative or above 1,048,576
+	// is invalid.
+	MaxConnections int `json:"max_connections"`
+	// TLSCertFile and TLSKeyFile, both or neither, make the server speak
+	// HTTPS with this PEM certificate (chain) and private key, read when
+	// the daemon is built. Empty means plain HTTP.
+	TLSCertFile string `json:"tls_cert_file"`
+	TLSKeyFile  string `json:"tls_key_file"`
 }
 
 // BreakersConfig configures the breakers of the shared registry.

@@ -76,16 +76,25 @@ func (c *Config) validateOps(p *problems) {
 	negative(p, "ops.read_timeout", o.ReadTimeout)
 	negative(p, "ops.idle_timeout", o.IdleTimeout)
 	negative(p, "ops.shutdown_timeout", o.ShutdownTimeout)
+	negative(p, "ops.body_timeout", o.BodyTimeout)
 	var bounds antifragile.Problems
 	antifragile.AtMost(&bounds, "ops.max_body_bytes", o.MaxBodyBytes, MaxBodyBytes)
 	for _, d := range []struct {
 		field string
 		v     time.Duration
 	}{{"ops.read_header_timeout", o.ReadHeaderTimeout}, {"ops.read_timeout", o.ReadTimeout},
-		{"ops.idle_timeout", o.IdleTimeout}, {"ops.shutdown_timeout", o.ShutdownTimeout}} {
+		{"ops.idle_timeout", o.IdleTimeout}, {"ops.shutdown_timeout", o.ShutdownTimeout}, {"ops.body_timeout", o.BodyTimeout}} {
 		antifragile.AtMost(&bounds, d.field, d.v, MaxOpsTimeout)
 	}
+	antifragile.InRange(&bounds, "ops.max_connections", o.MaxConnections, 0, MaxMaxConnections, "")
 	p.add(bounds.Err())
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		field := "ops.tls_key_file"
+		if o.TLSCertFile == "" {
+			field = "ops.tls_cert_file"
+		}
+		p.bad(field, "", "is required with the other of tls_cert_file and tls_key_file")
+	}
 }
 
 // checkToken refuses a token with white space or control characters, or

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +22,9 @@ import (
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/opstest"
 	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/ops"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -687,4 +692,27 @@ func squash(s string) string {
 		lines = append(lines, strings.Join(strings.Fields(l), " "))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestRun_CACert: -cacert (or $ANTIFRAGILE_CACERT) makes the CLI trust a
+// server's self-signed certificate, as ops.tls_cert_file serves it.
+func TestRun_CACert(t *testing.T) {
+	sys := opstest.New(t, cliToken)
+	srv := httptest.NewUnstartedServer(ops.Handler(sys.Options))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	file := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := cli(t, "breakers", "-addr", srv.URL); r.code == 0 {
+		t.Fatalf("an unknown certificate was trusted: %v", r)
+	}
+	if r := cli(t, "breakers", "-addr", srv.URL, "-cacert", file); r.code != 0 {
+		t.Fatalf("with -cacert: %v", r)
+	}
+	if r := cli(t, "breakers", "-addr", srv.URL, "-cacert", filepath.Join(t.TempDir(), "missing.pem")); r.code != 2 || !strings.Contains(errString(r.err), "-cacert") {
+		t.Fatalf("a missing -cacert file: %v", r)
+	}
 }

@@ -19,10 +19,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -49,6 +52,7 @@ const (
 	defaultAddr = "http://127.0.0.1:8080"
 	envAddr     = "ANTIFRAGILE_ADDR"
 	envToken    = "ANTIFRAGILE_TOKEN"
+	envCACert   = "ANTIFRAGILE_CACERT"
 )
 
 func main() {
@@ -279,6 +283,7 @@ func helpOK(err error) error {
 type remoteFlags struct {
 	addr    string
 	token   string
+	caCert  string
 	json    bool
 	timeout time.Duration
 }
@@ -293,6 +298,7 @@ func (r *remoteFlags) register(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&r.addr, "addr", addr, "ops API `URL` (env "+envAddr+")")
 	fs.StringVar(&r.token, "token", "", "bearer `token` of the write routes (env "+envToken+")")
+	fs.StringVar(&r.caCert, "cacert", os.Getenv(envCACert), "PEM `file` of the certificate(s) to trust for an https -addr, such as a self-signed ops.tls_cert_file (env "+envCACert+")")
 	fs.BoolVar(&r.json, "json", false, "print JSON instead of text")
 	fs.DurationVar(&r.timeout, "timeout", 30*time.Second, "request `timeout`")
 }
@@ -312,11 +318,38 @@ func (r *remoteFlags) client() (*client.Client, error) {
 	if timeout <= 0 {
 		timeout = -1
 	}
-	c, err := client.New(client.Config{BaseURL: addr, Token: token, Timeout: timeout})
+	cfg := client.Config{BaseURL: addr, Token: token, Timeout: timeout}
+	if r.caCert != "" {
+		hc, err := trustingClient(r.caCert)
+		if err != nil {
+			return nil, usageErrorf("-cacert %q: %v", r.caCert, err)
+		}
+		cfg.HTTPClient = hc
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		return nil, usageErrorf("-addr %q: want a URL such as %s", r.addr, defaultAddr)
 	}
 	return c, nil
+}
+
+// trustingClient returns an HTTP client that trusts the certificates of
+// the PEM file at path (besides the system's).
+func trustingClient(path string) (*http.Client, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate in the file")
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: t}, nil
 }
 
 // needArgs checks the number of positional arguments of a command whose

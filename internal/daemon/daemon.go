@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,7 @@ type Daemon struct {
 
 	cfg *system.Config
 	log *slog.Logger
+	tls *tls.Config // nil for plain HTTP
 
 	ready chan struct{} // closed once the listener is up
 	addr  atomic.Pointer[string]
@@ -65,10 +67,19 @@ func New(cfg *system.Config) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	return &Daemon{
+	d := &Daemon{
 		System: sys, cfg: sys.Config(), log: sys.Logger(),
 		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
-	}, nil
+	}
+	if o := d.cfg.Ops; o.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCertFile, o.TLSKeyFile)
+		if err != nil {
+			_ = sys.Close(context.Background())
+			return nil, fmt.Errorf("daemon: %w", &system.ValidationError{Field: "ops.tls_cert_file", Value: o.TLSCertFile, Err: err})
+		}
+		d.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return d, nil
 }
 
 // Ready returns a channel closed once Run's listener is up and every
@@ -86,12 +97,17 @@ func (d *Daemon) Addr() string {
 	return ""
 }
 
-// URL returns "http://" + Addr(), or "" before Ready.
+// URL returns "http://" + Addr() ("https://" with TLS), or "" before
+// Ready.
 func (d *Daemon) URL() string {
-	if a := d.Addr(); a != "" {
-		return "http://" + a
+	a := d.Addr()
+	switch {
+	case a == "":
+		return ""
+	case d.tls != nil:
+		return "https://" + a
 	}
-	return ""
+	return "http://" + a
 }
 
 // begin moves an idle daemon to running.
@@ -150,7 +166,7 @@ func (d *Daemon) newServer(streams context.Context) *http.Server {
 	opts := d.OpsOptions()
 	opts.AllowedHosts = d.cfg.AllowedHosts()
 	return &http.Server{
-		Handler:           ops.Handler(opts),
+		Handler:           withBodyDeadline(ops.Handler(opts), orDefault(o.BodyTimeout, system.DefaultBodyTimeout)),
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, system.DefaultReadHeaderTimeout),
 		ReadTimeout:       o.ReadTimeout,

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -36,9 +37,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer d.end()
 	bg := context.WithoutCancel(ctx)
 
-	ln, err := net.Listen("tcp", d.cfg.ListenAddr())
+	ln, err := d.listen()
 	if err != nil {
-		return errors.Join(fmt.Errorf("daemon: listen on %s: %w", d.cfg.ListenAddr(), err), d.System.Close(bg))
+		return errors.Join(err, d.System.Close(bg))
 	}
 	var r serving
 	defer r.release()
@@ -56,6 +57,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		r.sysEnded = true
 	}
 	return d.shutdown(bg, &r)
+}
+
+// listen opens the ops API's listener: TCP on ops.listen, at most
+// ops.max_connections connections at once, TLS inside when configured.
+func (d *Daemon) listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", d.cfg.ListenAddr())
+	if err != nil {
+		return nil, fmt.Errorf("daemon: listen on %s: %w", d.cfg.ListenAddr(), err)
+	}
+	ln = newLimitListener(ln, maxConnections(d.cfg.Ops.MaxConnections), d.log)
+	if d.tls != nil {
+		ln = tls.NewListener(ln, d.tls)
+	}
+	return ln, nil
 }
 
 // serving is what one Run started: the System's goroutine and the HTTP
@@ -114,7 +129,8 @@ func (d *Daemon) startServer(ctx context.Context, ln net.Listener, r *serving) {
 	addr := ln.Addr().String()
 	d.addr.Store(&addr)
 	close(d.ready)
-	d.log.Info("ops API listening", "url", "http://"+addr, "writes_enabled", d.HasToken())
+	d.log.Info("ops API listening", "url", d.URL(), "writes_enabled", d.HasToken(),
+		"max_connections", maxConnections(d.cfg.Ops.MaxConnections))
 }
 
 // shutdown stops what r runs in order — the HTTP server (see stopServer),
