@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
@@ -15,6 +18,7 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/internal/flock"
 )
 
 // TestIssue13_StrictScenarios: a scenario's JSON is read strictly, and its
@@ -214,6 +218,60 @@ func TestIssue13_LatencyEndsWithItsScenario(t *testing.T) {
 		// The scenario's own bound: 2562047h (the largest Duration) is refused.
 		if _, err := chaos.ParseScenario([]byte(`{"name":"x","type":"latency","target":"db","delay":"2562047h"}`)); err == nil {
 			t.Fatal(`ParseScenario("delay": "2562047h") = nil error`)
+		}
+	})
+}
+
+// TestIssue13_DiskIOFilesDoNotOutliveTheProcess: disk_io burn files used to
+// survive a kill -9 for ever. They live in one locked directory per process
+// now, and the next process to run a disk_io scenario removes the
+// directories of dead ones (whose lock it can take).
+func TestIssue13_DiskIOFilesDoNotOutliveTheProcess(t *testing.T) {
+	t.Run("a dead process's directory is removed, a live one's is kept", func(t *testing.T) {
+		dir := t.TempDir()
+		stale := filepath.Join(dir, "antifragile-chaos-disk-999999999")
+		if err := os.MkdirAll(stale, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(stale, "burn-1.dat"), make([]byte, 1024), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		live := filepath.Join(dir, "antifragile-chaos-disk-999999998")
+		if err := os.MkdirAll(live, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		lock, err := flock.LockDir(live)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lock.Close()
+		e := newEngine(t, chaos.Config{DiskIO: chaos.DiskIOConfig{Dir: dir}}, nil)
+		s := mustInject(t, e, chaos.ResourceScenario(chaos.ResourceDiskIO, 0.5, "host", time.Minute))
+		if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("stale directory: %v, want removed", err)
+		}
+		if _, err := os.Stat(live); err != nil {
+			t.Fatalf("live directory: %v, want kept", err)
+		}
+		e.Deactivate(s.Name)
+	})
+	t.Run("engines of one process share its directory", func(t *testing.T) {
+		dir := t.TempDir()
+		cfg := chaos.Config{DiskIO: chaos.DiskIOConfig{Dir: dir}}
+		a, b := newEngine(t, cfg, nil), newEngine(t, cfg, nil)
+		sa := mustInject(t, a, chaos.ResourceScenario(chaos.ResourceDiskIO, 0.5, "host", time.Minute))
+		sb := mustInject(t, b, chaos.ResourceScenario(chaos.ResourceDiskIO, 0.5, "host", time.Minute))
+		files, _ := filepath.Glob(filepath.Join(dir, "*", "*"))
+		if len(files) != 2 {
+			t.Fatalf("files = %v, want two in one directory", files)
+		}
+		a.Deactivate(sa.Name)
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Fatalf("entries = %v after the first ended, want the shared directory", entries)
+		}
+		b.Deactivate(sb.Name)
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Fatalf("left behind: %v", entries)
 		}
 	})
 }
