@@ -157,6 +157,8 @@ type ScenarioAction struct {
 type Metering struct {
 	Metrics metering.Metrics `json:"metrics"`
 	Usage   []metering.Usage `json:"usage"`
+	// Spool is the crash-safe spool's backlog, when the meter has one.
+	Spool *metering.SpoolMetrics `json:"spool,omitempty"`
 }
 
 // Hello is the data of the first event of GET /events: the current health

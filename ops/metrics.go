@@ -33,7 +33,8 @@ type collector struct {
 	chaosEmergency, chaosMemory, chaosCPU, chaosConnections                    *prometheus.Desc
 
 	meterQueued, meterFlushed, meterDropped, meterFailed, meterErrors, meterRetries *prometheus.Desc
-	meterQueueSize, meterMaxQueueSize, meterRunning                                 *prometheus.Desc
+	meterQueueSize, meterMaxQueueSize, meterRunning, meterClamped                   *prometheus.Desc
+	spoolPending, spoolPendingBytes, spoolDelivered, spoolRecovered, spoolErrors    *prometheus.Desc
 
 	busAgents, busMessages, busRunning *prometheus.Desc
 }
@@ -90,6 +91,13 @@ func newCollector(s *server) *collector {
 		meterQueueSize:    d("meter_queue_size", "Metering events accepted and not yet delivered."),
 		meterMaxQueueSize: d("meter_max_queue_size", "The meter's queue bound."),
 		meterRunning:      d("meter_running", "1 while the meter runs."),
+		meterClamped:      d("meter_clamped_total", "Metering events whose tokens or latency were lowered to their bounds."),
+
+		spoolPending:      d("meter_spool_pending_batches", "Metering batches spooled on disk and not yet delivered."),
+		spoolPendingBytes: d("meter_spool_pending_bytes", "Size of the undelivered spooled batches."),
+		spoolDelivered:    d("meter_spool_delivered_total", "Metering events the spool delivered to the sink."),
+		spoolRecovered:    d("meter_spool_recovered_batches_total", "Spooled batches found at start, left by a previous process."),
+		spoolErrors:       d("meter_spool_errors_total", "Spooled batches dropped because they could not be read back."),
 
 		busAgents:   d("bus_agents", "Agents registered on the bus."),
 		busMessages: d("bus_messages_total", "Bus messages by what happened to them.", "result"),
@@ -108,7 +116,8 @@ func (c *collector) descs() []*prometheus.Desc {
 		c.chaosActive, c.chaosScenariosRun, c.chaosInjections, c.chaosLatency, c.chaosForced,
 		c.chaosEmergency, c.chaosMemory, c.chaosCPU, c.chaosConnections,
 		c.meterQueued, c.meterFlushed, c.meterDropped, c.meterFailed, c.meterErrors, c.meterRetries,
-		c.meterQueueSize, c.meterMaxQueueSize, c.meterRunning,
+		c.meterQueueSize, c.meterMaxQueueSize, c.meterRunning, c.meterClamped,
+		c.spoolPending, c.spoolPendingBytes, c.spoolDelivered, c.spoolRecovered, c.spoolErrors,
 		c.busAgents, c.busMessages, c.busRunning,
 	}
 }
@@ -145,6 +154,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if mt := s.opts.Meter; mt != nil {
 		c.collectMeter(w, mt.Metrics())
+	}
+	if sp := s.opts.Spool; sp != nil {
+		c.collectSpool(w, sp.Metrics())
 	}
 	if b := s.opts.Bus; b != nil {
 		c.collectBus(w, b.Metrics())
@@ -236,6 +248,16 @@ func (c *collector) collectMeter(w metricWriter, m metering.Metrics) {
 	w.gauge(c.meterQueueSize, float64(m.QueueSize))
 	w.gauge(c.meterMaxQueueSize, float64(m.MaxQueueSize))
 	w.gauge(c.meterRunning, b2f(m.Running))
+	w.counter(c.meterClamped, m.Clamped)
+}
+
+// collectSpool sends the metering spool's backlog and counters.
+func (c *collector) collectSpool(w metricWriter, m metering.SpoolMetrics) {
+	w.gauge(c.spoolPending, float64(m.Pending))
+	w.gauge(c.spoolPendingBytes, float64(m.PendingBytes))
+	w.counter(c.spoolDelivered, m.Delivered)
+	w.counter(c.spoolRecovered, m.Recovered)
+	w.counter(c.spoolErrors, m.Errors)
 }
 
 // collectBus sends the bus's agent count, its messages by what happened to

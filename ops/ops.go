@@ -61,6 +61,9 @@ type Options struct {
 	// typed nil (such as a nil *metering.MemorySink) is invalid (see
 	// Validate).
 	Usage UsageSource
+	// Spool, if the meter delivers through one, adds its backlog to
+	// GET /metering and /metrics.
+	Spool *metering.Spool
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
 	// ReadToken, if set, is a bearer token every read route needs too (the

@@ -194,7 +194,12 @@ func (s *server) getMetering(w http.ResponseWriter, r *http.Request) {
 			usage = u
 		}
 	}
-	writeJSON(w, http.StatusOK, api.Metering{Metrics: s.opts.Meter.Metrics(), Usage: usage})
+	out := api.Metering{Metrics: s.opts.Meter.Metrics(), Usage: usage}
+	if sp := s.opts.Spool; sp != nil {
+		m := sp.Metrics()
+		out.Spool = &m
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *server) getBus(w http.ResponseWriter, r *http.Request) {

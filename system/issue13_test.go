@@ -2,9 +2,11 @@ package system_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
@@ -237,6 +240,18 @@ func TestIssue13_SpoolDir(t *testing.T) {
 		<-sys.Started()
 		for i := range 100 {
 			sys.Meter().Record(metering.Event{ID: fmt.Sprintf("new-%d", i), Tenant: "acme", Operation: metering.OpAgentMessage})
+		}
+		// The ops API shows the spool's backlog.
+		rec := httptest.NewRecorder()
+		sys.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metering", nil))
+		var m api.Metering
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || m.Spool == nil {
+			t.Fatalf("GET /metering: %v, spool %v:\n%s", err, m.Spool, rec.Body)
+		}
+		rec = httptest.NewRecorder()
+		sys.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		if !strings.Contains(rec.Body.String(), "antifragile_meter_spool_pending_batches") {
+			t.Fatalf("GET /metrics has no spool gauge")
 		}
 		stop()
 		if err := <-done; err != nil {

@@ -131,6 +131,7 @@ func (s *System) build() error {
 		Chaos:         s.chaos,
 		Meter:         s.meter,
 		Usage:         s.usage,
+		Spool:         s.spool,
 		Bus:           s.bus,
 		Token:         s.token,
 		ReadToken:     s.cfg.ReadToken(),
