@@ -53,6 +53,14 @@ type Index struct {
 	Routes             []Route `json:"routes"`
 }
 
+// Version is the body of GET /version: what the server runs.
+type Version struct {
+	Name               string `json:"name"`
+	Version            string `json:"version"`
+	ConstitutionalHash string `json:"constitutional_hash"`
+	Go                 string `json:"go"`
+}
+
 // Route is one route of the ops API. Auth is true for the routes that need
 // the bearer token.
 type Route struct {

@@ -254,6 +254,13 @@ func (c *Client) Index(ctx context.Context) (api.Index, error) {
 	return v, err
 }
 
+// Version returns what the server runs (GET /version).
+func (c *Client) Version(ctx context.Context) (api.Version, error) {
+	var v api.Version
+	err := c.do(ctx, http.MethodGet, "/version", nil, nil, &v)
+	return v, err
+}
+
 // Health returns the server's current health report (GET /health).
 func (c *Client) Health(ctx context.Context) (*health.Report, error) {
 	var v health.Report

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -177,6 +178,7 @@ type cachedReport struct {
 //	GET    /metering                   meter counters and usage per tenant
 //	GET    /bus                        the agent bus's counters
 //	GET    /events                     Server-Sent Events (api.Event)
+//	GET    /version                    the server's version and hash
 //	GET    /livez                      liveness
 //	GET    /readyz                     readiness: 503 unless ReadyStatuses
 //	GET    /metrics                    Prometheus exposition
@@ -278,6 +280,7 @@ func (s *server) routeTable() []route {
 		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
 		{"GET", "/events", false, "Server-Sent Events: breaker, health, recovery, chaos", s.getEvents},
+		{"GET", "/version", false, "the server's version and constitutional hash", s.getVersion},
 		{"GET", "/livez", false, "liveness probe", s.getLivez},
 		{"GET", "/readyz", false, "readiness probe: 503 unless the health status is ready", s.getReadyz},
 		{"GET", "/metrics", false, "Prometheus metrics", s.getMetrics},
@@ -386,6 +389,12 @@ func (h misconfiguredHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *server) hash() string { return s.reg.ConstitutionalHash() }
+
+func (s *server) getVersion(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.Version{
+		Name: "antifragile", Version: antifragile.Version, ConstitutionalHash: s.hash(), Go: runtime.Version(),
+	})
+}
 
 func (s *server) getIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.Index{

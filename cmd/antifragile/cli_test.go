@@ -22,6 +22,7 @@ import (
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/internal/opstest"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/ops"
@@ -655,6 +656,19 @@ func TestRun_Version(t *testing.T) {
 	}
 	if r := cli(t, "--version", "-local"); r.code != 0 || strings.Contains(r.stdout, "server") {
 		t.Errorf("-local: %v", r)
+	}
+	// Against a server whose GET / is the dashboard (serve and demo are),
+	// and against one that is gone.
+	sys := opstest.New(t, cliToken)
+	opts := sys.Options
+	opts.Dashboard = dashboard.Handler()
+	withPage := httptest.NewServer(ops.Handler(opts))
+	t.Cleanup(withPage.Close)
+	if r := cli(t, "version", "-addr", withPage.URL); r.code != 0 || !strings.Contains(r.stdout, "server "+withPage.URL+": antifragile "+antifragile.Version) {
+		t.Errorf("against a server with the dashboard: %v", r)
+	}
+	if r := cli(t, "version", "-addr", deadAddr(t)); r.code != exitUnreachable || !strings.Contains(r.stdout, "server ") {
+		t.Errorf("against an unreachable server: %v", r)
 	}
 	r = cli(t, "version", "-json", "-addr", s.url)
 	var v versionInfo

@@ -14,8 +14,9 @@ const versionUsage = `
 usage: antifragile version [-local] [-json] [-addr URL]
 
 Prints the version and constitutional hash of this binary and, unless
--local, of the server at -addr (an unreachable server is reported, not an
-error).
+-local, of the server at -addr (GET /version). A server that cannot be
+asked is reported, and the exit status is then 4 (unreachable) or 3
+(refused).
 `
 
 // versionInfo is the JSON form of `antifragile version -json`.
@@ -52,6 +53,7 @@ func runVersion(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		Go:                 runtime.Version(),
 		Platform:           runtime.GOOS + "/" + runtime.GOARCH,
 	}
+	var srvErr error
 	if !*local {
 		if !isFlagSet(fs, "timeout") {
 			rf.timeout = 3 * time.Second
@@ -62,13 +64,24 @@ func runVersion(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		defer c.CloseIdleConnections()
 		info.Server = &serverInfo{URL: c.BaseURL()}
-		if idx, err := c.Index(ctx); err != nil {
-			info.Server.Error = err.Error()
+		if v, err := c.Version(ctx); err != nil {
+			info.Server.Error, srvErr = err.Error(), err
 		} else {
-			info.Server.Version, info.Server.ConstitutionalHash = idx.Version, idx.ConstitutionalHash
+			info.Server.Version, info.Server.ConstitutionalHash = v.Version, v.ConstitutionalHash
 		}
 	}
-	if rf.json {
+	if err := printVersion(stdout, rf.json, info); err != nil {
+		return err
+	}
+	if srvErr != nil {
+		return &exitError{code: exitCode(srvErr), err: fmt.Errorf("the server at %s did not tell its version", info.Server.URL)}
+	}
+	return nil
+}
+
+// printVersion prints info as JSON or as text.
+func printVersion(stdout io.Writer, asJSON bool, info versionInfo) error {
+	if asJSON {
 		return writeJSON(stdout, info)
 	}
 	fmt.Fprintf(stdout, "antifragile %s (constitutional hash %s, %s %s)\n", info.Version, info.ConstitutionalHash, info.Go, info.Platform)
