@@ -41,6 +41,7 @@ var layers = map[string]int{
 	"metering":                  3,
 	"bus":                       4,
 	"chaos/chaostest":           4,
+	"cluster":                   4,
 	"api":                       5,
 	"breaker/breakerhttp":       5,
 	"chaos/chaoshttp":           5,
