@@ -101,7 +101,9 @@ func (n *node) stop() {
 		n.cancel = nil
 	}
 	_ = n.chaos.Close(context.Background())
-	_ = n.health.Close(context.Background())
+	if n.health != nil {
+		_ = n.health.Close(context.Background())
+	}
 	_ = n.store.Close(context.Background())
 }
 
