@@ -11,6 +11,7 @@ import (
 
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/internal/natstest"
 )
 
@@ -148,4 +149,53 @@ func BenchmarkRequestReply(b *testing.B) {
 		ds = append(ds, time.Since(start))
 	}
 	reportLatencies(b, ds)
+}
+
+// BenchmarkHotPath measures a breaker's Allow/Done and the chaos engine's
+// Error check, with nothing else in the process (cluster=off) and beside a
+// running member (cluster=on) of a three-member cluster heartbeating every
+// second, whose breaker is opted into a quorum: the member works on its
+// own goroutines, and the hot paths take no lock and make no call on its
+// account.
+func BenchmarkHotPath(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cluster=%v", map[bool]string{false: "off", true: "on"}[on]), func(b *testing.B) {
+			reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
+			engine, _ := chaos.New(chaos.Config{}, reg)
+			defer engine.Close(context.Background())
+			if on {
+				srv := natstest.Start(b)
+				second := func(name string) cluster.Config {
+					return cluster.Config{Name: "hot", Instance: name}
+				}
+				for i := range 2 {
+					newNode(b, srv, second(fmt.Sprintf("peer%d", i))).start()
+				}
+				cfg := second("self")
+				cfg.Quorum = map[string]int{"payments": 2}
+				n := newNode(b, srv, cfg)
+				reg, engine = n.reg, n.chaos
+				n.start()
+			}
+			br, _ := reg.GetOrCreate("payments", breaker.Config{})
+			b.Run("breaker", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					tk, err := br.Allow()
+					if err != nil {
+						b.Fatal(err)
+					}
+					tk.Done(nil)
+				}
+			})
+			b.Run("chaos", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := engine.Error("payments"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
