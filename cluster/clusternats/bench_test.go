@@ -84,17 +84,21 @@ func BenchmarkEmergencyStop(b *testing.B) {
 	reportLatencies(b, ds)
 }
 
-// BenchmarkView computes the view of 50 members, each running on its own
-// connection and heartbeating once a second with five breakers (two of
-// them open on some members): one listing of the members' bucket, one
-// read of the lever, 50 heartbeats decoded and rolled up.
+// BenchmarkView computes the view of 50 (and 200) members, each running
+// on its own connection and heartbeating once a second with five breakers
+// (two of them forced open on some members): one listing of the members'
+// bucket, one read of the lever, every heartbeat decoded and rolled up.
 func BenchmarkView(b *testing.B) {
+	for _, count := range []int{50, 200} {
+		b.Run(fmt.Sprintf("members=%d", count), func(b *testing.B) { benchmarkView(b, count) })
+	}
+}
+
+func benchmarkView(b *testing.B, count int) {
 	srv := natstest.Start(b)
-	nodes := make([]*node, 50)
+	nodes := make([]*node, count)
 	for i := range nodes {
-		cfg := fastConfig(fmt.Sprintf("m%02d", i))
-		cfg.HeartbeatInterval, cfg.TTL, cfg.Lease = time.Second, 3*time.Second, 5*time.Second
-		cfg.Labels = map[string]string{"zone": fmt.Sprint(i % 3)}
+		cfg := cluster.Config{Name: "view", Instance: fmt.Sprintf("m%03d", i), Labels: map[string]string{"zone": fmt.Sprint(i % 3)}}
 		nodes[i] = newNode(b, srv, cfg)
 		for j, name := range []string{"payments", "ledger", "search", "auth", "mail"} {
 			br, _ := nodes[i].reg.GetOrCreate(name, breaker.Config{})
@@ -104,12 +108,12 @@ func BenchmarkView(b *testing.B) {
 		}
 		nodes[i].start()
 	}
-	eventually(b, 10*time.Second, "50 live", func() bool { return nodes[0].view().Live == 50 })
+	eventually(b, 10*time.Second, "all live", func() bool { return nodes[0].view().Live == count })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
 		v, err := nodes[0].m.View(ctx)
-		if err != nil || v.Live != 50 {
+		if err != nil || v.Live != count {
 			b.Fatalf("view: %d live, %v", v.Live, err)
 		}
 	}
