@@ -125,8 +125,20 @@ func New(cfg Config, src Sources, store Store) (*Member, error) {
 	return m, nil
 }
 
-// Config returns the member's configuration with defaults applied.
-func (m *Member) Config() Config { return m.cfg }
+// Config returns the member's configuration with defaults applied (its
+// maps copied).
+func (m *Member) Config() Config {
+	c := m.cfg
+	c.Labels = cloneLabels(c.Labels)
+	if c.Quorum != nil {
+		q := make(map[string]int, len(c.Quorum))
+		for k, v := range c.Quorum {
+			q[k] = v
+		}
+		c.Quorum = q
+	}
+	return c
+}
 
 // Started returns a channel closed once Run has read the lever for the
 // first time and applied it — an instance that joins while the cluster's
@@ -269,8 +281,9 @@ func (m *Member) Beat(ctx context.Context) error {
 	return nil
 }
 
-// Heartbeat builds the heartbeat the member would write now. It reads the
-// sources without blocking on them for long.
+// Heartbeat builds the heartbeat the member would write now, taking the
+// next sequence number. It reads the sources without blocking on them for
+// long.
 func (m *Member) Heartbeat() Heartbeat {
 	h := Heartbeat{
 		Cluster:            m.cfg.Name,
