@@ -40,14 +40,14 @@ func TestCluster_MembershipOverNATS(t *testing.T) {
 		in, ok := find(a.view(), "c")
 		return ok && in.Lost
 	})
-	v := a.view()
-	culprits := map[string]string{}
-	for _, c := range v.PulledDownBy.Instances {
-		culprits[c.Instance] = c.Reason
-	}
-	if v.Status != health.Critical || v.Lost != 1 || v.Live != 2 || culprits["c"] != "lost" || culprits["b"] != "critical" {
-		t.Fatalf("with c lost: status %v, %d live, %d lost, culprits %v", v.Status, v.Live, v.Lost, culprits)
-	}
+	eventually(t, 5*time.Second, "a CRITICAL view pulled down by b's breaker and c's loss", func() bool {
+		v := a.view()
+		culprits := map[string]string{}
+		for _, c := range v.PulledDownBy.Instances {
+			culprits[c.Instance] = c.Reason
+		}
+		return v.Status == health.Critical && v.Lost == 1 && v.Live == 2 && culprits["c"] == "lost" && culprits["b"] == "critical"
+	})
 
 	c2 := newNode(t, srv, fastConfig("c")).start() // c restarts and comes back by itself
 	eventually(t, 5*time.Second, "c live again", func() bool {
@@ -63,8 +63,13 @@ func TestCluster_MembershipOverNATS(t *testing.T) {
 
 func TestCluster_ViewStaleWhileNATSIsDown(t *testing.T) {
 	srv := natstest.Start(t)
-	a := newNode(t, srv, fastConfig("a")).start()
-	newNode(t, srv, fastConfig("b")).start()
+	cfg := func(name string) cluster.Config { // a ttl long enough that the stale view's instances are not lost yet
+		c := fastConfig(name)
+		c.TTL = 5 * time.Second
+		return c
+	}
+	a := newNode(t, srv, cfg("a")).start()
+	newNode(t, srv, cfg("b")).start()
 	eventually(t, 5*time.Second, "two live", func() bool { return a.view().Live == 2 })
 	srv.Kill()
 	eventually(t, 5*time.Second, "a stale view with the error", func() bool {
@@ -148,11 +153,10 @@ func TestCluster_DeadManSwitch(t *testing.T) {
 	}
 	db, _ := n.reg.GetOrCreate("db", breaker.Config{ConsecutiveFailures: 1, OpenTimeout: 200 * time.Millisecond})
 
-	killed := time.Now()
 	srv.Kill()
 	eventually(t, 5*time.Second, "chaos halted by the dead-man switch", func() bool { return n.chaos.Stopped() })
-	if took := time.Since(killed); took < 800*time.Millisecond {
-		t.Fatalf("the switch fired %v after NATS died, before the 1s lease (less one interval) ran out", took)
+	if since := time.Since(n.m.Metrics().LastContact); since < time.Second {
+		t.Fatalf("the switch fired %v after the last contact, within the 1s lease", since)
 	}
 	if len(n.chaos.Active()) != 0 || !n.m.Metrics().DeadMan {
 		t.Fatalf("active %v, metrics %+v", n.chaos.Active(), n.m.Metrics())
@@ -186,6 +190,7 @@ func TestCluster_FleetChaos(t *testing.T) {
 	var nodes []*node
 	for i := range 6 {
 		cfg := fastConfig(fmt.Sprintf("i%d", i))
+		cfg.HeartbeatInterval, cfg.TTL, cfg.Lease = time.Second, 3*time.Second, 5*time.Second // none goes stale under load
 		cfg.Labels = map[string]string{"zone": []string{"even", "odd"}[i%2]}
 		nodes = append(nodes, newNode(t, srv, cfg).start())
 	}
