@@ -11,6 +11,7 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/recovery"
 )
 
 func TestMember_View(t *testing.T) {
@@ -22,6 +23,9 @@ func TestMember_View(t *testing.T) {
 		c.breaker("payments").ForceOpen()
 		c.breaker("ledger")
 		if _, err := a.chaos.Inject(latency("slow-db", time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.rec.Schedule("payments", recovery.ExponentialBackoff, 1, nil); err != nil {
 			t.Fatal(err)
 		}
 		a.start()
@@ -56,6 +60,9 @@ func TestMember_View(t *testing.T) {
 			ia.ConstitutionalHash != antifragile.ConstitutionalHash || ia.Version != antifragile.Version ||
 			ia.Breakers != 1 || ia.HashMismatch || ia.Stale || ia.Lost {
 			t.Fatalf("a's line = %+v", ia)
+		}
+		if ib := instance(t, v, "b"); ib.RecoveryQueue != 1 || ia.RecoveryQueue != 0 {
+			t.Fatalf("recovery queues: b %d, a %d", ib.RecoveryQueue, ia.RecoveryQueue)
 		}
 		if ic := instance(t, v, "c"); !slices.Equal(ic.Forced, []string{"payments"}) || ic.Breakers != 2 || ic.Status != health.Degraded {
 			t.Fatalf("c's line = %+v", ic)
