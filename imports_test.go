@@ -41,9 +41,11 @@ var layers = map[string]int{
 	"metering":                  3,
 	"bus":                       4,
 	"chaos/chaostest":           4,
+	"cluster":                   4,
 	"api":                       5,
 	"breaker/breakerhttp":       5,
 	"chaos/chaoshttp":           5,
+	"cluster/clusternats":       5,
 	"metering/meteringhttp":     5,
 	"metering/redis":            5,
 	"ops":                       6,
@@ -73,6 +75,7 @@ const domainLayer = 4
 // outside the standard library and this module, and which.
 var thirdParty = map[string][]string{
 	"metering/redis":       {"github.com/redis/go-redis/"},
+	"cluster/clusternats":  {"github.com/nats-io/"},
 	"system":               {"github.com/redis/go-redis/"},
 	"ops":                  {"github.com/prometheus/client_golang/"},
 	"internal/browsertest": {"github.com/chromedp/"},

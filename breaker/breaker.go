@@ -536,6 +536,33 @@ func (b *Breaker) halfOpenExpired(g *gen) {
 	b.timer = time.AfterFunc(b.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
 }
 
+// reasonTrip is the reason Trip records when it is given none.
+const reasonTrip Reason = "trip"
+
+// Trip opens a closed or half-open breaker as a trip rule does, recording
+// reason in the event ("trip" when reason is empty): the open timeout of
+// this trip follows the configured growth, the breaker moves to half-open
+// when it ends, and its trial calls decide from there, exactly as after a
+// consecutive-failure trip. Calls in flight become Late. It reports whether
+// the state changed: an open, forced-open or disabled breaker is left
+// alone and Trip returns false. Callers that act on evidence from elsewhere
+// (the cluster's quorum of peers) use it; it takes the breaker's lock
+// briefly and never blocks on anything else.
+func (b *Breaker) Trip(reason string) bool {
+	r := Reason(reason)
+	if r == "" {
+		r = reasonTrip
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.State() {
+	case Closed, HalfOpen:
+		b.transitionLocked(Open, r)
+		return true
+	}
+	return false
+}
+
 // ForceOpen holds the breaker open until Release or Reset; no timeout ends
 // it. It reports whether the state changed (false if it was already forced).
 func (b *Breaker) ForceOpen() bool {
