@@ -10,6 +10,7 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/recovery"
@@ -254,4 +255,26 @@ func Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// LeverRequest is the optional body of POST /cluster/emergency-stop and
+// /cluster/reset: who pulls the lever (empty: the client's address).
+type LeverRequest struct {
+	By string `json:"by,omitempty"`
+}
+
+// FleetInjection is the body of POST /cluster/chaos: a scenario (its JSON
+// form, as POST /chaos/scenarios takes it) for the instances the selector
+// chooses, and who injects it.
+type FleetInjection struct {
+	Scenario chaos.Scenario   `json:"scenario"`
+	Selector cluster.Selector `json:"selector"`
+	By       string           `json:"by,omitempty"`
+}
+
+// FleetStopped is the answer of DELETE /cluster/chaos/{name}: how many
+// instances' assignments were removed.
+type FleetStopped struct {
+	Name    string `json:"name"`
+	Stopped int    `json:"stopped"`
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/metering"
@@ -65,6 +66,10 @@ type Options struct {
 	// Spool, if the meter delivers through one, adds its backlog to
 	// GET /metering and /metrics.
 	Spool *metering.Spool
+	// Cluster, when cluster mode is on, serves the /cluster routes: the
+	// cluster view, the cluster-wide emergency stop and fleet chaos. nil
+	// makes them answer 503.
+	Cluster *cluster.Member
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
 	// ReadToken, if set, is a bearer token every read route needs too (the
@@ -280,6 +285,13 @@ func (s *server) routeTable() []route {
 		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
 		{"GET", "/events", false, "Server-Sent Events: breaker, health, recovery, chaos", s.getEvents},
+		{"GET", "/cluster", false, "the cluster view: every instance, breakers rolled up by name", s.getCluster},
+		{"GET", "/cluster/lever", false, "the cluster's emergency stop and who acknowledged it", s.getLever},
+		{"POST", "/cluster/emergency-stop", true, "latch the cluster-wide emergency stop (body: optional by)", s.pullLever(true)},
+		{"POST", "/cluster/reset", true, "clear the cluster-wide emergency stop (body: optional by)", s.pullLever(false)},
+		{"POST", "/cluster/chaos", true, "fleet chaos: inject a scenario on selected instances (body: scenario, selector, by)", s.postFleet},
+		{"GET", "/cluster/chaos/{name}", false, "a fleet chaos run and each instance's outcome", s.getFleet},
+		{"DELETE", "/cluster/chaos/{name}", true, "end a fleet chaos run everywhere", s.deleteFleet},
 		{"GET", "/version", false, "the server's version and constitutional hash", s.getVersion},
 		{"GET", "/livez", false, "liveness probe", s.getLivez},
 		{"GET", "/readyz", false, "readiness probe: 503 unless the health status is ready", s.getReadyz},

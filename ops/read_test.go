@@ -174,8 +174,8 @@ func TestHandler_ReadRoutes(t *testing.T) {
 				t.Errorf("write route %s %s without auth", r.Method, r.Path)
 			}
 		}
-		if auth != len(writeRoutes()) {
-			t.Errorf("%d auth routes, want %d", auth, len(writeRoutes()))
+		if want := len(writeRoutes()) + len(clusterWriteRoutes); auth != want {
+			t.Errorf("%d auth routes, want %d", auth, want)
 		}
 	})
 }

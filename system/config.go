@@ -13,6 +13,8 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/cluster"
+	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/metering"
@@ -92,6 +94,8 @@ type Config struct {
 	// Bus configures the agent bus (its registry, chaos engine and meter are
 	// the system's).
 	Bus bus.Config `json:"bus"`
+	// Cluster configures cluster mode (off unless its url is set).
+	Cluster ClusterConfig `json:"cluster"`
 
 	// Logger receives the system's and its components' log lines. nil
 	// discards them.
@@ -235,6 +239,28 @@ type MeteringConfig struct {
 	Redis RedisSinkConfig `json:"redis"`
 }
 
+// ClusterConfig configures cluster mode: this instance joins a cluster
+// whose control plane is NATS JetStream (see the cluster package and
+// docs/cluster.md) — heartbeats and the cluster view, the cluster-wide
+// emergency stop and the dead-man switch, fleet chaos, shared breaker
+// signals.
+type ClusterConfig struct {
+	// URL is the NATS server (or comma-separated servers), such as
+	// "nats://127.0.0.1:4222". Empty means cluster mode is off.
+	URL string `json:"url"`
+	// Member configures this instance's membership (cluster name, instance
+	// name, labels, heartbeat interval, TTL, lease, quorums); in JSON its
+	// fields sit in this section itself. Its Logger and hash are the
+	// system's.
+	Member cluster.Config `json:",inline"`
+	// NATS configures the connection and the key-value buckets; its url is
+	// cluster.url.
+	NATS clusternats.Config `json:"nats"`
+}
+
+// Enabled reports whether cluster mode is on.
+func (c ClusterConfig) Enabled() bool { return c.URL != "" }
+
 // MemorySinkConfig bounds the in-memory usage aggregation (see
 // metering.MemoryConfig).
 type MemorySinkConfig struct {
@@ -288,6 +314,8 @@ func (c *Config) Clone() *Config {
 	d.Health.Weights = maps.Clone(c.Health.Weights)
 	d.Recovery.Policies = maps.Clone(c.Recovery.Policies)
 	d.Chaos.Engine.StopConditions = slices.Clone(c.Chaos.Engine.StopConditions)
+	d.Cluster.Member.Labels = maps.Clone(c.Cluster.Member.Labels)
+	d.Cluster.Member.Quorum = maps.Clone(c.Cluster.Member.Quorum)
 	return &d
 }
 
@@ -364,6 +392,7 @@ type (
 	plainBreakersConfig  BreakersConfig
 	plainChaosConfig     ChaosConfig
 	plainMeteringConfig  MeteringConfig
+	plainClusterConfig   ClusterConfig
 	plainRedisSinkConfig RedisSinkConfig
 )
 
@@ -397,6 +426,15 @@ func (c ChaosConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainCh
 
 // UnmarshalJSON reads the chaos section strictly.
 func (c *ChaosConfig) UnmarshalJSON(b []byte) error { return codec.Decode(b, (*plainChaosConfig)(c)) }
+
+// MarshalJSON writes the cluster section: url, the member's fields and
+// the nats options.
+func (c ClusterConfig) MarshalJSON() ([]byte, error) { return codec.Encode(plainClusterConfig(c)) }
+
+// UnmarshalJSON reads the cluster section strictly.
+func (c *ClusterConfig) UnmarshalJSON(b []byte) error {
+	return codec.Decode(b, (*plainClusterConfig)(c))
+}
 
 // MarshalJSON writes the metering section: the meter's fields and the
 // sink's side by side.

@@ -24,13 +24,15 @@ func (c *component) stop() {
 
 // components are the Run goroutines of a running system.
 type components struct {
-	meter, spool, health, recovery, chaos, bus *component
+	meter, spool, health, recovery, chaos, bus, cluster *component
 }
 
 // Run runs every component — the meter, the health aggregator, the recovery
-// orchestrator, the chaos engine, the bus — until ctx ends, Close is called
-// or a component's Run fails; then it stops them in this order:
+// orchestrator, the chaos engine, the bus, the cluster member — until ctx
+// ends, Close is called or a component's Run fails; then it stops them in
+// this order:
 //
+//  0. the cluster member leaves (its heartbeat removed);
 //  1. the chaos engine is emergency-stopped (every scenario ended, every
 //     breaker it forced open released) and closed;
 //  2. the bus stops and closes: it refuses new messages and delivers what
@@ -41,7 +43,7 @@ type components struct {
 //     (metering.close_timeout bounds it and the next two steps);
 //  6. with a spool, it delivers what it holds to the durable sink; what
 //     it cannot deliver in time stays on disk for the next start;
-//  7. the durable sink is closed.
+//  7. the durable sink is closed, then the cluster's NATS connection.
 //
 // Whatever serves the ops API should stop before Run's context ends (the
 // daemon shuts its HTTP server down first). Run blocks, owns every
@@ -57,7 +59,7 @@ func (s *System) Run(ctx context.Context) error {
 	}
 	defer s.end()
 	bg := context.WithoutCancel(ctx) // keeps ctx's values for the components
-	failed := make(chan error, 6)    // one per component: none ever blocks
+	failed := make(chan error, 7)    // one per component: none ever blocks
 	comps := s.startComponents(bg, failed)
 	s.awaitStarted(comps)
 	close(s.started)
@@ -113,18 +115,27 @@ func (s *System) startComponents(bg context.Context, failed chan<- error) *compo
 	if s.spool != nil {
 		comps.spool = start("metering spool", s.spool.Run)
 	}
+	if s.member != nil {
+		comps.cluster = start("cluster", s.member.Run)
+	}
 	return comps
 }
 
+// handshake is a component's start-up signal: started closes once it runs
+// as promised, done once its Run has returned (it failed to start).
+type handshake struct{ started, done <-chan struct{} }
+
 // awaitStarted waits until the components whose Started promises something
-// run: chaos refuses guarded injections until its Run runs, and health
-// reaches its subscribers only while its Run runs. A component that fails
-// to start ends the wait too (and then the run).
+// run: chaos refuses guarded injections until its Run runs, health reaches
+// its subscribers only while its Run runs, and the cluster member has read
+// the lever (booting stopped if the cluster is). A component that fails to
+// start ends the wait too (and then the run).
 func (s *System) awaitStarted(comps *components) {
-	for _, w := range []struct {
-		started <-chan struct{}
-		done    <-chan struct{}
-	}{{s.chaos.Started(), comps.chaos.done}, {s.health.Started(), comps.health.done}} {
+	waits := []handshake{{s.chaos.Started(), comps.chaos.done}, {s.health.Started(), comps.health.done}}
+	if s.member != nil {
+		waits = append(waits, handshake{s.member.Started(), comps.cluster.done})
+	}
+	for _, w := range waits {
 		select {
 		case <-w.started:
 		case <-w.done:
@@ -173,6 +184,13 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 			errs = append(errs, fmt.Errorf("system: %s: %w", what, err))
 		}
 	}
+	// The member leaves first: it removes its heartbeat while the rest
+	// still runs, and no lever or fleet assignment reaches a stopping
+	// engine.
+	comps.cluster.stop()
+	if s.member != nil {
+		bounded(step, "leaving the cluster", s.member.Close)
+	}
 	if s.chaos != nil {
 		s.chaos.EmergencyStop()
 		bounded(step, "closing chaos", s.chaos.Close)
@@ -214,6 +232,9 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 		if err := s.sink(cctx); err != nil {
 			errs = append(errs, fmt.Errorf("system: closing the metering sink: %w", err))
 		}
+	}
+	if s.store != nil {
+		bounded(step, "closing the cluster's NATS connection", s.store.Close)
 	}
 	return errors.Join(errs...)
 }

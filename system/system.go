@@ -17,6 +17,8 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/cluster"
+	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/metering"
 	redissink "github.com/antifragile-go/antifragile/metering/redis"
@@ -54,6 +56,8 @@ type System struct {
 	sink    func(context.Context) error // closes the durable sink; nil for memory
 	spool   *metering.Spool             // between the meter and the durable sink; nil without spool_dir
 	bus     *bus.Bus
+	member  *cluster.Member    // nil unless cluster mode is on
+	store   *clusternats.Store // the member's NATS connection
 	opsOpts ops.Options
 	handler http.Handler
 
@@ -118,6 +122,7 @@ func (s *System) build() error {
 		{"chaos", s.buildChaos},
 		{"metering", s.buildMetering},
 		{"bus", s.buildBus},
+		{"cluster", s.buildCluster},
 	}
 	for _, st := range steps {
 		if err := st.build(); err != nil {
@@ -133,6 +138,7 @@ func (s *System) build() error {
 		Usage:         s.usage,
 		Spool:         s.spool,
 		Bus:           s.bus,
+		Cluster:       s.member,
 		Token:         s.token,
 		ReadToken:     s.cfg.ReadToken(),
 		AllowedHosts:  s.cfg.Ops.AllowedHosts,
@@ -302,6 +308,28 @@ func (s *System) buildBus() error {
 	return err
 }
 
+// buildCluster joins the cluster when cluster.url is set: it opens the NATS
+// connection (which keeps reconnecting in the background until Close, so
+// that the instance starts and carries on locally while NATS is down) and
+// builds the member over the system's components.
+func (s *System) buildCluster() error {
+	cc := s.cfg.Cluster
+	if !cc.Enabled() {
+		return nil
+	}
+	nc := cc.NATS
+	nc.URL = cc.URL
+	var err error
+	if s.store, err = clusternats.Open(context.Background(), nc); err != nil {
+		return err
+	}
+	mc := cc.Member
+	mc.ConstitutionalHash = s.hash(mc.ConstitutionalHash)
+	mc.Logger = s.log
+	s.member, err = cluster.New(mc, cluster.Sources{Breakers: s.reg, Health: s.health, Chaos: s.chaos, Recovery: s.rec}, s.store)
+	return err
+}
+
 // tee writes each batch to the durable sink and, once that succeeded, to
 // the in-memory aggregation, so that a batch the meter re-sends is counted
 // in memory once.
@@ -340,6 +368,9 @@ func (s *System) Meter() *metering.Meter { return s.meter }
 // Whatever the configured sink, every delivered event is aggregated here
 // too (after the durable sink accepted it).
 func (s *System) Usage() *metering.MemorySink { return s.usage }
+
+// Cluster returns the cluster member, or nil when cluster mode is off.
+func (s *System) Cluster() *cluster.Member { return s.member }
 
 // Bus returns the agent bus; register agents on it before or during Run.
 func (s *System) Bus() *bus.Bus { return s.bus }

@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	p.domain("recovery.", c.Recovery.Validate(), nil)
 	p.domain("chaos.", c.Chaos.Engine.Validate(), nil)
 	c.validateMetering(&p)
+	c.validateCluster(&p)
 	p.domain("bus.", c.Bus.Validate(), nil)
 	return errors.Join(p.errs...)
 }
@@ -188,6 +189,25 @@ func (c *Config) validateMetering(p *problems) {
 	if t := m.Redis.BatchTTL; t < 0 || (t > 0 && t < time.Millisecond) {
 		p.bad("metering.redis.batch_ttl", t, "must be 0 (24h) or at least 1ms")
 	}
+}
+
+func (c *Config) validateCluster(p *problems) {
+	cl := c.Cluster
+	if !cl.Enabled() {
+		return
+	}
+	p.domain("cluster.", cl.Member.Validate(), nil)
+	if cl.NATS.URL != "" {
+		p.bad("cluster.nats.url", cl.NATS.URL, "is cluster.url: set that instead")
+	}
+	n := cl.NATS
+	n.URL = cl.URL
+	p.domain("cluster.", n.Validate(), func(f string) string {
+		if f == "url" {
+			return f
+		}
+		return "nats." + f
+	})
 }
 
 // problems collects the problems of a Config.

@@ -151,9 +151,9 @@ func TestRun_Unreachable(t *testing.T) {
 			}
 		})
 	}
-	t.Run("version reports an unreachable server without failing", func(t *testing.T) {
+	t.Run("version reports an unreachable server and exits 4", func(t *testing.T) {
 		r := cli(t, "version", "-addr", dead)
-		if r.code != 0 || !strings.Contains(r.stdout, "antifragile "+antifragile.Version) || !strings.Contains(r.stdout, "unreachable") {
+		if r.code != exitUnreachable || !strings.Contains(r.stdout, "antifragile "+antifragile.Version) || !strings.Contains(r.stdout, "unreachable") {
 			t.Errorf("%v", r)
 		}
 	})
