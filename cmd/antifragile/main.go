@@ -104,6 +104,7 @@ func commands() []command {
 		{"recovery", "show, schedule, resume, resolve or cancel recoveries", runRecovery},
 		{"chaos", "list, inject or stop chaos scenarios; emergency stop", runChaos},
 		{"metering", "show the meter's counters and the usage per tenant", runMetering},
+		{"cluster", "cluster mode: the cluster view, the cluster-wide emergency stop, fleet chaos", runCluster},
 		{"version", "print the version of this binary and of the server", runVersion},
 	}
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -20,7 +23,23 @@ import (
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// childArgsEnv carries, as JSON, the arguments of a child process that runs
+// the CLI itself (see startProcess): the test binary re-executed as
+// antifragile.
+const childArgsEnv = "ANTIFRAGILE_TEST_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childArgsEnv); args != "" {
+		var argv []string
+		if err := json.Unmarshal([]byte(args), &argv); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Args = append(os.Args[:1], argv...)
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const cliToken = "cli-test-token-0123"
 
