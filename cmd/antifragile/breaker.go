@@ -19,7 +19,7 @@ Acts on one circuit breaker (needs the token):
 `
 
 func runBreaker(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("breaker", breakerUsage, stderr)
+	fs := newFlagSet("breaker", breakerUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	pos, err := parseFlags(fs, args)

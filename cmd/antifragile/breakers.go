@@ -24,7 +24,7 @@ disabled.
 `
 
 func runBreakers(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("breakers", breakersUsage, stderr)
+	fs := newFlagSet("breakers", breakersUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	stateFlag := fs.String("state", "", "only breakers in this `state`")

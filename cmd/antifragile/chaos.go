@@ -64,7 +64,7 @@ func runChaos(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if !oneOf(action, "list", "inject", "stop", "emergency-stop", "reset", "metrics") {
 		return usageErrorf("unknown action %q: usage: %s", action, usage)
 	}
-	fs := newFlagSet("chaos "+action, chaosUsage, stderr)
+	fs := newFlagSet("chaos "+action, chaosUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	var inject injectFlags

@@ -45,8 +45,10 @@ func TestRun_UsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, "no command given"},
 		{"unknown command", []string{"brekers"}, `did you mean "breakers"`},
-		{"unknown flag", []string{"breakers", "-bogus", "-addr", dead}, "flag provided but not defined"},
-		{"bad flag value", []string{"health", "-interval", "soon", "-addr", dead}, "invalid value"},
+		{"unknown flag", []string{"breakers", "-bogus", "-addr", dead}, "unknown flag -bogus: run 'antifragile breakers -h'"},
+		{"misspelt flag", []string{"health", "-wacth", "-addr", dead}, "did you mean -watch?"},
+		{"bad flag value", []string{"health", "-interval", "soon", "-addr", dead}, "-interval soon: want a duration with a unit"},
+		{"a duration without unit", []string{"chaos", "inject", "latency", "-target", "x", "-delay", "50", "-addr", dead}, "-delay 50: want a duration with a unit, such as 50ms"},
 		{"health with an argument", []string{"health", "db", "-addr", dead}, `unexpected argument "db"`},
 		{"interval without watch", []string{"health", "-interval", "5s", "-addr", dead}, "-interval needs -watch"},
 		{"unknown state", []string{"breakers", "-state", "sideways", "-addr", dead}, `-state "sideways"`},
@@ -91,10 +93,10 @@ func TestRun_UsageErrors(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a flag error prints the usage", func(t *testing.T) {
+	t.Run("a flag error is one line, not the usage", func(t *testing.T) {
 		r := cli(t, "breakers", "-bogus")
-		if !strings.Contains(r.stderr, "usage: antifragile breakers") || !strings.Contains(r.stderr, "-addr URL") {
-			t.Errorf("stderr %q", r.stderr)
+		if r.stderr != "" || r.stdout != "" || strings.Count(errorMessage(r.err), "\n") > 1 {
+			t.Errorf("want only the error's line: %v", r)
 		}
 	})
 	t.Run("no command prints the commands", func(t *testing.T) {
@@ -117,17 +119,17 @@ func TestRun_Help(t *testing.T) {
 	for _, c := range commands() {
 		for _, args := range [][]string{{c.name, "-h"}, {"help", c.name}} {
 			r := cli(t, args...)
-			if r.code != 0 || !strings.Contains(r.stderr, "usage: antifragile "+c.name) {
-				t.Errorf("%v: %v", args, r)
+			if r.code != 0 || !strings.Contains(r.stdout, "usage: antifragile "+c.name) || r.stderr != "" {
+				t.Errorf("%v: want the usage on stdout, nothing on stderr: %v", args, r)
 			}
-			if strings.Contains(r.stderr, cliToken) {
+			if strings.Contains(r.stdout, cliToken) {
 				t.Error("usage shows the token")
 			}
 		}
 	}
 	t.Run("the token from the environment is never printed", func(t *testing.T) {
 		t.Setenv(envToken, "env-secret")
-		if r := cli(t, "breaker", "-h"); strings.Contains(r.stderr, "env-secret") {
+		if r := cli(t, "breaker", "-h"); strings.Contains(r.stdout, "env-secret") {
 			t.Error("usage shows the environment's token")
 		}
 	})

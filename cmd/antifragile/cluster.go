@@ -79,7 +79,7 @@ func (f *clusterFlags) selector() cluster.Selector {
 }
 
 func runCluster(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("cluster", clusterUsage, stderr)
+	fs := newFlagSet("cluster", clusterUsage, stdout)
 	var f clusterFlags
 	f.register(fs)
 	pos, err := parseFlags(fs, args)

@@ -40,7 +40,7 @@ own (see the built-in one with -print-scenario).
 // hold, a usage error (exit code 2) for bad flags or an invalid scenario
 // file.
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", demoUsage, stderr)
+	fs := newFlagSet("demo", demoUsage, stdout)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` of the ops API and dashboard, host:port (port 0 picks a free port)")
 	duration := fs.Duration("duration", 0, "stretch or shrink the game day to last this `long` in all (0: as the scenario says, about 1m for the built-in one)")
 	scenarioFile := fs.String("scenario", "", "game day scenario `file` (JSON); the built-in one when absent")

@@ -42,7 +42,7 @@ refused the first request, 4 when it could not be reached.
 // runGameday runs the `gameday` subcommand (see gamedayUsage) and returns
 // a *gameday.VerdictError (exit code 1) when the hypothesis did not hold.
 func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("gameday", gamedayUsage, stderr)
+	fs := newFlagSet("gameday", gamedayUsage, stdout)
 	var remote remoteFlags
 	remote.register(fs)
 	file := fs.String("f", "", "game day scenario `file` (JSON; - reads stdin); required")

@@ -28,7 +28,7 @@ changed. With -json each line is a JSON object.
 `
 
 func runHealth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("health", healthUsage, stderr)
+	fs := newFlagSet("health", healthUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	watch := fs.Bool("watch", false, "follow changes until interrupted")

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -230,11 +231,12 @@ func exitCode(err error) int {
 // and succeeds.
 var errHelp = flag.ErrHelp
 
-// newFlagSet returns a flag set for a command that prints usage (a usage
-// line and a description) and its flags to stderr.
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet returns a flag set for a command whose -h prints usage (a
+// usage line and a description) and its flags to help (stdout: help is
+// output, not an error).
+func newFlagSet(name, usage string, help io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(help)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), strings.TrimLeft(usage, "\n"))
 		var any bool
@@ -249,16 +251,23 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses args with fs, allowing flags after the positional
 // arguments (`breaker reset db -token x`), and returns the positional
-// arguments. "--" ends the flags. A bad flag is a usage error (fs has
-// printed the problem and the usage); -h is errHelp.
+// arguments. "--" ends the flags. -h prints the usage and is errHelp; a bad
+// flag is a usage error of one line with a hint (the usage is not
+// printed: -h shows it).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
 				return nil, errHelp
 			}
-			return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", fs.Name(), err)}
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("%s: %s", fs.Name(), flagProblem(fs, err))}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -270,6 +279,57 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+var (
+	badFlagValue = regexp.MustCompile(`^invalid value "(.*)" for flag -([^:]+): (.*)$`)
+	unknownFlag  = regexp.MustCompile(`^flag provided but not defined: -(.+)$`)
+)
+
+// flagProblem rewrites a flag package error as one line that says what a
+// good value looks like, or which flag was meant.
+func flagProblem(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		value, name := m[1], m[2]
+		f := fs.Lookup(name)
+		if f == nil {
+			return msg
+		}
+		var want string
+		switch g, _ := f.Value.(flag.Getter); {
+		case g == nil:
+			want = m[3]
+		default:
+			switch g.Get().(type) {
+			case time.Duration:
+				want = "want a duration with a unit, such as 50ms, 2s or 5m"
+			case int, int64, uint, uint64:
+				want = "want a whole number"
+			case float64:
+				want = "want a number, such as 0.5"
+			case bool:
+				want = "want true or false"
+			default:
+				want = m[3]
+			}
+		}
+		return fmt.Sprintf("-%s %s: %s", name, value, want)
+	}
+	if m := unknownFlag.FindStringSubmatch(msg); m != nil {
+		best, bestD := "", 3
+		fs.VisitAll(func(f *flag.Flag) {
+			if d := editDistance(m[1], f.Name); d < bestD {
+				best, bestD = f.Name, d
+			}
+		})
+		hint := "run 'antifragile " + fs.Name() + " -h' for its flags"
+		if best != "" {
+			hint = "did you mean -" + best + "? (" + hint + ")"
+		}
+		return fmt.Sprintf("unknown flag -%s: %s", m[1], hint)
+	}
+	return msg
 }
 
 // helpOK turns errHelp into success.

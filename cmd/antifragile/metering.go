@@ -17,7 +17,7 @@ every tenant's lifetime usage.
 `
 
 func runMetering(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("metering", meteringUsage, stderr)
+	fs := newFlagSet("metering", meteringUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	pos, err := parseFlags(fs, args)

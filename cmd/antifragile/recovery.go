@@ -37,7 +37,7 @@ policy whose other fields take their defaults.
 // of the action and prints the answer.
 func runRecovery(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	action, args := splitAction(args, "status")
-	fs := newFlagSet("recovery "+action, recoveryUsage, stderr)
+	fs := newFlagSet("recovery "+action, recoveryUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	var sched scheduleFlags

@@ -35,7 +35,7 @@ Without one they are disabled.
 // usage error (exit code 2); an invalid configuration file reports every
 // problem with its JSON path (exit code 1).
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", serveUsage, stderr)
+	fs := newFlagSet("serve", serveUsage, stdout)
 	configPath := fs.String("config", "", "configuration `file` (JSON); the embedded defaults when absent")
 	listen := fs.String("listen", "", "listen `address` host:port, overriding ops.listen (port 0 picks a free port)")
 	token := fs.String("token", "", "bearer `token` of the write routes, overriding ops.token and the environment")

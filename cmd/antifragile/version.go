@@ -36,7 +36,7 @@ type serverInfo struct {
 }
 
 func runVersion(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", versionUsage, stderr)
+	fs := newFlagSet("version", versionUsage, stdout)
 	var rf remoteFlags
 	rf.register(fs)
 	local := fs.Bool("local", false, "do not ask the server")
