@@ -35,8 +35,20 @@ type Snapshot struct {
 	Degraded []string `json:"degraded_services"`
 	// Critical names the open and forced-open breakers, sorted.
 	Critical []string `json:"critical_services"`
+	// Thresholds are the scores at which the status changes, so that a
+	// reader can tell why a score is the status it is.
+	Thresholds Thresholds `json:"thresholds"`
 	// ConstitutionalHash is the aggregator's validated hash.
 	ConstitutionalHash string `json:"constitutional_hash"`
+}
+
+// Thresholds are an aggregator's status thresholds: a score at or above
+// Degraded is HEALTHY, at or above Critical DEGRADED, below it CRITICAL
+// (Hysteresis widens each boundary for the status already in force).
+type Thresholds struct {
+	Degraded   float64 `json:"degraded"`
+	Critical   float64 `json:"critical"`
+	Hysteresis float64 `json:"hysteresis,omitempty"`
 }
 
 // Report is a Snapshot with per-breaker details. Reports returned by an
@@ -163,6 +175,7 @@ func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 		score = min(sumWV/sumW, 1)
 	}
 	r.Score = Score(score)
+	r.Thresholds = Thresholds{Degraded: a.cfg.DegradedThreshold, Critical: a.cfg.CriticalThreshold, Hysteresis: a.cfg.Hysteresis}
 	r.Status = classify(score, prev, a.cfg.DegradedThreshold, a.cfg.CriticalThreshold, a.cfg.Hysteresis)
 	switch {
 	case r.HalfOpen+r.Open == 0:

@@ -399,8 +399,8 @@ func TestRun_HealthWatch(t *testing.T) {
 
 		ctx, stop := context.WithCancel(deadline)
 		lr := startCLI(t, ctx, "health", "-watch", "-addr", s.url)
-		first := lr.next(t, deadline, "closed")
-		if !strings.Contains(first, "/3 closed") {
+		first := lr.next(t, deadline, "score")
+		if !strings.Contains(first, "0 of 3 open") {
 			t.Errorf("first line %q", first)
 		}
 		b, _ := s.reg.Get("db")
@@ -408,13 +408,37 @@ func TestRun_HealthWatch(t *testing.T) {
 		// The breaker event and the health change travel on different
 		// subscriptions: either line may come first.
 		got := lr.nextAll(t, deadline, "breaker db closed -> forced_open (forced)", "DEGRADED")
-		if l := got["DEGRADED"]; !strings.Contains(l, "open: db") || !strings.Contains(l, "2/3 closed") {
+		if l := got["DEGRADED"]; !strings.Contains(l, "open: db") || !strings.Contains(l, "1 of 3 open") {
 			t.Errorf("health line %q", l)
 		}
 		stop()
 		if r := lr.wait(t); r.code != 0 {
 			t.Errorf("interrupted watch: %v", r)
 		}
+	})
+	t.Run("prints a change of the score alone", func(t *testing.T) {
+		s := startOpsServer(t)
+		for i := range 7 { // ten breakers: one open leaves the score at 0.9, still HEALTHY
+			if _, err := s.reg.GetOrCreate(fmt.Sprintf("svc-%d", i), breaker.Config{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deadline, cancelAll := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancelAll()
+		runCtx, stopRun := context.WithCancel(deadline)
+		ran := make(chan error, 1)
+		go func() { ran <- s.agg.Run(runCtx) }()
+		defer func() { stopRun(); <-ran }()
+		ctx, stop := context.WithCancel(deadline)
+		lr := startCLI(t, ctx, "health", "-watch", "-addr", s.url)
+		lr.next(t, deadline, "0 of 10 open")
+		b, _ := s.reg.Get("svc-3")
+		b.ForceOpen()
+		if l := lr.next(t, deadline, "1 of 10 open"); !strings.Contains(l, "HEALTHY") || !strings.Contains(l, "score 0.900") {
+			t.Errorf("score line %q", l)
+		}
+		stop()
+		lr.wait(t)
 	})
 	t.Run("JSON lines", func(t *testing.T) {
 		s := startOpsServer(t)

@@ -71,8 +71,8 @@ func runHealth(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 func printReport(w io.Writer, rep *health.Report, circuits bool) {
 	tw := table(w)
-	fmt.Fprintf(tw, "status\t%s\n", rep.Status)
-	fmt.Fprintf(tw, "score\t%.3f\n", float64(rep.Score))
+	fmt.Fprintf(tw, "status\t%s — %s\n", rep.Status, openSummary(rep))
+	fmt.Fprintf(tw, "score\t%.3f — %s\n", float64(rep.Score), scoreWhy(rep))
 	fmt.Fprintf(tw, "breakers\t%d: %d closed, %d half-open, %d open, %d disabled\n",
 		rep.Total, rep.Closed, rep.HalfOpen, rep.Open, rep.Disabled)
 	fmt.Fprintf(tw, "critical\t%s\n", orDash(strings.Join(rep.Critical, ", ")))
@@ -105,9 +105,32 @@ func printReport(w io.Writer, rep *health.Report, circuits bool) {
 	}
 }
 
+// openSummary says how many breakers are open, and half-open, of how many.
+func openSummary(rep *health.Report) string {
+	s := fmt.Sprintf("%d of %d breakers open", rep.Open, rep.Total)
+	if rep.HalfOpen > 0 {
+		s += fmt.Sprintf(", %d half-open", rep.HalfOpen)
+	}
+	if rep.Disabled > 0 {
+		s += fmt.Sprintf(", %d disabled (not counted)", rep.Disabled)
+	}
+	return s
+}
+
+// scoreWhy says how the score maps to the status: the weighted share of
+// the breakers that are closed, against the thresholds.
+func scoreWhy(rep *health.Report) string {
+	th := rep.Thresholds
+	if th.Degraded == 0 && th.Critical == 0 {
+		return "the weighted share of closed breakers (half-open count half)"
+	}
+	return fmt.Sprintf("the weighted share of closed breakers (half-open count half): HEALTHY from %.3f, DEGRADED from %.3f, CRITICAL below",
+		th.Degraded, th.Critical)
+}
+
 // healthLine is one line of `health -watch`.
 func healthLine(rep *health.Report) string {
-	line := fmt.Sprintf("%s  %-8s  score %.3f  %d/%d closed", stamp(rep.Timestamp), rep.Status, float64(rep.Score), rep.Closed, rep.Total)
+	line := fmt.Sprintf("%s  %-8s  score %.3f  %d of %d open", stamp(rep.Timestamp), rep.Status, float64(rep.Score), rep.Open, rep.Total)
 	if len(rep.Critical) > 0 {
 		line += "  open: " + strings.Join(rep.Critical, ", ")
 	}
@@ -125,8 +148,17 @@ func stamp(t time.Time) string {
 }
 
 // followHealth prints the health from the hello event, then every health
-// and breaker event, until ctx ends.
+// and breaker event, until ctx ends. The server streams the health on a
+// change of status only; after each breaker transition followHealth asks
+// for the health, so that a change of the score alone is printed too.
 func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Writer) error {
+	last := ""
+	printHealth := func(rep *health.Report) {
+		if key := healthKey(rep); key != last {
+			last = key
+			fmt.Fprintln(w, healthLine(rep))
+		}
+	}
 	for ev, err := range c.Events(ctx) {
 		if err != nil {
 			if errors.Is(err, client.ErrStreamEnded) {
@@ -152,13 +184,13 @@ func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Write
 				fmt.Fprintf(w, "%s  the server has no health aggregator; showing breaker transitions\n", stamp(time.Time{}))
 				continue
 			}
-			fmt.Fprintln(w, healthLine(h.Health))
+			printHealth(h.Health)
 		case api.KindHealth:
 			rep, err := ev.Health()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(w, healthLine(&rep))
+			printHealth(&rep)
 		case api.KindBreaker:
 			b, err := ev.Breaker()
 			if err != nil {
@@ -169,9 +201,20 @@ func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Write
 			} else {
 				fmt.Fprintf(w, "%s    breaker %s %s -> %s (%s)\n", stamp(b.At), b.Breaker, b.From, b.To, b.Reason)
 			}
+			if last != "" { // the server has an aggregator
+				if rep, err := c.Health(ctx); err == nil {
+					printHealth(rep)
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// healthKey is what a printed health line shows: a line is printed when it
+// changes.
+func healthKey(rep *health.Report) string {
+	return fmt.Sprintf("%s|%.3f|%v|%v", rep.Status, float64(rep.Score), rep.Critical, rep.Degraded)
 }
 
 // pollHealth prints the health every interval when it differs from the
@@ -188,8 +231,7 @@ func pollHealth(ctx context.Context, c *client.Client, interval time.Duration, a
 			}
 			return err
 		}
-		key := fmt.Sprintf("%s|%.3f|%v|%v", rep.Status, float64(rep.Score), rep.Critical, rep.Degraded)
-		if key != last {
+		if key := healthKey(rep); key != last {
 			last = key
 			if asJSON {
 				err = writeJSONLine(w, rep)
