@@ -25,6 +25,10 @@ var ErrHashMismatch = errors.New("constitutional hash mismatch")
 // ErrInvalid is the sentinel matched by every *ValidationError.
 var ErrInvalid = errors.New("invalid configuration")
 
+// ErrTooLarge is matched by the error of an input over its size limit: a
+// config file, a scenario file, a JSON document.
+var ErrTooLarge = errors.New("too large")
+
 // ErrNil is the reason (ValidationError.Err) with which the toolkit refuses,
 // where it receives them, a required value that is nil and an interface
 // value that holds a nil pointer, map, slice, channel or func (a "typed

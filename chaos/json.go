@@ -51,6 +51,43 @@ func (s *Scenario) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// engineMembers are the members of the JSON form that the engine sets on
+// the scenarios it reports; a request does not hold them.
+var engineMembers = []string{"created_at", "active", "capped_from"}
+
+// DecodeRequest decodes a scenario as a caller asks for one: the JSON form
+// of MarshalJSON without the members the engine sets ("created_at",
+// "active", "capped_from"), strictly, every problem a *ValidationError
+// naming its member. Members that data leaves out keep the values of base,
+// so a caller such as a game-day file supplies its own defaults (a
+// duration, a name). It does not validate: call Validate.
+//
+// A format that embeds scenarios decodes them with DecodeRequest, so that
+// a new fault kind or field needs no change outside this package.
+func DecodeRequest(data []byte, base Scenario) (Scenario, error) {
+	out := base
+	err := codec.Decode(data, (*plainScenario)(&out))
+	if errors.Is(err, codec.ErrTooLarge) || !json.Valid(data) {
+		return Scenario{}, err
+	}
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(data, &members)
+	var p antifragile.Problems
+	p.Add(err)
+	for _, k := range engineMembers {
+		if _, ok := members[k]; ok {
+			p.Invalid(k, nil, "is set by the engine; a request cannot set it")
+		}
+	}
+	if err := p.Err(); err != nil {
+		return Scenario{}, err
+	}
+	if len(out.BlastRadius) == 0 {
+		out.BlastRadius = nil
+	}
+	return out, nil
+}
+
 // ParseScenario decodes one scenario in its JSON form (see
 // Scenario.MarshalJSON) and validates it; an absent hash is set to
 // antifragile.ConstitutionalHash. Unknown fields, trailing data and

@@ -24,7 +24,7 @@ import (
 // giving the line and column. On any error the *Config is nil.
 func Parse(data []byte) (*Config, error) {
 	if len(data) > codec.MaxDocument {
-		return nil, fmt.Errorf("config: %w: %d bytes exceeds the %d byte limit", codec.ErrTooLarge, len(data), codec.MaxDocument)
+		return nil, fmt.Errorf("config file %w: %d bytes exceeds the %d byte limit", codec.ErrTooLarge, len(data), codec.MaxDocument)
 	}
 	if trimmed := bytes.TrimSpace(data); len(trimmed) == 0 || trimmed[0] != '{' {
 		if err := codec.Decode(data, new(map[string]any)); err != nil {

@@ -756,3 +756,18 @@ func TestRun_CACert(t *testing.T) {
 		t.Fatalf("a missing -cacert file: %v", r)
 	}
 }
+
+func TestIssue13_OversizedScenarioFileIsUsageError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.json")
+	valid := `{"name":"x","phases":[{"name":"a","duration":"1s"}]}`
+	if err := os.WriteFile(path, []byte(valid+strings.Repeat(" ", 5<<20)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"gameday", "-f", path}, {"demo", "-scenario", path}} {
+		var out, errb strings.Builder
+		err := run(t.Context(), args, strings.NewReader(""), &out, &errb)
+		if !errors.Is(err, antifragile.ErrTooLarge) || exitCode(err) != exitUsage {
+			t.Errorf("%q: err = %v (exit %d), want ErrTooLarge with exit %d", args, err, exitCode(err), exitUsage)
+		}
+	}
+}

@@ -19,8 +19,9 @@ import (
 // MaxDocument bounds the size of a document Decode accepts.
 const MaxDocument = 16 << 20
 
-// ErrTooLarge is matched by the error of a document over MaxDocument bytes.
-var ErrTooLarge = errors.New("document too large")
+// ErrTooLarge is matched by the error of a document over MaxDocument
+// bytes; it is antifragile.ErrTooLarge.
+var ErrTooLarge = antifragile.ErrTooLarge
 
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
@@ -44,7 +45,7 @@ var (
 // the line and column; a document over MaxDocument is ErrTooLarge.
 func Decode(data []byte, v any) error {
 	if len(data) > MaxDocument {
-		return fmt.Errorf("%w: %d bytes exceeds the %d byte limit", ErrTooLarge, len(data), MaxDocument)
+		return fmt.Errorf("document %w: %d bytes exceeds the %d byte limit", ErrTooLarge, len(data), MaxDocument)
 	}
 	if err := syntaxCheck(data); err != nil {
 		return err

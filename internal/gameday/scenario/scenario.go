@@ -127,9 +127,9 @@ type Fault struct {
 	// Its name defaults to "<phase>-<type>-<target>"; names are unique
 	// within a game day.
 	Scenario chaos.Scenario
-	// ForPhase is true when the file gave no duration: the fault lasts as
-	// long as its phase (Scenario.Duration is then the phase's duration).
-	// A fault with a duration of its own may outlast its phase.
+	// ForPhase is true when the fault lasts as long as its phase: the file
+	// gave no duration (Scenario.Duration is then the phase's) or the
+	// phase's own. A fault with a longer duration may outlast its phase.
 	ForPhase bool
 }
 
@@ -252,11 +252,15 @@ func Default() *Scenario {
 	return s
 }
 
-// Parse decodes and validates a scenario file. Durations are strings such
+// Parse decodes and validates a scenario file of at most MaxFileSize
+// bytes (a larger one matches antifragile.ErrTooLarge). Durations are strings such
 // as "250ms"; unknown fields, trailing data and invalid values are errors.
 // It reports every problem it finds, each a *ValidationError whose Field is
 // the JSON path of the value, joined with errors.Join.
 func Parse(data []byte) (*Scenario, error) {
+	if len(data) > MaxFileSize {
+		return nil, tooLarge()
+	}
 	var p parser
 	root, ok := p.object("", data)
 	if !ok {
@@ -364,19 +368,26 @@ func (p *parser) parsePhases(root *object, s *Scenario) {
 	}
 }
 
-// ParseReader reads all of r and parses it (see Parse).
+// MaxFileSize bounds the size of a scenario file: 4 MiB.
+const MaxFileSize = 4 << 20
+
+// ParseReader reads all of r and parses it (see Parse). More than
+// MaxFileSize bytes is an error matching antifragile.ErrTooLarge, reported
+// without reading the rest.
 func ParseReader(r io.Reader) (*Scenario, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge()
 	}
 	return Parse(data)
 }
 
-// scenarioFields are the fields of a fault: the chaos.Scenario JSON form
-// without the fields the engine sets.
-var scenarioFields = []string{"name", "type", "target", "delay", "error_rate", "error_message",
-	"resource_type", "resource_level", "duration", "blast_radius", "constitutional_hash"}
+func tooLarge() error {
+	return fmt.Errorf("scenario file %w: more than %d bytes (4 MiB)", antifragile.ErrTooLarge, MaxFileSize)
+}
 
 func (p *parser) parsePhase(path string, raw json.RawMessage, faultNames map[string]string) (Phase, bool) {
 	o, ok := p.object(path, raw)
@@ -423,87 +434,32 @@ func (p *parser) parsePhase(path string, raw json.RawMessage, faultNames map[str
 	return ph, true
 }
 
-// parseFault reads the fault at path of phase ph: a chaos scenario in its
-// JSON form, named "<phase>-<type>-<target>" and lasting the phase unless
-// it says otherwise, checked by chaos.Scenario.Validate.
+// parseFault reads the fault at path of phase ph: a chaos scenario as a
+// request gives it (chaos.DecodeRequest, so that this format names none of
+// its fields), named "<phase>-<type>-<target>" unless it has a name and
+// lasting the phase unless it has a duration, checked by
+// chaos.Scenario.Validate.
 func (p *parser) parseFault(path string, raw json.RawMessage, ph Phase) (Fault, bool) {
-	o, ok := p.object(path, raw)
-	if !ok {
+	if _, ok := p.object(path, raw); !ok {
 		return Fault{}, false
 	}
-	o.known(scenarioFields...)
-	if len(o.unknown) > 0 || !o.faultKinds() {
-		return Fault{}, false
-	}
-	f := Fault{ForPhase: !o.has("duration")}
-	data, err := json.Marshal(o.withFaultDefaults(ph))
+	phase := max(ph.Duration, time.Millisecond)
+	sc, err := chaos.DecodeRequest(raw, chaos.Scenario{Duration: phase})
 	if err != nil {
-		p.bad(path, nil, "%v", err)
-		return Fault{}, false
-	}
-	var sc chaos.Scenario
-	if err := json.Unmarshal(data, &sc); err != nil {
 		p.wrap(path, err)
 		return Fault{}, false
+	}
+	if sc.Name == "" {
+		sc.Name = ph.Name + "-" + string(sc.Type) + "-" + sc.Target
 	}
 	if err := sc.Validate(); err != nil {
 		p.wrap(path, err)
 		return Fault{}, false
 	}
 	sc.ConstitutionalHash = antifragile.HashOrDefault(sc.ConstitutionalHash)
-	f.Scenario = sc
-	return f, true
-}
-
-// faultKinds reports whether every field of the fault object o that is
-// present has its JSON kind (string, number or array of strings),
-// reporting those that do not.
-func (o *object) faultKinds() bool {
-	var str string
-	var num float64
-	var list []string
-	ok := true
-	for _, k := range []string{"name", "type", "target", "delay", "error_message", "resource_type", "duration", "constitutional_hash"} {
-		if o.has(k) && !o.str(k, &str) {
-			ok = false
-		}
-	}
-	for _, k := range []string{"error_rate", "resource_level"} {
-		if o.has(k) && !o.float(k, &num) {
-			ok = false
-		}
-	}
-	if o.has("blast_radius") && !o.strs("blast_radius", &list) {
-		ok = false
-	}
-	return ok
-}
-
-// withFaultDefaults returns the fields of the fault object o with the
-// defaults of a fault of phase ph: a name of "<phase>-<type>-<target>" and
-// the phase's duration (at least a millisecond).
-func (o *object) withFaultDefaults(ph Phase) map[string]json.RawMessage {
-	m := copyFields(o.m)
-	if !o.has("name") {
-		var typ, target string
-		_ = json.Unmarshal(o.m["type"], &typ)
-		_ = json.Unmarshal(o.m["target"], &target)
-		name, _ := json.Marshal(ph.Name + "-" + typ + "-" + target)
-		m["name"] = name
-	}
-	if !o.has("duration") {
-		d, _ := json.Marshal(max(ph.Duration, time.Millisecond).String())
-		m["duration"] = d
-	}
-	return m
-}
-
-func copyFields(m map[string]json.RawMessage) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(m)+2)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	// A fault as long as its phase lasts as long as its phase when the
+	// scenario is scaled, whether or not the file said so.
+	return Fault{Scenario: sc, ForPhase: sc.Duration == phase}, true
 }
 
 // trailing reports data after the first JSON value.
