@@ -258,78 +258,114 @@ func FormatRate(v float64) string {
 // LatencyScenario returns a TypeLatency scenario named
 // "latency_{target}_{ms}ms".
 func LatencyScenario(target string, delay, duration time.Duration, blastRadius ...string) Scenario {
-	return Scenario{
-		Name:        fmt.Sprintf("latency_%s_%dms", target, delay.Milliseconds()),
+	return named(Scenario{
 		Type:        TypeLatency,
 		Target:      target,
 		Delay:       delay,
 		Duration:    duration,
 		BlastRadius: blastRadius,
-	}
+	})
 }
 
 // ErrorScenario returns a TypeError scenario named "errors_{target}_{rate}"
 // that injects err (nil means the default *InjectedError).
 func ErrorScenario(target string, rate float64, err error, duration time.Duration, blastRadius ...string) Scenario {
-	return Scenario{
-		Name:        "errors_" + target + "_" + FormatRate(rate),
+	return named(Scenario{
 		Type:        TypeError,
 		Target:      target,
 		ErrorRate:   rate,
 		Err:         err,
 		Duration:    duration,
 		BlastRadius: blastRadius,
-	}
+	})
 }
 
 // BreakerScenario returns a TypeCircuitBreaker scenario named
 // "circuit_open_{breaker}" that forces the breaker (and every breaker named
 // in the blast radius) open.
 func BreakerScenario(breakerName string, duration time.Duration, blastRadius ...string) Scenario {
-	return Scenario{
-		Name:        "circuit_open_" + breakerName,
+	return named(Scenario{
 		Type:        TypeCircuitBreaker,
 		Target:      breakerName,
 		Duration:    duration,
 		BlastRadius: blastRadius,
-	}
+	})
 }
 
 // ResourceScenario returns a TypeResourceExhaustion scenario named
 // "resource_{type}_{level}".
 func ResourceScenario(resource ResourceType, level float64, target string, duration time.Duration, blastRadius ...string) Scenario {
-	return Scenario{
-		Name:          "resource_" + string(resource) + "_" + FormatRate(level),
+	return named(Scenario{
 		Type:          TypeResourceExhaustion,
 		Target:        target,
 		ResourceType:  resource,
 		ResourceLevel: level,
 		Duration:      duration,
 		BlastRadius:   blastRadius,
-	}
+	})
 }
 
 // PartitionScenario returns a TypeNetworkPartition scenario named
 // "partition_{target}".
 func PartitionScenario(target string, duration time.Duration, blastRadius ...string) Scenario {
-	return Scenario{
-		Name:        "partition_" + target,
+	return named(Scenario{
 		Type:        TypeNetworkPartition,
 		Target:      target,
 		Duration:    duration,
 		BlastRadius: blastRadius,
-	}
+	})
 }
 
 // TimeoutScenario returns a TypeTimeout scenario named "timeout_{target}".
 func TimeoutScenario(target string, duration time.Duration, blastRadius ...string) Scenario {
-	return Scenario{
-		Name:        "timeout_" + target,
+	return named(Scenario{
 		Type:        TypeTimeout,
 		Target:      target,
 		Duration:    duration,
 		BlastRadius: blastRadius,
+	})
+}
+
+// named returns s with its DefaultName.
+func named(s Scenario) Scenario {
+	s.Name = s.DefaultName()
+	return s
+}
+
+// DefaultName returns the name the constructors give a scenario like s:
+// "latency_{target}_{ms}ms", "errors_{target}_{rate}",
+// "circuit_open_{target}", "resource_{type}_{level}", "partition_{target}",
+// "timeout_{target}", and "{type}_{target}" for any other type.
+func (s Scenario) DefaultName() string {
+	switch s.Type {
+	case TypeLatency:
+		return fmt.Sprintf("latency_%s_%dms", s.Target, s.Delay.Milliseconds())
+	case TypeError:
+		return "errors_" + s.Target + "_" + FormatRate(s.ErrorRate)
+	case TypeCircuitBreaker:
+		return "circuit_open_" + s.Target
+	case TypeResourceExhaustion:
+		return "resource_" + string(s.ResourceType) + "_" + FormatRate(s.ResourceLevel)
+	case TypeNetworkPartition:
+		return "partition_" + s.Target
+	case TypeTimeout:
+		return "timeout_" + s.Target
 	}
+	return string(s.Type) + "_" + s.Target
+}
+
+// Required returns the fields of Fields that a scenario of type t must set
+// to do anything: "delay" for latency (a zero delay is valid but adds
+// nothing), "resource_type" and "resource_level" for resource_exhaustion.
+// Tools that build scenarios from flags ask for them.
+func (t Type) Required() []string {
+	switch t {
+	case TypeLatency:
+		return []string{"delay"}
+	case TypeResourceExhaustion:
+		return []string{"resource_type", "resource_level"}
+	}
+	return nil
 }
 
 // Fields returns the JSON fields a scenario of type t uses beyond those

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -164,11 +165,11 @@ type injectFlags struct {
 func (f *injectFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.file, "f", "", "read the scenario from this JSON `file` (- for stdin)")
 	fs.StringVar(&f.target, "target", "", "the `service` (or breaker) to hit")
-	fs.DurationVar(&f.delay, "delay", 0, "latency: the `delay` to add")
+	fs.DurationVar(&f.delay, "delay", 0, "latency: the `delay` to add, such as 100ms")
 	fs.Float64Var(&f.rate, "rate", 1, "error: the failure `probability`, within [0, 1]")
 	fs.StringVar(&f.message, "message", "", "error: the injected error's `message`")
 	fs.StringVar(&f.resource, "resource", "", "resource: cpu, memory, connections, disk_io or network_bandwidth")
-	fs.Float64Var(&f.level, "level", 0, "resource: the share consumed, within [0, 1]")
+	fs.Float64Var(&f.level, "level", 0, "resource: the share consumed, within [0, 1], such as 0.5")
 	fs.DurationVar(&f.dur, "for", chaos.DefaultDuration, "how long the scenario lasts")
 	fs.StringVar(&f.name, "name", "", "the scenario's `name` (default: derived from type and target)")
 	fs.StringVar(&f.blast, "blast", "", "comma-separated further `targets` the scenario may touch")
@@ -248,8 +249,11 @@ func faultType(pos []string) (chaos.Type, error) {
 	return typ, nil
 }
 
-// build returns the typ scenario the flags describe, not yet validated. A
-// latency fault needs -delay, a resource fault -resource and -level.
+// build returns the typ scenario the flags describe, not yet validated:
+// the fields every scenario has from -target, -for and -blast, the fields
+// of the kind (chaos.Type.Fields) from their flags (faultFlags), and the
+// kind's default name. The flags of the fields a kind requires
+// (chaos.Type.Required) must be given.
 func (f *injectFlags) build(fs *flag.FlagSet, typ chaos.Type) (chaos.Scenario, error) {
 	var blast []string
 	for _, b := range strings.Split(f.blast, ",") {
@@ -257,29 +261,50 @@ func (f *injectFlags) build(fs *flag.FlagSet, typ chaos.Type) (chaos.Scenario, e
 			blast = append(blast, b)
 		}
 	}
-	switch typ {
-	case chaos.TypeLatency:
-		if !isFlagSet(fs, "delay") {
-			return chaos.Scenario{}, usageErrorf("a latency fault needs -delay, e.g. -delay 100ms")
-		}
-		return chaos.LatencyScenario(f.target, f.delay, f.dur, blast...), nil
-	case chaos.TypeError:
-		sc := chaos.ErrorScenario(f.target, f.rate, nil, f.dur, blast...)
-		sc.ErrorMessage = f.message
-		return sc, nil
-	case chaos.TypeCircuitBreaker:
-		return chaos.BreakerScenario(f.target, f.dur, blast...), nil
-	case chaos.TypeNetworkPartition:
-		return chaos.PartitionScenario(f.target, f.dur, blast...), nil
-	case chaos.TypeTimeout:
-		return chaos.TimeoutScenario(f.target, f.dur, blast...), nil
-	case chaos.TypeResourceExhaustion:
-		if !isFlagSet(fs, "resource") || !isFlagSet(fs, "level") {
-			return chaos.Scenario{}, usageErrorf("a resource fault needs -resource (cpu, memory, connections, disk_io or network_bandwidth) and -level, e.g. -resource cpu -level 0.5")
-		}
-		return chaos.ResourceScenario(chaos.ResourceType(f.resource), f.level, f.target, f.dur, blast...), nil
+	if err := requireFlags(fs, typ); err != nil {
+		return chaos.Scenario{}, err
 	}
-	return chaos.Scenario{}, nil
+	fields := map[string]any{}
+	for _, field := range typ.Fields() {
+		name, ok := faultFlags[field]
+		if !ok {
+			return chaos.Scenario{}, fmt.Errorf("chaos inject: no flag sets the %s field of a %s fault (add one to faultFlags)", field, typ)
+		}
+		v := fs.Lookup(name).Value.(flag.Getter).Get()
+		if d, ok := v.(time.Duration); ok {
+			v = d.String() // the JSON form of a duration
+		}
+		fields[field] = v
+	}
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return chaos.Scenario{}, err
+	}
+	base := chaos.Scenario{Type: typ, Target: f.target, Duration: f.dur, BlastRadius: blast}
+	sc, err := chaos.DecodeRequest(data, base)
+	if err != nil {
+		return chaos.Scenario{}, usageErrorf("%s", flagNames(err, scenarioFlags()))
+	}
+	sc.Name = sc.DefaultName()
+	return sc, nil
+}
+
+// requireFlags reports the flags of the fields a typ fault requires that
+// fs was not given, with what each means.
+func requireFlags(fs *flag.FlagSet, typ chaos.Type) error {
+	var need, hints []string
+	for _, field := range typ.Required() {
+		name := faultFlags[field]
+		need = append(need, "-"+name)
+		if fl := fs.Lookup(name); fl != nil && !isFlagSet(fs, name) {
+			_, usage := flag.UnquoteUsage(fl)
+			hints = append(hints, "-"+name+" is missing: "+usage)
+		}
+	}
+	if len(hints) == 0 {
+		return nil
+	}
+	return usageErrorf("a %s fault needs %s (%s)", typ, strings.Join(need, " and "), strings.Join(hints, "; "))
 }
 
 // scenarioFlags maps the JSON fields of a scenario to the flags of `chaos
