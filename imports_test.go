@@ -76,7 +76,7 @@ const domainLayer = 4
 var thirdParty = map[string][]string{
 	"metering/redis":       {"github.com/redis/go-redis/"},
 	"cluster/clusternats":  {"github.com/nats-io/"},
-	"system":               {"github.com/redis/go-redis/", "github.com/nats-io/"},
+	"system":               {"github.com/redis/go-redis/", "github.com/nats-io/", "go.yaml.in/yaml/"},
 	"ops":                  {"github.com/prometheus/client_golang/"},
 	"internal/browsertest": {"github.com/chromedp/"},
 }

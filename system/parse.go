@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/internal/codec"
@@ -60,15 +63,39 @@ func isValidation(err error) bool {
 	return true
 }
 
-// Load reads and parses the file at path (see Parse). Errors name the path.
+// Load reads and parses the file at path: YAML (see ParseYAML) when its
+// name ends in .yaml or .yml, JSON (see Parse) otherwise. Errors name the
+// path.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
-	c, err := Parse(data)
+	parse := Parse
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
+		parse = ParseYAML
+	}
+	c, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
 	return c, nil
+}
+
+// readBounded reads the file at path, refusing one over codec.MaxDocument
+// bytes without reading the rest.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, codec.MaxDocument+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(data) > codec.MaxDocument {
+		return nil, fmt.Errorf("config %s: file %w: more than %d bytes", path, antifragile.ErrTooLarge, codec.MaxDocument)
+	}
+	return data, nil
 }
