@@ -33,6 +33,7 @@ const (
 const (
 	MaxName            = 64  // bytes of Stream and Bucket
 	MaxSubject         = 128 // bytes of Subject
+	MaxConnectionName  = 256 // bytes
 	MinDuplicateWindow = time.Second
 	MaxDuplicateWindow = 24 * time.Hour
 	MinMaxAge          = time.Minute
@@ -58,7 +59,7 @@ type Config struct {
 	// Empty means nats://127.0.0.1:4222.
 	URL string `json:"url,omitempty"`
 	// ConnectionName names a connection New makes. Empty means
-	// "antifragile-metering".
+	// "antifragile-metering"; at most 256 bytes.
 	ConnectionName string `json:"connection_name,omitempty"`
 	// Stream is the JetStream stream the batches are stored in; the Sink
 	// creates it, or updates its limits to these. Letters, digits, '-' and
@@ -142,6 +143,9 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var p antifragile.Problems
+	if len(c.ConnectionName) > MaxConnectionName {
+		p.Invalid("connection_name", len(c.ConnectionName), "must be at most %d bytes", MaxConnectionName)
+	}
 	checkName(&p, "stream", c.Stream)
 	checkName(&p, "bucket", c.Bucket)
 	if err := checkSubject(c.Subject); err != "" {
