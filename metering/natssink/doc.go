@@ -43,11 +43,12 @@
 //
 //  1. marks its batch id in the bucket "<Bucket>_BATCHES" with
 //     create-if-absent, the value being the message's sequence. If the id
-//     is marked with an earlier sequence, the message is a copy stored
-//     again after the DuplicateWindow (a re-send after a long NATS
-//     outage) and is folded as nothing (Metrics.FoldDuplicates). Every
-//     folder reads in order, so all of them see the first copy first and
-//     agree. Marks expire after BatchTTL (24 h).
+//     is marked with another sequence, the message is the other copy of a
+//     batch stored twice (re-sent after the DuplicateWindow, as after a
+//     NATS outage longer than it) and is folded as nothing
+//     (Metrics.FoldDuplicates). Whichever copy is marked first is the one
+//     every folder counts, so a Fold reads and marks up to 32 messages at
+//     once. Marks expire after BatchTTL (24 h).
 //  2. sums the message's events per tenant. Once it has read its messages
 //     (at most MaxFoldMessages), it adds each tenant's sums to the
 //     tenant's entry "t.<tenant in base64url>" of the bucket Bucket by
@@ -65,8 +66,9 @@
 // dies between steps leaves nothing half-counted: a mark without sums is
 // found with the message's own sequence and the sums are added by whoever
 // comes next, and each tenant's entry is written at once. The work of a
-// fold is a round trip or two per stored batch (read it, mark it) and two
-// per tenant it names, whatever the number of instances.
+// fold is two round trips per stored batch (read it with a direct get,
+// mark it), 32 in flight, and two per tenant per Fold, whatever the
+// number of instances.
 //
 // What is not covered: a batch whose two copies are more than BatchTTL
 // apart is counted twice; a message removed by MaxAge or MaxBytes before

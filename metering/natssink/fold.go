@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -136,8 +137,9 @@ func batchKey(id string) string {
 // Fold folds the messages stored since the last Fold (of this sink, or of
 // any instance: it starts after the bucket's cursor when that is ahead)
 // into the per-tenant totals, at most MaxFoldMessages of them, in stream
-// order, and returns how many it read. It blocks on a round trip or two
-// per message and two per tenant; concurrent calls run one at a time. Each
+// order, and returns how many it read. It blocks on two round trips per
+// message (foldParallel in flight) and two per tenant; concurrent calls
+// run one at a time. Each
 // message is folded exactly once however many instances fold at the same
 // time (see the package doc).
 func (s *Sink) Fold(ctx context.Context) (int, error) {
@@ -167,15 +169,11 @@ func (s *Sink) Fold(ctx context.Context) (int, error) {
 		s.skipped.Add(first - from)
 		from = first
 	}
-	grp := map[string][]seqTotals{}
-	n := 0
-	var readErr error
-	for seq := from; seq <= last && n < MaxFoldMessages; seq++ {
-		if readErr = s.readSeq(ctx, st, bat, seq, grp); readErr != nil {
-			break
-		}
-		n++
+	to := min(last, from+MaxFoldMessages-1)
+	if from > to {
+		return 0, nil
 	}
+	grp, n, readErr := s.readRange(ctx, st, bat, from, to)
 	for _, tenant := range slices.Sorted(maps.Keys(grp)) {
 		if err := s.apply(ctx, tot, tenant, grp[tenant]); err != nil {
 			return 0, err // s.next stays: the next Fold reads these again
@@ -195,37 +193,87 @@ type seqTotals struct {
 	t   *totals
 }
 
-// readSeq reads the message at seq, if it is still stored and the first
-// copy of its batch, and appends its sums per tenant to grp.
-func (s *Sink) readSeq(ctx context.Context, st jetstream.Stream, bat jetstream.KeyValue, seq uint64, grp map[string][]seqTotals) error {
+// foldParallel bounds the messages a Fold reads and marks at once.
+const foldParallel = 32
+
+// What reading one stored message found.
+const (
+	readBatch = iota
+	readGone
+	readDuplicate
+	readMalformed
+)
+
+// readResult is what reading the message at one sequence gave: its sums
+// per tenant when it is the counted copy of a batch, or why not.
+type readResult struct {
+	kind int
+	aggs map[string]*totals
+	err  error
+}
+
+// readRange reads and marks the messages from..to, foldParallel at a time
+// (the marks need no order: whichever copy of a batch is marked first is
+// the one every folder counts), and returns the sums per tenant of the
+// messages before the first that failed, in stream order, with how many
+// those are and the failure.
+func (s *Sink) readRange(ctx context.Context, st jetstream.Stream, bat jetstream.KeyValue, from, to uint64) (map[string][]seqTotals, int, error) {
+	res := make([]readResult, to-from+1)
+	sem := make(chan struct{}, foldParallel)
+	var wg sync.WaitGroup
+	for i := range res {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res[i] = s.readSeq(ctx, st, bat, from+uint64(i))
+		})
+	}
+	wg.Wait()
+	grp := map[string][]seqTotals{}
+	for i, r := range res {
+		if r.err != nil {
+			return grp, i, r.err
+		}
+		switch r.kind {
+		case readGone:
+			s.skipped.Add(1)
+		case readDuplicate:
+			s.foldDuplicates.Add(1)
+		case readMalformed:
+			s.malformed.Add(1)
+		}
+		for tenant, t := range r.aggs {
+			grp[tenant] = append(grp[tenant], seqTotals{from + uint64(i), t})
+		}
+	}
+	return grp, len(res), nil
+}
+
+// readSeq reads the message at seq and, if it is still stored, marks its
+// batch id.
+func (s *Sink) readSeq(ctx context.Context, st jetstream.Stream, bat jetstream.KeyValue, seq uint64) readResult {
 	msg, err := st.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		s.skipped.Add(1)
-		return nil
+		return readResult{kind: readGone}
 	}
 	if err != nil {
 		s.forget(err)
-		return fmt.Errorf("natssink: read message %d: %w", seq, err)
+		return readResult{err: fmt.Errorf("natssink: read message %d: %w", seq, err)}
 	}
 	if id := msg.Header.Get(jetstream.MsgIDHeader); id != "" {
 		first, err := s.mark(ctx, bat, id, seq)
 		if err != nil {
-			return err
+			return readResult{err: err}
 		}
 		if first != seq {
-			s.foldDuplicates.Add(1)
-			return nil
+			return readResult{kind: readDuplicate}
 		}
 	}
 	aggs, ok := s.aggregate(msg.Data)
 	if !ok {
-		s.malformed.Add(1)
-		return nil
+		return readResult{kind: readMalformed}
 	}
-	for tenant, t := range aggs {
-		grp[tenant] = append(grp[tenant], seqTotals{seq, t})
-	}
-	return nil
+	return readResult{aggs: aggs}
 }
 
 // aggregate sums a stored batch (JSON Lines of events) per tenant; false
@@ -248,8 +296,8 @@ func (s *Sink) aggregate(data []byte) (map[string]*totals, bool) {
 	return aggs, len(aggs) > 0
 }
 
-// mark records seq as the first stored copy of batch id, unless one is
-// recorded already, and returns the first copy's sequence.
+// mark records seq as the counted copy of batch id, unless one is
+// recorded already, and returns the counted copy's sequence.
 func (s *Sink) mark(ctx context.Context, bat jetstream.KeyValue, id string, seq uint64) (uint64, error) {
 	key := batchKey(id)
 	_, err := bat.Create(ctx, key, strconv.AppendUint(nil, seq, 10))

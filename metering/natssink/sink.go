@@ -127,6 +127,7 @@ func (s *Sink) setup(ctx context.Context) (jetstream.Stream, jetstream.KeyValue,
 		Subjects: []string{s.cfg.Subject + ".>"}, Duplicates: s.cfg.DuplicateWindow,
 		MaxAge: max(s.cfg.MaxAge, 0), MaxBytes: max(s.cfg.MaxBytes, -1), Discard: jetstream.DiscardOld,
 		Replicas: s.cfg.Replicas, Storage: storage,
+		AllowDirect: true, // Fold reads by sequence without the JSON and base64 of the API
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("natssink: stream %s: %w", s.cfg.Stream, err)
