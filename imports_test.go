@@ -47,6 +47,7 @@ var layers = map[string]int{
 	"chaos/chaoshttp":           5,
 	"cluster/clusternats":       5,
 	"metering/meteringhttp":     5,
+	"metering/natssink":         5,
 	"metering/redis":            5,
 	"ops":                       6,
 	"client":                    6,
@@ -76,6 +77,7 @@ const domainLayer = 4
 var thirdParty = map[string][]string{
 	"metering/redis":       {"github.com/redis/go-redis/"},
 	"cluster/clusternats":  {"github.com/nats-io/"},
+	"metering/natssink":    {"github.com/nats-io/"},
 	"system":               {"github.com/redis/go-redis/", "github.com/nats-io/", "go.yaml.in/yaml/"},
 	"ops":                  {"github.com/prometheus/client_golang/"},
 	"internal/browsertest": {"github.com/chromedp/"},

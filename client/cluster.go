@@ -68,3 +68,13 @@ func (c *Client) StopFleet(ctx context.Context, name string) (api.FleetStopped, 
 	err := c.do(ctx, http.MethodDelete, "/cluster/chaos/"+seg(name), nil, nil, &v)
 	return v, err
 }
+
+// ClusterUsage returns every tenant's usage across the instances metering
+// into one JetStream stream (GET /cluster/usage): the totals the instances
+// fold the stored batches into, each batch once, and how far the folding
+// got. A server whose metering sink is not nats:// answers 503.
+func (c *Client) ClusterUsage(ctx context.Context) (api.ClusterUsage, error) {
+	var v api.ClusterUsage
+	err := c.do(ctx, http.MethodGet, "/cluster/usage", nil, nil, &v)
+	return v, err
+}

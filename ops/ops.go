@@ -70,6 +70,10 @@ type Options struct {
 	// cluster view, the cluster-wide emergency stop and fleet chaos. nil
 	// makes them answer 503.
 	Cluster *cluster.Member
+	// ClusterUsage serves GET /cluster/usage: every tenant's usage across
+	// the instances metering into one JetStream stream. nil makes it
+	// answer 503. A typed nil is invalid (see Validate).
+	ClusterUsage ClusterUsageSource
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
 	// ReadToken, if set, is a bearer token every read route needs too (the
@@ -122,6 +126,7 @@ type Options struct {
 func (o Options) Validate() error {
 	var p antifragile.Problems
 	p.Add(nilcheck.Optional("usage", o.Usage))
+	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
 	return p.Err()
 }
@@ -286,6 +291,7 @@ func (s *server) routeTable() []route {
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
 		{"GET", "/events", false, "Server-Sent Events: breaker, health, recovery, chaos", s.getEvents},
 		{"GET", "/cluster", false, "the cluster view: every instance, breakers rolled up by name", s.getCluster},
+		{"GET", "/cluster/usage", false, "usage per tenant across the instances metering into one JetStream stream", s.getClusterUsage},
 		{"GET", "/cluster/lever", false, "the cluster's emergency stop and who acknowledged it", s.getLever},
 		{"POST", "/cluster/emergency-stop", true, "latch the cluster-wide emergency stop (body: optional by)", s.pullLever(true)},
 		{"POST", "/cluster/reset", true, "clear the cluster-wide emergency stop (body: optional by)", s.pullLever(false)},

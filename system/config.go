@@ -18,6 +18,7 @@ import (
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/metering/natssink"
 	"github.com/antifragile-go/antifragile/recovery"
 )
 
@@ -209,15 +210,17 @@ type MeteringConfig struct {
 	Meter metering.Config `json:",inline"`
 	// Sink says where events go: "memory" (in-memory aggregation, the
 	// default when empty), "file:/path/to/usage.jsonl" (JSON Lines, fsynced
-	// per batch) or "redis://[user:password@]host:port/db" (also rediss://
-	// for TLS). Whatever the sink, usage is also aggregated in memory for
-	// the ops API.
+	// per batch), "redis://[user:password@]host:port/db" (also rediss://
+	// for TLS) or "nats://[user:password@]host:port" (NATS JetStream: every
+	// instance's batches in one stream, stored once, and per-tenant totals
+	// across them at GET /cluster/usage). Whatever the sink, usage is also
+	// aggregated in memory for the ops API.
 	Sink string `json:"sink"`
 	// CloseTimeout bounds the final flush at shutdown. 0 means 30 s;
 	// negative or above MaxOpsTimeout (1 h) is invalid.
 	CloseTimeout time.Duration `json:"close_timeout"`
 	// BillAll counts rejected and injected events like billable ones, in
-	// memory and in the Redis sink's aggregates.
+	// memory and in the Redis and NATS sinks' aggregates.
 	BillAll bool `json:"bill_all"`
 	// Memory bounds the in-memory aggregation, whose window is the meter's
 	// AggregationInterval.
@@ -228,7 +231,7 @@ type MeteringConfig struct {
 	// order, retrying with backoff, so that a process killed with kill -9
 	// loses at most the meter's last flush interval (100 ms by default with
 	// a spool) and the next process delivers what it had spooled. It needs
-	// a file: or redis:// sink. Empty means no spool.
+	// a file:, redis:// or nats:// sink. Empty means no spool.
 	SpoolDir string `json:"spool_dir"`
 	// SpoolMaxBytes bounds the undelivered batches in SpoolDir. 0 means
 	// 256 MiB; above 64 GiB is invalid.
@@ -237,6 +240,11 @@ type MeteringConfig struct {
 	File FileSinkConfig `json:"file"`
 	// Redis configures a redis:// sink.
 	Redis RedisSinkConfig `json:"redis"`
+	// NATS configures a nats:// sink: the stream, subject and buckets,
+	// duplicate window, limits, replicas and fold interval (see the
+	// metering/natssink package's Config); its url is metering.sink and its
+	// bill_all is metering.bill_all.
+	NATS natssink.Config `json:"nats"`
 }
 
 // ClusterConfig configures cluster mode: this instance joins a cluster

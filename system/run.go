@@ -24,7 +24,7 @@ func (c *component) stop() {
 
 // components are the Run goroutines of a running system.
 type components struct {
-	meter, spool, health, recovery, chaos, bus, cluster *component
+	meter, spool, fold, health, recovery, chaos, bus, cluster *component
 }
 
 // Run runs every component — the meter, the health aggregator, the recovery
@@ -43,7 +43,8 @@ type components struct {
 //     (metering.close_timeout bounds it and the next two steps);
 //  6. with a spool, it delivers what it holds to the durable sink; what
 //     it cannot deliver in time stays on disk for the next start;
-//  7. the durable sink is closed, then the cluster's NATS connection.
+//  7. the durable sink is closed (a nats:// sink's fold loop stopped
+//     first), then the cluster's NATS connection.
 //
 // Whatever serves the ops API should stop before Run's context ends (the
 // daemon shuts its HTTP server down first). Run blocks, owns every
@@ -59,7 +60,7 @@ func (s *System) Run(ctx context.Context) error {
 	}
 	defer s.end()
 	bg := context.WithoutCancel(ctx) // keeps ctx's values for the components
-	failed := make(chan error, 7)    // one per component: none ever blocks
+	failed := make(chan error, 8)    // one per component: none ever blocks
 	comps := s.startComponents(bg, failed)
 	s.awaitStarted(comps)
 	close(s.started)
@@ -114,6 +115,9 @@ func (s *System) startComponents(bg context.Context, failed chan<- error) *compo
 	}
 	if s.spool != nil {
 		comps.spool = start("metering spool", s.spool.Run)
+	}
+	if s.natsSink != nil {
+		comps.fold = start("metering sink fold", s.natsSink.Run)
 	}
 	if s.member != nil {
 		comps.cluster = start("cluster", s.member.Run)
@@ -217,6 +221,7 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 	}
 	comps.meter.stop()
 	comps.spool.stop()
+	comps.fold.stop()
 	if s.spool != nil {
 		if err := s.spool.Close(cctx); err != nil {
 			if cctx.Err() == nil {

@@ -31,6 +31,13 @@ func TestParseSink(t *testing.T) {
 		{in: "file://remote/x", wantErr: "host"},
 		{in: "file:/x?max=1", wantErr: "query"},
 		{in: "redis://h:6379/db", wantErr: "Redis URL"},
+		{in: "nats://127.0.0.1:4222", kind: system.SinkNATS},
+		{in: "nats://u:p@a.example:4222,nats://b.example:4222", kind: system.SinkNATS},
+		{in: "nats://127.0.0.1", wantErr: "no host and port"},
+		{in: "nats://127.0.0.1:4222/x", wantErr: "path"},
+		{in: "nats://127.0.0.1:4222?x=1", wantErr: "query"},
+		{in: "nats://a:1,redis://b:2", wantErr: "want nats://"},
+		{in: "nats://u:hunter2@h:1/p", wantErr: "xxxxx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -46,6 +53,9 @@ func TestParseSink(t *testing.T) {
 			}
 			if st.Kind != tt.kind || st.Path != tt.path {
 				t.Fatalf("ParseSink(%q) = %+v", tt.in, st)
+			}
+			if tt.kind == system.SinkNATS && st.NATS != tt.in {
+				t.Fatalf("nats URL = %q", st.NATS)
 			}
 			if tt.kind == system.SinkRedis && (st.Redis == nil || st.Redis.Addr != tt.addr || st.Redis.DB != tt.db) {
 				t.Fatalf("redis options = %+v", st.Redis)

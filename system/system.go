@@ -21,6 +21,7 @@ import (
 	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/metering"
+	"github.com/antifragile-go/antifragile/metering/natssink"
 	redissink "github.com/antifragile-go/antifragile/metering/redis"
 	"github.com/antifragile-go/antifragile/ops"
 	"github.com/antifragile-go/antifragile/recovery"
@@ -47,19 +48,20 @@ type System struct {
 	log   *slog.Logger
 	token string
 
-	reg     *breaker.Registry
-	health  *health.Aggregator
-	rec     *recovery.Orchestrator
-	chaos   *chaos.Engine
-	meter   *metering.Meter
-	usage   *metering.MemorySink
-	sink    func(context.Context) error // closes the durable sink; nil for memory
-	spool   *metering.Spool             // between the meter and the durable sink; nil without spool_dir
-	bus     *bus.Bus
-	member  *cluster.Member    // nil unless cluster mode is on
-	store   *clusternats.Store // the member's NATS connection
-	opsOpts ops.Options
-	handler http.Handler
+	reg      *breaker.Registry
+	health   *health.Aggregator
+	rec      *recovery.Orchestrator
+	chaos    *chaos.Engine
+	meter    *metering.Meter
+	usage    *metering.MemorySink
+	sink     func(context.Context) error // closes the durable sink; nil for memory
+	spool    *metering.Spool             // between the meter and the durable sink; nil without spool_dir
+	natsSink *natssink.Sink              // the durable sink when it is nats://: Run folds its totals
+	bus      *bus.Bus
+	member   *cluster.Member    // nil unless cluster mode is on
+	store    *clusternats.Store // the member's NATS connection
+	opsOpts  ops.Options
+	handler  http.Handler
 
 	started chan struct{} // closed once every component's Run runs
 
@@ -139,6 +141,7 @@ func (s *System) build() error {
 		Spool:         s.spool,
 		Bus:           s.bus,
 		Cluster:       s.member,
+		ClusterUsage:  s.clusterUsageSource(),
 		Token:         s.token,
 		ReadToken:     s.cfg.ReadToken(),
 		AllowedHosts:  s.cfg.Ops.AllowedHosts,
@@ -295,6 +298,8 @@ func (s *System) openSink() (metering.Sink, error) {
 		}
 		s.sink = func(ctx context.Context) error { return errors.Join(rs.Close(ctx), client.Close()) }
 		return rs, nil
+	case SinkNATS:
+		return s.openNATSSink(target)
 	}
 	return nil, nil
 }

@@ -173,8 +173,9 @@ func (c *Config) validateMetering(p *problems) {
 	if err != nil {
 		p.add(&ValidationError{Field: "metering.sink", Value: RedactSink(m.Sink), Err: err})
 	} else if m.SpoolDir != "" && target.Kind == SinkMemory {
-		p.bad("metering.spool_dir", m.SpoolDir, "needs a durable sink (file: or redis://) to spool for")
+		p.bad("metering.spool_dir", m.SpoolDir, "needs a durable sink (file:, redis:// or nats://) to spool for")
 	}
+	validateNATSSink(p, m)
 	negative(p, "metering.close_timeout", m.CloseTimeout)
 	var bounds antifragile.Problems
 	antifragile.AtMost(&bounds, "metering.close_timeout", m.CloseTimeout, MaxOpsTimeout)

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/cluster"
 )
 
 const clusterUsage = `
-usage: antifragile cluster status|lever [-json] [-addr URL]
+usage: antifragile cluster status|lever|usage [-json] [-addr URL]
        antifragile cluster emergency-stop|reset [-by NAME] [-json] [-addr URL] [-token T]
        antifragile cluster inject -f scenario.json [-names a,b] [-label k=v]... [-fraction F -seed N] [-by NAME]
        antifragile cluster fleet|stop NAME [-json] [-addr URL] [-token T]
@@ -26,6 +27,9 @@ cluster section with a url):
                   breakers rolled up by name, the cluster's status and what
                   pulled it down
   lever           the cluster-wide emergency stop and who acknowledged it
+  usage           usage per tenant across every instance metering into the
+                  same JetStream stream (metering.sink nats://), each batch
+                  counted once
   emergency-stop  latch the stop: every instance ends its chaos, releases
                   forced breakers and refuses injections until reset;
                   instances that start later boot stopped (needs the token)
@@ -86,7 +90,7 @@ func runCluster(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return helpOK(err)
 	}
-	const usage = "antifragile cluster status|lever|emergency-stop|reset|inject|fleet|stop"
+	const usage = "antifragile cluster status|lever|usage|emergency-stop|reset|inject|fleet|stop"
 	if len(pos) == 0 {
 		return usageErrorf("missing action: usage: %s", usage)
 	}
@@ -94,7 +98,7 @@ func runCluster(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	want := 0
 	if oneOf(action, "fleet", "stop") {
 		want = 1
-	} else if !oneOf(action, "status", "lever", "emergency-stop", "reset", "inject") {
+	} else if !oneOf(action, "status", "lever", "usage", "emergency-stop", "reset", "inject") {
 		return usageErrorf("unknown action %q: usage: %s", action, usage)
 	}
 	if err := needArgs(rest, want, "antifragile cluster "+action+strings.Repeat(" NAME", want)); err != nil {
@@ -132,6 +136,9 @@ func clusterAction(ctx context.Context, c *client.Client, action string, rest []
 	case "status":
 		v, err := c.Cluster(ctx)
 		return v, func(w io.Writer) { printView(w, v) }, err
+	case "usage":
+		u, err := c.ClusterUsage(ctx)
+		return u, func(w io.Writer) { printClusterUsage(w, u) }, err
 	case "lever", "emergency-stop", "reset":
 		var l cluster.Lever
 		var err error
@@ -245,6 +252,31 @@ func printFleet(w io.Writer, st cluster.FleetStatus) {
 	fmt.Fprintln(tw, "INSTANCE\tOUTCOME\tERROR")
 	for _, r := range st.Results {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Instance, r.Outcome, r.Error)
+	}
+	tw.Flush()
+}
+
+// printClusterUsage prints the usage per tenant across the cluster and how
+// far the folding of the stored batches got.
+func printClusterUsage(w io.Writer, u api.ClusterUsage) {
+	behind := ""
+	if u.LastSeq > u.FoldedThrough {
+		behind = fmt.Sprintf("; %d later batches may not be counted yet", u.LastSeq-u.FoldedThrough)
+	}
+	fmt.Fprintf(w, "cluster usage from stream %s: %d tenants, batches folded through %d of %d%s\n",
+		u.Stream, len(u.Usage), u.FoldedThrough, u.LastSeq, behind)
+	if len(u.Usage) == 0 {
+		return
+	}
+	tw := table(w)
+	fmt.Fprintln(tw, "TENANT\tCOUNT\tTOKENS\tLATENCY MEAN\tLATENCY MAX\tCOMPLIANCE\tERRORS\tREJECTED\tINJECTED")
+	for _, t := range u.Usage {
+		mean := time.Duration(0)
+		if t.Count > 0 {
+			mean = t.LatencySum / time.Duration(t.Count)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%.3f\t%d\t%d\t%d\n", t.Tenant, t.Count, t.Tokens, mean, t.LatencyMax,
+			t.ComplianceMean, t.Errors, t.Rejected, t.Injected)
 	}
 	tw.Flush()
 }

@@ -3,9 +3,6 @@ package redissink
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -212,29 +209,11 @@ return 1
 // HINCRBY can never overflow after the check passed.
 const AggregateLimit int64 = 9_000_000_000_000_000_000
 
-// BatchID returns the idempotency id of a batch: hex of the first 128 bits
-// of SHA-256 over the count and each event's ID (its JSON when the ID is
-// empty), length-prefixed. Re-sending the same events in the same order
-// gives the same id.
-func BatchID(events []metering.Event) string {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(events)))
-	h.Write(n[:])
-	var tmp []byte
-	for i := range events {
-		id := events[i].ID
-		if id == "" {
-			tmp = events[i].AppendJSON(tmp[:0])
-			id = string(tmp)
-		}
-		binary.BigEndian.PutUint64(n[:], uint64(len(id)))
-		h.Write(n[:])
-		h.Write([]byte(id))
-	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
-}
+// BatchID returns the idempotency id of a batch: metering.BatchID, the
+// hex of the first 128 bits of SHA-256 over the count and each event's ID
+// (its JSON when the ID is empty), length-prefixed. Re-sending the same
+// events in the same order gives the same id.
+func BatchID(events []metering.Event) string { return metering.BatchID(events) }
 
 // tenantAgg is one tenant's increments in a batch.
 type tenantAgg struct {
