@@ -174,7 +174,7 @@ type cachedReport struct {
 //	POST   /recovery/{name}/resolve    mark it resolved by an operator
 //	DELETE /recovery/{name}            cancel a recovery
 //	GET    /chaos/scenarios            the active chaos scenarios
-//	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON)
+//	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON; ?strict=1 refuses unknown targets)
 //	GET    /chaos/scenarios/{name}     one active scenario
 //	DELETE /chaos/scenarios/{name}     end a scenario
 //	POST   /chaos/emergency-stop       end every scenario, refuse new ones
