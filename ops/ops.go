@@ -152,6 +152,10 @@ type cachedReport struct {
 	gz     []byte // body gzipped, made on the first request that accepts it
 }
 
+// DefaultReadyStatuses returns the statuses in which GET /readyz answers
+// ready when Options.ReadyStatuses is empty: HEALTHY and DEGRADED.
+func DefaultReadyStatuses() []health.Status { return []health.Status{health.Healthy, health.Degraded} }
+
 // Handler returns the ops HTTP API over the components of opts. It is
 // mountable at any prefix with http.StripPrefix and registers nothing on
 // http.DefaultServeMux. It starts no goroutine: the metrics are read at
@@ -214,7 +218,7 @@ func Handler(opts Options) http.Handler {
 	}
 	statuses := opts.ReadyStatuses
 	if len(statuses) == 0 {
-		statuses = []health.Status{health.Healthy, health.Degraded}
+		statuses = DefaultReadyStatuses()
 	}
 	for _, st := range statuses {
 		if int(st) < len(s.ready) {
