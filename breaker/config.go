@@ -172,6 +172,11 @@ type Config struct {
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
+// WithDefaults returns c with every zero field set to the default New
+// applies, so that a caller can show the configuration in force. It does
+// not validate.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
 	if c.ConsecutiveFailures == 0 {

@@ -101,6 +101,12 @@ type Recorder interface {
 	Record(metering.Event) bool
 }
 
+// Defaults of the zero fields of a Config.
+const (
+	DefaultMailboxSize    = 1024
+	DefaultPublishTimeout = 30 * time.Second
+)
+
 // Upper bounds of a Config, checked by Validate.
 const (
 	MaxMailboxSize    = 1 << 16 // messages queued per agent
@@ -197,6 +203,21 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// WithDefaults returns c with every zero field set to the default New
+// applies (DefaultMailboxSize, DefaultPublishTimeout, the toolkit's hash),
+// so that a caller can show the configuration in force. It does not
+// validate.
+func (c Config) WithDefaults() Config {
+	if c.MailboxSize == 0 {
+		c.MailboxSize = DefaultMailboxSize
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
+	return c
+}
+
 // New returns a bus for cfg, or the validation errors of cfg (a nil
 // Registry among them, and a typed-nil Chaos or Meter, wrapping
 // antifragile.ErrNil). It starts nothing: Send works at once; Run drains
@@ -215,13 +236,8 @@ func New(cfg Config) (*Bus, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	hash := antifragile.HashOrDefault(cfg.ConstitutionalHash)
-	if cfg.MailboxSize == 0 {
-		cfg.MailboxSize = 1024
-	}
-	if cfg.PublishTimeout == 0 {
-		cfg.PublishTimeout = 30 * time.Second
-	}
+	cfg = cfg.WithDefaults()
+	hash := cfg.ConstitutionalHash
 	b := &Bus{cfg: cfg, hash: hash, idPrefix: "msg-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"}
 	empty := map[string]*agent{}
 	b.agents.Store(&empty)

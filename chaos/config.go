@@ -88,10 +88,20 @@ type Config struct {
 	// StopCheckInterval is how often Run checks the stop conditions. 0 means
 	// 100 ms; it may not exceed 100 ms; negative is invalid.
 	StopCheckInterval time.Duration `json:"stop_check_interval"`
+	// StrictTargets makes Inject refuse, with an *UnknownTargetError, a
+	// scenario aimed at a target the engine does not know (see
+	// Engine.Known): a fault that would hit nothing. The default, false,
+	// injects it anyway (the ops API then answers with a warning).
+	StrictTargets bool `json:"strict_targets"`
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
+
+// WithDefaults returns c with every zero field set to the default New
+// applies, so that a caller can show the configuration in force. It does
+// not validate.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
 
 func (c Config) withDefaults() Config {
 	if c.MaxDuration == 0 {

@@ -66,6 +66,8 @@ type Engine struct {
 	diskErrors         atomic.Uint64
 	connsOccupied      atomic.Int64
 
+	seen *seenTargets // the targets the hot path was asked about
+
 	hub fanout.Hub[Event]
 
 	closeCh chan struct{} // closed by Close; ends Run
@@ -131,6 +133,7 @@ func New(cfg Config, reg *breaker.Registry) (*Engine, error) {
 		forced:    make(map[string]*forcedBreaker),
 		pools:     make(map[string]*Pool),
 		burners:   make(map[*burner]struct{}),
+		seen:      newSeenTargets(),
 	}
 	if cfg.Seed != 0 {
 		e.seeded = true
@@ -158,7 +161,9 @@ func (e *Engine) halted() bool { return e.stopped.Load() || e.closing.Load() }
 // It fails with a *ValidationError or hash mismatch for an invalid s,
 // ErrEmergencyStop after EmergencyStop until Reset, ErrClosed after Close,
 // ErrStopCondition if one of s's or the engine's stop conditions already
-// holds, ErrNotRunning if a stop condition applies and Run is not running,
+// holds, an *UnknownTargetError (ErrUnknownTarget) under
+// Config.StrictTargets when a target is unknown (see CheckTargets),
+// ErrNotRunning if a stop condition applies and Run is not running,
 // and for resource scenarios ErrResourceCap, ErrNoPool or the error of
 // creating the disk_io directory; circuit_breaker scenarios need a registry
 // (ErrNoRegistry).
@@ -185,6 +190,11 @@ func (e *Engine) inject(s Scenario) (*active, error) {
 	conds := slices.Concat(e.cfg.StopConditions, s.StopConditions)
 	if c, ok := firstHolding(conds); ok {
 		return nil, fmt.Errorf("%w: %q (scenario %q not started)", ErrStopCondition, c.Name, s.Name)
+	}
+	if e.cfg.StrictTargets {
+		if err := e.CheckTargets(s); err != nil {
+			return nil, err
+		}
 	}
 	if s.Type == TypeLatency && s.Delay > e.cfg.MaxDelay {
 		return nil, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.cfg.MaxDelay)

@@ -143,6 +143,7 @@ func (e *Engine) lookup(target string) (*faults, *index) {
 // and ends the sleep with the scenario); the caller sleeps it, and Metrics
 // counts it as injected. It never blocks and allocates nothing.
 func (e *Engine) Latency(target string) time.Duration {
+	e.seen.note(target)
 	f, _ := e.lookup(target)
 	if f == nil || f.latency == 0 {
 		return 0
@@ -160,7 +161,8 @@ func (e *Engine) Latency(target string) time.Duration {
 // mutex taken only when an error scenario matches. It never blocks on I/O
 // and allocates nothing.
 func (e *Engine) Error(target string) error {
-	if e.idx.Load() == nil { // inlined: nothing active costs one load
+	e.seen.note(target)
+	if e.idx.Load() == nil { // nothing active: the note and one load
 		return nil
 	}
 	return e.injectError(target)
@@ -200,6 +202,7 @@ func (e *Engine) draw(errs []errorFault) *InjectedError {
 // Partitioned reports whether an active network_partition scenario cuts
 // target off. It never blocks and allocates nothing.
 func (e *Engine) Partitioned(target string) bool {
+	e.seen.note(target)
 	if e.idx.Load() == nil {
 		return false
 	}
@@ -222,6 +225,7 @@ func (e *Engine) partitioned(target string) bool {
 // TimesOut reports whether an active timeout scenario makes calls to
 // target hang. It never blocks and allocates nothing.
 func (e *Engine) TimesOut(target string) bool {
+	e.seen.note(target)
 	if e.idx.Load() == nil {
 		return false
 	}
@@ -246,6 +250,7 @@ func (e *Engine) timesOut(target string) bool {
 // whether there is one (0 with true means no bandwidth at all). It never
 // blocks and allocates nothing.
 func (e *Engine) Bandwidth(target string) (bytesPerSecond int64, ok bool) {
+	e.seen.note(target)
 	f, _ := e.lookup(target)
 	if f == nil || !f.throttled {
 		return 0, false
@@ -267,9 +272,12 @@ func (e *Engine) Halted() <-chan struct{} { return *e.halt.Load() }
 // applies (a latency scenario ending, replaced or deactivated wakes its
 // sleepers: a call sleeps for the delay in force, not the one it started
 // under); then an injected error, if one is drawn, is returned.
-// With nothing active it returns nil after one atomic load. This is what
+// With nothing active it returns nil after one atomic load. Like every
+// hot-path check, it first notes target as seen (see Known): a hash and,
+// for a name already seen, one more atomic load. This is what
 // the bus and chaoshttp call.
 func (e *Engine) Apply(ctx context.Context, target string) error {
+	e.seen.note(target)
 	if e.idx.Load() == nil {
 		return nil
 	}

@@ -388,10 +388,33 @@ func (c *Client) InjectScenario(ctx context.Context, s chaos.Scenario) (chaos.Sc
 }
 
 // InjectScenarioJSON injects the scenario whose JSON form is body, as it is
-// (POST /chaos/scenarios), and returns the active copy. It needs the token.
+// (POST /chaos/scenarios), and returns the active copy (without the
+// answer's warnings: see Inject). It needs the token.
 func (c *Client) InjectScenarioJSON(ctx context.Context, body []byte) (chaos.Scenario, error) {
-	var v chaos.Scenario
-	err := c.doRaw(ctx, http.MethodPost, "/chaos/scenarios", nil, body, &v)
+	v, err := c.Inject(ctx, body, InjectOptions{})
+	return v.Scenario, err
+}
+
+// InjectOptions are the options of Inject.
+type InjectOptions struct {
+	// Strict refuses a scenario aimed at a target the server does not know
+	// (POST /chaos/scenarios?strict=1): the error is an *APIError with
+	// status 422 whose envelope names the field of the target. False
+	// injects it anyway, with a warning in the answer.
+	Strict bool
+}
+
+// Inject injects the scenario whose JSON form is body, as it is (POST
+// /chaos/scenarios), and returns the whole answer: the active copy and the
+// server's warnings (an unknown target, a capped duration). It needs the
+// token.
+func (c *Client) Inject(ctx context.Context, body []byte, opts InjectOptions) (api.Injected, error) {
+	var q url.Values
+	if opts.Strict {
+		q = url.Values{"strict": {"1"}}
+	}
+	var v api.Injected
+	err := c.doRaw(ctx, http.MethodPost, "/chaos/scenarios", q, body, &v)
 	return v, err
 }
 

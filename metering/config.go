@@ -94,6 +94,11 @@ type RetryPolicy struct {
 	MaxAttempts int `json:"max_attempts,omitempty"`
 }
 
+// WithDefaults returns c with every zero field set to the default New
+// applies, so that a caller can show the configuration in force. It does
+// not validate.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
 	if c.MaxQueueSize == 0 {

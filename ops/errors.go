@@ -60,17 +60,19 @@ func (e *badRequest) Unwrap() error { return e.err }
 //	*ValidationError / ErrInvalid          400, field set
 //	malformed body or query                400
 //	breaker / recovery / scenario unknown  404
+//	chaos target unknown (strict mode)     422, field target or blast_radius[i]
 //	emergency stop, stop condition, resource cap, recovery state  409
 //	chaos engine closed                    503
 //	httpError (auth 401/403, 404, 405, 503, 500 for invalid Options)  its status
 //	anything else                          500
 func statusOf(err error) (int, api.ErrorEnvelope) {
 	var (
-		he   *httpError
-		mbe  *http.MaxBytesError
-		hash *antifragile.HashMismatchError
-		ve   *api.ValidationError
-		bad  *badRequest
+		he      *httpError
+		mbe     *http.MaxBytesError
+		hash    *antifragile.HashMismatchError
+		ve      *api.ValidationError
+		bad     *badRequest
+		unknown *chaos.UnknownTargetError
 	)
 	switch {
 	case errors.As(err, &mbe):
@@ -96,6 +98,9 @@ func statusOf(err error) (int, api.ErrorEnvelope) {
 		return http.StatusBadRequest, api.ErrorEnvelope{Error: "malformed request body", Detail: oneLine(bad.err)}
 	case errors.Is(err, breaker.ErrNotFound), errors.Is(err, recovery.ErrNotFound):
 		return http.StatusNotFound, api.ErrorEnvelope{Error: err.Error()}
+	case errors.As(err, &unknown):
+		return http.StatusUnprocessableEntity, api.ErrorEnvelope{Error: err.Error(), Field: unknown.Field,
+			Detail: "GET /breakers lists the breakers (and bus agents) the server knows"}
 	case errors.Is(err, chaos.ErrNoPool):
 		return http.StatusBadRequest, api.ErrorEnvelope{Error: err.Error(), Field: "target"}
 	case errors.Is(err, chaos.ErrEmergencyStop), errors.Is(err, chaos.ErrStopCondition),

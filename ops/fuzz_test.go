@@ -114,8 +114,12 @@ func FuzzDecodeScenario(f *testing.F) {
 			if perr != nil || len(body) > fuzzMaxBody {
 				t.Fatalf("accepted %q that ParseScenario refuses: %v", body, perr)
 			}
-			var got chaos.Scenario
-			decode(t, rec, 201, &got)
+			var ans api.Injected
+			decode(t, rec, 201, &ans)
+			got := ans.Scenario
+			if ans.Warnings == nil {
+				t.Fatalf("answer without warnings: %s", rec.Body)
+			}
 			if got.Name != parsed.Name || got.Type != parsed.Type || !got.Active {
 				t.Fatalf("answer %+v for %+v", got, parsed)
 			}

@@ -157,6 +157,10 @@ type cachedReport struct {
 	gz     []byte // body gzipped, made on the first request that accepts it
 }
 
+// DefaultReadyStatuses returns the statuses in which GET /readyz answers
+// ready when Options.ReadyStatuses is empty: HEALTHY and DEGRADED.
+func DefaultReadyStatuses() []health.Status { return []health.Status{health.Healthy, health.Degraded} }
+
 // Handler returns the ops HTTP API over the components of opts. It is
 // mountable at any prefix with http.StripPrefix and registers nothing on
 // http.DefaultServeMux. It starts no goroutine: the metrics are read at
@@ -179,7 +183,7 @@ type cachedReport struct {
 //	POST   /recovery/{name}/resolve    mark it resolved by an operator
 //	DELETE /recovery/{name}            cancel a recovery
 //	GET    /chaos/scenarios            the active chaos scenarios
-//	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON)
+//	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON; ?strict=1 refuses unknown targets)
 //	GET    /chaos/scenarios/{name}     one active scenario
 //	DELETE /chaos/scenarios/{name}     end a scenario
 //	POST   /chaos/emergency-stop       end every scenario, refuse new ones
@@ -219,7 +223,7 @@ func Handler(opts Options) http.Handler {
 	}
 	statuses := opts.ReadyStatuses
 	if len(statuses) == 0 {
-		statuses = []health.Status{health.Healthy, health.Degraded}
+		statuses = DefaultReadyStatuses()
 	}
 	for _, st := range statuses {
 		if int(st) < len(s.ready) {

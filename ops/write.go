@@ -3,10 +3,13 @@ package ops
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
@@ -206,10 +209,20 @@ func (s *server) recoveryAction(action string) http.HandlerFunc {
 	}
 }
 
+// postScenario injects the scenario of the body and answers with the
+// active copy and its warnings (api.Injected): each target the engine does
+// not know (chaos.Engine.Known), a duration capped. With ?strict=1 (or the
+// engine's strict_targets) an unknown target is refused instead, a 422
+// naming it.
 func (s *server) postScenario(w http.ResponseWriter, r *http.Request) {
 	e := s.opts.Chaos
 	if e == nil {
 		writeError(w, r, s.log, errUnavailable("chaos engine"))
+		return
+	}
+	strict, err := strictParam(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	body, err := s.readBody(w, r)
@@ -222,12 +235,46 @@ func (s *server) postScenario(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, scenarioError(err))
 		return
 	}
+	unknown := e.CheckTargets(sc)
+	if unknown != nil && strict {
+		writeError(w, r, s.log, unknown)
+		return
+	}
 	active, err := e.Inject(sc)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, active)
+	writeJSON(w, http.StatusCreated, api.Injected{Scenario: active, Warnings: injectWarnings(active, unknown)})
+}
+
+// strictParam reads the strict query parameter of POST /chaos/scenarios:
+// absent is false, otherwise a boolean as strconv.ParseBool reads it
+// ("1", "true", "0", "false", …).
+func strictParam(r *http.Request) (bool, error) {
+	q := r.URL.Query()
+	if !q.Has("strict") {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(q.Get("strict"))
+	if err != nil {
+		return false, antifragile.Invalid("strict", q.Get("strict"), "must be a boolean such as 1 or 0")
+	}
+	return v, nil
+}
+
+// injectWarnings returns the warnings of an injection: the unknown targets
+// (unknown is the error of CheckTargets, or nil) and a capped duration.
+func injectWarnings(active chaos.Scenario, unknown error) []string {
+	var out []string
+	var ue *chaos.UnknownTargetError
+	if errors.As(unknown, &ue) {
+		out = ue.Warnings()
+	}
+	if note := active.CapNote(); note != "" {
+		out = append(out, "duration "+note+" (the engine's max_duration)")
+	}
+	return out
 }
 
 func (s *server) deleteScenario(w http.ResponseWriter, r *http.Request) {

@@ -313,10 +313,13 @@ func TestHandler_Chaos(t *testing.T) {
 					}
 					return
 				}
-				var sc chaos.Scenario
-				decode(t, rec, 201, &sc)
-				if sc.Name != "slow" || !sc.Active || sc.CreatedAt.IsZero() {
+				var ans api.Injected
+				decode(t, rec, 201, &ans)
+				if sc := ans.Scenario; sc.Name != "slow" || !sc.Active || sc.CreatedAt.IsZero() {
 					t.Errorf("scenario = %+v", sc)
+				}
+				if len(ans.Warnings) != 0 {
+					t.Errorf("warnings %q for a known target", ans.Warnings)
 				}
 				if _, ok := s.eng.Lookup("slow"); !ok {
 					t.Error("scenario not active")
@@ -324,10 +327,11 @@ func TestHandler_Chaos(t *testing.T) {
 			})
 		}
 	})
+	t.Run("unknown targets and capped durations", testChaosWarnings)
 	t.Run("emergency stop refuses injections until reset", func(t *testing.T) {
 		s := newSystem(t)
 		body := `{"name":"slow","type":"latency","target":"validator","delay":"5ms"}`
-		decode(t, do(t, s.h, "POST", "/chaos/scenarios", body, auth()...), 201, &chaos.Scenario{})
+		decode(t, do(t, s.h, "POST", "/chaos/scenarios", body, auth()...), 201, &api.Injected{})
 		var m chaos.Metrics
 		decode(t, do(t, s.h, "POST", "/chaos/emergency-stop", "", auth()...), 200, &m)
 		if !m.EmergencyStop || m.ActiveScenarios != 0 {
@@ -341,7 +345,7 @@ func TestHandler_Chaos(t *testing.T) {
 		if m.EmergencyStop {
 			t.Errorf("after reset: %+v", m)
 		}
-		decode(t, do(t, s.h, "POST", "/chaos/scenarios", body, auth()...), 201, &chaos.Scenario{})
+		decode(t, do(t, s.h, "POST", "/chaos/scenarios", body, auth()...), 201, &api.Injected{})
 	})
 	t.Run("stop a scenario", func(t *testing.T) {
 		s := newSystem(t)
@@ -356,6 +360,71 @@ func TestHandler_Chaos(t *testing.T) {
 		}
 		if breakerState(s, "db") != breaker.Closed {
 			t.Error("the forced breaker was not released")
+		}
+	})
+}
+
+// testChaosWarnings is TestIssue14's part on POST /chaos/scenarios: an
+// unknown target is injected with a warning, or refused in strict mode (the
+// query or the engine's strict_targets) with a 422 naming the target; a
+// capped duration says so.
+func testChaosWarnings(t *testing.T) {
+	t.Run("an unknown target is injected with a warning", func(t *testing.T) {
+		s := newSystem(t)
+		rec := do(t, s.h, "POST", "/chaos/scenarios", `{"name":"ghost","type":"latency","target":"nosuchservice","delay":"5ms"}`, auth()...)
+		var ans api.Injected
+		decode(t, rec, 201, &ans)
+		if len(ans.Warnings) != 1 || !strings.Contains(ans.Warnings[0], `target "nosuchservice" is unknown`) {
+			t.Fatalf("warnings = %q", ans.Warnings)
+		}
+		if _, ok := s.eng.Lookup("ghost"); !ok {
+			t.Fatal("not injected")
+		}
+	})
+	for _, tc := range []struct{ name, query, body, field string }{
+		{"strict=1 refuses an unknown target", "?strict=1", `{"name":"ghost","type":"partition","target":"nosuchservice"}`, "target"},
+		{"strict=true names the blast radius entry", "?strict=true", `{"name":"ghost","type":"network_partition","target":"db","blast_radius":["validator","phantom"]}`, "blast_radius[1]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSystem(t)
+			rec := do(t, s.h, "POST", "/chaos/scenarios"+tc.query, strings.Replace(tc.body, `"partition"`, `"network_partition"`, 1), auth()...)
+			env := envelope(t, rec, 422)
+			if env.Field != tc.field || !strings.Contains(env.Error, "unknown target") {
+				t.Fatalf("envelope %+v", env)
+			}
+			if len(s.eng.Active()) != 0 {
+				t.Fatal("a refused scenario is active")
+			}
+		})
+	}
+	t.Run("strict mode injects a known target", func(t *testing.T) {
+		s := newSystem(t)
+		decode(t, do(t, s.h, "POST", "/chaos/scenarios?strict=1", `{"name":"slow","type":"latency","target":"validator","delay":"5ms"}`, auth()...), 201, &api.Injected{})
+	})
+	t.Run("a bad strict value is a 400", func(t *testing.T) {
+		s := newSystem(t)
+		env := envelope(t, do(t, s.h, "POST", "/chaos/scenarios?strict=maybe", `{"name":"slow","type":"latency","target":"validator","delay":"5ms"}`, auth()...), 400)
+		if env.Field != "strict" {
+			t.Fatalf("envelope %+v", env)
+		}
+	})
+	t.Run("the engine's strict_targets refuses without the query", func(t *testing.T) {
+		s := newSystem(t, func(o *ops.Options) {
+			e, err := chaos.New(chaos.Config{StrictTargets: true}, o.Registry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = e.Close(context.Background()) })
+			o.Chaos = e
+		})
+		envelope(t, do(t, s.h, "POST", "/chaos/scenarios", `{"name":"ghost","type":"latency","target":"nosuchservice","delay":"5ms"}`, auth()...), 422)
+	})
+	t.Run("a capped duration says so", func(t *testing.T) {
+		s := newSystem(t)
+		var ans api.Injected
+		decode(t, do(t, s.h, "POST", "/chaos/scenarios", `{"name":"long","type":"latency","target":"validator","delay":"5ms","duration":"10m"}`, auth()...), 201, &ans)
+		if ans.Scenario.CappedFrom != 10*time.Minute || len(ans.Warnings) != 1 || !strings.Contains(ans.Warnings[0], "capped from 10m to 5m") {
+			t.Fatalf("answer %+v", ans)
 		}
 	})
 }

@@ -137,6 +137,11 @@ type Config struct {
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 }
 
+// WithDefaults returns c with every zero field set to the default New
+// applies, so that a caller can show the configuration in force. It does
+// not validate.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.MaxConcurrent == 0 {
 		c.MaxConcurrent = DefaultMaxConcurrent

@@ -87,6 +87,10 @@ type Policy struct {
 // DefaultPolicy returns the zero Policy with every default filled in.
 func DefaultPolicy() Policy { return Policy{}.withDefaults() }
 
+// WithDefaults returns p with every zero field set to its default, as the
+// orchestrator applies them. It does not validate.
+func (p Policy) WithDefaults() Policy { return p.withDefaults() }
+
 func (p Policy) withDefaults() Policy {
 	if p.MaxRetryAttempts == 0 {
 		p.MaxRetryAttempts = DefaultMaxRetryAttempts

@@ -271,8 +271,10 @@ func (s *System) Close(ctx context.Context) error {
 	}
 }
 
-func orDefault(v, dflt time.Duration) time.Duration {
-	if v == 0 {
+// orDefault returns v, or dflt when v is its type's zero value.
+func orDefault[T comparable](v, dflt T) T {
+	var zero T
+	if v == zero {
 		return dflt
 	}
 	return v

@@ -78,6 +78,11 @@ type Config struct {
 	PingInterval time.Duration `json:"ping_interval"`
 }
 
+// WithDefaults returns c with every zero field set to the default Open
+// applies, so that a caller can show the configuration in force. It does
+// not validate.
+func (c Config) WithDefaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.URL == "" {
 		c.URL = DefaultURL

@@ -18,8 +18,8 @@ import (
 
 const chaosUsage = `
 usage: antifragile chaos [list] [-json]
-       antifragile chaos inject TYPE -target NAME [fault flags] [-for d] [-name n] [-blast a,b]
-       antifragile chaos inject -f scenario.json
+       antifragile chaos inject TYPE -target NAME [fault flags] [-for d] [-name n] [-blast a,b] [-strict]
+       antifragile chaos inject -f scenario.json [-strict]
        antifragile chaos stop NAME
        antifragile chaos emergency-stop
        antifragile chaos reset
@@ -35,8 +35,12 @@ token). Fault types and their flags:
   resource      -resource R -level L  consume cpu, memory, connections,
                                    disk_io or network_bandwidth at level L
 
-A scenario lasts -for (default 10s, at most 5m) and touches -target and
-the -blast targets only. -f reads a scenario in its JSON form from a file
+A scenario lasts -for (default 10s, at most the server's max_duration, 5m
+by default: a longer one is capped, and the answer says "capped from 10m
+to 5m") and touches -target and the -blast targets only. A target the
+server has never seen (no breaker, bus agent, connection pool or call by
+that name) is injected with a warning, since the fault may hit nothing;
+-strict refuses it instead (exit status 3). -f reads a scenario in its JSON form from a file
 (- for stdin), for example:
 
   {"name":"slow-db","type":"latency","target":"db","delay":"250ms","duration":"30s"}
@@ -93,13 +97,14 @@ func runChaos(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer c.CloseIdleConnections()
-	return chaosRequest(ctx, c, action, pos, body, rf.json, stdout)
+	return chaosRequest(ctx, c, action, pos, body, inject.strict, rf.json, stdout)
 }
 
 // chaosRequest sends the request of a checked chaos action to the server
 // of c and prints the answer to w, as JSON when asJSON. pos holds the
-// action's positional arguments, body the scenario of inject.
-func chaosRequest(ctx context.Context, c *client.Client, action string, pos []string, body []byte, asJSON bool, w io.Writer) error {
+// action's positional arguments, body the scenario of inject, strict
+// whether inject refuses an unknown target.
+func chaosRequest(ctx context.Context, c *client.Client, action string, pos []string, body []byte, strict, asJSON bool, w io.Writer) error {
 	switch action {
 	case "list":
 		sc, err := c.Scenarios(ctx)
@@ -108,11 +113,11 @@ func chaosRequest(ctx context.Context, c *client.Client, action string, pos []st
 		}
 		return output(w, asJSON, sc, printScenarios)
 	case "inject":
-		sc, err := c.InjectScenarioJSON(ctx, body)
+		ans, err := c.Inject(ctx, body, client.InjectOptions{Strict: strict})
 		if err != nil {
 			return err
 		}
-		return output(w, asJSON, sc, printInjected)
+		return output(w, asJSON, ans, printInjected)
 	case "stop":
 		a, err := c.StopScenario(ctx, pos[0])
 		if err != nil {
@@ -146,9 +151,15 @@ func printLine(msg string) func(io.Writer, chaos.Metrics) {
 	return func(w io.Writer, _ chaos.Metrics) { fmt.Fprintln(w, msg) }
 }
 
-// printInjected prints the scenario inject activated.
-func printInjected(w io.Writer, sc chaos.Scenario) {
+// printInjected prints the scenario inject activated, then a "warning:"
+// line for each of the server's warnings (an unknown target, a capped
+// duration).
+func printInjected(w io.Writer, ans api.Injected) {
+	sc := ans.Scenario
 	fmt.Fprintf(w, "injected %s: %s until %s\n", sc.Name, sc.Describe(), sc.ExpiresAt().Local().Format("15:04:05"))
+	for _, warning := range ans.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 }
 
 // printStopped prints the answer of stop.
@@ -159,6 +170,7 @@ type injectFlags struct {
 	file, target, name, blast, message, resource string
 	delay, dur                                   time.Duration
 	rate, level                                  float64
+	strict                                       bool
 }
 
 // register adds the flags of `chaos inject` to fs.
@@ -173,6 +185,7 @@ func (f *injectFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.dur, "for", chaos.DefaultDuration, "how long the scenario lasts")
 	fs.StringVar(&f.name, "name", "", "the scenario's `name` (default: derived from type and target)")
 	fs.StringVar(&f.blast, "blast", "", "comma-separated further `targets` the scenario may touch")
+	fs.BoolVar(&f.strict, "strict", false, "refuse a target the server has never seen instead of injecting it with a warning")
 }
 
 // scenario returns the JSON form of the scenario that `chaos inject`
@@ -335,7 +348,11 @@ func printScenarios(w io.Writer, sc api.Scenarios) {
 	fmt.Fprintln(tw, "NAME\tTYPE\tFAULT\tENDS")
 	now := time.Now()
 	for _, s := range sc.Scenarios {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Type, s.Describe(), ago(s.ExpiresAt(), now))
+		ends := ago(s.ExpiresAt(), now)
+		if note := s.CapNote(); note != "" {
+			ends += " (" + note + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Type, s.Describe(), ends)
 	}
 	_ = tw.Flush()
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
-	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
@@ -568,9 +567,43 @@ func TestRun_Chaos(t *testing.T) {
 	t.Run("inject from stdin", func(t *testing.T) {
 		r := cliIn(t, context.Background(), strings.NewReader(`{"name":"cut","type":"network_partition","target":"cache"}`),
 			"chaos", "inject", "-f", "-", "-json", "-addr", s.url, "-token", cliToken)
-		var sc chaos.Scenario
-		if err := json.Unmarshal([]byte(r.stdout), &sc); r.code != 0 || err != nil || sc.Name != "cut" || !sc.Active {
+		var ans api.Injected
+		if err := json.Unmarshal([]byte(r.stdout), &ans); r.code != 0 || err != nil || ans.Scenario.Name != "cut" || !ans.Scenario.Active || len(ans.Warnings) != 0 {
 			t.Fatalf("%v %v", err, r)
+		}
+	})
+	t.Run("an unknown target is injected with a warning", func(t *testing.T) {
+		r := cli(t, "chaos", "inject", "latency", "-target", "nosuchservice", "-delay", "10ms", "-addr", s.url, "-token", cliToken)
+		if r.code != 0 || !strings.Contains(r.stdout, "injected latency_nosuchservice_10ms") ||
+			!strings.Contains(r.stdout, `warning: target "nosuchservice" is unknown`) {
+			t.Fatalf("%v", r)
+		}
+		if _, ok := s.eng.Lookup("latency_nosuchservice_10ms"); !ok {
+			t.Fatal("not injected")
+		}
+		if !s.eng.Deactivate("latency_nosuchservice_10ms") {
+			t.Fatal("Deactivate")
+		}
+	})
+	t.Run("-strict refuses an unknown target", func(t *testing.T) {
+		r := cli(t, "chaos", "inject", "partition", "-target", "nosuchservice", "-strict", "-addr", s.url, "-token", cliToken)
+		if r.code != exitRefused || r.err == nil || !strings.Contains(r.err.Error(), `unknown target "nosuchservice"`) {
+			t.Fatalf("%v", r)
+		}
+		if _, ok := s.eng.Lookup("partition_nosuchservice"); ok {
+			t.Fatal("injected")
+		}
+		if r := cli(t, "chaos", "inject", "partition", "-target", "cache", "-strict", "-name", "cut-cache", "-addr", s.url, "-token", cliToken); r.code != 0 || strings.Contains(r.stdout, "warning") {
+			t.Fatalf("a known target under -strict: %v", r)
+		}
+	})
+	t.Run("a capped duration says so", func(t *testing.T) {
+		r := cli(t, "chaos", "inject", "timeout", "-target", "db", "-for", "10m", "-name", "long", "-addr", s.url, "-token", cliToken)
+		if r.code != 0 || !strings.Contains(r.stdout, "warning: duration capped from 10m to 5m") {
+			t.Fatalf("%v", r)
+		}
+		if r := cli(t, "chaos", "-addr", s.url); !strings.Contains(r.stdout, "(capped from 10m to 5m)") {
+			t.Fatalf("list: %v", r)
 		}
 	})
 	t.Run("every fault type", func(t *testing.T) {
@@ -602,7 +635,7 @@ func TestRun_Chaos(t *testing.T) {
 		}
 		r = cli(t, "chaos", "list", "-json", "-addr", s.url)
 		var sc api.Scenarios
-		if err := json.Unmarshal([]byte(r.stdout), &sc); err != nil || sc.Count != 8 {
+		if err := json.Unmarshal([]byte(r.stdout), &sc); err != nil || sc.Count != 10 {
 			t.Errorf("-json: %v %d %v", err, sc.Count, r)
 		}
 	})

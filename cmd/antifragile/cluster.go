@@ -160,6 +160,10 @@ func clusterAction(ctx context.Context, c *client.Client, action string, rest []
 		return run, func(w io.Writer) {
 			fmt.Fprintf(w, "fleet scenario %s (run %s) assigned to %d instances: %s; ends %s\n",
 				run.Scenario.Name, run.ID, len(run.Selected), strings.Join(run.Selected, ", "), run.ExpiresAt.Format(time.RFC3339))
+			if note := run.Scenario.CapNote(); note != "" {
+				fmt.Fprintf(w, "warning: duration %s (an instance with a lower max_duration caps it further)\n", note)
+			}
+			fmt.Fprintf(w, "each instance checks the target itself: 'antifragile cluster fleet %s' shows what each did\n", run.Scenario.Name)
 		}, err
 	case "fleet":
 		st, err := c.Fleet(ctx, rest[0])

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/antifragile-go/antifragile/internal/daemon"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
@@ -40,7 +41,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	listen := fs.String("listen", "", "listen `address` host:port, overriding ops.listen (port 0 picks a free port)")
 	token := fs.String("token", "", "bearer `token` of the write routes, overriding ops.token and the environment")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	printConfig := fs.Bool("print-config", false, "print the effective configuration as JSON and exit (the token is masked)")
+	printConfig := fs.Bool("print-config", false, "print the configuration in force, every default filled in, as JSON and exit (tokens masked)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -88,14 +89,25 @@ func serveConfig(path, listen, token string) (*system.Config, error) {
 	return cfg, nil
 }
 
-// printServeConfig writes cfg to w as indented JSON, with the token and
-// the sink's secrets masked.
+// printServeConfig writes the configuration serve runs with to w as
+// indented JSON: cfg with every default filled in (system.Config.Effective),
+// the tokens masked and the secrets of the sink's and the cluster's URLs
+// redacted.
 func printServeConfig(w io.Writer, cfg *system.Config) error {
-	shown := cfg.Clone()
-	if shown.Ops.Token != "" {
-		shown.Ops.Token = "xxxxx"
+	shown := cfg.Effective()
+	for _, tok := range []*string{&shown.Ops.Token, &shown.Ops.ReadToken} {
+		if *tok != "" {
+			*tok = "xxxxx"
+		}
 	}
 	shown.Metering.Sink = system.RedactSink(shown.Metering.Sink)
+	if shown.Cluster.URL != "" {
+		urls := strings.Split(shown.Cluster.URL, ",")
+		for i, u := range urls {
+			urls[i] = system.RedactSink(strings.TrimSpace(u))
+		}
+		shown.Cluster.URL = strings.Join(urls, ",")
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(shown)

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/antifragile-go/antifragile/system"
+)
+
+// TestRun_ServePrintConfig: serve -print-config prints the configuration
+// in force — every default written out, what the file and the flags set
+// kept, the tokens masked — and a document that parses back to itself.
+func TestRun_ServePrintConfig(t *testing.T) {
+	t.Run("the embedded defaults", func(t *testing.T) {
+		r := cli(t, "serve", "-print-config")
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+		for _, want := range []string{`"listen": "127.0.0.1:8080"`, `"read_header_timeout": "10s"`, `"idle_timeout": "2m0s"`,
+			`"max_body_bytes": 1048576`, `"open_timeout": "30s"`, `"check_interval": "1s"`, `"max_duration": "5m0s"`,
+			`"flush_interval": "1s"`, `"mailbox_size": 1024`, `"max_windows": 1440`, `"initial_delay": "1s"`} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("lacks %s:\n%s", want, r.stdout)
+			}
+		}
+		var back system.Config
+		if err := json.Unmarshal([]byte(r.stdout), &back); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(system.Default().Effective())
+		if got, _ := json.Marshal(&back); string(got) != string(want) {
+			t.Errorf("printed\n%s\nwant\n%s", got, want)
+		}
+	})
+	t.Run("a file and flags, secrets masked", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "c.json")
+		doc := `{"ops":{"read_token":"read-token-0123456789"},"chaos":{"max_duration":"2m","strict_targets":true},"metering":{"sink":"redis://u:pw@127.0.0.1:6379/0"}}`
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, "serve", "-print-config", "-config", path, "-listen", "127.0.0.1:0", "-token", "a-token-long-enough-123")
+		if r.code != 0 {
+			t.Fatal(r)
+		}
+		for _, want := range []string{`"listen": "127.0.0.1:0"`, `"token": "xxxxx"`, `"read_token": "xxxxx"`, `"max_duration": "2m0s"`,
+			`"strict_targets": true`, `"stream": "antifragile:metering:events"`, `"sink": "redis://u:xxxxx@127.0.0.1:6379/0"`} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("lacks %s:\n%s", want, r.stdout)
+			}
+		}
+		for _, secret := range []string{"a-token-long-enough-123", "read-token-0123456789", ":pw@"} {
+			if strings.Contains(r.stdout, secret) {
+				t.Errorf("prints the secret %q", secret)
+			}
+		}
+	})
+}
