@@ -173,7 +173,7 @@ type cachedReport struct {
 //	POST   /recovery/{name}/resume     resume a recovery awaiting an operator
 //	POST   /recovery/{name}/resolve    mark it resolved by an operator
 //	DELETE /recovery/{name}            cancel a recovery
-//	GET    /chaos/scenarios            the active chaos scenarios
+//	GET    /chaos/scenarios            the active chaos scenarios, the recently ended
 //	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON)
 //	GET    /chaos/scenarios/{name}     one active scenario
 //	DELETE /chaos/scenarios/{name}     end a scenario
@@ -181,7 +181,7 @@ type cachedReport struct {
 //	POST   /chaos/reset                lift the emergency stop
 //	GET    /chaos/metrics              the chaos engine's counters
 //	GET    /metering                   meter counters and usage per tenant
-//	GET    /bus                        the agent bus's counters
+//	GET    /bus                        the agent bus's counters, per agent with latencies
 //	GET    /events                     Server-Sent Events (api.Event)
 //	GET    /version                    the server's version and hash
 //	GET    /livez                      liveness
