@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,6 +227,19 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(wctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// evalAsync evaluates a JavaScript expression whose value is a promise,
+// and returns what the promise resolves to.
+func evalAsync[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(wctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%s: %v", expr, err)
 	}
@@ -635,6 +649,36 @@ func TestDashboard_browser(t *testing.T) {
 		)
 		until(t, ctx, 10*time.Second, `document.querySelectorAll('[data-breaker]').length === 1000`)
 		t.Logf("1,000 breakers rendered %v after navigation", time.Since(start))
+		// Responsiveness, measured in the page and logged (not asserted: a
+		// timing depends on the machine): a full refetch of the breakers
+		// applied to the grid, and a keystroke of the filter applied.
+		firstFlush := eval[string](t, ctx, `document.getElementById('breaker-grid').dataset.flushMaxMs`)
+		resort := evalAsync[float64](t, ctx, `(async () => {
+			const s = document.getElementById('breaker-sort'), t0 = performance.now();
+			s.value = 'name'; s.dispatchEvent(new Event('change', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			const ms = performance.now() - t0;
+			s.value = 'problems'; s.dispatchEvent(new Event('change', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			return ms;
+		})()`)
+		filter := evalAsync[float64](t, ctx, `(async () => {
+			const f = document.getElementById('breaker-filter'), t0 = performance.now();
+			f.value = 'ledger'; f.dispatchEvent(new Event('input', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			const ms = performance.now() - t0;
+			f.value = ''; f.dispatchEvent(new Event('input', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			return ms;
+		})()`)
+		t.Logf("1,000 breakers: the longest batch applied to the grid took %s ms; a re-sort of every cell shown in %.0f ms; a filter keystroke in %.0f ms", firstFlush, resort, filter)
+		until(t, ctx, 5*time.Second, visibleCells+` === 1000`)
+		// The health panel splits the open breakers as the chips do.
+		until(t, ctx, live, `document.getElementById('count-forced-open').textContent === '2'`)
+		counts := eval[[]string](t, ctx, `['count-open', 'chip-open', 'count-forced-open', 'chip-forced_open', 'count-disabled', 'chip-disabled'].map(id => document.getElementById(id).textContent)`)
+		if want := []string{"3", "3", "2", "2", "1", "1"}; !slices.Equal(counts, want) {
+			t.Errorf("health panel and chips count open, forced open, disabled as %v, want %v", counts, want)
+		}
 		browsertest.ScreenshotViewport(t, ctx, "dashboard-1000-breakers.png")
 		for state, want := range map[string]int{"open": 3, "forced_open": 2, "disabled": 1, "closed": 994} {
 			got := eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll('[data-breaker][data-state=%q]').length`, state))

@@ -256,26 +256,33 @@
 
   // confirmAction asks the operator to confirm a destructive action in a
   // modal dialog; it resolves to true only for an explicit confirmation.
+  // The answer is taken from the buttons themselves, not from the dialog's
+  // close event, which comes a task later and could otherwise answer the
+  // next question.
   const confirmDialog = $('#confirm-dialog');
-  let confirmAsk = null;
+  let confirmResolve = null;
   function confirmAction(title, text, okLabel) {
-    if (confirmAsk) return confirmAsk.then(() => false); // one question at a time
-    confirmAsk = new Promise((resolve) => {
+    if (confirmResolve) return Promise.resolve(false); // one question at a time
+    return new Promise((resolve) => {
+      confirmResolve = resolve;
       setText($('#confirm-title'), title);
       setText($('#confirm-text'), text);
       setText($('#confirm-ok'), okLabel || 'Confirm');
-      const onClose = () => {
-        confirmDialog.removeEventListener('close', onClose);
-        confirmAsk = null;
-        resolve(confirmDialog.returnValue === 'ok');
-      };
-      confirmDialog.addEventListener('close', onClose);
-      confirmDialog.returnValue = '';
       confirmDialog.showModal();
       $('#confirm-cancel').focus();
     });
-    return confirmAsk;
   }
+  function answerConfirm(ok) {
+    const resolve = confirmResolve;
+    confirmResolve = null;
+    if (confirmDialog.open) confirmDialog.close();
+    if (resolve) resolve(ok);
+  }
+  $('#confirm-ok').addEventListener('click', () => answerConfirm(true));
+  $('#confirm-cancel').addEventListener('click', () => answerConfirm(false));
+  // Escape closes the dialog: a no. A late close event of an earlier
+  // question finds the dialog open again and is ignored.
+  confirmDialog.addEventListener('close', () => { if (!confirmDialog.open) answerConfirm(false); });
 
   // ---------- connection indicator ----------
   function setConn(stateName) {
@@ -641,8 +648,10 @@
     }
     flashes = [];
   }
+  let flushMax = 0;
   function flushBreakers() {
     flushQueued = false;
+    const t0 = performance.now();
     for (const [name, d] of pending) {
       let row = rows.get(name);
       if (d === null) {
@@ -681,6 +690,11 @@
     }
     renderBreakerSummary();
     if (healthLatest && !Array.isArray(healthLatest.circuit_details)) renderHealth();
+    // What applying a batch costs, for tests and the curious (data-flush-ms).
+    const ms = performance.now() - t0;
+    flushMax = Math.max(flushMax, ms);
+    grid.dataset.flushMs = ms.toFixed(1);
+    grid.dataset.flushMaxMs = flushMax.toFixed(1);
   }
   function renderBreakerSummary() {
     const counts = { closed: 0, half_open: 0, open: 0, forced_open: 0, disabled: 0 };
