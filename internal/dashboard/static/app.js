@@ -427,14 +427,19 @@
   }
 
   // windowMs is the timeline's span: the operator's choice, or in auto mode
-  // the shortest of 1, 5 and 15 minutes that holds everything seen so far
-  // (the health history and the fault windows), so that a 40-second game
-  // day fills the chart instead of being a sliver of it.
+  // the shortest of 1, 5 and 15 minutes that holds what is running — the
+  // faults of the last 15 minutes with a little lead-in when there are any,
+  // else the health history seen so far — so that a 40-second game day
+  // fills the chart instead of being a sliver of it.
   function windowMs(end) {
     if (windowChoice !== 'auto') return windowChoice;
     let first = end;
-    for (const t of history.keys()) first = Math.min(first, t);
-    for (const f of faultWindows()) first = Math.min(first, f.start);
+    const faults = faultWindows().filter((f) => (f.end === null ? end : f.end) >= end - HISTORY_MS);
+    if (faults.length) {
+      for (const f of faults) first = Math.min(first, f.start - 5000);
+    } else {
+      for (const t of history.keys()) first = Math.min(first, t);
+    }
     const seen = end - first;
     return WINDOWS.find((w) => w >= seen * 1.05) || WINDOWS[WINDOWS.length - 1];
   }
