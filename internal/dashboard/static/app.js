@@ -589,9 +589,9 @@
   // lifeText sums up a breaker's lifetime counters, which its resets (by an
   // operator or a recovery) do not clear.
   function lifeText(l) {
-    const r = Number(l.resets) || 0;
-    return 'lifetime ' + fmtCount(l.calls) + ' calls · ' + fmtCount(l.failures) + ' fail · ' + fmtCount(l.trips) +
-      ' trips · ' + (r ? fmtCount(r) + ' reset' + (r === 1 ? '' : 's') : 'never reset');
+    const r = Number(l.resets) || 0, trips = Number(l.trips) || 0;
+    return 'lifetime ' + fmtCount(l.calls) + ' calls · ' + fmtCount(l.failures) + ' fail · ' + fmtCount(trips) +
+      (trips === 1 ? ' trip' : ' trips') + (r ? ' · ' + fmtCount(r) + (r === 1 ? ' reset' : ' resets') : '');
   }
   function applyRow(row, d) {
     if (d.state && d.state !== row.state) {
@@ -615,6 +615,9 @@
       if (life !== row.vals.life) {
         row.vals.life = life;
         setText(row.f.life, life);
+        const l = d.lifetime;
+        row.f.life.title = `Since the breaker was created, across resets: ${fmtInt(l.calls)} calls, ${fmtInt(l.successes)} ok, ` +
+          `${fmtInt(l.failures)} failed, ${fmtInt(l.rejections)} rejected, ${fmtInt(l.trips)} trips, ${fmtInt(l.resets)} resets`;
       }
     }
     // A snapshot carries what the rules see; an event only the new state,
@@ -1264,6 +1267,10 @@
     const last = traffic[traffic.length - 1];
     const per = listOf(m.per_agent);
     setText($('#traffic-agents'), per.length);
+    // A bus without agents has no traffic to chart.
+    const none = !!busLatest && per.length === 0;
+    $('#traffic-empty').hidden = !none;
+    $('#traffic-body').hidden = none;
     setText($('#traffic-state'), m.running === false ? 'bus not running' : last ? 'last second · ' + fmtCount(m.sent) + ' sent in all' : 'sampling…');
     // data-value holds the figure unformatted (per second; latencies in ns).
     for (const [id, k, f] of [['rate', 'rate', fmtRate], ['fail', 'fail', fmtRate], ['p50', 'p50', fmtLatency], ['p99', 'p99', fmtLatency]]) {
@@ -1309,7 +1316,7 @@
     for (const v of [0, max / 2, max]) {
       root.appendChild(svg('line', { x1: padL, x2: W - padR, y1: y(v), y2: y(v) }, 'ch-grid'));
       const label = svg('text', { x: padL - 4, y: y(v) + 3.5, 'text-anchor': 'end' }, 'ch-axis');
-      label.textContent = fmtCount(v);
+      label.textContent = fmtRate(v);
       root.appendChild(label);
     }
     const title = svg('text', { x: padL, y: 9 }, 'ch-axis-title');
