@@ -146,11 +146,15 @@ type RecoveryAction struct {
 
 // Scenarios is the body of GET /chaos/scenarios. Scenarios holds the active
 // scenarios in their JSON form (chaos.Scenario.MarshalJSON, which
-// chaos.Scenario.UnmarshalJSON reads back), sorted by name.
+// chaos.Scenario.UnmarshalJSON reads back), sorted by name. Recent holds
+// the scenarios that ended last (at most chaos.RecentEnded), the latest
+// first, each with why it ended (expired, deactivated, emergency_stop,
+// stop_condition, …).
 type Scenarios struct {
 	Count              int              `json:"count"`
 	EmergencyStop      bool             `json:"emergency_stop"`
 	Scenarios          []chaos.Scenario `json:"scenarios"`
+	Recent             []chaos.Ended    `json:"recent"`
 	ConstitutionalHash string           `json:"constitutional_hash"`
 }
 

@@ -45,8 +45,12 @@ type Breaker struct {
 	lastTransition atomic.Int64
 
 	cfg       Config
-	rules     []string // cfg.Rules(), shared read-only by every Snapshot
-	tripCount atomic.Uint64
+	rules     []string      // cfg.Rules(), shared read-only by every Snapshot
+	tripCount atomic.Uint64 // lifetime: Reset does not clear it
+	// base holds the lifetime counts at the last Reset (nil before the
+	// first): the counters never go back, and Metrics reports the counts
+	// since the reset as the lifetime ones less base.
+	base atomic.Pointer[resetBase]
 
 	local    fanout.Hub[Event]  // this breaker's own subscribers
 	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
@@ -587,14 +591,19 @@ func (b *Breaker) Release() bool {
 	return true
 }
 
-// Reset closes the breaker from any state and clears its counters. Calls in
+// Reset closes the breaker from any state and clears its counters (the
+// lifetime ones of Metrics.Lifetime go on, and count the reset). Calls in
 // flight become late. Resetting a closed breaker starts a new generation
 // without an event.
 func (b *Breaker) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.ctr.reset()
-	b.tripCount.Store(0)
+	nb := &resetBase{totals: b.ctr.sum(b.used.Load()), trips: b.tripCount.Load()}
+	if old := b.base.Load(); old != nil {
+		nb.resets = old.resets
+	}
+	nb.resets++
+	b.base.Store(nb)
 	if b.State() != Closed {
 		b.transitionLocked(Closed, ReasonReset)
 		return

@@ -74,15 +74,24 @@ func (c *counters) sum(used uint32) totals {
 	return t
 }
 
-func (c *counters) reset() {
-	for i := range c.s {
-		s := &c.s[i]
-		s.successes.Store(0)
-		s.failures.Store(0)
-		s.slow.Store(0)
-		s.rejections.Store(0)
-		s.ignored.Store(0)
-		s.late.Store(0)
+// resetBase is what the lifetime counters held when the breaker was last
+// reset. It never changes once published.
+type resetBase struct {
+	totals
+	trips  uint64
+	resets uint64
+}
+
+// since returns t less the counts of base (nil: t itself). Counters only
+// grow, so t, read after base was loaded, is never below it.
+func (t totals) since(base *resetBase) totals {
+	if base == nil {
+		return t
+	}
+	return totals{
+		successes: t.successes - base.successes, failures: t.failures - base.failures,
+		slow: t.slow - base.slow, rejections: t.rejections - base.rejections,
+		ignored: t.ignored - base.ignored, late: t.late - base.late,
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 // Metrics is a point-in-time copy of a breaker's state, its lifetime totals
 // and what its trip rules see now.
 //
-// The totals count since the breaker was created or last Reset. Every call
+// The totals count since the breaker was created or last Reset; Lifetime
+// counts the same since it was created, across resets. Every call
 // admitted and reported with Done lands in exactly one of Successes,
 // Failures, Ignored and Late, so Calls = Successes + Failures + Ignored +
 // Late. Rejections are not calls. SlowCalls counts the successes and
@@ -28,6 +29,9 @@ type Metrics struct {
 	SlowCalls  uint64 `json:"slow_calls"`
 	Rejections uint64 `json:"rejections"`
 	Trips      uint64 `json:"trips"`
+	// Lifetime are the same totals since the breaker was created: a Reset
+	// (an operator's, or a recovery's) does not clear them.
+	Lifetime Lifetime `json:"lifetime"`
 
 	LastTransition time.Time `json:"last_transition"`
 
@@ -47,6 +51,20 @@ type Metrics struct {
 	TrialSuccesses int64 `json:"trial_successes,omitempty"`
 }
 
+// Lifetime are a breaker's totals since it was created, with the number of
+// times it was reset. Calls = Successes + Failures + Ignored + Late.
+type Lifetime struct {
+	Calls      uint64 `json:"calls"`
+	Successes  uint64 `json:"successes"`
+	Failures   uint64 `json:"failures"`
+	Ignored    uint64 `json:"ignored"`
+	Late       uint64 `json:"late"`
+	SlowCalls  uint64 `json:"slow_calls"`
+	Rejections uint64 `json:"rejections"`
+	Trips      uint64 `json:"trips"`
+	Resets     uint64 `json:"resets"`
+}
+
 // WindowMetrics is what a breaker's rate rules see in their window now.
 type WindowMetrics struct {
 	Calls        int64   `json:"calls"`
@@ -60,7 +78,15 @@ type WindowMetrics struct {
 // allocates nothing.
 func (b *Breaker) Metrics() Metrics {
 	g := b.cur.Load()
-	t := b.ctr.sum(b.used.Load())
+	base := b.base.Load() // before the counters: they only grow past it
+	life := b.ctr.sum(b.used.Load())
+	lifeTrips := b.tripCount.Load()
+	t, trips := life.since(base), lifeTrips
+	var resets uint64
+	if base != nil {
+		trips -= base.trips
+		resets = base.resets
+	}
 	m := Metrics{
 		State:               g.state,
 		Calls:               t.successes + t.failures + t.ignored + t.late,
@@ -70,9 +96,14 @@ func (b *Breaker) Metrics() Metrics {
 		Late:                t.late,
 		SlowCalls:           t.slow,
 		Rejections:          t.rejections,
-		Trips:               b.tripCount.Load(),
+		Trips:               trips,
 		LastTransition:      time.Unix(0, b.lastTransition.Load()).UTC(),
 		ConsecutiveFailures: g.consecutive.Load(),
+		Lifetime: Lifetime{
+			Calls: life.successes + life.failures + life.ignored + life.late, Successes: life.successes,
+			Failures: life.failures, Ignored: life.ignored, Late: life.late, SlowCalls: life.slow,
+			Rejections: life.rejections, Trips: lifeTrips, Resets: resets,
+		},
 	}
 	switch g.state {
 	case Open:
@@ -89,7 +120,7 @@ func (b *Breaker) Metrics() Metrics {
 }
 
 // Summary is the part of Metrics that a health report reads: the state, the
-// lifetime successes and failures, the current run of failures and the time
+// successes and failures since the breaker was created or reset, the current run of failures and the time
 // of the last transition.
 type Summary struct {
 	State               State
@@ -105,10 +136,15 @@ type Summary struct {
 func (b *Breaker) Summary() Summary {
 	g := b.cur.Load()
 	var s Summary
+	base := b.base.Load()
 	for used := b.used.Load(); used != 0; used &= used - 1 {
 		st := &b.ctr.s[bits.TrailingZeros32(used)]
 		s.Successes += st.successes.Load()
 		s.Failures += st.failures.Load()
+	}
+	if base != nil {
+		s.Successes -= base.successes
+		s.Failures -= base.failures
 	}
 	s.State = g.state
 	s.ConsecutiveFailures = g.consecutive.Load()

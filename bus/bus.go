@@ -80,9 +80,13 @@ func NewMessage(from, to, typ string, payload any) Message {
 	return Message{From: from, To: to, Type: typ, Payload: payload, ConstitutionalHash: antifragile.ConstitutionalHash}
 }
 
-// Reply is a handler's answer to Send.
+// Reply is a handler's answer to Send. Tokens is how many tokens the
+// handler processed for the message (0: none or unknown); the bus meters
+// it as the agent_message event's Event.Tokens and adds it to the agent's
+// AgentMetrics.Tokens, so that usage per tenant counts real work.
 type Reply struct {
-	Payload any `json:"payload,omitempty"`
+	Payload any   `json:"payload,omitempty"`
+	Tokens  int64 `json:"tokens,omitempty"`
 }
 
 // Handler handles the messages sent to an agent. It runs with the sender's
@@ -153,6 +157,7 @@ type agent struct {
 	breaker *breaker.Breaker
 	mailbox chan Message
 	stop    chan struct{} // closed by Unregister
+	stats   agentStats
 }
 
 // Bus routes messages between registered agents. It is safe for concurrent
@@ -403,19 +408,25 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply,
 	start := time.Now()
 	outcome := metering.OutcomeOK
 	defer func() {
+		took := time.Since(start)
+		kind := outcomeFailed
 		switch outcome {
 		case metering.OutcomeOK:
 			b.delivered.Add(1)
+			kind = outcomeDelivered
 		case metering.OutcomeRejected:
 			b.rejected.Add(1)
+			kind = outcomeRejected
 		case metering.OutcomeInjected:
 			b.injected.Add(1)
+			kind = outcomeInjected
 		default:
 			b.failed.Add(1)
 		}
+		a.stats.record(kind, took, reply.Tokens)
 		if b.cfg.Meter != nil {
-			ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, time.Since(start), true, "", nil)
-			ev.Outcome = outcome
+			ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, took, true, "", nil)
+			ev.Outcome, ev.Tokens = outcome, max(reply.Tokens, 0)
 			b.cfg.Meter.Record(ev)
 		}
 	}()
@@ -542,27 +553,36 @@ func (b *Bus) Close(ctx context.Context) error {
 	return b.Drain(ctx)
 }
 
-// Metrics are the bus's counters since it was created.
+// Metrics are the bus's counters since it was created, and each registered
+// agent's since it was registered (PerAgent, sorted by name).
+// LatencyBoundsNS are the upper bounds of the buckets of
+// AgentMetrics.Latency in nanoseconds (see LatencyBound), the last one 0:
+// unbounded.
 type Metrics struct {
-	Agents             int    `json:"agents"`
-	Sent               uint64 `json:"sent"`
-	Published          uint64 `json:"published"`
-	Delivered          uint64 `json:"delivered"`
-	Failed             uint64 `json:"failed"`
-	Rejected           uint64 `json:"rejected"`
-	Injected           uint64 `json:"injected"`
-	HashMismatches     uint64 `json:"hash_mismatches"`
-	UnknownAgent       uint64 `json:"unknown_agent"`
-	MailboxFull        uint64 `json:"mailbox_full"`
-	Dropped            uint64 `json:"dropped"`
-	Running            bool   `json:"running"`
-	ConstitutionalHash string `json:"constitutional_hash"`
+	Agents             int            `json:"agents"`
+	Sent               uint64         `json:"sent"`
+	Published          uint64         `json:"published"`
+	Delivered          uint64         `json:"delivered"`
+	Failed             uint64         `json:"failed"`
+	Rejected           uint64         `json:"rejected"`
+	Injected           uint64         `json:"injected"`
+	HashMismatches     uint64         `json:"hash_mismatches"`
+	UnknownAgent       uint64         `json:"unknown_agent"`
+	MailboxFull        uint64         `json:"mailbox_full"`
+	Dropped            uint64         `json:"dropped"`
+	Running            bool           `json:"running"`
+	PerAgent           []AgentMetrics `json:"per_agent"`
+	LatencyBoundsNS    []int64        `json:"latency_bounds_ns"`
+	ConstitutionalHash string         `json:"constitutional_hash"`
 }
 
-// Metrics returns the bus's counters. It takes no lock.
+// Metrics returns the bus's counters. It takes no lock; it allocates the
+// per-agent list.
 func (b *Bus) Metrics() Metrics {
+	agents := *b.agents.Load()
 	return Metrics{
-		Agents: len(*b.agents.Load()), Sent: b.sent.Load(), Published: b.published.Load(),
+		PerAgent: agentMetrics(agents), LatencyBoundsNS: latencyBounds(),
+		Agents: len(agents), Sent: b.sent.Load(), Published: b.published.Load(),
 		Delivered: b.delivered.Load(), Failed: b.failed.Load(), Rejected: b.rejected.Load(),
 		Injected: b.injected.Load(), HashMismatches: b.mismatches.Load(), UnknownAgent: b.unknown.Load(),
 		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), ConstitutionalHash: b.hash,

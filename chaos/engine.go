@@ -82,6 +82,7 @@ type Engine struct {
 	running    bool                      // guarded by mu: Run is running
 	runDone    chan struct{}             // guarded by mu: closed when Run returns
 	stopReason string                    // guarded by mu
+	recent     []Ended                   // guarded by mu: the last RecentEnded ended scenarios, oldest first
 }
 
 // active is an active scenario and everything it holds.
@@ -472,6 +473,7 @@ func (e *Engine) endLocked(a *active, reason Reason) {
 	e.releaseLocked(a)
 	close(a.done)
 	e.publish(a, EventEnded, reason)
+	e.rememberLocked(a, reason, time.Now())
 	for b := range e.burners {
 		if b.exited() {
 			delete(e.burners, b)

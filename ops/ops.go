@@ -182,7 +182,7 @@ func DefaultReadyStatuses() []health.Status { return []health.Status{health.Heal
 //	POST   /recovery/{name}/resume     resume a recovery awaiting an operator
 //	POST   /recovery/{name}/resolve    mark it resolved by an operator
 //	DELETE /recovery/{name}            cancel a recovery
-//	GET    /chaos/scenarios            the active chaos scenarios
+//	GET    /chaos/scenarios            the active chaos scenarios, the recently ended
 //	POST   /chaos/scenarios            inject a scenario (chaos.Scenario JSON; ?strict=1 refuses unknown targets)
 //	GET    /chaos/scenarios/{name}     one active scenario
 //	DELETE /chaos/scenarios/{name}     end a scenario
@@ -190,7 +190,7 @@ func DefaultReadyStatuses() []health.Status { return []health.Status{health.Heal
 //	POST   /chaos/reset                lift the emergency stop
 //	GET    /chaos/metrics              the chaos engine's counters
 //	GET    /metering                   meter counters and usage per tenant
-//	GET    /bus                        the agent bus's counters
+//	GET    /bus                        the agent bus's counters, per agent with latencies
 //	GET    /events                     Server-Sent Events (api.Event)
 //	GET    /version                    the server's version and hash
 //	GET    /livez                      liveness

@@ -157,6 +157,7 @@ func (s *server) getScenarios(w http.ResponseWriter, r *http.Request) {
 		Count:              len(active),
 		EmergencyStop:      e.Stopped(),
 		Scenarios:          active,
+		Recent:             e.Recent(),
 		ConstitutionalHash: e.ConstitutionalHash(),
 	})
 }

@@ -70,8 +70,8 @@ type agents struct {
 }
 
 // handler returns the handler of the named agent. Each does a little real
-// work on the proposal: hashing, rule checks, a weighted vote, an audit
-// chain, a ledger update.
+// work on the proposal (hashing, rule checks, a weighted vote, an audit
+// chain, a ledger update) and reports the tokens it processed in its Reply.
 func (a *agents) handler(name string) bus.Handler {
 	return func(ctx context.Context, m bus.Message) (bus.Reply, error) {
 		if m.Type == pingType {
@@ -81,48 +81,63 @@ func (a *agents) handler(name string) bus.Handler {
 		if !ok {
 			return bus.Reply{}, fmt.Errorf("%s: unexpected payload %T", name, m.Payload)
 		}
-		switch name {
-		case Proposer:
-			return bus.Reply{Payload: digest(p)}, nil
-		case Validator:
-			if p.Tenant == "" || p.Action == "" || p.Amount < 0 {
-				return bus.Reply{}, fmt.Errorf("validator: malformed proposal %d", p.Seq)
-			}
-			return bus.Reply{Payload: digest(p)[:8]}, nil
-		case PolicyEngine:
-			allowed := !strings.HasPrefix(p.Action, "delete") && p.Amount <= 10_000 && p.Risk < 0.99
-			if !allowed {
-				return bus.Reply{}, ErrRejected
-			}
-			return bus.Reply{Payload: "allow"}, nil
-		case Deliberation:
-			// A three-member weighted vote on the risk.
-			votes := [...]float64{1 - p.Risk, 1 - p.Risk*p.Risk, 0.5 + (0.5-p.Risk)/2}
-			weights := [...]float64{0.5, 0.3, 0.2}
-			var score float64
-			for i := range votes {
-				score += votes[i] * weights[i]
-			}
-			return bus.Reply{Payload: score}, nil
-		case Executor:
-			v, _ := a.executed.LoadOrStore(p.Tenant, new(atomic.Int64))
-			v.(*atomic.Int64).Add(int64(p.Amount * 100))
-			return bus.Reply{Payload: "done"}, nil
-		case Auditor:
-			a.audit.mu.Lock()
-			prev := a.audit.ring[a.audit.n%uint64(len(a.audit.ring))]
-			a.audit.n++
-			h := sha256.New()
-			h.Write(prev[:])
-			h.Write([]byte(digest(p)))
-			var next [sha256.Size]byte
-			h.Sum(next[:0])
-			a.audit.ring[a.audit.n%uint64(len(a.audit.ring))] = next
-			a.audit.mu.Unlock()
-			return bus.Reply{Payload: hex.EncodeToString(next[:4])}, nil
+		r, err := a.handle(name, p)
+		if err == nil {
+			r.Tokens = proposalTokens(p)
 		}
-		return bus.Reply{}, fmt.Errorf("gameday: no handler for %q", name)
+		return r, err
 	}
+}
+
+// proposalTokens is the number of tokens an agent processes for p: its
+// text at four characters a token, plus eight for its numbers and framing.
+func proposalTokens(p Proposal) int64 {
+	return 8 + int64(len(p.Tenant)+len(p.Action)+3)/4
+}
+
+// handle runs the named agent's work on p.
+func (a *agents) handle(name string, p Proposal) (bus.Reply, error) {
+	switch name {
+	case Proposer:
+		return bus.Reply{Payload: digest(p)}, nil
+	case Validator:
+		if p.Tenant == "" || p.Action == "" || p.Amount < 0 {
+			return bus.Reply{}, fmt.Errorf("validator: malformed proposal %d", p.Seq)
+		}
+		return bus.Reply{Payload: digest(p)[:8]}, nil
+	case PolicyEngine:
+		allowed := !strings.HasPrefix(p.Action, "delete") && p.Amount <= 10_000 && p.Risk < 0.99
+		if !allowed {
+			return bus.Reply{}, ErrRejected
+		}
+		return bus.Reply{Payload: "allow"}, nil
+	case Deliberation:
+		// A three-member weighted vote on the risk.
+		votes := [...]float64{1 - p.Risk, 1 - p.Risk*p.Risk, 0.5 + (0.5-p.Risk)/2}
+		weights := [...]float64{0.5, 0.3, 0.2}
+		var score float64
+		for i := range votes {
+			score += votes[i] * weights[i]
+		}
+		return bus.Reply{Payload: score}, nil
+	case Executor:
+		v, _ := a.executed.LoadOrStore(p.Tenant, new(atomic.Int64))
+		v.(*atomic.Int64).Add(int64(p.Amount * 100))
+		return bus.Reply{Payload: "done"}, nil
+	case Auditor:
+		a.audit.mu.Lock()
+		prev := a.audit.ring[a.audit.n%uint64(len(a.audit.ring))]
+		a.audit.n++
+		h := sha256.New()
+		h.Write(prev[:])
+		h.Write([]byte(digest(p)))
+		var next [sha256.Size]byte
+		h.Sum(next[:0])
+		a.audit.ring[a.audit.n%uint64(len(a.audit.ring))] = next
+		a.audit.mu.Unlock()
+		return bus.Reply{Payload: hex.EncodeToString(next[:4])}, nil
+	}
+	return bus.Reply{}, fmt.Errorf("gameday: no handler for %q", name)
 }
 
 // digest returns the hex SHA-256 of a proposal's fields.

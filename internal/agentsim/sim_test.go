@@ -44,12 +44,18 @@ func TestSimulation_traffic(t *testing.T) {
 		if m.Delivered == 0 || m.Failed != 0 {
 			t.Fatalf("traffic %+v: want deliveries and no failure on a healthy system", m)
 		}
-		var metered int64
+		var metered, tokens int64
 		for _, u := range sys.Usage().Totals() {
 			metered += u.Count
+			tokens += u.Tokens
 		}
 		if metered < int64(m.Delivered) {
 			t.Fatalf("metered %d of %d delivered messages", metered, m.Delivered)
+		}
+		// Each agent reports the tokens it processed (issue 14: the usage
+		// said 0 tokens whatever the traffic).
+		if tokens < 8*metered {
+			t.Fatalf("metered %d tokens for %d messages, want at least 8 each", tokens, metered)
 		}
 	})
 }

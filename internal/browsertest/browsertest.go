@@ -62,8 +62,10 @@ type Config struct {
 // with chromedp.Do and chromedp.Run; derive timeouts from it with
 // context.WithTimeout (the browser lives as long as the test).
 //
-// Start calls t.Skip when chromium is not on PATH and t.Fatal when the
-// browser does not start. At the end of the test (t.Cleanup) it reports the
+// Start calls t.Skip when chromium is not on PATH — or t.Fatal when the CI
+// environment variable is set, since CI installs chromium and a browser
+// test that silently skips there hides a broken setup — and t.Fatal when
+// the browser does not start. At the end of the test (t.Cleanup) it reports the
 // page's console errors (see Config.AllowConsoleErrors), closes the browser,
 // waits for its processes to exit, and removes its profile. It must be
 // called from the test's goroutine.
@@ -71,7 +73,7 @@ func Start(t testing.TB, cfg Config) context.Context {
 	t.Helper()
 	bin, err := exec.LookPath(Binary)
 	if err != nil {
-		t.Skipf("browsertest: %s not found on PATH; install it (apt-get install chromium) to run this test", Binary)
+		missing(t, err)
 	}
 	cfg = cfg.withDefaults()
 	ctx, cancel, allocCancel := newBrowser(t, bin)
@@ -99,6 +101,17 @@ func Start(t testing.TB, cfg Config) context.Context {
 		allocCancel()
 	})
 	return ctx
+}
+
+// missing ends the test of a browser not found: a skip saying how to
+// install it, or a failure when the CI environment variable is set.
+func missing(t testing.TB, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("browsertest: %s not found on PATH (%v); install it (apt-get install chromium) to run this test", Binary, err)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + " — CI is set, so a missing browser is a failure, not a skip")
+	}
+	t.Skip(msg)
 }
 
 // withDefaults returns c with its zero fields set to their defaults.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -197,4 +198,70 @@ func (r *recorder) errors() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.errs...)
+}
+
+// TestStart_noBrowser runs Start with an empty PATH: it skips the test, or
+// fails it when CI is set.
+func TestStart_noBrowser(t *testing.T) {
+	for _, tt := range []struct {
+		name, ci string
+		fatal    bool
+	}{
+		{"skips when chromium is missing outside CI", "", false},
+		{"fails when chromium is missing and CI is set", "true", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATH", t.TempDir())
+			t.Setenv("CI", tt.ci)
+			rec := &ender{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				browsertest.Start(rec, browsertest.Config{})
+				rec.mu.Lock()
+				rec.returned = true
+				rec.mu.Unlock()
+			}()
+			<-done
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if rec.returned {
+				t.Fatal("Start returned without a browser")
+			}
+			if tt.fatal && (rec.fatal == "" || rec.skip != "") {
+				t.Errorf("fatal %q, skip %q: want a failure", rec.fatal, rec.skip)
+			}
+			if !tt.fatal && (rec.skip == "" || rec.fatal != "") {
+				t.Errorf("fatal %q, skip %q: want a skip", rec.fatal, rec.skip)
+			}
+			if msg := rec.fatal + rec.skip; !strings.Contains(msg, "apt-get install chromium") {
+				t.Errorf("message %q does not say how to install chromium", msg)
+			}
+		})
+	}
+}
+
+// ender is a testing.TB whose Fatal and Skip are recorded and end the
+// calling goroutine, as the real ones do.
+type ender struct {
+	testing.TB
+	mu          sync.Mutex
+	fatal, skip string
+	returned    bool
+}
+
+func (e *ender) Helper() {}
+
+func (e *ender) Fatal(args ...any) {
+	e.mu.Lock()
+	e.fatal = fmt.Sprint(args...)
+	e.mu.Unlock()
+	runtime.Goexit()
+}
+
+func (e *ender) Skip(args ...any) {
+	e.mu.Lock()
+	e.skip = fmt.Sprint(args...)
+	e.mu.Unlock()
+	runtime.Goexit()
 }

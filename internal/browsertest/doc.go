@@ -2,8 +2,9 @@
 // it with chromedp. Each Start launches a fresh browser process with a fresh
 // temporary profile, and stops it (and removes the profile) when the test
 // ends. Where no chromium binary is on PATH the test is skipped with a
-// message saying so; CI installs it (apt-get install chromium), so CI never
-// skips.
+// message saying so — unless the CI environment variable is set: CI
+// installs it (apt-get install chromium), so there a missing browser fails
+// the test instead of skipping it.
 //
 //	srv := httptest.NewServer(handler)
 //	t.Cleanup(srv.Close)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/browsertest"
@@ -32,8 +34,12 @@ type system struct {
 	eng   *chaos.Engine
 	orch  *recovery.Orchestrator
 	meter *metering.Meter
+	usage *metering.MemorySink
+	bus   *bus.Bus
 	srv   *httptest.Server
 	url   string
+	ctx   context.Context // ends at the end of the test: the components' Run and the load
+	wg    *sync.WaitGroup
 }
 
 // newSystem builds the components over breakers with the given names, runs
@@ -62,13 +68,21 @@ func newSystem(t *testing.T, names []string) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter, err := metering.New(metering.Config{})
+	usage, err := metering.NewMemorySink(metering.MemoryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meter, err := metering.New(metering.Config{Sink: usage, FlushInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.New(bus.Config{Registry: reg, Chaos: eng, Meter: meter})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context) error{agg.Run, eng.Run, orch.Run, meter.Run} {
+	wg := new(sync.WaitGroup)
+	for _, run := range []func(context.Context) error{agg.Run, eng.Run, orch.Run, meter.Run, b.Run} {
 		wg.Go(func() {
 			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				t.Errorf("run: %v", err)
@@ -92,11 +106,52 @@ func newSystem(t *testing.T, names []string) *system {
 		Chaos:     eng,
 		Recovery:  orch,
 		Meter:     meter,
+		Usage:     usage,
+		Bus:       b,
 		Token:     token,
 		Dashboard: dashboard.Handler(),
 	}))
 	t.Cleanup(srv.Close)
-	return &system{reg: reg, agg: agg, eng: eng, orch: orch, meter: meter, srv: srv, url: srv.URL}
+	return &system{reg: reg, agg: agg, eng: eng, orch: orch, meter: meter, usage: usage, bus: b, srv: srv, url: srv.URL, ctx: ctx, wg: wg}
+}
+
+// agents registers the named agents on the bus; each handles a message in
+// about a tenth of a millisecond and reports 25 tokens.
+func (s *system) agents(t *testing.T, names []string) {
+	t.Helper()
+	for _, n := range names {
+		err := s.bus.Register(n, func(ctx context.Context, m bus.Message) (bus.Reply, error) {
+			time.Sleep(100 * time.Microsecond)
+			return bus.Reply{Payload: "ok", Tokens: 25}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// load sends messages through the bus to every one of names in turn, for
+// two tenants, about 400 a second, until the test ends.
+func (s *system) load(names []string) {
+	ctx := s.ctx
+	s.wg.Go(func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			for j := range 2 {
+				m := bus.NewMessage("client", names[(2*i+j)%len(names)], "proposal", nil)
+				m.Tenant = []string{"acme", "globex"}[j]
+				sctx, scancel := context.WithTimeout(ctx, time.Second)
+				_, _ = s.bus.Send(sctx, m)
+				scancel()
+			}
+		}
+	})
 }
 
 func (s *system) breaker(t *testing.T, name string) *breaker.Breaker {
@@ -178,6 +233,19 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// evalAsync evaluates a JavaScript expression whose value is a promise,
+// and returns what the promise resolves to.
+func evalAsync[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(wctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
 // until waits, inside the page, until the JavaScript expression is true.
 func until(t *testing.T, ctx context.Context, d time.Duration, expr string) {
 	t.Helper()
@@ -199,6 +267,13 @@ func setField(id, value string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
 		`(f => { f.value = %q; f.dispatchEvent(new Event('input', {bubbles: true})); f.dispatchEvent(new Event('change', {bubbles: true})); })(document.getElementById(%q))`,
 		value, id))
+}
+
+// press clicks the element of the CSS selector sel from inside the page: a
+// button of a cell or a list item, which a layout change (a banner shown, a
+// cell re-sorted) could move away from under a synthetic mouse click.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel))
 }
 
 const visibleCells = `[...document.querySelectorAll('[data-breaker]')].filter(e => !e.hidden).length`
@@ -295,6 +370,8 @@ func TestDashboard_browser(t *testing.T) {
 		do(t, ctx, live, chromedp.WaitVisible(fmt.Sprintf(`[data-scenario=%q]`, sc.Name)))
 		do(t, ctx, 5*time.Second,
 			chromedp.Click(chromedp.ID("emergency-stop")),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
 			chromedp.WaitVisible(chromedp.ID("token-input")),
 			chromedp.SendKeys(chromedp.ID("token-input"), token),
 			chromedp.Click(chromedp.ID("token-submit")),
@@ -327,6 +404,8 @@ func TestDashboard_browser(t *testing.T) {
 		do(t, ctx, 5*time.Second,
 			chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('antifragile.ops.token', 'wrong')`),
 			chromedp.Click(`[data-breaker="executor"] button[data-action="reset"]`),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
 			chromedp.WaitVisible(chromedp.ID("token-input")),
 		)
 		browsertest.ScreenshotViewport(t, ctx, "dashboard-token-dialog.png")
@@ -343,6 +422,146 @@ func TestDashboard_browser(t *testing.T) {
 			t.Errorf("executor is %v after reset, want closed", st)
 		}
 		do(t, ctx, live, chromedp.WaitVisible(`#status[data-status="HEALTHY"]`))
+	})
+
+	t.Run("shows traffic, fault windows, lifetime counters and why scenarios ended", func(t *testing.T) {
+		sys := newSystem(t, nil)
+		sys.agents(t, agents)
+		sys.load(agents)
+		// Tall enough for the full-page screenshots to show the breakers.
+		ctx := browsertest.Start(t, browsertest.Config{Height: 1200})
+		start := time.Now()
+		do(t, ctx, 10*time.Second,
+			chromedp.Navigate(sys.url+"/?poll=3600"),
+			chromedp.WaitVisible(`#conn[data-conn="live"]`),
+		)
+		// Throughput from the first second: rates come from two consecutive
+		// samples a second apart, not after a minute of collecting.
+		until(t, ctx, 3*time.Second, `Number(document.getElementById('traffic-rate').dataset.value) > 50`)
+		t.Logf("traffic rate shown %v after navigation: %s msg/s", time.Since(start), eval[string](t, ctx, `document.getElementById('traffic-rate').textContent`))
+		until(t, ctx, 3*time.Second, `Number(document.getElementById('meter-rate').textContent) > 0`)
+		if n := eval[int](t, ctx, `document.querySelectorAll('#agents-body [data-agent]').length`); n != len(agents) {
+			t.Errorf("traffic lists %d agents, want %d", n, len(agents))
+		}
+
+		// A latency fault shows in the validator's P99 and the overall one,
+		// and its window is shaded on the timeline.
+		sc, err := sys.eng.InjectLatency("validator", 120*time.Millisecond, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		until(t, ctx, live+2*time.Second, `Number(document.querySelector('[data-agent="validator"]').dataset.p99) >= 120e6`)
+		until(t, ctx, live, `Number(document.getElementById('traffic-p99').dataset.value) >= 100e6`)
+		if p50 := eval[float64](t, ctx, `Number(document.querySelector('[data-agent="proposer"]').dataset.p50)`); p50 >= 50e6 {
+			t.Errorf("proposer P50 %vns: the fault on validator leaked", p50)
+		}
+		until(t, ctx, live, fmt.Sprintf(`!!document.querySelector('#timeline rect[data-fault=%q]')`, sc.Name))
+		if title := eval[string](t, ctx, `document.getElementById('timeline-title').textContent`); title != "Health score · last minute (auto)" {
+			t.Errorf("timeline title %q, want the one-minute window a short run fits in", title)
+		}
+		// Hovering the chart shows each agent's traffic at that second.
+		do(t, ctx, 5*time.Second, chromedp.Evaluate[chromedp.Void](`(() => {
+			const b = document.getElementById('traffic-chart'), r = b.getBoundingClientRect();
+			b.dispatchEvent(new MouseEvent('mousemove', {clientX: r.right - 12, clientY: r.top + r.height / 2, bubbles: true}));
+		})()`))
+		until(t, ctx, 5*time.Second, `!document.getElementById('traffic-tip').hidden && document.querySelectorAll('#traffic-tip [data-tip-agent]').length === 6`)
+		browsertest.Screenshot(t, ctx, "dashboard-traffic-latency-fault.png")
+
+		// Ending it asks for a confirmation and the token; it then shows
+		// among the recently ended, stopped by the operator.
+		do(t, ctx, 10*time.Second,
+			press(fmt.Sprintf(`[data-scenario=%q] button[data-action="end"]`, sc.Name)),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitVisible(chromedp.ID("token-input")),
+			chromedp.SendKeys(chromedp.ID("token-input"), token),
+			chromedp.Click(chromedp.ID("token-submit")),
+			chromedp.WaitVisible(fmt.Sprintf(`#ended-list [data-ended=%q][data-reason="deactivated"]`, sc.Name)),
+		)
+		if why := eval[string](t, ctx, fmt.Sprintf(`document.querySelector('#ended-list [data-ended=%q] .why').textContent`, sc.Name)); why != "stopped" {
+			t.Errorf("ended scenario says %q, want stopped", why)
+		}
+		until(t, ctx, live, fmt.Sprintf(`!!document.querySelector('#timeline rect.ended[data-fault=%q]')`, sc.Name))
+
+		// An error storm: failures per second, and the metering columns
+		// say how the calls ended (injected by chaos, then rejected by the
+		// tripped breaker), with the tokens the agents reported.
+		storm, err := sys.eng.InjectErrors("auditor", 1, nil, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		until(t, ctx, live, `Number(document.getElementById('traffic-fail').dataset.value) > 0`)
+		do(t, ctx, live, chromedp.WaitVisible(cell("auditor", "open")))
+		cellOf := func(tenant string, col int) string {
+			return fmt.Sprintf(`document.querySelector('#usage-body [data-tenant=%q] td:nth-child(%d)').textContent`, tenant, col)
+		}
+		until(t, ctx, live, cellOf("acme", 6)+` !== '0' && `+cellOf("acme", 5)+` !== '0'`)
+		if tokens := eval[string](t, ctx, cellOf("acme", 3)); tokens == "0" {
+			t.Error("acme's tokens are 0 though every agent reports 25 a message")
+		}
+		browsertest.Screenshot(t, ctx, "dashboard-error-storm.png")
+
+		// The emergency stop asks first; the storm then ended by it.
+		do(t, ctx, 10*time.Second,
+			chromedp.Click(chromedp.ID("emergency-stop")),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitVisible(chromedp.ID("chaos-stopped")),
+		)
+		until(t, ctx, live, fmt.Sprintf(`!!document.querySelector('#ended-list [data-ended=%q][data-reason="emergency_stop"]')`, storm.Name))
+
+		// Resetting the tripped breaker clears its counters but not its
+		// lifetime ones, which a reload still shows (they are the server's).
+		do(t, ctx, 10*time.Second,
+			press(`[data-breaker="auditor"] button[data-action="reset"]`),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitVisible(cell("auditor", "closed")),
+		)
+		lifeOf := `document.querySelector('[data-breaker="auditor"] [data-f="life"]').textContent`
+		until(t, ctx, live, lifeOf+`.includes('1 reset')`)
+		do(t, ctx, 10*time.Second,
+			chromedp.Reload(),
+			chromedp.WaitVisible(`#conn[data-conn="live"]`),
+			chromedp.WaitVisible(cell("auditor", "closed")),
+		)
+		until(t, ctx, live, lifeOf+`.includes('1 reset')`)
+		life := eval[string](t, ctx, lifeOf)
+		if !regexp.MustCompile(`^lifetime \S+ calls · [1-9]\S* fail · 1 trip · 1 reset$`).MatchString(life) {
+			t.Errorf("auditor's lifetime line %q, want its failures and its trip kept across the reset", life)
+		}
+		m, _ := sys.reg.Get("auditor")
+		if lm := m.Metrics(); lm.Lifetime.Resets != 1 || lm.Lifetime.Trips != 1 || lm.Trips != 0 {
+			t.Errorf("auditor metrics %+v", lm)
+		}
+
+		// Force open asks first: cancelled, nothing happens; confirmed, the
+		// health panel and the chips count it alike, as forced open.
+		do(t, ctx, 10*time.Second,
+			press(`[data-breaker="validator"] button[data-action="force-open"]`),
+			chromedp.WaitVisible(chromedp.ID("confirm-cancel")),
+			chromedp.Click(chromedp.ID("confirm-cancel")),
+			chromedp.WaitNotVisible(chromedp.ID("confirm-dialog")),
+		)
+		if st := sys.breaker(t, "validator").State(); st != breaker.Closed {
+			t.Fatalf("validator is %v after a cancelled force open", st)
+		}
+		do(t, ctx, 10*time.Second,
+			press(`[data-breaker="validator"] button[data-action="force-open"]`),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitVisible(cell("validator", "forced_open")),
+		)
+		until(t, ctx, live, `document.getElementById('count-forced-open').textContent === '1'`)
+		counts := eval[[]string](t, ctx, `['count-open', 'chip-open', 'count-forced-open', 'chip-forced_open'].map(id => document.getElementById(id).textContent)`)
+		if counts[0] != counts[1] || counts[2] != counts[3] || counts[2] != "1" {
+			t.Errorf("health panel open %s forced %s, chips open %s forced %s: want them alike", counts[0], counts[2], counts[1], counts[3])
+		}
+
+		// The window selector widens the timeline.
+		do(t, ctx, 5*time.Second, chromedp.Click(`#window-select [data-window="900000"]`))
+		until(t, ctx, 5*time.Second, `document.getElementById('timeline-title').textContent === 'Health score · last 15 minutes'`)
+		browsertest.Screenshot(t, ctx, "dashboard-15-minutes.png")
 	})
 
 	t.Run("reconnects by itself and catches up with what it missed", func(t *testing.T) {
@@ -387,10 +606,13 @@ func TestDashboard_browser(t *testing.T) {
 			chromedp.WaitVisible(`#recovery-panel.unavailable .unavailable-note`),
 			chromedp.WaitVisible(`#metering-panel.unavailable .unavailable-note`),
 			chromedp.WaitVisible(`#health-panel.unavailable .unavailable-note`),
+			chromedp.WaitVisible(`#traffic-panel.unavailable .unavailable-note`),
 		)
 		// Writes are refused without a configured token; the page says so.
 		do(t, ctx, 5*time.Second,
 			chromedp.Click(`[data-breaker="solo"] button[data-action="force-open"]`),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
 			chromedp.WaitVisible(chromedp.ID("token-input")),
 			chromedp.SendKeys(chromedp.ID("token-input"), "anything"),
 			chromedp.Click(chromedp.ID("token-submit")),
@@ -427,6 +649,37 @@ func TestDashboard_browser(t *testing.T) {
 		)
 		until(t, ctx, 10*time.Second, `document.querySelectorAll('[data-breaker]').length === 1000`)
 		t.Logf("1,000 breakers rendered %v after navigation", time.Since(start))
+		do(t, ctx, 5*time.Second, chromedp.WaitVisible(chromedp.ID("traffic-empty")))
+		// Responsiveness, measured in the page and logged (not asserted: a
+		// timing depends on the machine): a full refetch of the breakers
+		// applied to the grid, and a keystroke of the filter applied.
+		firstFlush := eval[string](t, ctx, `document.getElementById('breaker-grid').dataset.flushMaxMs`)
+		resort := evalAsync[float64](t, ctx, `(async () => {
+			const s = document.getElementById('breaker-sort'), t0 = performance.now();
+			s.value = 'name'; s.dispatchEvent(new Event('change', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			const ms = performance.now() - t0;
+			s.value = 'problems'; s.dispatchEvent(new Event('change', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			return ms;
+		})()`)
+		filter := evalAsync[float64](t, ctx, `(async () => {
+			const f = document.getElementById('breaker-filter'), t0 = performance.now();
+			f.value = 'ledger'; f.dispatchEvent(new Event('input', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			const ms = performance.now() - t0;
+			f.value = ''; f.dispatchEvent(new Event('input', {bubbles: true}));
+			await new Promise(requestAnimationFrame); await new Promise(requestAnimationFrame);
+			return ms;
+		})()`)
+		t.Logf("1,000 breakers: the longest batch applied to the grid took %s ms; a re-sort of every cell shown in %.0f ms; a filter keystroke in %.0f ms", firstFlush, resort, filter)
+		until(t, ctx, 5*time.Second, visibleCells+` === 1000`)
+		// The health panel splits the open breakers as the chips do.
+		until(t, ctx, live, `document.getElementById('count-forced-open').textContent === '2'`)
+		counts := eval[[]string](t, ctx, `['count-open', 'chip-open', 'count-forced-open', 'chip-forced_open', 'count-disabled', 'chip-disabled'].map(id => document.getElementById(id).textContent)`)
+		if want := []string{"3", "3", "2", "2", "1", "1"}; !slices.Equal(counts, want) {
+			t.Errorf("health panel and chips count open, forced open, disabled as %v, want %v", counts, want)
+		}
 		browsertest.ScreenshotViewport(t, ctx, "dashboard-1000-breakers.png")
 		for state, want := range map[string]int{"open": 3, "forced_open": 2, "disabled": 1, "closed": 994} {
 			got := eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll('[data-breaker][data-state=%q]').length`, state))

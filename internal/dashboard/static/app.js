@@ -7,7 +7,9 @@
 //     event stream, and when the tab becomes visible again;
 //   - the server-sent events of GET events (kinds hello, breaker, health,
 //     recovery, chaos), applied as they come;
-//   - polling as a fallback: health history and metering every 2 s, the rest
+//   - polling: the bus (traffic) and metering every second, so that rates
+//     come from consecutive samples from the first second on; as a
+//     fallback for the event stream, health history every 2 s and the rest
 //     every 5 s (?poll=N sets the slow period in seconds).
 // Breaker cells are keyed by name and updated in place, batched per
 // animation frame, so the page stays responsive with thousands of breakers.
@@ -18,7 +20,10 @@
   const params = new URLSearchParams(location.search);
   const SLOW_MS = clampNum(Number(params.get('poll')) || 5, 1, 3600) * 1000;
   const FAST_MS = Math.min(2000, SLOW_MS);
-  const WINDOW_MS = 5 * 60 * 1000; // timeline span
+  const RATE_MS = 1000; // traffic and metering samples
+  const WINDOWS = [60000, 300000, 900000]; // timeline spans to choose from
+  const HISTORY_MS = 15 * 60 * 1000; // the longest one: what is kept
+  let windowChoice = 'auto'; // or one of WINDOWS
   const TOKEN_KEY = 'antifragile.ops.token';
   const DEGRADED_AT = 0.7;
   const CRITICAL_AT = 0.5;
@@ -249,6 +254,36 @@
     }
   }
 
+  // confirmAction asks the operator to confirm a destructive action in a
+  // modal dialog; it resolves to true only for an explicit confirmation.
+  // The answer is taken from the buttons themselves, not from the dialog's
+  // close event, which comes a task later and could otherwise answer the
+  // next question.
+  const confirmDialog = $('#confirm-dialog');
+  let confirmResolve = null;
+  function confirmAction(title, text, okLabel) {
+    if (confirmResolve) return Promise.resolve(false); // one question at a time
+    return new Promise((resolve) => {
+      confirmResolve = resolve;
+      setText($('#confirm-title'), title);
+      setText($('#confirm-text'), text);
+      setText($('#confirm-ok'), okLabel || 'Confirm');
+      confirmDialog.showModal();
+      $('#confirm-cancel').focus();
+    });
+  }
+  function answerConfirm(ok) {
+    const resolve = confirmResolve;
+    confirmResolve = null;
+    if (confirmDialog.open) confirmDialog.close();
+    if (resolve) resolve(ok);
+  }
+  $('#confirm-ok').addEventListener('click', () => answerConfirm(true));
+  $('#confirm-cancel').addEventListener('click', () => answerConfirm(false));
+  // Escape closes the dialog: a no. A late close event of an earlier
+  // question finds the dialog open again and is ignored.
+  confirmDialog.addEventListener('close', () => { if (!confirmDialog.open) answerConfirm(false); });
+
   // ---------- connection indicator ----------
   function setConn(stateName) {
     const c = $('#conn');
@@ -296,10 +331,23 @@
     setText($('#score-big'), h ? fmtScore(h.health_score) : '–');
     setText($('#count-closed'), h ? fmtInt(h.closed_breakers) : '0');
     setText($('#count-half-open'), h ? fmtInt(h.half_open_breakers) : '0');
-    setText($('#count-open'), h ? fmtInt(h.open_breakers) : '0');
+    // The report counts forced-open breakers as open; the panel splits
+    // them out as the state chips do, so the two always add up alike.
+    const forced = h ? forcedOpenOf(h) : 0;
+    setText($('#count-open'), h ? fmtInt(Math.max(0, (h.open_breakers || 0) - forced)) : '0');
+    setText($('#count-forced-open'), fmtInt(forced));
     setText($('#count-disabled'), h ? fmtInt(h.disabled_breakers) : '0');
     document.title = (status === 'HEALTHY' || status === 'UNKNOWN' ? '' : '● ' + status + ' · ') + 'antifragile · ops';
     updateHealthAge();
+  }
+  // forcedOpenOf counts the forced-open breakers among a report's open ones:
+  // from its circuits when it has them (a full report), else from the
+  // breaker cells (a history snapshot has only the totals).
+  function forcedOpenOf(h) {
+    if (Array.isArray(h.circuit_details)) return h.circuit_details.filter((c) => c.state === 'forced_open').length;
+    let n = 0;
+    for (const row of rows.values()) if (row.state === 'forced_open') n++;
+    return Math.min(n, h.open_breakers || 0);
   }
   function updateHealthAge() {
     setText($('#health-updated'), lastHealthAt ? 'updated ' + ago(lastHealthAt - clockSkew) : 'no data yet');
@@ -316,10 +364,12 @@
     const W = Math.max(200, box.clientWidth || 600), H = Math.max(80, box.clientHeight || 150);
     const padL = 30, padR = 8, padT = 8, padB = 18;
     const iw = W - padL - padR, ih = H - padT - padB;
-    const end = Math.max(serverNow(), lastHealthAt), start = end - WINDOW_MS;
-    for (const t of history.keys()) if (t < start - 10000) history.delete(t);
+    const end = Math.max(serverNow(), lastHealthAt);
+    for (const t of history.keys()) if (t < end - HISTORY_MS - 10000) history.delete(t);
+    const span = windowMs(end), start = end - span;
+    updateWindowTitle(span);
     const pts = [...history.values()].filter((p) => p.t >= start).sort((a, b) => a.t - b.t);
-    const x = (t) => padL + ((t - start) / WINDOW_MS) * iw;
+    const x = (t) => padL + ((t - start) / span) * iw;
     const y = (s) => padT + (1 - clampNum(s, 0, 1)) * ih;
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
     for (const v of [0, 0.25, 1]) {
@@ -330,12 +380,14 @@
       label.textContent = v === 0 || v === 1 ? String(v) : v.toFixed(1);
       root.appendChild(label);
     }
-    for (let m = 5; m >= 0; m--) {
-      const t = end - m * 60000;
+    drawFaults(root, start, end, x, padT, ih);
+    const step = span <= 60000 ? 10000 : span <= 300000 ? 60000 : 180000;
+    for (let k = Math.round(span / step); k >= 0; k--) {
+      const t = end - k * step;
       const lx = x(t);
       root.appendChild(svg('line', { x1: lx, x2: lx, y1: padT, y2: padT + ih }, 'ch-grid'));
-      const label = svg('text', { x: lx, y: H - 4, 'text-anchor': m === 0 ? 'end' : m === 5 ? 'start' : 'middle' }, 'ch-axis');
-      label.textContent = m === 0 ? 'now' : '−' + m + 'm';
+      const label = svg('text', { x: lx, y: H - 4, 'text-anchor': k === 0 ? 'end' : k === Math.round(span / step) ? 'start' : 'middle' }, 'ch-axis');
+      label.textContent = k === 0 ? 'now' : '−' + fmtAgo(k * step);
       root.appendChild(label);
     }
     const thresholds = [[DEGRADED_AT, 'degraded'], [CRITICAL_AT, 'critical']];
@@ -374,14 +426,74 @@
     box.replaceChildren(root);
   }
 
+  // windowMs is the timeline's span: the operator's choice, or in auto mode
+  // the shortest of 1, 5 and 15 minutes that holds what is running — the
+  // faults of the last 15 minutes with a little lead-in when there are any,
+  // else the health history seen so far — so that a 40-second game day
+  // fills the chart instead of being a sliver of it.
+  function windowMs(end) {
+    if (windowChoice !== 'auto') return windowChoice;
+    let first = end;
+    const faults = faultWindows().filter((f) => (f.end === null ? end : f.end) >= end - HISTORY_MS);
+    if (faults.length) {
+      for (const f of faults) first = Math.min(first, f.start - 5000);
+    } else {
+      for (const t of history.keys()) first = Math.min(first, t);
+    }
+    const seen = end - first;
+    return WINDOWS.find((w) => w >= seen * 1.05) || WINDOWS[WINDOWS.length - 1];
+  }
+  function fmtAgo(ms) {
+    return ms < 60000 ? Math.round(ms / 1000) + 's' : (ms % 60000 ? (ms / 60000).toFixed(1) : ms / 60000) + 'm';
+  }
+  function updateWindowTitle(span) {
+    const words = { 60000: 'last minute', 300000: 'last 5 minutes', 900000: 'last 15 minutes' };
+    setText($('#timeline-title'), 'Health score · ' + (words[span] || 'last ' + fmtAgo(span)) + (windowChoice === 'auto' ? ' (auto)' : ''));
+  }
+  $('#window-select').addEventListener('click', (ev) => {
+    const b = ev.target.closest('[data-window]');
+    if (!b) return;
+    windowChoice = b.dataset.window === 'auto' ? 'auto' : Number(b.dataset.window);
+    for (const o of ev.currentTarget.querySelectorAll('[data-window]')) o.setAttribute('aria-pressed', String(o === b));
+    scheduleChart();
+  });
+  // drawFaults shades the window of every fault the chart spans: active
+  // scenarios from their start to now, ended ones to their end.
+  function drawFaults(root, start, end, x, top, height) {
+    const lanes = [];
+    for (const f of faultWindows()) {
+      const a = Math.max(f.start, start), b = Math.min(f.end === null ? end : f.end, end);
+      if (b <= a) continue;
+      const g = svg('g', {}, null);
+      const rect = svg('rect', { x: x(a).toFixed(1), y: top, width: Math.max(1.5, x(b) - x(a)).toFixed(1), height }, 'ch-fault' + (f.end === null ? '' : ' ended'));
+      rect.dataset.fault = f.name;
+      const tip = svg('title', {});
+      tip.textContent = f.name + ' · ' + f.what + (f.why ? ' · ended: ' + f.why : ' · active');
+      rect.appendChild(tip);
+      g.appendChild(rect);
+      // Labels stack in lanes so that overlapping faults stay readable.
+      let lane = lanes.findIndex((r) => r <= x(a));
+      if (lane < 0) { lane = lanes.length; lanes.push(0); }
+      lanes[lane] = x(a) + 6 * f.name.length + 10;
+      if (lane < 4) {
+        // A label that would run past the chart's right edge ends there.
+        const right = x(a) + 5.5 * f.name.length > x(end) - 4;
+        const label = svg('text', { x: (right ? x(end) - 3 : x(a) + 3).toFixed(1), y: top + 10 + lane * 11, 'text-anchor': right ? 'end' : 'start' }, 'ch-fault-label');
+        label.textContent = f.name;
+        g.appendChild(label);
+      }
+      root.appendChild(g);
+    }
+  }
+
   async function fetchHealth() {
     applyHealth(await available('health-panel', getJSON('health')));
   }
   async function fetchHistory(full) {
-    let win = '5m';
+    let win = '15m';
     if (!full && lastHealthAt) {
       const secs = Math.ceil((serverNow() - lastHealthAt) / 1000) + 5;
-      win = clampNum(secs, 10, 300) + 's';
+      win = clampNum(secs, 10, 900) + 's';
     }
     const r = await getJSON('health/history?window=' + encodeURIComponent(win));
     const snaps = listOf(r, 'snapshots', 'history', 'items');
@@ -474,6 +586,13 @@
     }
     return '';
   }
+  // lifeText sums up a breaker's lifetime counters, which its resets (by an
+  // operator or a recovery) do not clear.
+  function lifeText(l) {
+    const r = Number(l.resets) || 0, trips = Number(l.trips) || 0;
+    return 'lifetime ' + fmtCount(l.calls) + ' calls · ' + fmtCount(l.failures) + ' fail · ' + fmtCount(trips) +
+      (trips === 1 ? ' trip' : ' trips') + (r ? ' · ' + fmtCount(r) + (r === 1 ? ' reset' : ' resets') : '');
+  }
   function applyRow(row, d) {
     if (d.state && d.state !== row.state) {
       const wasKnown = row.state !== '';
@@ -489,6 +608,16 @@
       if (d[k] !== undefined && row.vals[k] !== d[k]) {
         row.vals[k] = d[k];
         setText(row.f[k], fmtCount(d[k]));
+      }
+    }
+    if (d.lifetime) {
+      const life = lifeText(d.lifetime);
+      if (life !== row.vals.life) {
+        row.vals.life = life;
+        setText(row.f.life, life);
+        const l = d.lifetime;
+        row.f.life.title = `Since the breaker was created, across resets: ${fmtInt(l.calls)} calls, ${fmtInt(l.successes)} ok, ` +
+          `${fmtInt(l.failures)} failed, ${fmtInt(l.rejections)} rejected, ${fmtInt(l.trips)} trips, ${fmtInt(l.resets)} resets`;
       }
     }
     // A snapshot carries what the rules see; an event only the new state,
@@ -527,8 +656,10 @@
     }
     flashes = [];
   }
+  let flushMax = 0;
   function flushBreakers() {
     flushQueued = false;
+    const t0 = performance.now();
     for (const [name, d] of pending) {
       let row = rows.get(name);
       if (d === null) {
@@ -566,6 +697,12 @@
       datalist.replaceChildren(frag);
     }
     renderBreakerSummary();
+    if (healthLatest && !Array.isArray(healthLatest.circuit_details)) renderHealth();
+    // What applying a batch costs, for tests and the curious (data-flush-ms).
+    const ms = performance.now() - t0;
+    flushMax = Math.max(flushMax, ms);
+    grid.dataset.flushMs = ms.toFixed(1);
+    grid.dataset.flushMaxMs = flushMax.toFixed(1);
   }
   function renderBreakerSummary() {
     const counts = { closed: 0, half_open: 0, open: 0, forced_open: 0, disabled: 0 };
@@ -641,7 +778,13 @@
     }
     applyFilter();
   });
-  grid.addEventListener('click', (ev) => {
+  // What the operator confirms before a breaker action that cuts traffic
+  // or clears what the breaker has counted; release needs no confirmation.
+  const CONFIRM_BREAKER = {
+    reset: ['Reset breaker', 'Close %s and clear its counters? Its lifetime counts are kept.', 'Reset'],
+    'force-open': ['Force breaker open', 'Hold %s open? Every call to it is rejected until it is released.', 'Force open'],
+  };
+  grid.addEventListener('click', async (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (!b || b.disabled) return;
     const cell = b.closest('[data-breaker]');
@@ -649,6 +792,8 @@
     const name = cell.dataset.breaker;
     const action = b.dataset.action;
     const label = { reset: 'Reset', 'force-open': 'Forced open', release: 'Released' }[action] + ' ' + name;
+    const ask = CONFIRM_BREAKER[action];
+    if (ask && !(await confirmAction(ask[0], ask[1].replace('%s', name), ask[2]))) return;
     b.disabled = true;
     act(label, 'POST', 'breakers/' + encodeURIComponent(name) + '/' + action, undefined, () => refetchBreakersSoon())
       .finally(() => {
@@ -732,10 +877,11 @@
     $('#recovery-results').replaceChildren(rf);
     tickCountdowns();
   }
-  recoveryList.addEventListener('click', (ev) => {
+  recoveryList.addEventListener('click', async (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (!b || b.disabled) return;
     const name = b.closest('[data-recovery]').dataset.recovery;
+    if (b.dataset.action === 'cancel' && !(await confirmAction('Cancel recovery', 'Stop tracking the recovery of ' + name + '? No further attempt is made.', 'Cancel recovery'))) return;
     const p = 'recovery/' + encodeURIComponent(name);
     const done = () => fetchRecovery().catch(() => {});
     b.disabled = true;
@@ -760,6 +906,8 @@
       setStopped(r.emergency_stop, '');
     }
     renderScenarios(listOf(r, 'scenarios'));
+    renderEnded(listOf(r && r.recent));
+    scheduleChart();
   }
   async function fetchChaosMetrics() {
     renderChaosMetrics(await getJSON('chaos/metrics'));
@@ -775,8 +923,55 @@
     }
     return s.type;
   }
+  let activeScenarios = [];
+  let endedScenarios = [];
+  // faultWindows lists when each known fault ran, on the server's clock:
+  // the active scenarios (end null: still running) and the recently ended.
+  function faultWindows() {
+    const out = [];
+    for (const s of activeScenarios) {
+      const t = parseTime(s.created_at);
+      if (!isNaN(t)) out.push({ name: s.name, what: describe(s), start: t, end: null });
+    }
+    for (const e of endedScenarios) {
+      const sc = e.scenario || {};
+      const t = parseTime(sc.created_at), u = parseTime(e.ended_at);
+      if (!isNaN(t) && !isNaN(u)) out.push({ name: sc.name, what: describe(sc), start: t, end: Math.max(t, u), why: whyEnded(e) });
+    }
+    return out;
+  }
+  const WHY = {
+    expired: 'expired', deactivated: 'stopped', replaced: 'replaced', emergency_stop: 'emergency stop',
+    stop_condition: 'stop condition', closed: 'engine closed', unwatched: 'stop conditions unwatched',
+  };
+  function whyEnded(e) {
+    const w = WHY[e.reason] || String(e.reason || 'ended').replace(/_/g, ' ');
+    return e.detail && e.reason === 'stop_condition' ? e.detail : w;
+  }
+  function renderEnded(list) {
+    endedScenarios = list.filter((e) => e && e.scenario && e.scenario.name);
+    const frag = document.createDocumentFragment();
+    if (endedScenarios.length === 0) frag.appendChild(el('li', 'empty-row', 'none yet'));
+    for (const e of endedScenarios.slice(0, 8)) {
+      const sc = e.scenario;
+      const li = el('li');
+      li.dataset.ended = sc.name;
+      li.dataset.reason = e.reason;
+      li.appendChild(el('span', 'tag tag-' + sc.type, String(sc.type).replace(/_/g, ' ')));
+      const nm = el('span', 'r-name', sc.name);
+      li.appendChild(nm);
+      li.appendChild(el('span', 'why why-' + e.reason, whyEnded(e)));
+      const t = parseTime(e.ended_at), c = parseTime(sc.created_at);
+      if (!isNaN(t)) li.appendChild(el('span', null, new Date(t - clockSkew).toLocaleTimeString()));
+      li.title = sc.name + ' · ' + describe(sc) + ' on ' + sc.target + (isNaN(t) || isNaN(c) ? '' : ' · ran ' + fmtSecs(t - c)) +
+        ' · ended: ' + whyEnded(e) + (e.detail && e.reason !== 'stop_condition' ? ' (' + e.detail + ')' : '');
+      frag.appendChild(li);
+    }
+    $('#ended-list').replaceChildren(frag);
+  }
   function renderScenarios(list) {
     const items = list.filter((s) => s && s.name).sort((a, b) => (a.name < b.name ? -1 : 1));
+    activeScenarios = items;
     setText($('#chaos-count'), items.length);
     $('#scenario-empty').hidden = items.length !== 0;
     const frag = document.createDocumentFragment();
@@ -835,10 +1030,11 @@
     setStopped(!!m.emergency_stop, m.stop_reason);
     setText($('#chaos-stats'), `${fmtCount(m.scenarios_run)} run · ${fmtCount(m.errors_injected)} errors · ${fmtCount(m.latency_injections)} delays injected`);
   }
-  scenarioList.addEventListener('click', (ev) => {
+  scenarioList.addEventListener('click', async (ev) => {
     const b = ev.target.closest('button[data-action="end"]');
     if (!b) return;
     const name = b.closest('[data-scenario]').dataset.scenario;
+    if (!(await confirmAction('End scenario', 'End the chaos scenario ' + name + ' now?', 'End now'))) return;
     b.disabled = true;
     act('Ended scenario ' + name, 'DELETE', 'chaos/scenarios/' + encodeURIComponent(name), undefined, refreshChaos)
       .finally(() => { b.disabled = false; });
@@ -903,6 +1099,9 @@
 
   const stopBtn = $('#emergency-stop');
   stopBtn.addEventListener('click', async () => {
+    const ok = await confirmAction('Emergency stop',
+      'End every chaos scenario now and refuse new ones until the engine is reset?', 'Stop all chaos');
+    if (!ok) return;
     stopBtn.setAttribute('aria-busy', 'true');
     stopBtn.disabled = true;
     try {
@@ -926,7 +1125,7 @@
     if (meterPrev && now > meterPrev.t && queued >= meterPrev.queued) {
       const v = (queued - meterPrev.queued) / ((now - meterPrev.t) / 1000);
       rates.push(v);
-      while (rates.length > 90) rates.shift();
+      while (rates.length > 180) rates.shift();
       setText($('#meter-rate'), v < 10 ? v.toFixed(1) : fmtCount(v));
     }
     meterPrev = { t: now, queued };
@@ -943,14 +1142,17 @@
     const byTenant = new Map();
     for (const u of usage) {
       const k = u.tenant_id || '(none)';
-      const a = byTenant.get(k) || { count: 0, tokens: 0, errors: 0, lat: 0 };
+      const a = byTenant.get(k) || { count: 0, tokens: 0, errors: 0, rejected: 0, injected: 0, lat: 0 };
       a.count += Number(u.count) || 0;
       a.tokens += Number(u.tokens) || 0;
       a.errors += Number(u.errors) || 0;
+      a.rejected += Number(u.rejected) || 0;
+      a.injected += Number(u.injected) || 0;
       a.lat += Number(u.latency_sum_ns) || 0;
       byTenant.set(k, a);
     }
-    const tenants = [...byTenant.entries()].sort((a, b) => b[1].count - a[1].count);
+    const total = (a) => a.count + a.rejected + a.injected;
+    const tenants = [...byTenant.entries()].sort((a, b) => total(b[1]) - total(a[1]));
     const frag = document.createDocumentFragment();
     for (const [name, a] of tenants.slice(0, 50)) {
       const tr = el('tr');
@@ -961,6 +1163,8 @@
       tr.appendChild(el('td', 'num', fmtCount(a.count)));
       tr.appendChild(el('td', 'num', fmtCount(a.tokens)));
       tr.appendChild(el('td', 'num', fmtCount(a.errors)));
+      tr.appendChild(el('td', 'num', fmtCount(a.rejected)));
+      tr.appendChild(el('td', 'num', fmtCount(a.injected)));
       tr.appendChild(el('td', 'num', fmtLatency(a.count ? a.lat / a.count : 0)));
       frag.appendChild(tr);
     }
@@ -974,19 +1178,210 @@
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
     root.appendChild(svg('line', { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5 }, 'ch-grid'));
     const label = svg('text', { x: 2, y: 10 }, 'sp-label');
-    label.textContent = rates.length > 1 ? 'events/s · last 3 min · peak ' + fmtCount(Math.max(...rates)) : 'events/s · collecting…';
+    label.textContent = rates.length > 0 ? 'events/s · last 3 min · peak ' + fmtCount(Math.max(...rates)) : 'events/s · collecting…';
     root.appendChild(label);
-    if (rates.length > 1) {
+    if (rates.length > 0) {
       const max = Math.max(1, ...rates);
-      const n = 90;
+      const n = 180;
       const x = (i) => W - (rates.length - 1 - i) * (W / (n - 1));
       const y = (v) => H - 2 - (v / max) * (H - 16);
       let line = '';
       rates.forEach((v, i) => { line += (i ? 'L' : 'M') + x(i).toFixed(1) + ',' + y(v).toFixed(1); });
+      if (rates.length === 1) line = 'M' + (W - W / (n - 1)).toFixed(1) + ',' + y(rates[0]).toFixed(1) + 'L' + W + ',' + y(rates[0]).toFixed(1);
       root.appendChild(svg('path', { d: line + `L${x(rates.length - 1).toFixed(1)},${H}L${x(0).toFixed(1)},${H}Z` }, 'sp-area'));
       root.appendChild(svg('path', { d: line }, 'sp-line'));
     }
     box.replaceChildren(root);
+  }
+
+  // ---------- traffic (the agent bus) ----------
+  // Every second the page samples GET bus. Rates and latency quantiles come
+  // from the difference of two consecutive samples: they show from the
+  // second sample on (a second after load) and describe that second, not
+  // the whole run, so a latency fault shows the moment it starts.
+  const TRAFFIC_KEEP = HISTORY_MS / RATE_MS; // samples kept: 15 minutes
+  let busPrev = null; // {t (performance.now), agents: Map name -> AgentMetrics}
+  let busBounds = []; // upper bounds of the latency buckets, ns (0: none)
+  let busLatest = null;
+  const traffic = []; // samples {t (server ms), rate, fail, p50, p99, agents: [{name, rate, fail, p50, p99}]}
+  async function fetchBus() {
+    applyBus(await available('traffic-panel', getJSON('bus')), performance.now());
+  }
+  function applyBus(m, now) {
+    if (!m || typeof m !== 'object') return;
+    if (Array.isArray(m.latency_bounds_ns)) busBounds = m.latency_bounds_ns;
+    const agents = new Map(listOf(m.per_agent).filter((a) => a && a.name).map((a) => [a.name, a]));
+    if (busPrev && now - busPrev.t > 200) {
+      traffic.push(trafficSample(agents, busPrev.agents, (now - busPrev.t) / 1000));
+      while (traffic.length > TRAFFIC_KEEP) traffic.shift();
+    }
+    if (!busPrev || now - busPrev.t > 200) busPrev = { t: now, agents };
+    busLatest = m;
+    renderTraffic();
+  }
+  const msgs = (a) => (Number(a.delivered) || 0) + (Number(a.failed) || 0) + (Number(a.rejected) || 0) + (Number(a.injected) || 0);
+  const fails = (a) => (Number(a.failed) || 0) + (Number(a.rejected) || 0) + (Number(a.injected) || 0);
+  // trafficSample is one second of traffic: what the counters of cur added
+  // to those of prev over dt seconds, per agent and in all.
+  function trafficSample(cur, prev, dt) {
+    const sample = { t: serverNow(), rate: 0, fail: 0, p50: NaN, p99: NaN, agents: [] };
+    const all = [];
+    for (const [name, a] of cur) {
+      const p = prev.get(name);
+      if (!p || msgs(a) < msgs(p)) continue; // registered again since: counters restarted
+      const hist = listOf(a.latency).map((v, i) => Math.max(0, v - (listOf(p.latency)[i] || 0)));
+      hist.forEach((v, i) => { all[i] = (all[i] || 0) + v; });
+      const ag = { name, rate: (msgs(a) - msgs(p)) / dt, fail: (fails(a) - fails(p)) / dt, p50: quantile(hist, 0.5), p99: quantile(hist, 0.99) };
+      sample.rate += ag.rate;
+      sample.fail += ag.fail;
+      sample.agents.push(ag);
+    }
+    sample.p50 = quantile(all, 0.5);
+    sample.p99 = quantile(all, 0.99);
+    return sample;
+  }
+  // quantile reads the q-th quantile of a latency histogram as the upper
+  // bound of its bucket (in ns), the way the bus's LatencyQuantile does;
+  // NaN when the histogram is empty.
+  function quantile(hist, q) {
+    let total = 0;
+    for (const v of hist) total += v || 0;
+    if (!total) return NaN;
+    const rank = Math.max(1, Math.ceil(q * total));
+    let seen = 0;
+    for (let i = 0; i < hist.length; i++) {
+      seen += hist[i] || 0;
+      if (seen >= rank) {
+        const b = busBounds[i];
+        return b > 0 ? b : (busBounds[i - 1] || NaN);
+      }
+    }
+    return NaN;
+  }
+  function fmtRate(v) {
+    if (!isFinite(v)) return '–';
+    return v < 10 ? v.toFixed(1) : fmtCount(v);
+  }
+  function renderTraffic() {
+    const m = busLatest || {};
+    const last = traffic[traffic.length - 1];
+    const per = listOf(m.per_agent);
+    setText($('#traffic-agents'), per.length);
+    // A bus without agents has no traffic to chart.
+    const none = !!busLatest && per.length === 0;
+    $('#traffic-empty').hidden = !none;
+    $('#traffic-body').hidden = none;
+    setText($('#traffic-state'), m.running === false ? 'bus not running' : last ? 'last second · ' + fmtCount(m.sent) + ' sent in all' : 'sampling…');
+    // data-value holds the figure unformatted (per second; latencies in ns).
+    for (const [id, k, f] of [['rate', 'rate', fmtRate], ['fail', 'fail', fmtRate], ['p50', 'p50', fmtLatency], ['p99', 'p99', fmtLatency]]) {
+      const e = $('#traffic-' + id);
+      setText(e, last ? f(last[k]) : '–');
+      e.dataset.value = last && isFinite(last[k]) ? String(last[k]) : '';
+    }
+    $('#traffic-fail').classList.toggle('bad', !!last && last.fail > 0);
+    const now = new Map(last ? last.agents.map((a) => [a.name, a]) : []);
+    const frag = document.createDocumentFragment();
+    for (const a of per) {
+      const s = now.get(a.name);
+      const tr = el('tr');
+      tr.dataset.agent = a.name;
+      if (s) Object.assign(tr.dataset, { rate: String(s.rate), fail: String(s.fail), p50: String(s.p50), p99: String(s.p99) });
+      tr.appendChild(el('td', 'tenant', a.name));
+      tr.appendChild(el('td', 'num', s ? fmtRate(s.rate) : '–'));
+      tr.appendChild(el('td', 'num' + (s && s.fail > 0 ? ' bad' : ''), s ? fmtRate(s.fail) : '–'));
+      tr.appendChild(el('td', 'num', s ? fmtLatency(s.p50) : '–'));
+      tr.appendChild(el('td', 'num', s ? fmtLatency(s.p99) : '–'));
+      tr.appendChild(el('td', 'num', fmtCount(a.delivered)));
+      tr.appendChild(el('td', 'num', fmtCount(fails(a))));
+      tr.title = `${a.name}: ${fmtInt(a.delivered)} delivered · ${fmtInt(a.failed)} failed · ${fmtInt(a.rejected)} rejected by its breaker · ` +
+        `${fmtInt(a.injected)} injected by chaos · ${fmtInt(a.tokens)} tokens · mean ${fmtLatency(a.latency_sum_ns / Math.max(1, msgs(a) - (a.rejected || 0)))}`;
+      frag.appendChild(tr);
+    }
+    $('#agents-body').replaceChildren(frag);
+    drawTraffic();
+  }
+  let trafficView = null; // {start, span, x0, iw, W}: how the chart maps time
+  function drawTraffic() {
+    const box = $('#traffic-chart');
+    const W = Math.max(200, box.clientWidth || 600), H = Math.max(60, box.clientHeight || 120);
+    const padL = 34, padR = 8, padT = 14, padB = 16;
+    const iw = W - padL - padR, ih = H - padT - padB;
+    const end = serverNow(), span = windowMs(end), start = end - span;
+    const pts = traffic.filter((p) => p.t >= start);
+    const max = Math.max(1, ...pts.map((p) => p.rate));
+    const x = (t) => padL + ((t - start) / span) * iw;
+    const y = (v) => padT + (1 - v / max) * ih;
+    trafficView = { start, span, x0: padL, iw, W };
+    const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    for (const v of [0, max / 2, max]) {
+      root.appendChild(svg('line', { x1: padL, x2: W - padR, y1: y(v), y2: y(v) }, 'ch-grid'));
+      const label = svg('text', { x: padL - 4, y: y(v) + 3.5, 'text-anchor': 'end' }, 'ch-axis');
+      label.textContent = fmtRate(v);
+      root.appendChild(label);
+    }
+    const title = svg('text', { x: padL, y: 9 }, 'ch-axis-title');
+    title.textContent = 'msg/s (blue) · failures/s (red) · last ' + fmtAgo(span);
+    root.appendChild(title);
+    drawFaults(root, start, end, x, padT, ih);
+    if (pts.length === 0) {
+      const t = svg('text', { x: padL + iw / 2, y: padT + ih / 2, 'text-anchor': 'middle' }, 'ch-empty');
+      t.textContent = busLatest ? 'sampling… (rates from the next second)' : 'waiting for the bus…';
+      root.appendChild(t);
+    } else {
+      const line = (f) => pts.map((p, i) => (i ? 'L' : 'M') + x(p.t).toFixed(1) + ',' + y(f(p)).toFixed(1)).join('');
+      const l = line((p) => p.rate);
+      root.appendChild(svg('path', { d: l + `L${x(pts[pts.length - 1].t).toFixed(1)},${y(0)}L${x(pts[0].t).toFixed(1)},${y(0)}Z` }, 'sp-area'));
+      root.appendChild(svg('path', { d: l }, 'sp-line'));
+      root.appendChild(svg('path', { d: line((p) => p.fail) }, 'ch-fail'));
+    }
+    if (trafficHover !== null) {
+      const hx = x(trafficHover.t);
+      root.appendChild(svg('line', { x1: hx, x2: hx, y1: padT, y2: padT + ih }, 'ch-cursor'));
+    }
+    box.replaceChildren(root);
+  }
+  // Hovering the chart shows each agent's traffic at that second.
+  let trafficHover = null;
+  const trafficBox = $('#traffic-chart');
+  trafficBox.addEventListener('mousemove', (ev) => {
+    const v = trafficView;
+    if (!v || traffic.length === 0) return;
+    const r = trafficBox.getBoundingClientRect();
+    const t = v.start + ((((ev.clientX - r.left) / r.width) * v.W - v.x0) / v.iw) * v.span;
+    let best = null;
+    for (const p of traffic) if (!best || Math.abs(p.t - t) < Math.abs(best.t - t)) best = p;
+    if (!best || best.t < v.start) return;
+    trafficHover = best;
+    showTrafficTip(best, ev.clientX - r.left, r.width);
+    drawTraffic();
+  });
+  trafficBox.addEventListener('mouseleave', () => {
+    trafficHover = null;
+    $('#traffic-tip').hidden = true;
+    drawTraffic();
+  });
+  function showTrafficTip(p, px, width) {
+    const tip = $('#traffic-tip');
+    const head = el('div', 'tip-head', new Date(p.t - clockSkew).toLocaleTimeString() + ' · ' + fmtRate(p.rate) + ' msg/s · ' +
+      fmtRate(p.fail) + ' fail/s · P50 ' + fmtLatency(p.p50) + ' · P99 ' + fmtLatency(p.p99));
+    const table = el('table');
+    const hr = el('tr');
+    for (const h of ['agent', 'msg/s', 'fail/s', 'P50', 'P99']) hr.appendChild(el('td', h === 'agent' ? 'muted' : 'num muted', h));
+    table.appendChild(hr);
+    for (const a of p.agents) {
+      const tr = el('tr');
+      tr.dataset.tipAgent = a.name;
+      tr.appendChild(el('td', null, a.name));
+      tr.appendChild(el('td', 'num', fmtRate(a.rate)));
+      tr.appendChild(el('td', 'num', fmtRate(a.fail)));
+      tr.appendChild(el('td', 'num', fmtLatency(a.p50)));
+      tr.appendChild(el('td', 'num', fmtLatency(a.p99)));
+      table.appendChild(tr);
+    }
+    tip.replaceChildren(head, table);
+    tip.hidden = false;
+    const w = tip.offsetWidth;
+    tip.style.transform = 'translateX(' + Math.round(px + 14 + w > width ? Math.max(0, px - w - 14) : px + 14) + 'px)';
   }
 
   // ---------- countdowns (every second) ----------
@@ -1053,7 +1448,7 @@
     if (refreshing) return refreshing;
     refreshing = settle([
       fetchHealth(), fetchHistory(true), fetchBreakers(), fetchRecovery(),
-      fetchScenarios(), fetchChaosMetrics(), fetchMetering(),
+      fetchScenarios(), fetchChaosMetrics(), fetchMetering(), fetchBus(),
     ]).finally(() => { refreshing = null; });
     return refreshing;
   }
@@ -1072,16 +1467,19 @@
   renderHealth();
   drawTimeline();
   drawSpark();
+  renderTraffic();
+  renderEnded([]);
   renderBreakerSummary();
   renderRecovery(null);
   renderScenarios([]);
   refreshAll();
   connect();
-  loop(FAST_MS, () => settle([fetchHistory(false), fetchMetering()]));
+  loop(RATE_MS, () => settle([fetchBus(), fetchMetering()]));
+  loop(FAST_MS, () => settle([fetchHistory(false)]));
   loop(SLOW_MS, () => settle([fetchBreakers(), fetchRecovery(), fetchScenarios(), fetchChaosMetrics()]));
   setInterval(() => { tickCountdowns(); updateHealthAge(); scheduleChart(); }, 1000);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshAll(); });
   if (window.ResizeObserver) {
-    new ResizeObserver(() => { scheduleChart(); drawSpark(); }).observe($('#timeline'));
+    new ResizeObserver(() => { scheduleChart(); drawSpark(); drawTraffic(); }).observe($('#timeline'));
   }
 })();
