@@ -1,0 +1,2 @@
+// Package afotel exports antifragile's components through OpenTelemetry.
+package afotel
