@@ -69,18 +69,27 @@ func (e *eventCounts) run(ctx context.Context, done <-chan struct{}) {
 	}
 }
 
-// drain counts the events buffered now, without waiting.
+// drain counts the events buffered now, without waiting: at most a
+// buffer's worth of each kind, so that a stream of events cannot hold a
+// collection. Run may take events beside it.
 func (e *eventCounts) drain() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.breakers != nil {
-		for n := len(e.breakers.C); n > 0; n-- {
-			e.breakerEvent(<-e.breakers.C)
-		}
+		drainInto(e.breakers.C, e.breakerEvent)
 	}
 	if e.recovery != nil {
-		for n := len(e.recovery.C); n > 0; n-- {
-			e.recoveryEvent(<-e.recovery.C)
+		drainInto(e.recovery.C, e.recoveryEvent)
+	}
+}
+
+func drainInto[E any](c <-chan E, count func(E)) {
+	for range cap(c) {
+		select {
+		case ev := <-c:
+			count(ev)
+		default:
+			return
 		}
 	}
 }

@@ -279,3 +279,46 @@ func TestInstrumentsConfig_Validate(t *testing.T) {
 		})
 	}
 }
+
+func TestInstruments_RunBesideCollections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		ins, err := afotel.NewInstruments(afotel.InstrumentsConfig{MeterProvider: mp, Registry: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- ins.Run(ctx) }()
+		flipped := make(chan struct{})
+		go func() {
+			defer close(flipped)
+			for i := range 8 {
+				flip(t, reg, "svc"+string(rune('a'+i)), 200, func() {})
+			}
+		}()
+		for range 50 {
+			collect(t, reader) // collections take events beside Run
+		}
+		<-flipped
+		synctest.Wait()
+		ms := collect(t, reader)
+		for i := range 8 {
+			name := afotel.KeyBreaker.String("svc" + string(rune('a'+i)))
+			checkPoints(t, ms, []point{
+				at("antifragile.breaker.transitions", 100, name, afotel.KeyToState.String("forced_open")),
+				at("antifragile.breaker.transitions", 100, name, afotel.KeyToState.String("closed")),
+			})
+		}
+		checkPoints(t, ms, []point{at("antifragile.otel.events.dropped", 0)})
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+		if err := ins.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
