@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"sync"
+	"sync/atomic"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/bus"
@@ -51,6 +53,45 @@ type BusObserver struct {
 	tracer   trace.Tracer
 	prop     propagation.TextMapPropagator
 	duration metric.Float64Histogram
+	agents   sync.Map     // agent name → *agentAttrs
+	cached   atomic.Int64 // entries in agents, at most maxCachedAgents
+}
+
+// maxCachedAgents bounds the agents whose span name and histogram
+// attributes a BusObserver keeps; others get theirs built per delivery.
+const maxCachedAgents = 4096
+
+// agentAttrs is what every delivery to one agent shares.
+type agentAttrs struct {
+	span     string                                     // the span name
+	outcomes [len(allOutcomes)]metric.MeasurementOption // histogram attributes by outcome
+}
+
+var allOutcomes = [...]metering.Outcome{metering.OutcomeOK, metering.OutcomeError, metering.OutcomeRejected, metering.OutcomeInjected}
+
+func newAgentAttrs(agent string) *agentAttrs {
+	a := &agentAttrs{span: "deliver " + agent}
+	for i, o := range allOutcomes {
+		a.outcomes[i] = metric.WithAttributeSet(attribute.NewSet(KeyAgent.String(agent), KeyOutcome.String(o.String())))
+	}
+	return a
+}
+
+// attrsOf returns the agent's shared attributes, cached while there is room.
+func (o *BusObserver) attrsOf(agent string) *agentAttrs {
+	if a, ok := o.agents.Load(agent); ok {
+		return a.(*agentAttrs)
+	}
+	a := newAgentAttrs(agent)
+	if o.cached.Add(1) > maxCachedAgents {
+		o.cached.Add(-1)
+		return a
+	}
+	if prev, loaded := o.agents.LoadOrStore(agent, a); loaded {
+		o.cached.Add(-1)
+		return prev.(*agentAttrs)
+	}
+	return a
 }
 
 var _ bus.Observer = (*BusObserver)(nil)
@@ -119,7 +160,7 @@ func (o *BusObserver) Delivering(ctx context.Context, msg bus.Message, queued bo
 	if msg.Tenant != "" {
 		attrs = append(attrs, KeyTenant.String(msg.Tenant))
 	}
-	ctx, _ = o.tracer.Start(ctx, "deliver "+msg.To, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+	ctx, _ = o.tracer.Start(ctx, o.attrsOf(msg.To).span, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 	return ctx
 }
 
@@ -141,7 +182,11 @@ func (o *BusObserver) Delivered(ctx context.Context, d bus.Delivery) {
 		span.SetStatus(codes.Error, d.Err.Error())
 	}
 	span.End()
-	o.duration.Record(ctx, d.Duration.Seconds(), metric.WithAttributes(KeyAgent.String(d.Message.To), outcome))
+	if int(d.Outcome) < len(allOutcomes) {
+		o.duration.Record(ctx, d.Duration.Seconds(), o.attrsOf(d.Message.To).outcomes[d.Outcome])
+	} else {
+		o.duration.Record(ctx, d.Duration.Seconds(), metric.WithAttributes(KeyAgent.String(d.Message.To), outcome))
+	}
 }
 
 // headerCarrier is a propagation.TextMapCarrier over a message's headers
