@@ -72,6 +72,10 @@ type Message struct {
 	Payload            any       `json:"payload,omitempty"`
 	ConstitutionalHash string    `json:"constitutional_hash"`
 	SentAt             time.Time `json:"sent_at"`
+	// Headers carries metadata beside the payload, such as the W3C trace
+	// context ("traceparent") an Observer adds. Treat it as read-only: a
+	// message's copies share it.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // NewMessage returns a message from → to of type typ carrying the
@@ -139,6 +143,11 @@ type Config struct {
 	// are metered with outcome injected. nil means: any error returned by
 	// Chaos.Apply is injected.
 	IsInjected func(error) bool `json:"-"`
+	// Observer, if set, watches every message: it may add headers as a
+	// message is accepted and is told each delivery's decisions (see
+	// Observer). A typed nil is refused by New: leave the field nil for
+	// none, which costs nothing.
+	Observer Observer `json:"-"`
 	// MailboxSize bounds each agent's Publish mailbox. 0 means 1024;
 	// negative or above MaxMailboxSize (65,536) is invalid.
 	MailboxSize int `json:"mailbox_size"`
@@ -236,6 +245,9 @@ func New(cfg Config) (*Bus, error) {
 		errs = append(errs, err)
 	}
 	if err := nilcheck.Optional("meter", cfg.Meter); err != nil {
+		errs = append(errs, err)
+	}
+	if err := nilcheck.Optional("observer", cfg.Observer); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -345,7 +357,8 @@ func (b *Bus) Send(ctx context.Context, msg Message) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
-	return b.deliver(ctx, a, &msg)
+	b.accepted(ctx, &msg)
+	return b.dispatch(ctx, a, &msg, false)
 }
 
 // Publish queues msg for its recipient's mailbox and returns at once. The
@@ -365,6 +378,7 @@ func (b *Bus) Publish(ctx context.Context, msg Message) error {
 	if err != nil {
 		return err
 	}
+	b.accepted(ctx, &msg)
 	select {
 	case a.mailbox <- msg:
 		return nil
@@ -403,8 +417,9 @@ func (b *Bus) accept(msg *Message) (*agent, error) {
 	return a, nil
 }
 
-// deliver runs steps 2–5 of the pipeline.
-func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply, err error) {
+// deliver runs steps 2–5 of the pipeline; obs, when not nil, receives its
+// decisions.
+func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message, obs *Delivery) (reply Reply, err error) {
 	start := time.Now()
 	outcome := metering.OutcomeOK
 	defer func() {
@@ -429,12 +444,21 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply,
 			ev.Outcome, ev.Tokens = outcome, max(reply.Tokens, 0)
 			b.cfg.Meter.Record(ev)
 		}
+		if obs != nil {
+			obs.Outcome, obs.Duration = outcome, time.Since(start)
+		}
 	}()
 	var chaosErr error
 	if b.cfg.Chaos != nil {
 		chaosErr = b.cfg.Chaos.Apply(ctx, a.name)
+		if obs != nil {
+			obs.ChaosDuration, obs.ChaosErr = time.Since(start), chaosErr
+		}
 	}
 	t, err := a.breaker.Allow()
+	if obs != nil {
+		obs.BreakerState = a.breaker.State()
+	}
 	if err != nil {
 		outcome = metering.OutcomeRejected
 		return Reply{}, err
@@ -506,7 +530,7 @@ func (b *Bus) startWorker(ctx context.Context, wg *sync.WaitGroup, a *agent) {
 				return
 			case msg := <-a.mailbox:
 				mctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
-				_, _ = b.deliver(mctx, a, &msg)
+				_, _ = b.dispatch(mctx, a, &msg, true)
 				cancel()
 			}
 		}
@@ -535,7 +559,7 @@ func (b *Bus) drainAgent(ctx context.Context, a *agent) {
 				continue
 			}
 			mctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
-			_, _ = b.deliver(mctx, a, &msg)
+			_, _ = b.dispatch(mctx, a, &msg, true)
 			cancel()
 		default:
 			return

@@ -16,6 +16,11 @@
 // Send is request/reply in the caller's goroutine; Publish is
 // fire-and-forget through a bounded mailbox per agent that Run drains.
 //
+// An optional Observer (Config.Observer) may add headers to each message as
+// it is accepted and is told each delivery's decisions — the seam that the
+// nested module antifragile/otel uses for W3C trace context and a span per
+// delivery. With none, the bus pays one nil check per message.
+//
 //	reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
 //	b, _ := bus.New(bus.Config{Registry: reg})
 //	b.Register("validator", func(ctx context.Context, m bus.Message) (bus.Reply, error) {
