@@ -122,6 +122,10 @@ type Sample struct {
 	Latency       time.Duration    `json:"latency"`
 	RecoveryQueue int              `json:"recovery_queue"`
 	Metered       map[string]int64 `json:"metered,omitempty"`
+	// Messages counts the messages handled and Calls the calls that
+	// reached a breaker since the previous successful sample: the traffic.
+	Messages uint64 `json:"messages"`
+	Calls    uint64 `json:"calls"`
 
 	messages, failed uint64 // cumulative counters of the observation
 }
@@ -137,6 +141,15 @@ type FaultResult struct {
 	Ended    time.Duration `json:"ended"`
 	// Error is why it could not be injected; it then has no times.
 	Error string `json:"error,omitempty"`
+	// Unknown lists its targets the system did not know — no breaker or
+	// agent of that name — when it was injected nor while it lasted (not
+	// checked for a fault on the whole process, see ProcessWide).
+	Unknown []string `json:"unknown,omitempty"`
+	// Reached counts the calls that reached its targets' breakers while it
+	// lasted (for a fault on the whole process, the messages the system
+	// handled); Touched says a targeted breaker left the closed state.
+	Reached uint64 `json:"reached"`
+	Touched bool   `json:"touched,omitempty"`
 }
 
 // WasInjected reports whether the fault was injected (Error is empty).
@@ -185,6 +198,15 @@ type runner struct {
 	events []TimedEvent // guarded by evMu
 
 	last time.Duration // when the last sample was taken
+
+	// The previous successful observation, for the traffic per fault:
+	// when, its breakers' call counters and its message count.
+	prevAt    time.Duration
+	prevCalls map[string]uint64
+	prevMsgs  uint64
+	havePrev  bool
+	known     map[string]breaker.State // the breakers of the latest successful observation
+	seen      []map[string]bool        // per fault: the targets the system was seen to know
 }
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
@@ -256,6 +278,29 @@ func (r *runner) runPhases(ctx context.Context) {
 		if !done {
 			return
 		}
+		r.checkPhase(i)
+	}
+}
+
+// checkPhase warns, at the end of phase i, of what makes it inconclusive so
+// far: faults that hit nothing yet, no traffic during it.
+func (r *runner) checkPhase(i int) {
+	for _, f := range r.res.Faults {
+		if f.Phase != i || !f.WasInjected() {
+			continue
+		}
+		if ProcessWide(f.Scenario) && f.Reached == 0 || !ProcessWide(f.Scenario) && f.Reached == 0 && !f.Touched {
+			r.progress.warn(fmt.Sprintf("fault %q has hit nothing so far: no call reached %s", f.Scenario.Name, quoteList(f.Scenario.Targets())))
+		}
+	}
+	var traffic uint64
+	for _, s := range r.res.Samples {
+		if s.Phase == i && s.At > 0 {
+			traffic += s.Messages + s.Calls
+		}
+	}
+	if traffic == 0 {
+		r.progress.warn(fmt.Sprintf("phase %q saw no traffic (0 messages, 0 calls): INCONCLUSIVE", r.sc.Phases[i].Name))
 	}
 }
 
@@ -293,6 +338,28 @@ func (r *runner) inject(ctx context.Context, i int, s chaos.Scenario) {
 		r.addError(fmt.Sprintf("inject fault %q: %v", s.Name, err))
 	}
 	r.res.Faults = append(r.res.Faults, fr)
+	seen := map[string]bool{}
+	r.seen = append(r.seen, seen)
+	if ProcessWide(s) || !fr.WasInjected() {
+		return
+	}
+	var unknown []string
+	for _, t := range s.Targets() {
+		if _, found := r.known[t]; found {
+			seen[t] = true
+		} else {
+			unknown = append(unknown, t)
+		}
+	}
+	if len(unknown) > 0 && r.havePrev {
+		r.progress.warn(fmt.Sprintf("fault %q: %s %s not a service or agent the system knows (it has: %s); unless it appears, the phase is INCONCLUSIVE",
+			s.Name, quoteList(unknown), isAre(len(unknown)), knownList(sortedKeys(r.known))))
+	}
+}
+
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // wait samples phase i until its planned end; it reports false when ctx
@@ -382,6 +449,7 @@ func (r *runner) record(s *Sample, o Observation) {
 		r.res.LatencyKind = o.LatencyKind
 	}
 	r.recordBreakers(s, o.Breakers)
+	r.recordTraffic(s, o)
 	if len(o.Metered) > 0 {
 		s.Metered = maps.Clone(o.Metered)
 		for t := range o.Metered {
@@ -424,6 +492,72 @@ func (r *runner) rates(s *Sample) {
 	}
 	if p, found := r.previous(); found && s.failed >= p.failed {
 		s.Failed = s.failed - p.failed
+	}
+}
+
+// recordTraffic sets the traffic of s since the previous successful
+// observation and adds it to the faults active in between: the calls that
+// reached their targets (the messages, for a fault on the whole process),
+// whether a target was known and whether its breaker left the closed
+// state. A call counter that went backwards (a reset breaker) counts from
+// zero.
+func (r *runner) recordTraffic(s *Sample, o Observation) {
+	deltas := make(map[string]uint64, len(o.Calls))
+	if r.havePrev {
+		for name, n := range o.Calls {
+			d := n
+			if p := r.prevCalls[name]; n >= p {
+				d = n - p
+			}
+			deltas[name] = d
+			s.Calls += d
+		}
+		if o.Messages >= r.prevMsgs {
+			s.Messages = o.Messages - r.prevMsgs
+		}
+		r.faultTraffic(s, o, deltas)
+	}
+	r.prevAt, r.prevCalls, r.prevMsgs, r.havePrev = s.At, o.Calls, o.Messages, true
+	r.known = o.Breakers
+}
+
+// faultTraffic adds the traffic of s (deltas per breaker) to the faults
+// active between the previous observation and s.
+func (r *runner) faultTraffic(s *Sample, o Observation, deltas map[string]uint64) {
+	for k := range r.res.Faults {
+		f := &r.res.Faults[k]
+		if !f.WasInjected() || f.Injected >= s.At || f.Ended >= 0 && f.Ended <= r.prevAt {
+			continue
+		}
+		if ProcessWide(f.Scenario) {
+			f.Reached += s.Messages
+			continue
+		}
+		for _, t := range f.Scenario.Targets() {
+			if _, found := o.Breakers[t]; found {
+				r.seen[k][t] = true
+			}
+			f.Reached += deltas[t]
+			if st, found := s.NotClosed[t]; found && st != breaker.Disabled {
+				f.Touched = true
+			}
+		}
+	}
+}
+
+// unknownTargets sets the Unknown targets of every injected fault.
+func (r *runner) unknownTargets() {
+	for k := range r.res.Faults {
+		f := &r.res.Faults[k]
+		f.Unknown = nil
+		if !f.WasInjected() || ProcessWide(f.Scenario) {
+			continue
+		}
+		for _, t := range f.Scenario.Targets() {
+			if !r.seen[k][t] {
+				f.Unknown = append(f.Unknown, t)
+			}
+		}
 	}
 }
 
@@ -485,8 +619,10 @@ func (r *runner) addError(msg string) {
 	}
 }
 
-// finish sorts the names and computes the per-phase counts.
+// finish sorts the names and computes the per-phase counts and the
+// faults' unknown targets.
 func (r *runner) finish() {
+	r.unknownTargets()
 	slices.Sort(r.res.Breakers)
 	slices.Sort(r.res.Tenants)
 	slices.SortStableFunc(r.res.Events, func(a, b TimedEvent) int { return cmp.Compare(a.At, b.At) })
@@ -517,34 +653,67 @@ func (r *runner) finish() {
 	}
 }
 
+// Exit statuses of a game day's verdict, for the commands running one.
+const (
+	ExitPass         = 0
+	ExitFail         = 1
+	ExitInconclusive = 5
+)
+
 // VerdictError is the error of a game day whose steady-state hypothesis
-// did not hold (or that was interrupted). ExitCode is the process exit
-// status a command should end with.
+// did not hold (or that was interrupted), or that was inconclusive: a
+// phase tested nothing. ExitCode is the process exit status a command
+// should end with.
 type VerdictError struct {
-	Reasons []string
+	// Inconclusive is set when nothing failed but a phase tested nothing.
+	Inconclusive bool
+	Reasons      []string
 }
 
 func (e *VerdictError) Error() string {
-	if len(e.Reasons) == 0 {
-		return "gameday: the steady-state hypothesis did not hold"
+	what := "gameday: the steady-state hypothesis did not hold"
+	if e.Inconclusive {
+		what = "gameday: inconclusive, the game day tested nothing in a phase"
 	}
-	return "gameday: the steady-state hypothesis did not hold: " + e.Reasons[0]
+	if len(e.Reasons) == 0 {
+		return what
+	}
+	return what + ": " + e.Reasons[0]
 }
 
-// ExitCode returns 1: the game day failed.
-func (e *VerdictError) ExitCode() int { return 1 }
+// ExitCode returns ExitFail (1) for a failed game day, ExitInconclusive
+// (5) for an inconclusive one.
+func (e *VerdictError) ExitCode() int {
+	if e.Inconclusive {
+		return ExitInconclusive
+	}
+	return ExitFail
+}
 
-// ErrFailed is matched (errors.Is) by every *VerdictError.
-var ErrFailed = errors.New("gameday: failed")
+// ErrFailed is matched (errors.Is) by the *VerdictError of a failed game
+// day, ErrInconclusive by that of an inconclusive one.
+var (
+	ErrFailed       = errors.New("gameday: failed")
+	ErrInconclusive = errors.New("gameday: inconclusive")
+)
 
-// Is reports whether target is ErrFailed.
-func (e *VerdictError) Is(target error) bool { return target == ErrFailed }
+// Is reports whether target is ErrFailed (a failed game day) or
+// ErrInconclusive (an inconclusive one).
+func (e *VerdictError) Is(target error) bool {
+	if e.Inconclusive {
+		return target == ErrInconclusive
+	}
+	return target == ErrFailed
+}
 
 // Err returns nil when the game day passed, else a *VerdictError with the
-// verdict's reasons.
+// verdict's reasons (FAIL) or its inconclusive findings (INCONCLUSIVE).
 func (r *Result) Err() error {
-	if r.Verdict.Passed {
+	switch {
+	case r.Verdict.Passed:
 		return nil
+	case r.Verdict.Outcome == OutcomeInconclusive:
+		return &VerdictError{Inconclusive: true, Reasons: slices.Clone(r.Verdict.Inconclusive)}
 	}
 	return &VerdictError{Reasons: slices.Clone(r.Verdict.Reasons)}
 }
@@ -557,22 +726,31 @@ func RoundDuration(d time.Duration) time.Duration {
 	return d.Round(100 * time.Millisecond)
 }
 
-// VerdictText is the verdict in a few lines of text, ending with a newline.
+// VerdictText is the verdict in a few lines of text, ending with a newline:
+// the outcome, the steady-state rule it was judged by, its reasons or
+// inconclusive findings, and its notes.
 func (r *Result) VerdictText() string {
 	var b strings.Builder
-	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
-	if r.Scenario != nil {
-		min, budget = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget
-	}
-	if r.Verdict.Passed {
+	ss := steadyOf(r)
+	switch r.Verdict.Outcome {
+	case OutcomePass:
 		fmt.Fprintf(&b, "verdict: PASS — back to %s within %s after every fault (game day %q, %s)\n",
-			min, budget, r.Name, RoundDuration(r.Elapsed))
-	} else {
-		fmt.Fprintf(&b, "verdict: FAIL — the steady-state hypothesis (%s within %s after every fault) did not hold:\n", min, budget)
+			ss.MinStatus, ss.RecoveryBudget, r.Name, RoundDuration(r.Elapsed))
+	case OutcomeInconclusive:
+		fmt.Fprintf(&b, "verdict: INCONCLUSIVE — nothing failed, but the game day tested nothing in these phases (exit status %d):\n", ExitInconclusive)
+		for _, reason := range r.Verdict.Inconclusive {
+			fmt.Fprintf(&b, "  - %s\n", reason)
+		}
+	default:
+		fmt.Fprintf(&b, "verdict: FAIL — the steady-state hypothesis (%s within %s after every fault) did not hold:\n", ss.MinStatus, ss.RecoveryBudget)
 		for _, reason := range r.Verdict.Reasons {
 			fmt.Fprintf(&b, "  - %s\n", reason)
 		}
+		for _, reason := range r.Verdict.Inconclusive {
+			fmt.Fprintf(&b, "  - inconclusive: %s\n", reason)
+		}
 	}
+	fmt.Fprintf(&b, "rule: %s\n", ss.Rule())
 	for _, n := range r.Verdict.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -40,8 +41,10 @@ type reportData struct {
 	Name, Description string
 	Meta              []metaItem
 	Passed            bool
+	Outcome, Rule     string
 	MinStatus, Budget string
 	Reasons, Notes    []string
+	Inconclusive      []string
 	Charts            []chartView
 	Tenants           []string
 	Rows              []phaseRow
@@ -58,15 +61,16 @@ type reportData struct {
 // and latency over time, the open breakers and recovery queue, the
 // per-phase table and the event log.
 func WriteReport(w io.Writer, r *gameday.Result) error {
-	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
+	ss := scenario.SteadyState{MinStatus: scenario.DefaultMinStatus, RecoveryBudget: scenario.DefaultRecoveryBudget}
 	desc := ""
 	if r.Scenario != nil {
-		min, budget, desc = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget, r.Scenario.Description
+		ss, desc = r.Scenario.SteadyState, r.Scenario.Description
 	}
 	d := reportData{
 		Name: r.Name, Description: desc, Passed: r.Verdict.Passed,
-		MinStatus: min.String(), Budget: budget.String(),
-		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes,
+		Outcome: cmp.Or(r.Verdict.Outcome, gameday.OutcomeFail), Rule: ss.Rule(),
+		MinStatus: ss.MinStatus.String(), Budget: ss.RecoveryBudget.String(),
+		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes, Inconclusive: r.Verdict.Inconclusive,
 		Tenants: r.Tenants, Rows: rows(r), Errors: r.Errors,
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
