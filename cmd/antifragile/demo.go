@@ -68,6 +68,9 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *duration < 0 {
 		return usageErrorf("demo: -duration %s must not be negative", *duration)
 	}
+	if err := report.CheckWritable(*reportFile); err != nil {
+		return usageErrorf("demo: -report %s: %v", *reportFile, err)
+	}
 	var sc *scenario.Scenario
 	if *scenarioFile != "" {
 		f, err := os.Open(*scenarioFile)

@@ -65,6 +65,9 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := checkGamedayArgs(pos, *file, *duration); err != nil {
 		return err
 	}
+	if err := report.CheckWritable(*reportFile); err != nil {
+		return usageErrorf("gameday: -report %s: %v", *reportFile, err)
+	}
 	sc, err := readGamedayScenario(*file, stdin)
 	if err != nil {
 		return &exitError{code: exitUsage, err: fmt.Errorf("gameday: %w", err)}

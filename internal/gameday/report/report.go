@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -106,6 +107,28 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		d.Events = append(d.Events, eventRow{At: gameday.RoundDuration(e.At).String(), Kind: e.Kind, Subject: e.Subject, Text: e.Text})
 	}
 	return reportTmpl.Execute(w, d)
+}
+
+// CheckWritable reports, before a game day runs, why its report could not
+// be written to path: a directory that does not exist or refuses new files,
+// or a path that names a directory. It creates a temporary file in the
+// directory, as WriteReportFile will, and removes it; nil when that works.
+func CheckWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory; name a file such as %s", path, filepath.Join(path, DefaultFile))
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".gameday-check-*.html")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot create a file in %s: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
 }
 
 // WriteReportFile writes the report to path, through a temporary file in
