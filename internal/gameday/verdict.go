@@ -261,6 +261,7 @@ func (r *Result) worst(i int) health.Status {
 // injected ones target.
 func (r *Result) phaseFaults(i int, ph *PhaseResult) faultSpan {
 	var fs faultSpan
+	var first time.Duration // the first fault's injection
 	for _, f := range r.Faults {
 		if f.Phase != i {
 			continue
@@ -272,8 +273,8 @@ func (r *Result) phaseFaults(i int, ph *PhaseResult) faultSpan {
 		if !ProcessWide(f.Scenario) {
 			fs.targets = append(fs.targets, f.Scenario.Targets()...)
 		}
-		if fs.injected == 0 || f.Injected < ph.FaultStart {
-			ph.FaultStart = f.Injected
+		if fs.injected == 0 || f.Injected < first {
+			first = f.Injected
 		}
 		switch {
 		case f.Ended < 0 || ph.FaultEnd < 0:
@@ -283,10 +284,11 @@ func (r *Result) phaseFaults(i int, ph *PhaseResult) faultSpan {
 		}
 		fs.injected++
 	}
-	if fs.injected > 0 && ph.FaultStart == 0 {
+	ph.FaultStart = first
+	if fs.injected > 0 && first == 0 {
 		ph.FaultStart = time.Nanosecond // tell "no faults" from "at 0"
 	}
-	fs.start, fs.end = ph.FaultStart, ph.FaultEnd
+	fs.start, fs.end = first, ph.FaultEnd
 	return fs
 }
 
@@ -483,8 +485,8 @@ func (j *judge) detect(i int, ph *PhaseResult) {
 		until = ph.FaultEnd + j.r.SampleInterval
 	}
 	for _, s := range j.r.Samples {
-		if s.At >= ph.FaultStart && s.At <= until && j.disturbed(i, s) {
-			ph.Detected, ph.TimeToDetect = true, s.At-ph.FaultStart
+		if start := j.spans[i].start; s.At >= start && s.At <= until && j.disturbed(i, s) {
+			ph.Detected, ph.TimeToDetect = true, s.At-start
 			return
 		}
 	}
