@@ -157,8 +157,11 @@ func (f FaultResult) WasInjected() bool { return f.Error == "" }
 
 // Run runs the game day: it observes the target, then runs the phases one
 // after the other, injecting each phase's faults when it starts and ending
-// each fault when its duration is over, observing the target every
-// SampleInterval and showing the progress. When ctx ends first it stops the
+// each fault when its phase ends (one with a duration of its own, when that
+// is over), observing the target every SampleInterval and showing the
+// progress: a warning for a fault whose target the system does not know
+// when it is injected, and for a phase that hit nothing or saw no traffic
+// when it ends. When ctx ends first it stops the
 // chaos engine of the target (emergency stop) and ends every fault it
 // injected, then returns the partial result with Interrupted set. Faults
 // still active after the last phase are ended too. The result is judged
@@ -207,6 +210,7 @@ type runner struct {
 	havePrev  bool
 	known     map[string]breaker.State // the breakers of the latest successful observation
 	seen      []map[string]bool        // per fault: the targets the system was seen to know
+	dues      []time.Duration          // per fault: when the runner ends it
 }
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
@@ -271,7 +275,7 @@ func (r *runner) runPhases(ctx context.Context) {
 		planned += ph.Duration
 		r.progress.phase(i)
 		for _, f := range ph.Faults {
-			r.inject(ctx, i, f.Scenario)
+			r.inject(ctx, i, f, planned)
 		}
 		done := r.wait(ctx, i, planned)
 		res.End = r.since()
@@ -327,8 +331,10 @@ func (r *runner) cleanUp(ctx context.Context) {
 	}
 }
 
-// inject injects s for phase i.
-func (r *runner) inject(ctx context.Context, i int, s chaos.Scenario) {
+// inject injects the fault fl of phase i, which ends at its phase's
+// planned end when it lasts its phase, else after its duration.
+func (r *runner) inject(ctx context.Context, i int, fl scenario.Fault, phaseEnd time.Duration) {
+	s := fl.Scenario
 	ictx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
 	defer cancel()
 	fr := FaultResult{Phase: i, Scenario: s, Injected: r.since(), Ended: -1}
@@ -338,6 +344,11 @@ func (r *runner) inject(ctx context.Context, i int, s chaos.Scenario) {
 		r.addError(fmt.Sprintf("inject fault %q: %v", s.Name, err))
 	}
 	r.res.Faults = append(r.res.Faults, fr)
+	due := fr.Injected + s.Duration
+	if fl.ForPhase {
+		due = max(phaseEnd, fr.Injected)
+	}
+	r.dues = append(r.dues, due)
 	seen := map[string]bool{}
 	r.seen = append(r.seen, seen)
 	if ProcessWide(s) || !fr.WasInjected() {
@@ -372,9 +383,9 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 	for {
 		now := r.since()
 		wake := min(next, planned)
-		for _, f := range r.res.Faults {
+		for k, f := range r.res.Faults {
 			if f.WasInjected() && f.Ended < 0 {
-				wake = min(wake, f.Injected+f.Scenario.Duration)
+				wake = min(wake, r.dues[k])
 			}
 		}
 		timer.Reset(max(wake-now, 0))
@@ -402,7 +413,7 @@ func (r *runner) endDue(ctx context.Context, now time.Duration) {
 		if !f.WasInjected() || f.Ended >= 0 {
 			continue
 		}
-		if end := f.Injected + f.Scenario.Duration; end <= now {
+		if end := r.dues[k]; end <= now {
 			ectx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
 			if err := r.cfg.Target.End(ectx, f.Scenario.Name); err != nil {
 				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))

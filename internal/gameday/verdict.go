@@ -515,24 +515,44 @@ func (j *judge) recovery(i int, ph *PhaseResult) {
 }
 
 // recoveryTimes sets Recovered and TimeToRecover of phase i, whose faults
-// ended: the first observation from FaultEnd on that they do not disturb.
-// It returns how long after FaultEnd the status was first no longer below
-// the minimum on their account, or -1 if it never was.
+// ended: the first observation from FaultEnd on that they do not disturb,
+// and after which none they disturb comes within the recovery budget (a
+// relapse is no recovery). It returns how long after FaultEnd the status
+// was back by the same rule for the status alone (see statusBlame), or -1
+// if it never was.
 func (j *judge) recoveryTimes(i int, ph *PhaseResult) (statusBack time.Duration) {
-	statusBack = -1
-	for _, s := range j.r.Samples {
-		if s.At < ph.FaultEnd {
+	disturbed := func(s Sample) bool { return j.disturbed(i, s) || s.Status == health.Unknown }
+	held := func(s Sample) bool { return j.statusBlame(i, s) || s.Status == health.Unknown }
+	if at, found := j.settled(ph.FaultEnd, disturbed); found {
+		ph.Recovered, ph.TimeToRecover = true, at-ph.FaultEnd
+	}
+	if at, found := j.settled(ph.FaultEnd, held); found {
+		return at - ph.FaultEnd
+	}
+	return -1
+}
+
+// settled returns the first sample from end on for which bad is false and
+// after which bad is false up to end plus the recovery budget.
+func (j *judge) settled(end time.Duration, bad func(Sample) bool) (time.Duration, bool) {
+	from := -1 // the index after the last bad sample within the budget
+	for k, s := range j.r.Samples {
+		if s.At < end {
 			continue
 		}
-		if statusBack < 0 && !j.statusBlame(i, s) && s.Status != health.Unknown {
-			statusBack = s.At - ph.FaultEnd
+		if from < 0 {
+			from = k
 		}
-		if !j.disturbed(i, s) && s.Status != health.Unknown {
-			ph.Recovered, ph.TimeToRecover = true, s.At-ph.FaultEnd
-			break
+		if s.At <= end+j.budget && bad(s) {
+			from = k + 1
 		}
 	}
-	return statusBack
+	for k := max(from, 0); from >= 0 && k < len(j.r.Samples); k++ {
+		if s := j.r.Samples[k]; !bad(s) {
+			return s.At, true
+		}
+	}
+	return 0, false
 }
 
 // lastStatus is the status of the last sample, UNKNOWN without one.

@@ -81,7 +81,7 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		metaItem{"started", r.Started.Format("2006-01-02 15:04:05 UTC")},
 		metaItem{"duration", gameday.RoundDuration(r.Elapsed).String()},
 		metaItem{"phases", strconv.Itoa(len(r.Phases))},
-		metaItem{"samples", fmt.Sprintf("%d every %s", len(r.Samples), r.SampleInterval)},
+		metaItem{"samples", fmt.Sprintf("%d every %s", len(r.Samples), r.SampleInterval.Round(time.Millisecond))},
 	)
 	if r.Scale != 0 && r.Scale != 1 {
 		d.Meta = append(d.Meta, metaItem{"time scale", strconv.FormatFloat(r.Scale, 'f', 3, 64) + "×"})
@@ -92,12 +92,13 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 	if r.Interrupted {
 		d.Meta = append(d.Meta, metaItem{"interrupted", "yes"})
 	}
+	lay := newLayout(r)
 	charts := []*svgChart{
-		healthChart(r, health.DefaultDegradedThreshold, health.DefaultCriticalThreshold),
-		breakerChart(r),
-		throughputChart(r),
-		latencyChart(r),
-		queueChart(r),
+		healthChart(r, lay, health.DefaultDegradedThreshold, health.DefaultCriticalThreshold),
+		breakerChart(r, lay),
+		throughputChart(r, lay),
+		latencyChart(r, lay),
+		queueChart(r, lay),
 	}
 	ids := []string{"health", "breakers", "throughput", "latency", "queue"}
 	for i, c := range charts {
