@@ -127,6 +127,7 @@ func runRemoteGameday(ctx context.Context, c *client.Client, sc *scenario.Scenar
 	return gameday.Run(ctx, gameday.Config{
 		Scenario: scaled, Target: gameday.NewRemoteTarget(c), Progress: progress,
 		Terminal: gameday.IsTerminal(progress), Description: c.BaseURL(), Scale: scale,
+		Traffic: "the service's own (the scenario's traffic section is not used)",
 	})
 }
 

@@ -52,6 +52,9 @@ type Config struct {
 	// Description says what the target is, for the report ("in-process
 	// simulation", "http://host:8080").
 	Description string
+	// Traffic says what makes the traffic, for the report ("simulated: 200
+	// msg/s", "the service's own").
+	Traffic string
 	// Seed and Scale are recorded in the report.
 	Seed  uint64
 	Scale float64
@@ -65,6 +68,7 @@ type Result struct {
 	Scenario    *scenario.Scenario `json:"-"`
 	Name        string             `json:"name"`
 	Description string             `json:"target"`
+	Traffic     string             `json:"traffic,omitempty"`
 	Seed        uint64             `json:"seed,omitempty"`
 	Scale       float64            `json:"scale,omitempty"`
 	Started     time.Time          `json:"started"`
@@ -219,7 +223,7 @@ func (r *runner) since() time.Duration { return time.Since(r.start) }
 func (r *runner) run(ctx context.Context) *Result {
 	r.start = time.Now()
 	r.res = &Result{
-		Scenario: r.sc, Name: r.sc.Name, Description: r.cfg.Description, Seed: r.cfg.Seed,
+		Scenario: r.sc, Name: r.sc.Name, Description: r.cfg.Description, Traffic: r.cfg.Traffic, Seed: r.cfg.Seed,
 		Scale: r.cfg.Scale, Started: r.start.UTC(), SampleInterval: r.cfg.SampleInterval,
 	}
 	for _, p := range r.sc.Phases {
@@ -395,8 +399,10 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 		case <-timer.C:
 		}
 		now = r.since()
-		r.endDue(ctx, now)
-		if now >= next || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
+		ended := r.endDue(ctx, now)
+		// An observation right after faults end, so that the last phase's
+		// recovery has one even when the previous sample was a moment ago.
+		if now >= next || ended && now >= planned || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
 			r.sample(ctx, i, true)
 			next = now + r.cfg.SampleInterval
 		}
@@ -406,8 +412,8 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 	}
 }
 
-// endDue ends the faults whose duration is over.
-func (r *runner) endDue(ctx context.Context, now time.Duration) {
+// endDue ends the faults that are due, and reports whether it ended one.
+func (r *runner) endDue(ctx context.Context, now time.Duration) (ended bool) {
 	for k := range r.res.Faults {
 		f := &r.res.Faults[k]
 		if !f.WasInjected() || f.Ended >= 0 {
@@ -419,9 +425,10 @@ func (r *runner) endDue(ctx context.Context, now time.Duration) {
 				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
 			}
 			cancel()
-			f.Ended = end
+			f.Ended, ended = end, true
 		}
 	}
+	return ended
 }
 
 // sample observes the target for phase i, showing the progress if show. A

@@ -76,8 +76,11 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
 	}
+	d.Meta = append(d.Meta, metaItem{"target", r.Description})
+	if r.Traffic != "" {
+		d.Meta = append(d.Meta, metaItem{"traffic", r.Traffic})
+	}
 	d.Meta = append(d.Meta,
-		metaItem{"target", r.Description},
 		metaItem{"started", r.Started.Format("2006-01-02 15:04:05 UTC")},
 		metaItem{"duration", gameday.RoundDuration(r.Elapsed).String()},
 		metaItem{"phases", strconv.Itoa(len(r.Phases))},
