@@ -28,10 +28,16 @@ policy_engine until its breaker opens, recovery with backoff, cpu
 exhaustion, a partition of validator, steady state again — showing live
 progress, then a summary table and an HTML report with charts.
 
-The exit status is 0 when the steady-state hypothesis held (back to the
-scenario's minimum status within its recovery budget after every fault),
-1 when it did not, 2 for a usage error. -scenario runs a game day of your
-own (see the built-in one with -print-scenario).
+Exit status (the verdict, with its reasons, ends the summary):
+  0  PASS: the steady-state hypothesis held — back to the scenario's
+     minimum status within its recovery budget after every fault, steady
+     phases below it no longer than its tolerance — and was tested
+  1  FAIL: it did not hold, or the game day was interrupted
+  2  usage error (bad flag, invalid scenario file, unwritable -report)
+  5  INCONCLUSIVE: nothing failed, but a phase tested nothing: a fault hit
+     no service the system knows, or no traffic reached it
+-scenario runs a game day of your own (see the built-in one with
+-print-scenario).
 `
 
 // runDemo runs the `demo` subcommand (see demoUsage). It blocks for the
@@ -61,6 +67,9 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if *duration < 0 {
 		return usageErrorf("demo: -duration %s must not be negative", *duration)
+	}
+	if err := report.CheckWritable(*reportFile); err != nil {
+		return usageErrorf("demo: -report %s: %v", *reportFile, err)
 	}
 	var sc *scenario.Scenario
 	if *scenarioFile != "" {

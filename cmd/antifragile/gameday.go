@@ -28,15 +28,25 @@ engine at once (POST /chaos/emergency-stop) before ending them. Then it
 prints a summary table and writes an HTML report with charts.
 
 The scenario file (see 'antifragile demo -print-scenario' for an example):
-  {"name": "...", "steady_state": {"min_status": "HEALTHY", "recovery_budget": "20s"},
+  {"name": "...", "steady_state": {"min_status": "HEALTHY", "recovery_budget": "20s", "tolerance": "0s"},
    "phases": [{"name": "storm", "duration": "10s", "expect": "degrade",
                "faults": [{"type": "error", "target": "payments", "error_rate": 1}]}]}
 A fault is a chaos scenario in its JSON form; without a duration it lasts
-its phase. The traffic section is ignored: the service makes its own.
+its phase. The traffic section is ignored: the service makes its own. The
+tolerance is how long in all a steady phase may be below min_status (time
+an earlier fault is still being recovered from, within its budget, is that
+fault's). Each fault must hit something — a breaker or agent the service
+knows, which calls reach while the fault lasts — and every phase needs
+traffic, or the phase is INCONCLUSIVE.
 
-Exit status: 0 when the steady-state hypothesis held, 1 when it did not (or
-the game day was interrupted), 2 for a usage error, 3 when the server
-refused the first request, 4 when it could not be reached.
+Exit status:
+  0  PASS: the steady-state hypothesis held, and was tested
+  1  FAIL: it did not hold, or the game day was interrupted
+  2  usage error (bad flag, invalid scenario file, unwritable -report)
+  3  the server refused the first request (token, emergency stop)
+  4  the server could not be reached
+  5  INCONCLUSIVE: nothing failed, but a phase tested nothing (a fault hit
+     no service the server knows, or no traffic reached it)
 `
 
 // runGameday runs the `gameday` subcommand (see gamedayUsage) and returns
@@ -54,6 +64,9 @@ func runGameday(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	if err := checkGamedayArgs(pos, *file, *duration); err != nil {
 		return err
+	}
+	if err := report.CheckWritable(*reportFile); err != nil {
+		return usageErrorf("gameday: -report %s: %v", *reportFile, err)
 	}
 	sc, err := readGamedayScenario(*file, stdin)
 	if err != nil {
@@ -114,6 +127,7 @@ func runRemoteGameday(ctx context.Context, c *client.Client, sc *scenario.Scenar
 	return gameday.Run(ctx, gameday.Config{
 		Scenario: scaled, Target: gameday.NewRemoteTarget(c), Progress: progress,
 		Terminal: gameday.IsTerminal(progress), Description: c.BaseURL(), Scale: scale,
+		Traffic: "the service's own (the scenario's traffic section is not used)",
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,6 +129,7 @@ func playDemo(ctx context.Context, cfg demoConfig) (*gameday.Result, error) {
 	res, err := gameday.Run(ctx, gameday.Config{
 		Scenario: pl.scenario, Target: srv.target, Progress: pl.out, Terminal: cfg.Terminal,
 		Description: "in-process simulation at " + url, Seed: pl.seed, Scale: pl.scale,
+		Traffic: fmt.Sprintf("simulated: %g msg/s for %s", pl.scenario.Traffic.Rate, strings.Join(pl.scenario.Traffic.Tenants, ", ")),
 	})
 	if err != nil {
 		_ = srv.stop()

@@ -20,8 +20,10 @@
 //     this process) or RemoteTarget (any service mounting the ops API,
 //     through package client);
 //   - Run runs the phases, samples the target, shows live progress and
-//     returns a Result, which Judge gives its verdict; WriteSummary and
-//     WriteReport present it.
+//     returns a Result, which Judge gives its verdict — PASS, FAIL, or
+//     INCONCLUSIVE when a fault hit nothing the system knows or a phase
+//     saw no traffic (see Judge for the rules and docs/gameday.md);
+//     report.WriteSummary and report.WriteReport present it.
 //
 // Example:
 //
@@ -35,5 +37,5 @@
 //	res, _ := gameday.Run(ctx, gameday.Config{Scenario: sc, Target: sys.Target(), Progress: os.Stdout})
 //	_ = gameday.WriteSummary(os.Stdout, res)
 //	_ = gameday.WriteReportFile("gameday.html", res)
-//	return res.Err() // a *VerdictError when the hypothesis did not hold
+//	return res.Err() // a *VerdictError when it failed (exit 1) or was inconclusive (exit 5)
 package gameday

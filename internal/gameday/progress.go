@@ -171,6 +171,19 @@ func (p *progress) line(s Sample, res *Result, err error) (line, status string) 
 		head, status, s.Throughput, lat, formatLatency(s.Latency), breakers, s.RecoveryQueue), status
 }
 
+// warn shows a warning on a line of its own.
+func (p *progress) warn(msg string) {
+	if p.w == nil {
+		return
+	}
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+	fmt.Fprintln(p.w, p.color(ansiYellow, "  ! "+msg))
+	p.fresh = true
+}
+
 // done ends the progress.
 func (p *progress) done() {
 	if p.w != nil && p.open {

@@ -16,9 +16,11 @@ import (
 // RemoteTarget drives a service that mounts the ops API, through a client:
 // it injects and ends scenarios with POST and DELETE /chaos/scenarios,
 // stops with POST /chaos/emergency-stop (all three need the client's
-// token), observes GET /health, /recovery and /metering, and follows GET
-// /events for the event log. Its latency is the mean of the metered
-// latencies between two observations. It is safe for concurrent use.
+// token), observes GET /health, /breakers, /bus, /recovery and /metering,
+// and follows GET /events for the event log. Its message counts are the
+// bus's (the metered events' when the service has no bus); its latency is
+// the mean of the metered latencies between two observations. It is safe
+// for concurrent use.
 type RemoteTarget struct {
 	c         *client.Client
 	reconnect time.Duration // the pause before reopening a broken event stream
@@ -62,9 +64,15 @@ func (t *RemoteTarget) EmergencyStop(ctx context.Context) error {
 	return err
 }
 
-// Observe reads GET /health, then GET /recovery and GET /metering; a
-// server without a recovery orchestrator or a meter (503) reports an empty
-// queue or no usage.
+// absent reports whether err says the server has no such component (503
+// or 404).
+func absent(err error) bool {
+	return errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrNotFound)
+}
+
+// Observe reads GET /health and GET /breakers, then GET /bus, /recovery
+// and /metering; a server without a bus, a recovery orchestrator or a
+// meter (503) reports no bus counters, an empty queue or no usage.
 func (t *RemoteTarget) Observe(ctx context.Context) (Observation, error) {
 	rep, err := t.c.Health(ctx)
 	if err != nil {
@@ -80,27 +88,68 @@ func (t *RemoteTarget) Observe(ctx context.Context) (Observation, error) {
 	for _, c := range rep.Circuits {
 		o.Breakers[c.Name] = c.State
 	}
-	rec, err := t.c.Recovery(ctx)
-	switch {
-	case err == nil:
-		o.RecoveryQueue = rec.ActiveCount
-	case !errors.Is(err, client.ErrUnavailable) && !errors.Is(err, client.ErrNotFound):
-		return Observation{}, fmt.Errorf("GET /recovery: %w", err)
+	hasBus, err := t.observeCounters(ctx, &o)
+	if err != nil {
+		return Observation{}, err
 	}
 	m, err := t.c.Metering(ctx)
 	switch {
 	case err == nil:
-	case errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrNotFound):
+	case absent(err):
 		return o, nil
 	default:
 		return Observation{}, fmt.Errorf("GET /metering: %w", err)
 	}
+	t.observeMetering(&o, m, !hasBus)
+	return o, nil
+}
+
+// observeCounters fills the breakers' call counters (GET /breakers), the
+// bus's message counters (GET /bus) and the recovery queue (GET /recovery)
+// of o, and reports whether the service has a bus.
+func (t *RemoteTarget) observeCounters(ctx context.Context, o *Observation) (hasBus bool, err error) {
+	bs, err := t.c.Breakers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("GET /breakers: %w", err)
+	}
+	o.Calls = make(map[string]uint64, len(bs.Breakers))
+	for _, b := range bs.Breakers {
+		o.Calls[b.Name] = b.Calls + b.Rejections
+		if _, ok := o.Breakers[b.Name]; !ok {
+			o.Breakers[b.Name] = b.State
+		}
+	}
+	bm, err := t.c.Bus(ctx)
+	switch {
+	case err == nil:
+		hasBus = true
+		o.Messages = bm.Delivered + bm.Failed + bm.Rejected + bm.Injected
+		o.Failed = bm.Failed + bm.Rejected + bm.Injected
+	case !absent(err):
+		return false, fmt.Errorf("GET /bus: %w", err)
+	}
+	rec, err := t.c.Recovery(ctx)
+	switch {
+	case err == nil:
+		o.RecoveryQueue = rec.ActiveCount
+	case !absent(err):
+		return false, fmt.Errorf("GET /recovery: %w", err)
+	}
+	return hasBus, nil
+}
+
+// observeMetering fills the metered usage of o from m, and its message
+// counts too when counts (the service has no bus), and computes the mean
+// latency since the previous observation.
+func (t *RemoteTarget) observeMetering(o *Observation, m api.Metering, counts bool) {
 	var count int64
 	var sum time.Duration
 	for _, u := range m.Usage {
 		o.Metered[u.Tenant] = u.Count + u.Rejected + u.Injected
-		o.Messages += uint64(u.Count + u.Rejected + u.Injected)
-		o.Failed += uint64(u.Errors + u.Rejected + u.Injected)
+		if counts {
+			o.Messages += uint64(u.Count + u.Rejected + u.Injected)
+			o.Failed += uint64(u.Errors + u.Rejected + u.Injected)
+		}
 		count += u.Count
 		sum += u.LatencySum
 	}
@@ -111,7 +160,6 @@ func (t *RemoteTarget) Observe(ctx context.Context) (Observation, error) {
 	t.count, t.latSum, t.observed = count, sum, true
 	o.Latency = t.lastLat
 	t.mu.Unlock()
-	return o, nil
 }
 
 // Watch follows GET /events until ctx ends, reopening the stream a second

@@ -122,3 +122,66 @@ func TestWriteSummary(t *testing.T) {
 		t.Errorf("row of phase b = %q, want its detection time", lines[2])
 	}
 }
+
+// TestIssue14_ReportCharts: the charts have axis titles with units, the
+// open breakers and the recovery queue tell apart, latency is on a log
+// scale spanning microseconds to a fault's 100 ms, and long phase names
+// are drawn whole.
+func TestIssue14_ReportCharts(t *testing.T) {
+	long := []string{"a-baseline-with-a-really-long-descriptive-name", "latency-on-deliberation-for-a-while",
+		"x", "another-long-phase-name-right-after-it"}
+	res := fakeResult(t, `{"name":"long","phases":[
+		{"name":"`+long[0]+`","duration":"2s"},
+		{"name":"`+long[1]+`","duration":"300ms","faults":[{"name":"f","type":"network_partition","target":"db"}]},
+		{"name":"`+long[2]+`","duration":"200ms"},
+		{"name":"`+long[3]+`","duration":"300ms"}]}`)
+	for i := range res.Samples {
+		res.Samples[i].Latency = 20 * time.Microsecond
+		if res.Samples[i].Phase == 1 {
+			res.Samples[i].Latency = 120 * time.Millisecond
+		}
+		res.Samples[i].RecoveryQueue = res.Samples[i].Open
+	}
+	var b bytes.Buffer
+	if err := report.WriteReport(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	t.Run("has axis titles with units", func(t *testing.T) {
+		if n := strings.Count(html, ">time since the start of the game day (s)</text>"); n != 5 {
+			t.Errorf("%d time axis titles, want one per chart (5)", n)
+		}
+		for _, title := range []string{"score (0–1)", "messages / s", "latency (log)", "count"} {
+			if !regexp.MustCompile(`transform="rotate\(-90 [0-9.]+ [0-9.]+\)">` + regexp.QuoteMeta(title) + `</text>`).MatchString(html) {
+				t.Errorf("no y axis title %q", title)
+			}
+		}
+	})
+	t.Run("draws long phase names whole", func(t *testing.T) {
+		for _, name := range long {
+			if n := strings.Count(html, ">"+name+"</text>"); n != 2 {
+				t.Errorf("phase name %q drawn whole %d times, want 2 (health and breakers charts)", name, n)
+			}
+		}
+		if strings.Contains(html, "…</text>") {
+			t.Error("a label was cut")
+		}
+	})
+	t.Run("puts latency on a log scale", func(t *testing.T) {
+		for _, tick := range []string{">10µs</text>", ">100µs</text>", ">1ms</text>", ">10ms</text>", ">100ms</text>", ">1s</text>"} {
+			if !strings.Contains(html, tick) {
+				t.Errorf("no latency tick %s", tick)
+			}
+		}
+	})
+	t.Run("tells the open breakers from the recovery queue", func(t *testing.T) {
+		queue := regexp.MustCompile(`<path d="([^"]+)" stroke="#ef6c00" fill="none"[^>]*stroke-dasharray="7 4"`).FindStringSubmatch(html)
+		open := regexp.MustCompile(`<path d="([^"]+)" stroke="#c62828" fill="none"`).FindStringSubmatch(html)
+		if queue == nil || open == nil {
+			t.Fatalf("no dashed queue line (%v) or open breakers line (%v)", queue != nil, open != nil)
+		}
+		if !strings.Contains(html, `class="dash" style="border-color: #ef6c00"></span>recovery queue`) {
+			t.Error("the legend does not show the queue as a dashed line")
+		}
+	})
+}

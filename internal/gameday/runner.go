@@ -52,6 +52,9 @@ type Config struct {
 	// Description says what the target is, for the report ("in-process
 	// simulation", "http://host:8080").
 	Description string
+	// Traffic says what makes the traffic, for the report ("simulated: 200
+	// msg/s", "the service's own").
+	Traffic string
 	// Seed and Scale are recorded in the report.
 	Seed  uint64
 	Scale float64
@@ -65,6 +68,7 @@ type Result struct {
 	Scenario    *scenario.Scenario `json:"-"`
 	Name        string             `json:"name"`
 	Description string             `json:"target"`
+	Traffic     string             `json:"traffic,omitempty"`
 	Seed        uint64             `json:"seed,omitempty"`
 	Scale       float64            `json:"scale,omitempty"`
 	Started     time.Time          `json:"started"`
@@ -122,6 +126,10 @@ type Sample struct {
 	Latency       time.Duration    `json:"latency"`
 	RecoveryQueue int              `json:"recovery_queue"`
 	Metered       map[string]int64 `json:"metered,omitempty"`
+	// Messages counts the messages handled and Calls the calls that
+	// reached a breaker since the previous successful sample: the traffic.
+	Messages uint64 `json:"messages"`
+	Calls    uint64 `json:"calls"`
 
 	messages, failed uint64 // cumulative counters of the observation
 }
@@ -137,6 +145,15 @@ type FaultResult struct {
 	Ended    time.Duration `json:"ended"`
 	// Error is why it could not be injected; it then has no times.
 	Error string `json:"error,omitempty"`
+	// Unknown lists its targets the system did not know — no breaker or
+	// agent of that name — when it was injected nor while it lasted (not
+	// checked for a fault on the whole process, see ProcessWide).
+	Unknown []string `json:"unknown,omitempty"`
+	// Reached counts the calls that reached its targets' breakers while it
+	// lasted (for a fault on the whole process, the messages the system
+	// handled); Touched says a targeted breaker left the closed state.
+	Reached uint64 `json:"reached"`
+	Touched bool   `json:"touched,omitempty"`
 }
 
 // WasInjected reports whether the fault was injected (Error is empty).
@@ -144,8 +161,11 @@ func (f FaultResult) WasInjected() bool { return f.Error == "" }
 
 // Run runs the game day: it observes the target, then runs the phases one
 // after the other, injecting each phase's faults when it starts and ending
-// each fault when its duration is over, observing the target every
-// SampleInterval and showing the progress. When ctx ends first it stops the
+// each fault when its phase ends (one with a duration of its own, when that
+// is over), observing the target every SampleInterval and showing the
+// progress: a warning for a fault whose target the system does not know
+// when it is injected, and for a phase that hit nothing or saw no traffic
+// when it ends. When ctx ends first it stops the
 // chaos engine of the target (emergency stop) and ends every fault it
 // injected, then returns the partial result with Interrupted set. Faults
 // still active after the last phase are ended too. The result is judged
@@ -185,6 +205,16 @@ type runner struct {
 	events []TimedEvent // guarded by evMu
 
 	last time.Duration // when the last sample was taken
+
+	// The previous successful observation, for the traffic per fault:
+	// when, its breakers' call counters and its message count.
+	prevAt    time.Duration
+	prevCalls map[string]uint64
+	prevMsgs  uint64
+	havePrev  bool
+	known     map[string]breaker.State // the breakers of the latest successful observation
+	seen      []map[string]bool        // per fault: the targets the system was seen to know
+	dues      []time.Duration          // per fault: when the runner ends it
 }
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
@@ -193,7 +223,7 @@ func (r *runner) since() time.Duration { return time.Since(r.start) }
 func (r *runner) run(ctx context.Context) *Result {
 	r.start = time.Now()
 	r.res = &Result{
-		Scenario: r.sc, Name: r.sc.Name, Description: r.cfg.Description, Seed: r.cfg.Seed,
+		Scenario: r.sc, Name: r.sc.Name, Description: r.cfg.Description, Traffic: r.cfg.Traffic, Seed: r.cfg.Seed,
 		Scale: r.cfg.Scale, Started: r.start.UTC(), SampleInterval: r.cfg.SampleInterval,
 	}
 	for _, p := range r.sc.Phases {
@@ -249,13 +279,36 @@ func (r *runner) runPhases(ctx context.Context) {
 		planned += ph.Duration
 		r.progress.phase(i)
 		for _, f := range ph.Faults {
-			r.inject(ctx, i, f.Scenario)
+			r.inject(ctx, i, f, planned)
 		}
 		done := r.wait(ctx, i, planned)
 		res.End = r.since()
 		if !done {
 			return
 		}
+		r.checkPhase(i)
+	}
+}
+
+// checkPhase warns, at the end of phase i, of what makes it inconclusive so
+// far: faults that hit nothing yet, no traffic during it.
+func (r *runner) checkPhase(i int) {
+	for _, f := range r.res.Faults {
+		if f.Phase != i || !f.WasInjected() {
+			continue
+		}
+		if ProcessWide(f.Scenario) && f.Reached == 0 || !ProcessWide(f.Scenario) && f.Reached == 0 && !f.Touched {
+			r.progress.warn(fmt.Sprintf("fault %q has hit nothing so far: no call reached %s", f.Scenario.Name, quoteList(f.Scenario.Targets())))
+		}
+	}
+	var traffic uint64
+	for _, s := range r.res.Samples {
+		if s.Phase == i && s.At > 0 {
+			traffic += s.Messages + s.Calls
+		}
+	}
+	if traffic == 0 {
+		r.progress.warn(fmt.Sprintf("phase %q saw no traffic (0 messages, 0 calls): INCONCLUSIVE", r.sc.Phases[i].Name))
 	}
 }
 
@@ -282,8 +335,10 @@ func (r *runner) cleanUp(ctx context.Context) {
 	}
 }
 
-// inject injects s for phase i.
-func (r *runner) inject(ctx context.Context, i int, s chaos.Scenario) {
+// inject injects the fault fl of phase i, which ends at its phase's
+// planned end when it lasts its phase, else after its duration.
+func (r *runner) inject(ctx context.Context, i int, fl scenario.Fault, phaseEnd time.Duration) {
+	s := fl.Scenario
 	ictx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
 	defer cancel()
 	fr := FaultResult{Phase: i, Scenario: s, Injected: r.since(), Ended: -1}
@@ -293,6 +348,33 @@ func (r *runner) inject(ctx context.Context, i int, s chaos.Scenario) {
 		r.addError(fmt.Sprintf("inject fault %q: %v", s.Name, err))
 	}
 	r.res.Faults = append(r.res.Faults, fr)
+	due := fr.Injected + s.Duration
+	if fl.ForPhase {
+		due = max(phaseEnd, fr.Injected)
+	}
+	r.dues = append(r.dues, due)
+	seen := map[string]bool{}
+	r.seen = append(r.seen, seen)
+	if ProcessWide(s) || !fr.WasInjected() {
+		return
+	}
+	var unknown []string
+	for _, t := range s.Targets() {
+		if _, found := r.known[t]; found {
+			seen[t] = true
+		} else {
+			unknown = append(unknown, t)
+		}
+	}
+	if len(unknown) > 0 && r.havePrev {
+		r.progress.warn(fmt.Sprintf("fault %q: %s %s not a service or agent the system knows (it has: %s); unless it appears, the phase is INCONCLUSIVE",
+			s.Name, quoteList(unknown), isAre(len(unknown)), knownList(sortedKeys(r.known))))
+	}
+}
+
+// sortedKeys returns the keys of m, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // wait samples phase i until its planned end; it reports false when ctx
@@ -305,9 +387,9 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 	for {
 		now := r.since()
 		wake := min(next, planned)
-		for _, f := range r.res.Faults {
+		for k, f := range r.res.Faults {
 			if f.WasInjected() && f.Ended < 0 {
-				wake = min(wake, f.Injected+f.Scenario.Duration)
+				wake = min(wake, r.dues[k])
 			}
 		}
 		timer.Reset(max(wake-now, 0))
@@ -317,8 +399,10 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 		case <-timer.C:
 		}
 		now = r.since()
-		r.endDue(ctx, now)
-		if now >= next || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
+		ended := r.endDue(ctx, now)
+		// An observation right after faults end, so that the last phase's
+		// recovery has one even when the previous sample was a moment ago.
+		if now >= next || ended && now >= planned || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
 			r.sample(ctx, i, true)
 			next = now + r.cfg.SampleInterval
 		}
@@ -328,22 +412,23 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 	}
 }
 
-// endDue ends the faults whose duration is over.
-func (r *runner) endDue(ctx context.Context, now time.Duration) {
+// endDue ends the faults that are due, and reports whether it ended one.
+func (r *runner) endDue(ctx context.Context, now time.Duration) (ended bool) {
 	for k := range r.res.Faults {
 		f := &r.res.Faults[k]
 		if !f.WasInjected() || f.Ended >= 0 {
 			continue
 		}
-		if end := f.Injected + f.Scenario.Duration; end <= now {
+		if end := r.dues[k]; end <= now {
 			ectx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
 			if err := r.cfg.Target.End(ectx, f.Scenario.Name); err != nil {
 				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
 			}
 			cancel()
-			f.Ended = end
+			f.Ended, ended = end, true
 		}
 	}
+	return ended
 }
 
 // sample observes the target for phase i, showing the progress if show. A
@@ -382,6 +467,7 @@ func (r *runner) record(s *Sample, o Observation) {
 		r.res.LatencyKind = o.LatencyKind
 	}
 	r.recordBreakers(s, o.Breakers)
+	r.recordTraffic(s, o)
 	if len(o.Metered) > 0 {
 		s.Metered = maps.Clone(o.Metered)
 		for t := range o.Metered {
@@ -424,6 +510,72 @@ func (r *runner) rates(s *Sample) {
 	}
 	if p, found := r.previous(); found && s.failed >= p.failed {
 		s.Failed = s.failed - p.failed
+	}
+}
+
+// recordTraffic sets the traffic of s since the previous successful
+// observation and adds it to the faults active in between: the calls that
+// reached their targets (the messages, for a fault on the whole process),
+// whether a target was known and whether its breaker left the closed
+// state. A call counter that went backwards (a reset breaker) counts from
+// zero.
+func (r *runner) recordTraffic(s *Sample, o Observation) {
+	deltas := make(map[string]uint64, len(o.Calls))
+	if r.havePrev {
+		for name, n := range o.Calls {
+			d := n
+			if p := r.prevCalls[name]; n >= p {
+				d = n - p
+			}
+			deltas[name] = d
+			s.Calls += d
+		}
+		if o.Messages >= r.prevMsgs {
+			s.Messages = o.Messages - r.prevMsgs
+		}
+		r.faultTraffic(s, o, deltas)
+	}
+	r.prevAt, r.prevCalls, r.prevMsgs, r.havePrev = s.At, o.Calls, o.Messages, true
+	r.known = o.Breakers
+}
+
+// faultTraffic adds the traffic of s (deltas per breaker) to the faults
+// active between the previous observation and s.
+func (r *runner) faultTraffic(s *Sample, o Observation, deltas map[string]uint64) {
+	for k := range r.res.Faults {
+		f := &r.res.Faults[k]
+		if !f.WasInjected() || f.Injected >= s.At || f.Ended >= 0 && f.Ended <= r.prevAt {
+			continue
+		}
+		if ProcessWide(f.Scenario) {
+			f.Reached += s.Messages
+			continue
+		}
+		for _, t := range f.Scenario.Targets() {
+			if _, found := o.Breakers[t]; found {
+				r.seen[k][t] = true
+			}
+			f.Reached += deltas[t]
+			if st, found := s.NotClosed[t]; found && st != breaker.Disabled {
+				f.Touched = true
+			}
+		}
+	}
+}
+
+// unknownTargets sets the Unknown targets of every injected fault.
+func (r *runner) unknownTargets() {
+	for k := range r.res.Faults {
+		f := &r.res.Faults[k]
+		f.Unknown = nil
+		if !f.WasInjected() || ProcessWide(f.Scenario) {
+			continue
+		}
+		for _, t := range f.Scenario.Targets() {
+			if !r.seen[k][t] {
+				f.Unknown = append(f.Unknown, t)
+			}
+		}
 	}
 }
 
@@ -485,8 +637,10 @@ func (r *runner) addError(msg string) {
 	}
 }
 
-// finish sorts the names and computes the per-phase counts.
+// finish sorts the names and computes the per-phase counts and the
+// faults' unknown targets.
 func (r *runner) finish() {
+	r.unknownTargets()
 	slices.Sort(r.res.Breakers)
 	slices.Sort(r.res.Tenants)
 	slices.SortStableFunc(r.res.Events, func(a, b TimedEvent) int { return cmp.Compare(a.At, b.At) })
@@ -517,34 +671,67 @@ func (r *runner) finish() {
 	}
 }
 
+// Exit statuses of a game day's verdict, for the commands running one.
+const (
+	ExitPass         = 0
+	ExitFail         = 1
+	ExitInconclusive = 5
+)
+
 // VerdictError is the error of a game day whose steady-state hypothesis
-// did not hold (or that was interrupted). ExitCode is the process exit
-// status a command should end with.
+// did not hold (or that was interrupted), or that was inconclusive: a
+// phase tested nothing. ExitCode is the process exit status a command
+// should end with.
 type VerdictError struct {
-	Reasons []string
+	// Inconclusive is set when nothing failed but a phase tested nothing.
+	Inconclusive bool
+	Reasons      []string
 }
 
 func (e *VerdictError) Error() string {
-	if len(e.Reasons) == 0 {
-		return "gameday: the steady-state hypothesis did not hold"
+	what := "gameday: the steady-state hypothesis did not hold"
+	if e.Inconclusive {
+		what = "gameday: inconclusive, the game day tested nothing in a phase"
 	}
-	return "gameday: the steady-state hypothesis did not hold: " + e.Reasons[0]
+	if len(e.Reasons) == 0 {
+		return what
+	}
+	return what + ": " + e.Reasons[0]
 }
 
-// ExitCode returns 1: the game day failed.
-func (e *VerdictError) ExitCode() int { return 1 }
+// ExitCode returns ExitFail (1) for a failed game day, ExitInconclusive
+// (5) for an inconclusive one.
+func (e *VerdictError) ExitCode() int {
+	if e.Inconclusive {
+		return ExitInconclusive
+	}
+	return ExitFail
+}
 
-// ErrFailed is matched (errors.Is) by every *VerdictError.
-var ErrFailed = errors.New("gameday: failed")
+// ErrFailed is matched (errors.Is) by the *VerdictError of a failed game
+// day, ErrInconclusive by that of an inconclusive one.
+var (
+	ErrFailed       = errors.New("gameday: failed")
+	ErrInconclusive = errors.New("gameday: inconclusive")
+)
 
-// Is reports whether target is ErrFailed.
-func (e *VerdictError) Is(target error) bool { return target == ErrFailed }
+// Is reports whether target is ErrFailed (a failed game day) or
+// ErrInconclusive (an inconclusive one).
+func (e *VerdictError) Is(target error) bool {
+	if e.Inconclusive {
+		return target == ErrInconclusive
+	}
+	return target == ErrFailed
+}
 
 // Err returns nil when the game day passed, else a *VerdictError with the
-// verdict's reasons.
+// verdict's reasons (FAIL) or its inconclusive findings (INCONCLUSIVE).
 func (r *Result) Err() error {
-	if r.Verdict.Passed {
+	switch {
+	case r.Verdict.Passed:
 		return nil
+	case r.Verdict.Outcome == OutcomeInconclusive:
+		return &VerdictError{Inconclusive: true, Reasons: slices.Clone(r.Verdict.Inconclusive)}
 	}
 	return &VerdictError{Reasons: slices.Clone(r.Verdict.Reasons)}
 }
@@ -557,22 +744,31 @@ func RoundDuration(d time.Duration) time.Duration {
 	return d.Round(100 * time.Millisecond)
 }
 
-// VerdictText is the verdict in a few lines of text, ending with a newline.
+// VerdictText is the verdict in a few lines of text, ending with a newline:
+// the outcome, the steady-state rule it was judged by, its reasons or
+// inconclusive findings, and its notes.
 func (r *Result) VerdictText() string {
 	var b strings.Builder
-	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
-	if r.Scenario != nil {
-		min, budget = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget
-	}
-	if r.Verdict.Passed {
+	ss := steadyOf(r)
+	switch r.Verdict.Outcome {
+	case OutcomePass:
 		fmt.Fprintf(&b, "verdict: PASS — back to %s within %s after every fault (game day %q, %s)\n",
-			min, budget, r.Name, RoundDuration(r.Elapsed))
-	} else {
-		fmt.Fprintf(&b, "verdict: FAIL — the steady-state hypothesis (%s within %s after every fault) did not hold:\n", min, budget)
+			ss.MinStatus, ss.RecoveryBudget, r.Name, RoundDuration(r.Elapsed))
+	case OutcomeInconclusive:
+		fmt.Fprintf(&b, "verdict: INCONCLUSIVE — nothing failed, but the game day tested nothing in these phases (exit status %d):\n", ExitInconclusive)
+		for _, reason := range r.Verdict.Inconclusive {
+			fmt.Fprintf(&b, "  - %s\n", reason)
+		}
+	default:
+		fmt.Fprintf(&b, "verdict: FAIL — the steady-state hypothesis (%s within %s after every fault) did not hold:\n", ss.MinStatus, ss.RecoveryBudget)
 		for _, reason := range r.Verdict.Reasons {
 			fmt.Fprintf(&b, "  - %s\n", reason)
 		}
+		for _, reason := range r.Verdict.Inconclusive {
+			fmt.Fprintf(&b, "  - inconclusive: %s\n", reason)
+		}
 	}
+	fmt.Fprintf(&b, "rule: %s\n", ss.Rule())
 	for _, n := range r.Verdict.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}

@@ -71,7 +71,7 @@ func (f *fakeTarget) Observe(context.Context) (gameday.Observation, error) {
 	f.msgs += 10
 	o := gameday.Observation{Status: health.Healthy, Score: 1, Breakers: map[string]breaker.State{"db": breaker.Closed},
 		Messages: f.msgs, LatencyKind: gameday.LatencyP99, Latency: time.Millisecond,
-		Metered: map[string]int64{"acme": int64(f.msgs)}}
+		Metered: map[string]int64{"acme": int64(f.msgs)}, Calls: map[string]uint64{"db": f.msgs}}
 	if len(f.live) > 0 {
 		o.Status, o.Score, o.Breakers["db"] = health.Degraded, 0.5, breaker.Open
 	}

@@ -68,8 +68,13 @@ type Observation struct {
 	// Status and Score are the health aggregator's.
 	Status health.Status `json:"status"`
 	Score  float64       `json:"score"`
-	// Breakers holds the state of every breaker.
+	// Breakers holds the state of every breaker: the services and agents
+	// the system knows (the bus gives each agent a breaker).
 	Breakers map[string]breaker.State `json:"breakers"`
+	// Calls counts, per breaker, the calls it admitted or rejected since it
+	// was created or last reset (cumulative): the traffic that reached it.
+	// A breaker missing from Calls reports no counters.
+	Calls map[string]uint64 `json:"calls,omitempty"`
 	// RecoveryQueue is the number of services being recovered.
 	RecoveryQueue int `json:"recovery_queue"`
 	// Messages and Failed count the messages handled and failed so far
@@ -136,8 +141,11 @@ func (t *LocalTarget) Observe(ctx context.Context) (Observation, error) {
 		LatencyKind: LatencyP99,
 		Metered:     make(map[string]int64),
 	}
-	for _, s := range t.sys.Registry().Snapshot() {
+	snaps := t.sys.Registry().Snapshot()
+	o.Calls = make(map[string]uint64, len(snaps))
+	for _, s := range snaps {
 		o.Breakers[s.Name] = s.State
+		o.Calls[s.Name] = s.Calls + s.Rejections
 	}
 	o.RecoveryQueue = t.sys.Recovery().Status().ActiveCount
 	for _, u := range t.sys.Usage().Totals() {

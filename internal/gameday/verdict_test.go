@@ -27,7 +27,7 @@ func timeline(ended time.Duration, afterExpect scenario.Expectation, status func
 			{Name: "storm", Expect: scenario.ExpectDegrade, Ran: true, Start: time.Second, End: 2 * time.Second},
 			{Name: "after", Expect: afterExpect, Ran: true, Start: 2 * time.Second, End: 4 * time.Second},
 		},
-		Faults: []gameday.FaultResult{{Phase: 1, Scenario: chaos.PartitionScenario("db", time.Second), Injected: time.Second, Ended: ended}},
+		Faults: []gameday.FaultResult{{Phase: 1, Scenario: chaos.PartitionScenario("db", time.Second), Injected: time.Second, Ended: ended, Reached: 50}},
 	}
 	for at := time.Duration(0); at <= 4*time.Second; at += 100 * ms {
 		phase := min(int(at/time.Second), 2)
@@ -35,7 +35,7 @@ func timeline(ended time.Duration, afterExpect scenario.Expectation, status func
 			phase = 2
 		}
 		st := status(at)
-		s := gameday.Sample{At: at, Phase: phase, OK: st != health.Unknown, Status: st}
+		s := gameday.Sample{At: at, Phase: phase, OK: st != health.Unknown, Status: st, Messages: 20, Calls: 10}
 		if st != health.Healthy {
 			s.NotClosed = map[string]breaker.State{"db": breaker.Open}
 		}
@@ -116,7 +116,7 @@ func TestJudge(t *testing.T) {
 		if r.Verdict.Passed {
 			t.Fatal("passed")
 		}
-		if got := r.Phases[2].Problems; len(got) != 1 || !strings.Contains(got[0], "status DEGRADED at 3s in a steady phase (2 of its samples") {
+		if got := r.Phases[2].Problems; len(got) != 1 || !strings.Contains(got[0], "below HEALTHY for 200ms in all in a steady phase (tolerance 0s), first DEGRADED at 3s") {
 			t.Errorf("problems of the steady phase = %q", got)
 		}
 		if len(r.Phases[1].Problems) != 0 {
@@ -144,7 +144,7 @@ func TestJudge(t *testing.T) {
 			return health.Healthy
 		})
 		gameday.Judge(r)
-		if r.Verdict.Passed || !strings.Contains(r.Verdict.Reasons[0], "status UNKNOWN at 3.5s") {
+		if r.Verdict.Passed || !strings.Contains(r.Verdict.Reasons[0], "first UNKNOWN at 3.5s") {
 			t.Fatalf("verdict = %+v", r.Verdict)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/antifragile-go/antifragile/internal/gameday"
 
@@ -18,11 +19,13 @@ import (
 // The geometry shared by every chart, so that their time axes line up.
 const (
 	chartW      = 1040.0
-	chartLeft   = 118.0
+	minLeft     = 118.0 // the least left margin, for the y axis's labels and title
+	maxLeft     = 420.0 // the widest left margin, for long breaker names
 	chartRight  = 24.0
-	chartTop    = 30.0
-	chartBottom = 30.0
-	plotW       = chartW - chartLeft - chartRight
+	chartTop    = 30.0 // above a chart without phase labels
+	chartBottom = 46.0 // the time axis's labels and title
+	labelRow    = 15.0 // the height of a row of phase labels
+	charW       = 6.6  // the width of a character of the labels, about
 	laneH       = 22.0
 	maxLanes    = 24
 )
@@ -49,6 +52,53 @@ const (
 	colDisabled  = "#bdbdbd"
 	colPhaseLine = "#c5ccd6"
 )
+
+// layout is the geometry every chart of a report shares: the left margin,
+// wide enough for the longest breaker name, and the phase labels in as many
+// rows as they need so that none is cut.
+type layout struct {
+	left   float64
+	labels []phaseLabel
+	rows   int
+}
+
+type phaseLabel struct {
+	x   float64 // its centre
+	row int
+	txt string
+}
+
+// newLayout returns the layout of the charts of r.
+func newLayout(r *gameday.Result) layout {
+	lay := layout{left: minLeft}
+	names, _ := lanes(r)
+	for _, n := range names {
+		lay.left = max(lay.left, float64(utf8.RuneCountInString(n))*charW+40)
+	}
+	lay.left = min(lay.left, maxLeft)
+	ax := timeAxis{end: r.Elapsed, left: lay.left, w: chartW - lay.left - chartRight}
+	var ends []float64 // per row, where its last label ends
+	for _, ph := range r.Phases {
+		if !ph.Ran {
+			continue
+		}
+		w := float64(utf8.RuneCountInString(ph.Name)) * charW
+		x := (ax.x(ph.Start) + ax.x(ph.End)) / 2
+		x = max(x, ax.left+w/2)
+		x = min(x, ax.left+ax.w-w/2)
+		row := 0
+		for row < len(ends) && ends[row]+8 > x-w/2 {
+			row++
+		}
+		if row == len(ends) {
+			ends = append(ends, 0)
+		}
+		ends[row] = x + w/2
+		lay.labels = append(lay.labels, phaseLabel{x: x, row: row, txt: ph.Name})
+	}
+	lay.rows = max(len(ends), 1)
+	return lay
+}
 
 // svgChart is the geometry of one chart, rendered by the report template.
 type svgChart struct {
@@ -85,6 +135,7 @@ type svgPath struct {
 	Fill    string
 	Width   float64
 	Opacity float64
+	Dash    string
 }
 
 type svgText struct {
@@ -94,36 +145,70 @@ type svgText struct {
 	Fill   string
 	Weight string
 	Text   string
+	// Rotate turns the text a quarter left around (X, Y): a y axis's title.
+	Rotate bool
+	// Tip is the full text, shown on hover.
+	Tip string
 }
 
+// legendItem is one entry of a chart's legend: a line (dashed or not) or
+// a filled swatch of Color.
 type legendItem struct {
 	Color, Label string
-	Line         bool
+	Line, Dash   bool
 }
 
 // timeAxis maps offsets of the game day to x coordinates.
-type timeAxis struct{ end time.Duration }
+type timeAxis struct {
+	end     time.Duration
+	left, w float64
+}
 
 func (a timeAxis) x(t time.Duration) float64 {
 	if a.end <= 0 {
-		return chartLeft
+		return a.left
 	}
 	f := float64(t) / float64(a.end)
-	return chartLeft + math.Max(0, math.Min(1, f))*plotW
+	return a.left + math.Max(0, math.Min(1, f))*a.w
 }
 
-// newChart returns a chart of plot height h with the phase bands, fault
-// windows, time grid and axis drawn.
-func newChart(r *gameday.Result, title, subtitle string, h float64, phaseLabels bool) *svgChart {
-	return newChartStrip(r, title, subtitle, h, phaseLabels, 0)
+// axis returns the time axis of c.
+func (c *svgChart) axis(r *gameday.Result) timeAxis {
+	return timeAxis{end: r.Elapsed, left: c.PlotX, w: c.PlotW}
 }
 
-// newChartStrip is newChart with room for a strip of height strip between
-// the plot and the time axis.
-func newChartStrip(r *gameday.Result, title, subtitle string, h float64, phaseLabels bool, strip float64) *svgChart {
-	c := &svgChart{Title: title, Subtitle: subtitle, W: chartW, H: chartTop + h + strip + chartBottom,
-		PlotX: chartLeft, PlotY: chartTop, PlotW: plotW, PlotH: h}
-	ax := timeAxis{r.Elapsed}
+// chartSpec says what newChart draws: the titles, the plot's height, the
+// y axis's title, whether the phase labels go above and the height of a
+// strip between the plot and the time axis.
+type chartSpec struct {
+	title, subtitle, yTitle string
+	h, strip                float64
+	phaseLabels             bool
+}
+
+// newChart returns a chart laid out by lay, with the phase bands and
+// labels, the fault windows, the time grid and the axes' titles drawn.
+func newChart(r *gameday.Result, lay layout, sp chartSpec) *svgChart {
+	top := chartTop
+	if sp.phaseLabels {
+		top = 14 + float64(lay.rows)*labelRow
+	}
+	h := sp.h
+	c := &svgChart{Title: sp.title, Subtitle: sp.subtitle, W: chartW, H: top + h + sp.strip + chartBottom,
+		PlotX: lay.left, PlotY: top, PlotW: chartW - lay.left - chartRight, PlotH: h}
+	c.phases(r, lay, sp.phaseLabels)
+	c.faults(r)
+	c.timeGrid(r, sp.strip)
+	if sp.yTitle != "" {
+		c.Texts = append(c.Texts, svgText{X: 16, Y: c.PlotY + h/2, Anchor: "middle", Size: 11, Fill: colAxis, Weight: "600",
+			Text: sp.yTitle, Rotate: true})
+	}
+	return c
+}
+
+// phases draws the phase bands and separators, and the labels when asked.
+func (c *svgChart) phases(r *gameday.Result, lay layout, labels bool) {
+	ax := c.axis(r)
 	for i, ph := range r.Phases {
 		if !ph.Ran {
 			continue
@@ -133,24 +218,24 @@ func newChartStrip(r *gameday.Result, title, subtitle string, h float64, phaseLa
 		if i%2 == 1 {
 			fill = colBandB
 		}
-		c.Bands = append(c.Bands, svgRect{X: x0, Y: chartTop, W: math.Max(x1-x0, 0), H: h, Fill: fill, Opacity: 1,
+		c.Bands = append(c.Bands, svgRect{X: x0, Y: c.PlotY, W: math.Max(x1-x0, 0), H: c.PlotH, Fill: fill, Opacity: 1,
 			Tip: fmt.Sprintf("phase %s: %s–%s", ph.Name, seconds(gameday.RoundDuration(ph.Start)), seconds(gameday.RoundDuration(ph.End)))})
 		if i > 0 {
-			c.Lines = append(c.Lines, svgLine{X1: x0, Y1: chartTop - 4, X2: x0, Y2: chartTop + h, Stroke: colPhaseLine, Width: 1})
-		}
-		if phaseLabels {
-			label := ph.Name
-			if maxChars := int((x1 - x0) / 6.2); len([]rune(label)) > maxChars {
-				if maxChars < 3 {
-					label = ""
-				} else {
-					label = gameday.Truncate(label, maxChars)
-				}
-			}
-			c.Texts = append(c.Texts, svgText{X: (x0 + x1) / 2, Y: chartTop - 8, Anchor: "middle", Size: 11,
-				Fill: colAxis, Weight: "600", Text: label})
+			c.Lines = append(c.Lines, svgLine{X1: x0, Y1: c.PlotY - 4, X2: x0, Y2: c.PlotY + c.PlotH, Stroke: colPhaseLine, Width: 1})
 		}
 	}
+	if !labels {
+		return
+	}
+	for _, l := range lay.labels {
+		y := c.PlotY - 8 - float64(lay.rows-1-l.row)*labelRow
+		c.Texts = append(c.Texts, svgText{X: l.x, Y: y, Anchor: "middle", Size: 11, Fill: colAxis, Weight: "600", Text: l.txt})
+	}
+}
+
+// faults hatches the windows of the injected faults.
+func (c *svgChart) faults(r *gameday.Result) {
+	ax := c.axis(r)
 	for _, f := range r.Faults {
 		if !f.WasInjected() {
 			continue
@@ -160,35 +245,95 @@ func newChartStrip(r *gameday.Result, title, subtitle string, h float64, phaseLa
 			end = f.Ended
 		}
 		x0, x1 := ax.x(f.Injected), ax.x(end)
-		c.Hatches = append(c.Hatches, svgRect{X: x0, Y: chartTop, W: math.Max(x1-x0, 1), H: h,
+		c.Hatches = append(c.Hatches, svgRect{X: x0, Y: c.PlotY, W: math.Max(x1-x0, 1), H: c.PlotH,
 			Tip: fmt.Sprintf("fault %s: %s", f.Scenario.Name, gameday.DescribeFault(f.Scenario))})
 	}
+}
+
+// timeGrid draws the time axis under the plot (and the strip), its ticks,
+// labels and title.
+func (c *svgChart) timeGrid(r *gameday.Result, strip float64) {
+	ax := c.axis(r)
 	step := niceStep(r.Elapsed.Seconds() / 10)
-	axis := chartTop + h + strip
+	axis := c.PlotY + c.PlotH + strip
 	for s := 0.0; s <= r.Elapsed.Seconds()+1e-9; s += step {
 		x := ax.x(time.Duration(s * float64(time.Second)))
 		c.Lines = append(c.Lines, svgLine{X1: x, Y1: axis, X2: x, Y2: axis + 4, Stroke: colAxis, Width: 1})
 		c.Texts = append(c.Texts, svgText{X: x, Y: axis + 17, Anchor: "middle", Size: 10.5, Fill: colAxis,
 			Text: strconv.FormatFloat(s, 'f', -1, 64) + "s"})
 	}
-	c.Lines = append(c.Lines, svgLine{X1: chartLeft, Y1: chartTop + h, X2: chartLeft + plotW, Y2: chartTop + h, Stroke: colAxis, Width: 1})
-	return c
+	c.Lines = append(c.Lines, svgLine{X1: c.PlotX, Y1: c.PlotY + c.PlotH, X2: c.PlotX + c.PlotW, Y2: c.PlotY + c.PlotH, Stroke: colAxis, Width: 1})
+	c.Texts = append(c.Texts, svgText{X: c.PlotX + c.PlotW/2, Y: axis + 36, Anchor: "middle", Size: 11, Fill: colAxis, Weight: "600",
+		Text: xTitle})
 }
 
-// yGrid draws horizontal grid lines and labels for values 0..top.
-func (c *svgChart) yGrid(top float64, format func(float64) string) func(float64) float64 {
+// xTitle is the title of every chart's time axis.
+const xTitle = "time since the start of the game day (s)"
+
+// yGrid draws horizontal grid lines and labels for values 0..top, at
+// least minStep apart.
+func (c *svgChart) yGrid(top, minStep float64, format func(float64) string) func(float64) float64 {
 	y := func(v float64) float64 {
 		if top <= 0 {
 			return c.PlotY + c.PlotH
 		}
 		return c.PlotY + c.PlotH - math.Max(0, math.Min(1, v/top))*c.PlotH
 	}
-	step := niceStep(top / 4)
+	step := max(niceStep(top/4), minStep)
 	for v := 0.0; v <= top+1e-9; v += step {
-		c.Lines = append(c.Lines, svgLine{X1: chartLeft, Y1: y(v), X2: chartLeft + plotW, Y2: y(v), Stroke: colGrid, Width: 1})
-		c.Texts = append(c.Texts, svgText{X: chartLeft - 8, Y: y(v) + 3.5, Anchor: "end", Size: 10.5, Fill: colAxis, Text: format(v)})
+		c.Lines = append(c.Lines, svgLine{X1: c.PlotX, Y1: y(v), X2: c.PlotX + c.PlotW, Y2: y(v), Stroke: colGrid, Width: 1})
+		c.Texts = append(c.Texts, svgText{X: c.PlotX - 8, Y: y(v) + 3.5, Anchor: "end", Size: 10.5, Fill: colAxis, Text: format(v)})
 	}
 	return y
+}
+
+// logGrid draws a logarithmic grid for latencies from lo to hi (powers of
+// ten of microseconds, lo < hi) and returns the y of a latency; a
+// latency of 0 is below the plot.
+func (c *svgChart) logGrid(lo, hi float64) func(time.Duration) float64 {
+	span := math.Log10(hi) - math.Log10(lo)
+	y := func(d time.Duration) float64 {
+		us := float64(d) / float64(time.Microsecond)
+		f := (math.Log10(math.Max(us, lo)) - math.Log10(lo)) / span
+		return c.PlotY + c.PlotH - math.Max(0, math.Min(1, f))*c.PlotH
+	}
+	for v := lo; v <= hi*1.0001; v *= 10 {
+		d := time.Duration(v * float64(time.Microsecond))
+		c.Lines = append(c.Lines, svgLine{X1: c.PlotX, Y1: y(d), X2: c.PlotX + c.PlotW, Y2: y(d), Stroke: colGrid, Width: 1})
+		c.Texts = append(c.Texts, svgText{X: c.PlotX - 8, Y: y(d) + 3.5, Anchor: "end", Size: 10.5, Fill: colAxis, Text: latencyLabel(d)})
+	}
+	return y
+}
+
+// latencyLabel names a power-of-ten latency: 1µs, 10µs, … 1ms, … 10s.
+func latencyLabel(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + "µs"
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+}
+
+// decades returns the powers of ten of microseconds that bound the
+// positive latencies of r: at least two decades, 1 µs at the least.
+func decades(r *gameday.Result) (lo, hi float64) {
+	minUS, maxUS := math.Inf(1), 0.0
+	for _, s := range r.Samples {
+		if us := float64(s.Latency) / float64(time.Microsecond); s.OK && us > 0 {
+			minUS, maxUS = math.Min(minUS, us), math.Max(maxUS, us)
+		}
+	}
+	if maxUS == 0 {
+		return 1, 1000
+	}
+	lo = math.Pow(10, math.Floor(math.Log10(math.Max(minUS, 1))))
+	hi = math.Pow(10, math.Ceil(math.Log10(maxUS)))
+	for hi/lo < 99 {
+		hi *= 10
+	}
+	return lo, hi
 }
 
 // niceStep returns 1, 2 or 5 × 10ⁿ, the nearest at or above v.
@@ -278,62 +423,63 @@ func stateColor(st breaker.State) string {
 
 // healthChart draws the health score with the status thresholds and a
 // status strip.
-func healthChart(r *gameday.Result, degraded, critical float64) *svgChart {
-	const h, strip = 220.0, 22.0
-	c := newChartStrip(r, "Health score", "weighted share of closed breakers; shaded: phases, hatched: faults active", h, true, strip)
+func healthChart(r *gameday.Result, lay layout, degraded, critical float64) *svgChart {
+	const strip = 22.0
+	c := newChart(r, lay, chartSpec{title: "Health score", subtitle: "weighted share of closed breakers (0–1); shaded: phases, hatched: faults active",
+		yTitle: "score (0–1)", h: 220, strip: strip, phaseLabels: true})
 	y := func(v float64) float64 { return c.PlotY + c.PlotH - v*c.PlotH }
+	left, right := c.PlotX, c.PlotX+c.PlotW
 	// Status zones, faint, under the phase bands' separators.
-	zones := []svgRect{
-		{X: chartLeft, Y: y(1), W: plotW, H: y(degraded) - y(1), Fill: colHealthy, Opacity: 0.05},
-		{X: chartLeft, Y: y(degraded), W: plotW, H: y(critical) - y(degraded), Fill: colDegraded, Opacity: 0.08},
-		{X: chartLeft, Y: y(critical), W: plotW, H: y(0) - y(critical), Fill: colCritical, Opacity: 0.06},
-	}
-	c.Bands = append(c.Bands, zones...)
+	c.Bands = append(c.Bands,
+		svgRect{X: left, Y: y(1), W: c.PlotW, H: y(degraded) - y(1), Fill: colHealthy, Opacity: 0.05},
+		svgRect{X: left, Y: y(degraded), W: c.PlotW, H: y(critical) - y(degraded), Fill: colDegraded, Opacity: 0.08},
+		svgRect{X: left, Y: y(critical), W: c.PlotW, H: y(0) - y(critical), Fill: colCritical, Opacity: 0.06})
 	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		c.Lines = append(c.Lines, svgLine{X1: chartLeft, Y1: y(v), X2: chartLeft + plotW, Y2: y(v), Stroke: colGrid, Width: 1})
-		c.Texts = append(c.Texts, svgText{X: chartLeft - 8, Y: y(v) + 3.5, Anchor: "end", Size: 10.5, Fill: colAxis,
+		c.Lines = append(c.Lines, svgLine{X1: left, Y1: y(v), X2: right, Y2: y(v), Stroke: colGrid, Width: 1})
+		c.Texts = append(c.Texts, svgText{X: left - 8, Y: y(v) + 3.5, Anchor: "end", Size: 10.5, Fill: colAxis,
 			Text: strconv.FormatFloat(v, 'f', 2, 64)})
 	}
 	c.Lines = append(c.Lines,
-		svgLine{X1: chartLeft, Y1: y(degraded), X2: chartLeft + plotW, Y2: y(degraded), Stroke: colDegraded, Width: 1.5, Dash: "6 4"},
-		svgLine{X1: chartLeft, Y1: y(critical), X2: chartLeft + plotW, Y2: y(critical), Stroke: colCritical, Width: 1.5, Dash: "6 4"})
-	right := chartLeft + plotW - 6
+		svgLine{X1: left, Y1: y(degraded), X2: right, Y2: y(degraded), Stroke: colDegraded, Width: 1.5, Dash: "6 4"},
+		svgLine{X1: left, Y1: y(critical), X2: right, Y2: y(critical), Stroke: colCritical, Width: 1.5, Dash: "2 3"})
 	c.Texts = append(c.Texts,
-		svgText{X: right, Y: y(degraded) - 5, Anchor: "end", Size: 10.5, Fill: "#8a5a00", Weight: "600",
+		svgText{X: right - 6, Y: y(degraded) - 5, Anchor: "end", Size: 10.5, Fill: "#8a5a00", Weight: "600",
 			Text: "DEGRADED below " + strconv.FormatFloat(degraded, 'f', -1, 64)},
-		svgText{X: right, Y: y(critical) - 5, Anchor: "end", Size: 10.5, Fill: colCritical, Weight: "600",
+		svgText{X: right - 6, Y: y(critical) - 5, Anchor: "end", Size: 10.5, Fill: colCritical, Weight: "600",
 			Text: "CRITICAL below " + strconv.FormatFloat(critical, 'f', -1, 64)},
 	)
-	ax := timeAxis{r.Elapsed}
+	ax := c.axis(r)
 	var xs, ys []float64
 	for _, s := range r.Samples {
-		if !s.OK {
-			continue
+		if s.OK {
+			xs, ys = append(xs, ax.x(s.At)), append(ys, y(s.Score))
 		}
-		xs = append(xs, ax.x(s.At))
-		ys = append(ys, y(s.Score))
 	}
 	if len(xs) > 0 {
-		xs = append(xs, ax.x(r.Elapsed))
-		ys = append(ys, ys[len(ys)-1])
+		xs, ys = append(xs, ax.x(r.Elapsed)), append(ys, ys[len(ys)-1])
 	}
 	c.Paths = append(c.Paths, svgPath{D: stepPath(xs, ys), Stroke: colScore, Fill: "none", Width: 2.2, Opacity: 1})
-	// Status strip under the plot.
+	c.statusStrip(r)
+	c.Legend = []legendItem{
+		{Color: colScore, Label: "health score", Line: true},
+		{Color: colDegraded, Label: "DEGRADED threshold", Line: true, Dash: true},
+		{Color: colCritical, Label: "CRITICAL threshold", Line: true, Dash: true},
+		{Color: colHealthy, Label: "HEALTHY"}, {Color: colDegraded, Label: "DEGRADED"}, {Color: colCritical, Label: "CRITICAL"},
+		{Color: colUnknown, Label: "UNKNOWN"},
+	}
+	return c
+}
+
+// statusStrip draws the status over time under the plot.
+func (c *svgChart) statusStrip(r *gameday.Result) {
+	ax := c.axis(r)
 	sy := c.PlotY + c.PlotH + 6
-	c.Texts = append(c.Texts, svgText{X: chartLeft - 8, Y: sy + 9.5, Anchor: "end", Size: 10.5, Fill: colAxis, Text: "status"})
+	c.Texts = append(c.Texts, svgText{X: c.PlotX - 8, Y: sy + 9.5, Anchor: "end", Size: 10.5, Fill: colAxis, Text: "status"})
 	for _, run := range statusRuns(r) {
 		x0, x1 := ax.x(run.from), ax.x(run.to)
 		c.Rects = append(c.Rects, svgRect{X: x0, Y: sy, W: math.Max(x1-x0, 0.5), H: 12, Fill: statusColor(run.status), Opacity: 1,
 			Tip: fmt.Sprintf("%s %s–%s", run.status, seconds(gameday.RoundDuration(run.from)), seconds(gameday.RoundDuration(run.to)))})
 	}
-	c.Legend = []legendItem{
-		{Color: colScore, Label: "health score", Line: true},
-		{Color: colDegraded, Label: "DEGRADED threshold", Line: true},
-		{Color: colCritical, Label: "CRITICAL threshold", Line: true},
-		{Color: colHealthy, Label: "HEALTHY"}, {Color: colDegraded, Label: "DEGRADED"}, {Color: colCritical, Label: "CRITICAL"},
-		{Color: colUnknown, Label: "UNKNOWN"},
-	}
-	return c
 }
 
 type statusRun struct {
@@ -378,20 +524,21 @@ func lanes(r *gameday.Result) (names []string, hidden int) {
 }
 
 // breakerChart draws a swimlane per breaker, coloured by state.
-func breakerChart(r *gameday.Result) *svgChart {
+func breakerChart(r *gameday.Result, lay layout) *svgChart {
 	names, hidden := lanes(r)
 	sub := "one lane per breaker, coloured by state"
 	if hidden > 0 {
 		sub += fmt.Sprintf("; %d more stayed closed throughout", hidden)
 	}
 	h := math.Max(float64(len(names))*laneH, laneH)
-	c := newChart(r, "Circuit breakers", sub, h, true)
-	ax := timeAxis{r.Elapsed}
+	c := newChart(r, lay, chartSpec{title: "Circuit breakers", subtitle: sub, h: h, phaseLabels: true})
+	ax := c.axis(r)
+	maxChars := int((c.PlotX - 16) / charW)
 	for li, name := range names {
 		y := c.PlotY + float64(li)*laneH
-		c.Texts = append(c.Texts, svgText{X: chartLeft - 8, Y: y + laneH/2 + 4, Anchor: "end", Size: 11.5, Fill: "#1d2733", Text: name})
-		runs := breakerRuns(r, name)
-		for _, ru := range runs {
+		c.Texts = append(c.Texts, svgText{X: c.PlotX - 8, Y: y + laneH/2 + 4, Anchor: "end", Size: 11.5, Fill: "#1d2733",
+			Text: gameday.Truncate(name, maxChars), Tip: name})
+		for _, ru := range breakerRuns(r, name) {
 			x0, x1 := ax.x(ru.from), ax.x(ru.to)
 			c.Rects = append(c.Rects, svgRect{X: x0, Y: y + 3, W: math.Max(x1-x0, 0.8), H: laneH - 6, Fill: stateColor(ru.st), Opacity: 0.92,
 				Tip: fmt.Sprintf("%s %s %s–%s", name, ru.st, seconds(gameday.RoundDuration(ru.from)), seconds(gameday.RoundDuration(ru.to)))})
@@ -405,16 +552,15 @@ func breakerChart(r *gameday.Result) *svgChart {
 }
 
 // throughputChart draws messages and failures per second.
-func throughputChart(r *gameday.Result) *svgChart {
-	const h = 150.0
-	c := newChart(r, "Throughput", "messages handled and failed per second", h, false)
+func throughputChart(r *gameday.Result, lay layout) *svgChart {
+	c := newChart(r, lay, chartSpec{title: "Throughput", subtitle: "messages handled and failed per second",
+		yTitle: "messages / s", h: 150})
 	var top float64
 	for _, s := range r.Samples {
 		top = math.Max(top, math.Max(s.Throughput, s.FailureRate))
 	}
-	top = niceMax(top)
-	y := c.yGrid(top, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
-	ax := timeAxis{r.Elapsed}
+	y := c.yGrid(niceMax(top), 0, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
+	ax := c.axis(r)
 	var xs, ys, fs []float64
 	for _, s := range r.Samples[min(1, len(r.Samples)):] {
 		xs = append(xs, ax.x(s.At))
@@ -426,51 +572,53 @@ func throughputChart(r *gameday.Result) *svgChart {
 		svgPath{D: areaPath(xs, ys, base), Stroke: "none", Fill: colThrough, Opacity: 0.15},
 		svgPath{D: linePath(xs, ys), Stroke: colThrough, Fill: "none", Width: 1.8, Opacity: 1},
 		svgPath{D: areaPath(xs, fs, base), Stroke: "none", Fill: colFailures, Opacity: 0.25},
-		svgPath{D: linePath(xs, fs), Stroke: colFailures, Fill: "none", Width: 1.5, Opacity: 1},
+		svgPath{D: linePath(xs, fs), Stroke: colFailures, Fill: "none", Width: 1.5, Opacity: 1, Dash: "5 3"},
 	)
-	c.Legend = []legendItem{{Color: colThrough, Label: "messages/s", Line: true}, {Color: colFailures, Label: "failures/s", Line: true}}
+	c.Legend = []legendItem{{Color: colThrough, Label: "messages/s", Line: true}, {Color: colFailures, Label: "failures/s", Line: true, Dash: true}}
 	return c
 }
 
-// latencyChart draws the latency series.
-func latencyChart(r *gameday.Result) *svgChart {
-	const h = 150.0
-	title, label := "P99 latency", "99th percentile of the delivered messages' latency"
+// latencyChart draws the latency series on a logarithmic axis, so that
+// microsecond baselines and 100 ms faults both show; an observation
+// without latency (no message delivered) leaves a gap.
+func latencyChart(r *gameday.Result, lay layout) *svgChart {
+	title, label := "P99 latency", "99th percentile of the delivered messages' latency, log scale; gaps: no message delivered"
 	if r.LatencyKind == gameday.LatencyMean {
-		title, label = "Mean latency", "mean latency of the metered messages"
+		title, label = "Mean latency", "mean latency of the metered messages, log scale; gaps: no message metered"
 	}
-	c := newChart(r, title, label, h, false)
-	var top float64
-	for _, s := range r.Samples {
-		top = math.Max(top, float64(s.Latency)/float64(time.Millisecond))
-	}
-	top = niceMax(top)
-	y := c.yGrid(top, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) + "ms" })
-	ax := timeAxis{r.Elapsed}
-	var xs, ys []float64
+	c := newChart(r, lay, chartSpec{title: title, subtitle: label, yTitle: "latency (log)", h: 170})
+	y := c.logGrid(decades(r))
+	ax := c.axis(r)
+	var b strings.Builder
+	pen := false
 	for _, s := range r.Samples[min(1, len(r.Samples)):] {
-		if !s.OK {
+		if !s.OK || s.Latency <= 0 {
+			pen = false
 			continue
 		}
-		xs = append(xs, ax.x(s.At))
-		ys = append(ys, y(float64(s.Latency)/float64(time.Millisecond)))
+		cmd := 'L'
+		if !pen {
+			cmd = 'M'
+		}
+		fmt.Fprintf(&b, "%c%.1f,%.1f ", cmd, ax.x(s.At), y(s.Latency))
+		pen = true
 	}
-	c.Paths = append(c.Paths, svgPath{D: linePath(xs, ys), Stroke: colLatency, Fill: "none", Width: 1.8, Opacity: 1})
+	c.Paths = append(c.Paths, svgPath{D: strings.TrimSpace(b.String()), Stroke: colLatency, Fill: "none", Width: 1.8, Opacity: 1})
 	c.Legend = []legendItem{{Color: colLatency, Label: strings.ToLower(title), Line: true}}
 	return c
 }
 
-// queueChart draws the open breakers and the recovery queue.
-func queueChart(r *gameday.Result) *svgChart {
-	const h = 110.0
-	c := newChart(r, "Open breakers and recovery queue", "breakers rejecting calls; services the orchestrator is recovering", h, false)
+// queueChart draws the open breakers (a filled step area) and the recovery
+// queue (a dashed line over it), so that the two tell apart when equal.
+func queueChart(r *gameday.Result, lay layout) *svgChart {
+	c := newChart(r, lay, chartSpec{title: "Open breakers and recovery queue",
+		subtitle: "breakers rejecting calls (area); services the orchestrator is recovering (dashed line)", yTitle: "count", h: 110})
 	top := 1.0
 	for _, s := range r.Samples {
 		top = math.Max(top, math.Max(float64(s.Open), float64(s.RecoveryQueue)))
 	}
-	top = math.Max(niceMax(top), 2)
-	y := c.yGrid(top, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
-	ax := timeAxis{r.Elapsed}
+	y := c.yGrid(math.Max(niceMax(top), 2), 1, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
+	ax := c.axis(r)
 	var xs, os, qs []float64
 	for _, s := range r.Samples {
 		if !s.OK {
@@ -484,17 +632,14 @@ func queueChart(r *gameday.Result) *svgChart {
 		xs = append(xs, ax.x(r.Elapsed))
 		os = append(os, os[len(os)-1])
 		qs = append(qs, qs[len(qs)-1])
-	}
-	base := c.PlotY + c.PlotH
-	if len(xs) > 0 {
-		c.Paths = append(c.Paths, svgPath{D: fmt.Sprintf("%s V%.1f H%.1f Z", stepPath(xs, os), base, xs[0]),
-			Stroke: "none", Fill: colOpen, Opacity: 0.22})
+		c.Paths = append(c.Paths, svgPath{D: fmt.Sprintf("%s V%.1f H%.1f Z", stepPath(xs, os), c.PlotY+c.PlotH, xs[0]),
+			Stroke: "none", Fill: colOpen, Opacity: 0.18})
 	}
 	c.Paths = append(c.Paths,
-		svgPath{D: stepPath(xs, os), Stroke: colOpen, Fill: "none", Width: 1.5, Opacity: 1},
-		svgPath{D: stepPath(xs, qs), Stroke: colQueue, Fill: "none", Width: 2.2, Opacity: 1},
+		svgPath{D: stepPath(xs, os), Stroke: colOpen, Fill: "none", Width: 1.2, Opacity: 1},
+		svgPath{D: stepPath(xs, qs), Stroke: colQueue, Fill: "none", Width: 2.6, Opacity: 1, Dash: "7 4"},
 	)
-	c.Legend = []legendItem{{Color: colOpen, Label: "open breakers"}, {Color: colQueue, Label: "recovery queue", Line: true}}
+	c.Legend = []legendItem{{Color: colOpen, Label: "open breakers"}, {Color: colQueue, Label: "recovery queue", Line: true, Dash: true}}
 	return c
 }
 

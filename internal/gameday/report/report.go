@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -40,8 +42,10 @@ type reportData struct {
 	Name, Description string
 	Meta              []metaItem
 	Passed            bool
+	Outcome, Rule     string
 	MinStatus, Budget string
 	Reasons, Notes    []string
+	Inconclusive      []string
 	Charts            []chartView
 	Tenants           []string
 	Rows              []phaseRow
@@ -58,25 +62,29 @@ type reportData struct {
 // and latency over time, the open breakers and recovery queue, the
 // per-phase table and the event log.
 func WriteReport(w io.Writer, r *gameday.Result) error {
-	min, budget := scenario.DefaultMinStatus, scenario.DefaultRecoveryBudget
+	ss := scenario.SteadyState{MinStatus: scenario.DefaultMinStatus, RecoveryBudget: scenario.DefaultRecoveryBudget}
 	desc := ""
 	if r.Scenario != nil {
-		min, budget, desc = r.Scenario.SteadyState.MinStatus, r.Scenario.SteadyState.RecoveryBudget, r.Scenario.Description
+		ss, desc = r.Scenario.SteadyState, r.Scenario.Description
 	}
 	d := reportData{
 		Name: r.Name, Description: desc, Passed: r.Verdict.Passed,
-		MinStatus: min.String(), Budget: budget.String(),
-		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes,
+		Outcome: cmp.Or(r.Verdict.Outcome, gameday.OutcomeFail), Rule: ss.Rule(),
+		MinStatus: ss.MinStatus.String(), Budget: ss.RecoveryBudget.String(),
+		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes, Inconclusive: r.Verdict.Inconclusive,
 		Tenants: r.Tenants, Rows: rows(r), Errors: r.Errors,
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
 	}
+	d.Meta = append(d.Meta, metaItem{"target", r.Description})
+	if r.Traffic != "" {
+		d.Meta = append(d.Meta, metaItem{"traffic", r.Traffic})
+	}
 	d.Meta = append(d.Meta,
-		metaItem{"target", r.Description},
 		metaItem{"started", r.Started.Format("2006-01-02 15:04:05 UTC")},
 		metaItem{"duration", gameday.RoundDuration(r.Elapsed).String()},
 		metaItem{"phases", strconv.Itoa(len(r.Phases))},
-		metaItem{"samples", fmt.Sprintf("%d every %s", len(r.Samples), r.SampleInterval)},
+		metaItem{"samples", fmt.Sprintf("%d every %s", len(r.Samples), r.SampleInterval.Round(time.Millisecond))},
 	)
 	if r.Scale != 0 && r.Scale != 1 {
 		d.Meta = append(d.Meta, metaItem{"time scale", strconv.FormatFloat(r.Scale, 'f', 3, 64) + "×"})
@@ -87,12 +95,13 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 	if r.Interrupted {
 		d.Meta = append(d.Meta, metaItem{"interrupted", "yes"})
 	}
+	lay := newLayout(r)
 	charts := []*svgChart{
-		healthChart(r, health.DefaultDegradedThreshold, health.DefaultCriticalThreshold),
-		breakerChart(r),
-		throughputChart(r),
-		latencyChart(r),
-		queueChart(r),
+		healthChart(r, lay, health.DefaultDegradedThreshold, health.DefaultCriticalThreshold),
+		breakerChart(r, lay),
+		throughputChart(r, lay),
+		latencyChart(r, lay),
+		queueChart(r, lay),
 	}
 	ids := []string{"health", "breakers", "throughput", "latency", "queue"}
 	for i, c := range charts {
@@ -102,6 +111,28 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		d.Events = append(d.Events, eventRow{At: gameday.RoundDuration(e.At).String(), Kind: e.Kind, Subject: e.Subject, Text: e.Text})
 	}
 	return reportTmpl.Execute(w, d)
+}
+
+// CheckWritable reports, before a game day runs, why its report could not
+// be written to path: a directory that does not exist or refuses new files,
+// or a path that names a directory. It creates a temporary file in the
+// directory, as WriteReportFile will, and removes it; nil when that works.
+func CheckWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory; name a file such as %s", path, filepath.Join(path, DefaultFile))
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".gameday-check-*.html")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot create a file in %s: %w", dir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
 }
 
 // WriteReportFile writes the report to path, through a temporary file in

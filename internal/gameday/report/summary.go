@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/internal/gameday"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
 // phaseRow is the text of one phase's line in the summary table and the
@@ -17,6 +18,9 @@ type phaseRow struct {
 	Name, Expect, Faults, Detect, Recover, Failed, Worst, Result string
 	Metered                                                      []string
 	Passed                                                       bool
+	// Inconclusive is set for a phase that tested nothing (and did not
+	// fail).
+	Inconclusive bool
 }
 
 func rows(r *gameday.Result) []phaseRow {
@@ -51,15 +55,33 @@ func rows(r *gameday.Result) []phaseRow {
 		for _, t := range r.Tenants {
 			row.Metered = append(row.Metered, strconv.FormatInt(ph.Metered[t], 10))
 		}
-		switch {
-		case !ph.Ran:
-			row.Result, row.Passed, row.Worst, row.Failed = "not run", false, "—", "—"
-		case len(ph.Problems) > 0:
-			row.Result, row.Passed = "FAIL: "+strings.Join(ph.Problems, "; "), false
-		}
+		row.judged(ph)
 		out = append(out, row)
 	}
 	return out
+}
+
+// judged sets the result of the row of ph: not run, FAIL with its
+// problems, INCONCLUSIVE with why, or ok — saying how long a steady phase
+// was below the minimum and why that was allowed.
+func (row *phaseRow) judged(ph gameday.PhaseResult) {
+	switch {
+	case !ph.Ran:
+		row.Result, row.Passed, row.Worst, row.Failed = "not run", false, "—", "—"
+	case len(ph.Problems) > 0:
+		row.Result, row.Passed = "FAIL: "+strings.Join(ph.Problems, "; "), false
+	case len(ph.Inconclusive) > 0:
+		row.Result, row.Passed, row.Inconclusive = "INCONCLUSIVE: "+strings.Join(ph.Inconclusive, "; "), false, true
+	case ph.Expect == scenario.ExpectSteady && (ph.Excused > 0 || ph.BelowMin > 0):
+		var why []string
+		if ph.Excused > 0 {
+			why = append(why, fmt.Sprintf("%s while %s recovered, within its budget", gameday.RoundDuration(ph.Excused), strings.Join(ph.ExcusedBy, ", ")))
+		}
+		if ph.BelowMin > 0 {
+			why = append(why, fmt.Sprintf("%s within the tolerance", gameday.RoundDuration(ph.BelowMin)))
+		}
+		row.Result = fmt.Sprintf("ok (%s below the minimum: %s)", ph.Worst, strings.Join(why, "; "))
+	}
 }
 
 // WriteSummary writes the per-phase table of r — time to detect, time to

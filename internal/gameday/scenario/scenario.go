@@ -28,8 +28,9 @@ type Expectation string
 const (
 	// ExpectSteady asserts the steady-state hypothesis during the whole
 	// phase: the status stays at Scenario.SteadyState.MinStatus or better,
-	// except while the system is still inside the recovery budget of an
-	// earlier fault.
+	// but for SteadyState.Tolerance in all, and but for the time an earlier
+	// phase's fault is still being recovered from within its recovery
+	// budget (that time is the fault's, judged by the budget).
 	ExpectSteady Expectation = "steady"
 	// ExpectDegrade allows the status to drop during the phase. It is not an
 	// assertion that it does drop: a system that shrugs a fault off passes.
@@ -65,7 +66,7 @@ func DefaultTenants() []string { return slices.Clone(defaultTenants) }
 //
 //	{
 //	  "name": "governance",
-//	  "steady_state": {"min_status": "HEALTHY", "recovery_budget": "20s"},
+//	  "steady_state": {"min_status": "HEALTHY", "recovery_budget": "20s", "tolerance": "1s"},
 //	  "traffic": {"rate": 200, "tenants": ["acme", "globex"]},
 //	  "phases": [
 //	    {"name": "baseline", "duration": "5s", "expect": "steady"},
@@ -88,7 +89,8 @@ type Scenario struct {
 }
 
 // SteadyState is the hypothesis of a game day: after every fault, the health
-// status is back at MinStatus or better within RecoveryBudget.
+// status is back at MinStatus or better within RecoveryBudget, and a phase
+// expecting steady stays there but for Tolerance.
 type SteadyState struct {
 	// MinStatus is the worst acceptable status: HEALTHY (the default),
 	// DEGRADED or CRITICAL.
@@ -96,6 +98,21 @@ type SteadyState struct {
 	// RecoveryBudget is how long after the end of a phase's faults the
 	// status may stay below MinStatus. Default 30 s.
 	RecoveryBudget time.Duration
+	// Tolerance is how long, in all, a phase expecting steady may spend
+	// below MinStatus, beyond the time an earlier phase's fault is still
+	// being recovered from within its recovery budget. Default 0: not one
+	// observation below it; at most MaxTolerance.
+	Tolerance time.Duration
+}
+
+// MaxTolerance bounds SteadyState.Tolerance.
+const MaxTolerance = time.Hour
+
+// Rule says the steady-state rule in a sentence, for the reports.
+func (st SteadyState) Rule() string {
+	return fmt.Sprintf("after every fault, back to %s within %s; a steady phase may spend %s in all below %s "+
+		"(time an earlier fault is still being recovered from, within its budget, is that fault's)",
+		st.MinStatus, st.RecoveryBudget, st.Tolerance, st.MinStatus)
 }
 
 // Traffic is the load of a simulated game day.
@@ -142,8 +159,8 @@ func (s *Scenario) Total() time.Duration {
 	return t
 }
 
-// Scaled returns a copy of s whose phase durations, fault durations and
-// recovery budget are multiplied so that the phases last total in all, and
+// Scaled returns a copy of s whose phase durations, fault durations,
+// recovery budget and steady tolerance are multiplied so that the phases last total in all, and
 // the factor used. A total ≤ 0 returns a copy of s and 1. Durations never
 // fall below a millisecond.
 func (s *Scenario) Scaled(total time.Duration) (*Scenario, float64) {
@@ -154,6 +171,7 @@ func (s *Scenario) Scaled(total time.Duration) (*Scenario, float64) {
 	}
 	f := float64(total) / float64(cur)
 	out.SteadyState.RecoveryBudget = ScaleDuration(s.SteadyState.RecoveryBudget, f)
+	out.SteadyState.Tolerance = ScaleDuration(s.SteadyState.Tolerance, f)
 	for i := range out.Phases {
 		p := &out.Phases[i]
 		p.Duration = ScaleDuration(p.Duration, f)
@@ -294,7 +312,7 @@ func Parse(data []byte) (*Scenario, error) {
 
 // parseSteadyState reads the steady_state object ss into st.
 func (p *parser) parseSteadyState(ss *object, st *SteadyState) {
-	ss.known("min_status", "recovery_budget")
+	ss.known("min_status", "recovery_budget", "tolerance")
 	var name string
 	if ss.str("min_status", &name) {
 		v, err := health.ParseStatus(name)
@@ -307,6 +325,9 @@ func (p *parser) parseSteadyState(ss *object, st *SteadyState) {
 	}
 	if ss.duration("recovery_budget", &st.RecoveryBudget) && st.RecoveryBudget <= 0 {
 		p.bad(ss.path("recovery_budget"), st.RecoveryBudget.String(), "must be positive")
+	}
+	if ss.duration("tolerance", &st.Tolerance) && (st.Tolerance < 0 || st.Tolerance > MaxTolerance) {
+		p.bad(ss.path("tolerance"), st.Tolerance.String(), "must be within [0s, %s] (0: not one observation below min_status)", MaxTolerance)
 	}
 }
 

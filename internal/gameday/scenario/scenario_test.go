@@ -68,6 +68,21 @@ func TestParse(t *testing.T) {
 			t.Errorf("hash = %q", f.Scenario.ConstitutionalHash)
 		}
 	})
+	t.Run("the steady tolerance is read and scaled", func(t *testing.T) {
+		sc, err := scenario.Parse([]byte(`{"name":"x","steady_state":{"tolerance":"2s"},"phases":[{"name":"a","duration":"10s"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.SteadyState.Tolerance != 2*time.Second {
+			t.Errorf("tolerance = %s, want 2s", sc.SteadyState.Tolerance)
+		}
+		if half, _ := sc.Scaled(5 * time.Second); half.SteadyState.Tolerance != time.Second {
+			t.Errorf("scaled tolerance = %s, want 1s", half.SteadyState.Tolerance)
+		}
+		if rule := sc.SteadyState.Rule(); !strings.Contains(rule, "2s in all below HEALTHY") {
+			t.Errorf("rule = %q", rule)
+		}
+	})
 	t.Run("a fault keeps a duration of its own", func(t *testing.T) {
 		sc, err := scenario.Parse([]byte(`{"name":"x","phases":[{"name":"a","duration":"1s",
 			"faults":[{"name":"long","type":"network_partition","target":"validator","duration":"10m"}]}]}`))
@@ -93,6 +108,10 @@ func TestParse(t *testing.T) {
 			[]string{"extra", "steady_state.min", "traffic.rps", "phases[0].wat", "phases[0].faults[0].bogus"}},
 		{"bad steady state", `{"name":"x","steady_state":{"min_status":"GREAT","recovery_budget":"-1s"},"phases":[{"name":"a","duration":"1s"}]}`,
 			[]string{"steady_state.min_status", "steady_state.recovery_budget"}},
+		{"bad tolerance", `{"name":"x","steady_state":{"tolerance":"-1s"},"phases":[{"name":"a","duration":"1s"}]}`,
+			[]string{"steady_state.tolerance"}},
+		{"tolerance of the wrong kind", `{"name":"x","steady_state":{"tolerance":2},"phases":[{"name":"a","duration":"1s"}]}`,
+			[]string{"steady_state.tolerance"}},
 		{"unknown status", `{"name":"x","steady_state":{"min_status":"UNKNOWN"},"phases":[{"name":"a","duration":"1s"}]}`,
 			[]string{"steady_state.min_status"}},
 		{"bad traffic", `{"name":"x","traffic":{"rate":0,"tenants":["a","","a"]},"phases":[{"name":"a","duration":"1s"}]}`,
