@@ -62,7 +62,9 @@
 // After its messages a Fold moves the bucket's "cursor" (the sequence
 // through which every message is folded) forward, and a folder starts
 // after the cursor when that is ahead of its own position, so instances
-// share the work rather than each reading the whole stream. A folder that
+// share the work: with folds a fraction of a FoldInterval apart, each
+// batch is read by about one of them (folders that start at the same
+// instant read the same batches, and the second adds nothing). A folder that
 // dies between steps leaves nothing half-counted: a mark without sums is
 // found with the message's own sequence and the sums are added by whoever
 // comes next, and each tenant's entry is written at once. The work of a
