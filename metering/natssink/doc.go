@@ -30,8 +30,11 @@
 // the server's max payload is split, at event boundaries, into parts
 // "<id>-<i>-<n>"; the split depends only on the events and the max
 // payload, so a re-send splits alike. Write returns only once JetStream
-// acknowledged every part: the batch is then on the stream's disk (and on
-// a quorum of Replicas).
+// acknowledged every part: the batch is then in the stream's store (and
+// on a quorum of Replicas). A file store is fsynced by nats-server every
+// two minutes by default; for acknowledged batches to survive a crash of
+// a single server, run it with jetstream { sync_interval: always } or
+// with three replicas.
 //
 // # Folding exactly once across instances
 //
