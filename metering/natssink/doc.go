@@ -31,10 +31,11 @@
 // "<id>-<i>-<n>"; the split depends only on the events and the max
 // payload, so a re-send splits alike. Write returns only once JetStream
 // acknowledged every part: the batch is then in the stream's store (and
-// on a quorum of Replicas). A file store is fsynced by nats-server every
-// two minutes by default; for acknowledged batches to survive a crash of
-// a single server, run it with jetstream { sync_interval: always } or
-// with three replicas.
+// on a quorum of Replicas). nats-server acknowledges a write to its file
+// store before it fsyncs it (every two minutes by default; 2.10 and later
+// take jetstream { sync_interval: always }, 2.9 has no such option): for
+// acknowledged batches to survive the crash of a machine, run three
+// Replicas, or a server that syncs always.
 //
 // # Folding exactly once across instances
 //
