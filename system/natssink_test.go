@@ -88,6 +88,9 @@ func TestNATSSink_Unreachable(t *testing.T) {
 	cfg.Metering.Sink = "nats://127.0.0.1:1"
 	cfg.Metering.NATS.Timeout = 200 * time.Millisecond
 	sys := runSystem(t, cfg)
+	// Started does not wait for the meter's Run; a shutdown before it runs
+	// makes Run report metering.ErrClosed (a race of system.Run of its own).
+	eventually(t, "the meter runs", func() bool { return sys.Meter().Metrics().Running })
 	var env api.ErrorEnvelope
 	if code := call(t, sys, "GET", "/cluster/usage", "", &env); code != http.StatusServiceUnavailable || !strings.Contains(env.Error, "cluster usage") {
 		t.Fatalf("GET /cluster/usage = %d %+v, want 503", code, env)

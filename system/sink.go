@@ -117,8 +117,20 @@ func checkNATSURLs(s string) error {
 func (c *Config) SinkTarget() (SinkTarget, error) { return ParseSink(c.Metering.Sink) }
 
 // RedactSink returns s with any password replaced by "xxxxx", for logs and
-// error messages.
+// error messages; each server of a comma-separated list is redacted.
 func RedactSink(s string) string {
+	if strings.Count(s, "://") < 2 {
+		return redactOne(s)
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = redactOne(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+// redactOne is RedactSink for one URL.
+func redactOne(s string) string {
 	u, err := url.Parse(s)
 	if err == nil {
 		return u.Redacted()

@@ -66,12 +66,13 @@ func TestParseSink(t *testing.T) {
 
 func TestRedactSink(t *testing.T) {
 	tests := map[string]string{
-		"memory":                     "memory",
-		"file:/x.jsonl":              "file:/x.jsonl",
-		"redis://h:6379/0":           "redis://h:6379/0",
-		"redis://u:hunter2@h:6379/0": "redis://u:xxxxx@h:6379/0",
-		"redis://u:hunter2@h:bad/0":  "redis://u:xxxxx@h:bad/0",
-		"redis://:hunter2@h:6379":    "redis://:xxxxx@h:6379",
+		"memory":                                "memory",
+		"file:/x.jsonl":                         "file:/x.jsonl",
+		"redis://h:6379/0":                      "redis://h:6379/0",
+		"redis://u:hunter2@h:6379/0":            "redis://u:xxxxx@h:6379/0",
+		"redis://u:hunter2@h:bad/0":             "redis://u:xxxxx@h:bad/0",
+		"redis://:hunter2@h:6379":               "redis://:xxxxx@h:6379",
+		"nats://u:hunter2@a:1,nats://v:pw2@b:2": "nats://u:xxxxx@a:1,nats://v:xxxxx@b:2",
 	}
 	for in, want := range tests {
 		if got := system.RedactSink(in); got != want {

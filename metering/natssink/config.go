@@ -104,7 +104,8 @@ type Config struct {
 	// latency and compliance like ok and error ones (as
 	// metering.MemoryConfig.BillAll).
 	BillAll bool `json:"bill_all,omitempty"`
-	// Logger receives a line per failed fold of Run. nil means none.
+	// Logger hears of Run's folds failing (once per run of failures) and
+	// of their recovery. nil means no logging.
 	Logger *slog.Logger `json:"-"`
 }
 

@@ -30,8 +30,12 @@
 // the server's max payload is split, at event boundaries, into parts
 // "<id>-<i>-<n>"; the split depends only on the events and the max
 // payload, so a re-send splits alike. Write returns only once JetStream
-// acknowledged every part: the batch is then on the stream's disk (and on
-// a quorum of Replicas).
+// acknowledged every part: the batch is then in the stream's store (and
+// on a quorum of Replicas). nats-server acknowledges a write to its file
+// store before it fsyncs it (every two minutes by default; 2.10 and later
+// take jetstream { sync_interval: always }, 2.9 has no such option): for
+// acknowledged batches to survive the crash of a machine, run three
+// Replicas, or a server that syncs always.
 //
 // # Folding exactly once across instances
 //
@@ -62,7 +66,9 @@
 // After its messages a Fold moves the bucket's "cursor" (the sequence
 // through which every message is folded) forward, and a folder starts
 // after the cursor when that is ahead of its own position, so instances
-// share the work rather than each reading the whole stream. A folder that
+// share the work: with folds a fraction of a FoldInterval apart, each
+// batch is read by about one of them (folders that start at the same
+// instant read the same batches, and the second adds nothing). A folder that
 // dies between steps leaves nothing half-counted: a mark without sums is
 // found with the message's own sequence and the sums are added by whoever
 // comes next, and each tenant's entry is written at once. The work of a

@@ -497,10 +497,13 @@ func (s *Sink) Usage(ctx context.Context, tenant string) (metering.Usage, error)
 
 // Run folds every FoldInterval (Fold, repeated while a call reads
 // MaxFoldMessages) until ctx ends, then returns nil. A failed fold is
-// counted in Metrics.FoldErrors, logged, and tried again at the next tick.
+// counted in Metrics.FoldErrors and tried again at the next tick; the
+// Logger hears of the first failure of a run of them and of the recovery,
+// not of every tick.
 func (s *Sink) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.FoldInterval)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -511,8 +514,14 @@ func (s *Sink) Run(ctx context.Context) error {
 			n, err := s.Fold(ctx)
 			if err != nil && ctx.Err() == nil {
 				s.foldErrors.Add(1)
+				if !failing && s.cfg.Logger != nil {
+					s.cfg.Logger.Warn("natssink: fold failed; retrying every fold interval", slog.Any("err", err))
+				}
+				failing = true
+			} else if err == nil && failing {
+				failing = false
 				if s.cfg.Logger != nil {
-					s.cfg.Logger.Warn("natssink: fold failed", slog.Any("err", err))
+					s.cfg.Logger.Info("natssink: folding again")
 				}
 			}
 			if err != nil || n < MaxFoldMessages {
