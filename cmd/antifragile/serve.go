@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/daemon"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/system"
 )
 
-const serveUsage = `usage: antifragile serve [-config file.json] [-listen host:port] [-token token] [-log-level level] [-print-config]
+const serveUsage = `usage: antifragile serve [-config file.json] [-listen host:port] [-token token] [-simulate] [-log-level level] [-print-config]
 
 Runs the antifragile daemon: circuit breakers, health aggregation, recovery,
 chaos engine, metering, the agent bus, and the ops HTTP API with its
@@ -26,6 +27,12 @@ in memory). The write routes need a bearer token: ops.token in the file,
 -token, or the environment variable ops.token_env names (ANTIFRAGILE_TOKEN
 by default; preferred, since a flag is visible to other users in ps).
 Without one they are disabled.
+
+-simulate puts the demo's six simulated governance agents (proposer,
+validator, policy_engine, deliberation, executor, auditor) on the bus, with
+their breakers, health weights and recovery policies, and sends their
+traffic between them until shutdown: a system for a game day to break
+('antifragile demo -print-scenario' prints one that targets them).
 `
 
 // runServe runs the `serve` subcommand: it loads the configuration (the
@@ -41,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	listen := fs.String("listen", "", "listen `address` host:port, overriding ops.listen (port 0 picks a free port)")
 	token := fs.String("token", "", "bearer `token` of the write routes, overriding ops.token and the environment")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	simulate := fs.Bool("simulate", false, "run the simulated governance agents and their traffic on the bus")
 	printConfig := fs.Bool("print-config", false, "print the configuration in force, every default filled in, as JSON and exit (tokens masked)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -62,7 +70,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger, cfg.Dashboard = logger, dashboard.Handler()
-	return serveDaemon(ctx, cfg, stdout)
+	return serveDaemon(ctx, cfg, *simulate, stdout)
 }
 
 // serveConfig returns the configuration of `serve`: the file at path (the
@@ -113,26 +121,74 @@ func printServeConfig(w io.Writer, cfg *system.Config) error {
 	return enc.Encode(shown)
 }
 
-// serveDaemon builds the daemon of cfg and runs it until ctx ends, printing
-// the ops API's URL to stdout once it listens (and warning through
-// cfg.Logger when no token enables the write routes). It returns the
-// daemon's result.
-func serveDaemon(ctx context.Context, cfg *system.Config, stdout io.Writer) error {
+// serveDaemon builds the daemon of cfg (with the simulated agents on its
+// bus when simulate) and runs it until ctx ends, printing the ops API's
+// URL to stdout once it listens (and warning through cfg.Logger when no
+// token enables the write routes). It returns the daemon's result. The
+// traffic, when there is some, starts once the daemon serves and stops
+// before the daemon does, so that no message meets a closing bus.
+func serveDaemon(ctx context.Context, cfg *system.Config, simulate bool, stdout io.Writer) error {
 	d, err := daemon.New(cfg)
 	if err != nil {
 		return err
 	}
+	var sim *agentsim.Simulation
+	if simulate {
+		if sim, err = agentsim.NewSimulation(d.System, agentsim.SimConfig{}); err != nil {
+			_ = d.Close(context.WithoutCancel(ctx))
+			return fmt.Errorf("serve: the simulated agents: %w", err)
+		}
+	}
+	dctx, stopDaemon := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDaemon()
 	result := make(chan error, 1)
-	go func() { result <- d.Run(ctx) }()
+	go func() { result <- d.Run(dctx) }()
 	select {
 	case <-d.Ready():
-		fmt.Fprintln(stdout, d.URL())
-		if !d.HasToken() {
-			cfg.Logger.Warn("no token configured: the write routes are disabled",
-				"fix", "set $"+cfg.TokenEnvName()+", ops.token in the config file, or -token")
-		}
+	case <-ctx.Done():
+		stopDaemon()
+		return <-result
+	case err := <-result:
+		return err
+	}
+	fmt.Fprintln(stdout, d.URL())
+	if !d.HasToken() {
+		cfg.Logger.Warn("no token configured: the write routes are disabled",
+			"fix", "set $"+cfg.TokenEnvName()+", ops.token in the config file, or -token")
+	}
+	if sim != nil {
+		cfg.Logger.Info("simulated agents on the bus", "agents", strings.Join(agentsim.Agents(), ","))
+		return runTraffic(ctx, sim, stopDaemon, result)
+	}
+	select {
+	case <-ctx.Done():
+		stopDaemon()
 	case err := <-result:
 		return err
 	}
 	return <-result
+}
+
+// runTraffic sends sim's traffic until ctx ends or the daemon stops by
+// itself (its result arrives on result), then stops the traffic, waits for
+// it, stops the daemon and returns the daemon's result.
+func runTraffic(ctx context.Context, sim *agentsim.Simulation, stopDaemon context.CancelFunc, result <-chan error) error {
+	tctx, stopTraffic := context.WithCancel(ctx)
+	traffic := make(chan struct{})
+	go func() {
+		defer close(traffic)
+		_ = sim.Run(tctx)
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+		stopTraffic()
+		<-traffic
+		stopDaemon()
+		err = <-result
+	case err = <-result:
+		stopTraffic()
+		<-traffic
+	}
+	return err
 }

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/antifragile-go/antifragile/client"
+	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -57,4 +61,33 @@ func TestRun_ServePrintConfig(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRun_ServeSimulate: serve -simulate runs the six simulated agents on
+// the bus with their traffic, so that a fault on one of them is known and
+// hits calls; SIGTERM still shuts it down cleanly (exit status 0).
+func TestRun_ServeSimulate(t *testing.T) {
+	p := startProcess(t, "serve", "-listen", "127.0.0.1:0", "-token", cliToken, "-simulate")
+	c, err := client.New(client.Config{BaseURL: p.url, Token: cliToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	ctx := context.Background()
+	waitFor(t, "traffic on the bus", func() bool {
+		m, err := c.Bus(ctx)
+		return err == nil && m.Delivered > 10
+	})
+	b, err := c.Breakers(ctx)
+	if err != nil || b.Count != len(agentsim.Agents()) {
+		t.Fatalf("breakers %+v, %v: want one per agent", b, err)
+	}
+	ans, err := c.Inject(ctx, []byte(`{"name":"p","type":"network_partition","target":"validator","duration":"2s"}`), client.InjectOptions{Strict: true})
+	if err != nil || len(ans.Warnings) != 0 {
+		t.Fatalf("strict inject on a simulated agent: %+v, %v", ans, err)
+	}
+	p.kill(syscall.SIGTERM)
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("serve -simulate exited %d after SIGTERM", code)
+	}
 }
