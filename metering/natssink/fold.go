@@ -169,6 +169,7 @@ func (s *Sink) Fold(ctx context.Context) (int, error) {
 		s.skipped.Add(first - from)
 		from = first
 	}
+	s.next = from // everything before is folded, by this sink or the cursor's
 	to := min(last, from+MaxFoldMessages-1)
 	if from > to {
 		return 0, nil

@@ -201,6 +201,30 @@ func TestSink_Aggregates(t *testing.T) {
 			t.Fatalf("Usage(nobody) = %+v, %v", u, err)
 		}
 	})
+	t.Run("an instance behind the cursor reports the cursor's position", func(t *testing.T) {
+		a, b := newSink(t, srv.URL(), "A6"), newSink(t, srv.URL(), "A6")
+		if err := b.Write(ctx, events(1, "x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Fold(ctx); err != nil { // b is at sequence 1
+			t.Fatal(err)
+		}
+		for i := 1; i < 4; i++ {
+			if err := a.Write(ctx, events(4, "x")[i:i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := a.Fold(ctx); err != nil { // a moves the cursor to 4
+			t.Fatal(err)
+		}
+		agg, err := b.Aggregates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if agg.FoldedThrough != 4 || agg.LastSeq != 4 || usageOf(agg, "x").Count != 4 || b.Metrics().Folded != 1 {
+			t.Fatalf("b's Aggregates = %+v, metrics %+v; want folded through 4 by a, b reading nothing again", agg, b.Metrics())
+		}
+	})
 	t.Run("empty before any batch", func(t *testing.T) {
 		s := newSink(t, srv.URL(), "A2")
 		agg, err := s.Aggregates(ctx)
