@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/antifragile-go/antifragile/metering"
 )
 
 // component is the Run goroutine of one component.
@@ -78,7 +80,11 @@ func (s *System) Run(ctx context.Context) error {
 	for drained := false; !drained; {
 		select {
 		case err := <-failed:
-			errs = append(errs, err)
+			// A Run that had not started when shutdown closed its
+			// component refuses to start: that is the stop, not a failure.
+			if !errors.Is(err, metering.ErrClosed) {
+				errs = append(errs, err)
+			}
 		default:
 			drained = true
 		}
