@@ -122,8 +122,8 @@ func (s *System) startComponents(bg context.Context, failed chan<- error) *compo
 	if s.spool != nil {
 		comps.spool = start("metering spool", s.spool.Run)
 	}
-	if s.natsSink != nil {
-		comps.fold = start("metering sink fold", s.natsSink.Run)
+	if s.jsink != nil {
+		comps.fold = start("metering sink fold", s.jsink.Run)
 	}
 	if s.member != nil {
 		comps.cluster = start("cluster", s.member.Run)

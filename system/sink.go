@@ -204,13 +204,13 @@ func (s *System) openNATSSink(t SinkTarget) (metering.Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats sink: %w", err)
 	}
-	s.natsSink = ns
+	s.jsink = ns
 	s.sink = ns.Close
 	return ns, nil
 }
 
 // NATSSink returns the nats:// metering sink, or nil for another sink.
-func (s *System) NATSSink() *natssink.Sink { return s.natsSink }
+func (s *System) NATSSink() *natssink.Sink { return s.jsink }
 
 // clusterUsage serves GET /cluster/usage from the nats:// sink's totals.
 type clusterUsage struct{ sink *natssink.Sink }
@@ -229,8 +229,8 @@ func (c clusterUsage) ClusterUsage(ctx context.Context) (api.ClusterUsage, error
 // clusterUsageSource returns the source of GET /cluster/usage: nil unless
 // the sink is nats://.
 func (s *System) clusterUsageSource() ops.ClusterUsageSource {
-	if s.natsSink == nil {
+	if s.jsink == nil {
 		return nil
 	}
-	return clusterUsage{s.natsSink}
+	return clusterUsage{s.jsink}
 }

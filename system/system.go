@@ -48,20 +48,20 @@ type System struct {
 	log   *slog.Logger
 	token string
 
-	reg      *breaker.Registry
-	health   *health.Aggregator
-	rec      *recovery.Orchestrator
-	chaos    *chaos.Engine
-	meter    *metering.Meter
-	usage    *metering.MemorySink
-	sink     func(context.Context) error // closes the durable sink; nil for memory
-	spool    *metering.Spool             // between the meter and the durable sink; nil without spool_dir
-	natsSink *natssink.Sink              // the durable sink when it is nats://: Run folds its totals
-	bus      *bus.Bus
-	member   *cluster.Member    // nil unless cluster mode is on
-	store    *clusternats.Store // the member's NATS connection
-	opsOpts  ops.Options
-	handler  http.Handler
+	reg     *breaker.Registry
+	health  *health.Aggregator
+	rec     *recovery.Orchestrator
+	chaos   *chaos.Engine
+	meter   *metering.Meter
+	usage   *metering.MemorySink
+	sink    func(context.Context) error // closes the durable sink; nil for memory
+	spool   *metering.Spool             // between the meter and the durable sink; nil without spool_dir
+	jsink   *natssink.Sink              // the durable sink when it is nats://: Run folds its totals
+	bus     *bus.Bus
+	member  *cluster.Member    // nil unless cluster mode is on
+	store   *clusternats.Store // the member's NATS connection
+	opsOpts ops.Options
+	handler http.Handler
 
 	started chan struct{} // closed once every component's Run runs
 
