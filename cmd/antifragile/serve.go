@@ -74,9 +74,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 // serveConfig returns the configuration of `serve`: the file at path (the
-// embedded defaults when path is empty) with listen and token, when not
-// empty, overriding ops.listen and ops.token. A problem they bring is a
-// usage error.
+// embedded defaults when path is empty; YAML when it ends in .yaml or
+// .yml), then the ANTIFRAGILE_* overrides of system.EnvVars, then listen
+// and token, when not empty, overriding ops.listen and ops.token. A problem
+// they bring is a usage error.
 func serveConfig(path, listen, token string) (*system.Config, error) {
 	cfg := system.Default()
 	if path != "" {
@@ -84,6 +85,9 @@ func serveConfig(path, listen, token string) (*system.Config, error) {
 		if cfg, err = system.Load(path); err != nil {
 			return nil, err
 		}
+	}
+	if err := cfg.ApplyEnv(nil); err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("serve: the ANTIFRAGILE_* environment (see docs/configuration.md):\n%w", err)}
 	}
 	if listen != "" {
 		cfg.Ops.Listen = listen

@@ -63,6 +63,36 @@ func TestRun_ServePrintConfig(t *testing.T) {
 	})
 }
 
+// TestRun_ServeConfigSources: serve reads a YAML file, then the
+// ANTIFRAGILE_* overrides, then its flags, each winning over the one before;
+// a bad override is a usage error naming the variable.
+func TestRun_ServeConfigSources(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	doc := "ops:\n  listen: 127.0.0.1:7001\nchaos:\n  max_duration: 2m\n  stop_on_critical: false\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ANTIFRAGILE_LISTEN", "127.0.0.1:7002")
+	t.Setenv("ANTIFRAGILE_STOP_ON_CRITICAL", "on")
+	r := cli(t, "serve", "-print-config", "-config", path)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, want := range []string{`"listen": "127.0.0.1:7002"`, `"max_duration": "2m0s"`, `"stop_on_critical": true`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lacks %s:\n%s", want, r.stdout)
+		}
+	}
+	if r := cli(t, "serve", "-print-config", "-config", path, "-listen", "127.0.0.1:7003"); !strings.Contains(r.stdout, `"listen": "127.0.0.1:7003"`) {
+		t.Errorf("-listen does not win over the environment:\n%s", r.stdout)
+	}
+	t.Setenv("ANTIFRAGILE_STOP_ON_CRITICAL", "perhaps")
+	r = cli(t, "serve", "-print-config", "-config", path)
+	if r.code != exitUsage || r.err == nil || !strings.Contains(r.err.Error(), "$ANTIFRAGILE_STOP_ON_CRITICAL (chaos.stop_on_critical)") {
+		t.Errorf("a bad override: exit %d, err %v", r.code, r.err)
+	}
+}
+
 // TestRun_ServeSimulate: serve -simulate runs the six simulated agents on
 // the bus with their traffic, so that a fault on one of them is known and
 // hits calls; SIGTERM still shuts it down cleanly (exit status 0).
