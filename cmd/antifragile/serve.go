@@ -14,7 +14,7 @@ import (
 	"github.com/antifragile-go/antifragile/system"
 )
 
-const serveUsage = `usage: antifragile serve [-config file.json] [-listen host:port] [-token token] [-simulate] [-log-level level] [-print-config]
+const serveUsage = `usage: antifragile serve [-config file.json|file.yaml] [-listen host:port] [-token token] [-simulate] [-log-level level] [-print-config]
 
 Runs the antifragile daemon: circuit breakers, health aggregation, recovery,
 chaos engine, metering, the agent bus, and the ops HTTP API with its
@@ -23,7 +23,10 @@ stderr, and shuts down cleanly on SIGINT or SIGTERM (metering flushed,
 chaos scenarios ended, forced breakers released).
 
 Without -config it runs on the embedded defaults (127.0.0.1:8080, metering
-in memory). The write routes need a bearer token: ops.token in the file,
+in memory). A file ending in .yaml or .yml is YAML, any other JSON (one
+schema). The ANTIFRAGILE_* variables of docs/configuration.md
+(ANTIFRAGILE_LISTEN, ANTIFRAGILE_METERING_SINK, ANTIFRAGILE_CLUSTER_URL, …)
+override the file, and -listen and -token override both. The write routes need a bearer token: ops.token in the file,
 -token, or the environment variable ops.token_env names (ANTIFRAGILE_TOKEN
 by default; preferred, since a flag is visible to other users in ps).
 Without one they are disabled.
