@@ -218,6 +218,18 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 	if s.health != nil {
 		_ = s.health.Close(ctx) // Run has returned: Close only drops the registry subscription
 	}
+	errs = append(errs, s.closeMetering(ctx, comps)...)
+	if s.store != nil {
+		bounded(step, "closing the cluster's NATS connection", s.store.Close)
+	}
+	return errors.Join(errs...)
+}
+
+// closeMetering flushes the meter and closes the spool and the sink, in
+// that order, within metering.close_timeout; it is the part of shutdown
+// after every producer of usage events has stopped.
+func (s *System) closeMetering(ctx context.Context, comps *components) []error {
+	var errs []error
 	cctx, cancel := context.WithTimeout(ctx, orDefault(s.cfg.Metering.CloseTimeout, DefaultCloseTimeout))
 	defer cancel()
 	if s.meter != nil {
@@ -244,10 +256,7 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 			errs = append(errs, fmt.Errorf("system: closing the metering sink: %w", err))
 		}
 	}
-	if s.store != nil {
-		bounded(step, "closing the cluster's NATS connection", s.store.Close)
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Close stops the system. If Run is running, Close makes it shut down and
