@@ -384,6 +384,7 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
+	sampled := false
 	for {
 		now := r.since()
 		wake := min(next, planned)
@@ -400,11 +401,14 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 		}
 		now = r.since()
 		ended := r.endDue(ctx, now)
-		// An observation right after faults end, so that the last phase's
-		// recovery has one even when the previous sample was a moment ago.
-		if now >= next || ended && now >= planned || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
+		// At the end of the phase, an observation unless one was taken a
+		// moment ago — and one anyway right after faults end (so that the
+		// last phase's recovery has one) or when the phase has none yet (a
+		// run running late must still observe every phase).
+		atEnd := now >= planned && (ended || !sampled || now-r.last >= r.cfg.SampleInterval/2)
+		if now >= next || atEnd {
 			r.sample(ctx, i, true)
-			next = now + r.cfg.SampleInterval
+			next, sampled = now+r.cfg.SampleInterval, true
 		}
 		if now >= planned {
 			return true
