@@ -297,7 +297,10 @@ func (r *runner) checkPhase(i int) {
 		if f.Phase != i || !f.WasInjected() {
 			continue
 		}
-		if ProcessWide(f.Scenario) && f.Reached == 0 || !ProcessWide(f.Scenario) && f.Reached == 0 && !f.Touched {
+		switch {
+		case ProcessWide(f.Scenario) && f.Reached == 0:
+			r.progress.warn(fmt.Sprintf("fault %q has hit nothing so far: the system handled no message while it lasted", f.Scenario.Name))
+		case !ProcessWide(f.Scenario) && f.Reached == 0 && !f.Touched:
 			r.progress.warn(fmt.Sprintf("fault %q has hit nothing so far: no call reached %s", f.Scenario.Name, quoteList(f.Scenario.Targets())))
 		}
 	}
