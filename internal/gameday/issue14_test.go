@@ -66,7 +66,7 @@ func TestIssue14_FalsePassIsInconclusive(t *testing.T) {
 			t.Parallel()
 			cfg.Ops.Listen = "127.0.0.1:0"
 			cl := serveConfig(t, cfg)
-			sc, f := scenario.Default().Scaled(2 * time.Second)
+			sc, f := scenario.Default().Scaled(3 * time.Second)
 			var progress bytes.Buffer
 			res, err := gameday.Run(context.Background(), gameday.Config{Scenario: sc, Target: gameday.NewRemoteTarget(cl), Scale: f, Progress: &progress})
 			if err != nil {
@@ -87,11 +87,16 @@ func TestIssue14_FalsePassIsInconclusive(t *testing.T) {
 				`phase "error-storm": fault "errors-policy-engine" hit nothing: "policy_engine" is not a service or agent of the system`,
 				`phase "partition": fault "partition-validator" hit nothing: "validator" is not`,
 				`phase "cpu-exhaustion": fault "cpu-burn" hit nothing: the system handled no message`,
-				`phase "steady": no traffic`, `phase "final-steady": no traffic`,
+				`phase "steady": no traffic`,
 			} {
 				if !strings.Contains(all, want) {
 					t.Errorf("inconclusive findings lack %q:\n%s", want, all)
 				}
+			}
+			// Under a loaded machine a short phase may have no observation
+			// at all: that is inconclusive too.
+			if !strings.Contains(all, `phase "final-steady": no traffic`) && !strings.Contains(all, `phase "final-steady": no observation`) {
+				t.Errorf("final-steady is not inconclusive:\n%s", all)
 			}
 			for _, want := range []string{"verdict: INCONCLUSIVE", "INCONCLUSIVE: fault \"errors-policy-engine\" hit nothing"} {
 				if !strings.Contains(sum.String(), want) {

@@ -297,7 +297,10 @@ func (r *runner) checkPhase(i int) {
 		if f.Phase != i || !f.WasInjected() {
 			continue
 		}
-		if ProcessWide(f.Scenario) && f.Reached == 0 || !ProcessWide(f.Scenario) && f.Reached == 0 && !f.Touched {
+		switch {
+		case ProcessWide(f.Scenario) && f.Reached == 0:
+			r.progress.warn(fmt.Sprintf("fault %q has hit nothing so far: the system handled no message while it lasted", f.Scenario.Name))
+		case !ProcessWide(f.Scenario) && f.Reached == 0 && !f.Touched:
 			r.progress.warn(fmt.Sprintf("fault %q has hit nothing so far: no call reached %s", f.Scenario.Name, quoteList(f.Scenario.Targets())))
 		}
 	}
@@ -384,6 +387,7 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
+	sampled := false
 	for {
 		now := r.since()
 		wake := min(next, planned)
@@ -400,11 +404,14 @@ func (r *runner) wait(ctx context.Context, i int, planned time.Duration) bool {
 		}
 		now = r.since()
 		ended := r.endDue(ctx, now)
-		// An observation right after faults end, so that the last phase's
-		// recovery has one even when the previous sample was a moment ago.
-		if now >= next || ended && now >= planned || now >= planned && now-r.last >= r.cfg.SampleInterval/2 {
+		// At the end of the phase, an observation unless one was taken a
+		// moment ago — and one anyway right after faults end (so that the
+		// last phase's recovery has one) or when the phase has none yet (a
+		// run running late must still observe every phase).
+		atEnd := now >= planned && (ended || !sampled || now-r.last >= r.cfg.SampleInterval/2)
+		if now >= next || atEnd {
 			r.sample(ctx, i, true)
-			next = now + r.cfg.SampleInterval
+			next, sampled = now+r.cfg.SampleInterval, true
 		}
 		if now >= planned {
 			return true
