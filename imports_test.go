@@ -33,6 +33,7 @@ var layers = map[string]int{
 	"internal/flock":            0,
 	"internal/nilcheck":         1,
 	"backoff":                   1,
+	"latency":                   1,
 	"internal/codec":            1,
 	"breaker":                   2,
 	"health":                    3,
@@ -48,6 +49,7 @@ var layers = map[string]int{
 	"cluster/clusternats":       5,
 	"metering/meteringhttp":     5,
 	"metering/redis":            5,
+	"promexport":                5,
 	"ops":                       6,
 	"client":                    6,
 	"system":                    7,
@@ -78,6 +80,8 @@ var thirdParty = map[string][]string{
 	"cluster/clusternats":  {"github.com/nats-io/"},
 	"system":               {"github.com/redis/go-redis/", "github.com/nats-io/"},
 	"ops":                  {"github.com/prometheus/client_golang/"},
+	"promexport":           {"github.com/prometheus/client_golang/"},
+	"internal/daemon":      {"github.com/prometheus/client_golang/"},
 	"internal/browsertest": {"github.com/chromedp/"},
 }
 

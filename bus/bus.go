@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
+	"github.com/antifragile-go/antifragile/latency"
 	"github.com/antifragile-go/antifragile/metering"
 )
 
@@ -146,7 +147,8 @@ type agent struct {
 	handler Handler
 	breaker *breaker.Breaker
 	mailbox chan Message
-	stop    chan struct{} // closed by Unregister
+	stop    chan struct{}     // closed by Unregister
+	latency latency.Histogram // how long deliveries took
 }
 
 // Bus routes messages between registered agents. It is safe for concurrent
@@ -387,6 +389,8 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply,
 	start := time.Now()
 	outcome := metering.OutcomeOK
 	defer func() {
+		took := time.Since(start)
+		a.latency.Observe(took)
 		switch outcome {
 		case metering.OutcomeOK:
 			b.delivered.Add(1)
@@ -398,7 +402,7 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message) (reply Reply,
 			b.failed.Add(1)
 		}
 		if b.cfg.Meter != nil {
-			ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, time.Since(start), true, "", nil)
+			ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, took, true, "", nil)
 			ev.Outcome = outcome
 			b.cfg.Meter.Record(ev)
 		}
