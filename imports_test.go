@@ -33,6 +33,7 @@ var layers = map[string]int{
 	"internal/flock":            0,
 	"internal/nilcheck":         1,
 	"backoff":                   1,
+	"latency":                   1,
 	"internal/codec":            1,
 	"breaker":                   2,
 	"health":                    3,
@@ -49,6 +50,7 @@ var layers = map[string]int{
 	"metering/meteringhttp":     5,
 	"metering/natssink":         5,
 	"metering/redis":            5,
+	"promexport":                5,
 	"ops":                       6,
 	"client":                    6,
 	"system":                    7,
@@ -80,6 +82,8 @@ var thirdParty = map[string][]string{
 	"metering/natssink":    {"github.com/nats-io/"},
 	"system":               {"github.com/redis/go-redis/", "github.com/nats-io/", "go.yaml.in/yaml/"},
 	"ops":                  {"github.com/prometheus/client_golang/"},
+	"promexport":           {"github.com/prometheus/client_golang/"},
+	"internal/daemon":      {"github.com/prometheus/client_golang/"},
 	"internal/browsertest": {"github.com/chromedp/"},
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/internal/fanout"
+	"github.com/antifragile-go/antifragile/latency"
 )
 
 // Errors returned when a breaker rejects a call. They are returned as is,
@@ -51,6 +52,7 @@ type Breaker struct {
 	// first): the counters never go back, and Metrics reports the counts
 	// since the reset as the lifetime ones less base.
 	base atomic.Pointer[resetBase]
+	lat  *latency.Histogram // the calls' durations since the last Reset; nil unless needTime
 
 	local    fanout.Hub[Event]  // this breaker's own subscribers
 	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
@@ -89,6 +91,9 @@ func New(cfg Config) (*Breaker, error) {
 	b := &Breaker{cfg: cfg, rules: cfg.Rules(), ctr: new(counters)}
 	b.needTime = cfg.timed() || (cfg.rateRules() && cfg.Window == TimeWindow)
 	b.slowRule = cfg.SlowCallRate > 0
+	if b.needTime {
+		b.lat = new(latency.Histogram)
+	}
 	b.cur.Store(b.newGen(Closed, 0))
 	b.lastTransition.Store(time.Now().UnixNano())
 	return b, nil
@@ -234,9 +239,14 @@ func (t Ticket) Report(o Outcome) {
 
 // record counts one outcome of a call admitted in generation t.g.
 func (b *Breaker) record(t Ticket, o Outcome) {
+	var now int64
+	if b.needTime {
+		now = mono()
+		b.lat.Observe(time.Duration(now - t.start))
+	}
 	g := t.g
 	if g.state == HalfOpen {
-		b.probe(t, o)
+		b.probe(t, o, now)
 		return
 	}
 	s := b.stripe()
@@ -249,12 +259,7 @@ func (b *Breaker) record(t Ticket, o Outcome) {
 		return
 	}
 	failed := o != Success
-	var now int64
-	slow := false
-	if b.needTime {
-		now = mono()
-		slow = b.cfg.SlowCallThreshold > 0 && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
-	}
+	slow := b.needTime && b.slow(t, now)
 	if failed {
 		s.failures.Add(1)
 	} else {
@@ -429,14 +434,18 @@ func (b *Breaker) trip(g *gen, reason Reason) {
 	b.transitionLocked(Open, reason)
 }
 
+// slow reports whether the timed call t, reported at now (monotonic
+// nanoseconds), was slower than the slow-call threshold.
+func (b *Breaker) slow(t Ticket, now int64) bool {
+	return b.cfg.SlowCallThreshold > 0 && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
+}
+
 // probe records the outcome of a trial call admitted in half-open
-// generation t.g. It decides under the lock, so a trial is either counted in
-// its generation or Late, never both.
-func (b *Breaker) probe(t Ticket, o Outcome) {
-	slow := false
-	if b.needTime && o == Success {
-		slow = b.cfg.SlowCallThreshold > 0 && time.Duration(mono()-t.start) > b.cfg.SlowCallThreshold
-	}
+// generation t.g, reported at now (monotonic nanoseconds, when calls are
+// timed). It decides under the lock, so a trial is either counted in its
+// generation or Late, never both.
+func (b *Breaker) probe(t Ticket, o Outcome, now int64) {
+	slow := b.needTime && o == Success && b.slow(t, now)
 	s := b.stripe()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -604,6 +613,9 @@ func (b *Breaker) Reset() {
 	}
 	nb.resets++
 	b.base.Store(nb)
+	if b.lat != nil {
+		b.lat.Reset()
+	}
 	if b.State() != Closed {
 		b.transitionLocked(Closed, ReasonReset)
 		return

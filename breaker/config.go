@@ -105,7 +105,10 @@ type Config struct {
 	SlowCallRate float64 `json:"slow_call_rate"`
 
 	// SlowCallThreshold is the duration above which a call counts as slow.
-	// 0 turns slow-call counting off; negative is invalid.
+	// 0 turns slow-call counting off; negative is invalid. A positive
+	// threshold times every call, which also gives the breaker its
+	// Latency histogram (even with SlowCallRate off: then slow calls are
+	// only counted).
 	SlowCallThreshold time.Duration `json:"slow_call_threshold"`
 
 	// MinimumCalls is how many calls the window must hold before a rate rule

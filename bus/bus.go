@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
+	"github.com/antifragile-go/antifragile/latency"
 	"github.com/antifragile-go/antifragile/metering"
 )
 
@@ -167,6 +168,7 @@ type agent struct {
 	mailbox chan Message
 	stop    chan struct{} // closed by Unregister
 	stats   agentStats
+	latency latency.Histogram // how long deliveries took, in the fixed buckets Prometheus exports
 }
 
 // Bus routes messages between registered agents. It is safe for concurrent
@@ -424,6 +426,7 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message, obs *Delivery
 	outcome := metering.OutcomeOK
 	defer func() {
 		took := time.Since(start)
+		a.latency.Observe(took)
 		kind := outcomeFailed
 		switch outcome {
 		case metering.OutcomeOK:

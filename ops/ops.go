@@ -23,7 +23,6 @@ import (
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/recovery"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Defaults of Options.
@@ -114,20 +113,29 @@ type Options struct {
 	// Logger receives a line per internal error (5xx other than 503) and
 	// per event stream opened and closed (debug). nil means no logging.
 	Logger *slog.Logger
+	// Collectors are served by GET /metrics beside the toolkit's own series
+	// (the promexport collector over the components above), from the same
+	// private registry: the daemon adds the Go runtime and process
+	// collectors. A nil collector, or one whose series clash with another's,
+	// is invalid (see Validate). Empty means the toolkit's series only.
+	Collectors []prometheus.Collector
 }
 
 // Validate reports the fields of o that Handler cannot serve: a Usage or a
 // Dashboard that is a typed nil, which compares != nil but would panic on
-// the first request using it. Each is a *ValidationError naming the field
-// ("usage", "dashboard") and wrapping antifragile.ErrNil, joined with
-// errors.Join; nil when o is usable. Nil components, a nil Registry
-// included, are not errors (see Options). Callers that can refuse to start,
-// such as a daemon, call it before Handler.
+// the first request using it, and a nil or clashing entry of Collectors.
+// Each is a *ValidationError naming the field ("usage", "dashboard",
+// "collectors[2]"), joined with errors.Join; nil when o is usable. Nil
+// components, a nil Registry included, are not errors (see Options).
+// Callers that can refuse to start, such as a daemon, call it before
+// Handler.
 func (o Options) Validate() error {
 	var p antifragile.Problems
 	p.Add(nilcheck.Optional("usage", o.Usage))
 	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
+	_, err := metricsRegistry(o)
+	p.Add(err)
 	return p.Err()
 }
 
@@ -236,9 +244,11 @@ func Handler(opts Options) http.Handler {
 			s.usage = u
 		}
 	}
-	preg := prometheus.NewRegistry()
-	preg.MustRegister(newCollector(s))
-	s.metrics = promhttp.HandlerFor(preg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	preg, err := metricsRegistry(opts)
+	if err != nil { // Validate has refused these options already
+		return misconfiguredHandler{err: errMisconfigured(err), log: opts.Logger}
+	}
+	s.metrics = metricsHandler(preg)
 
 	s.paths = http.NewServeMux()
 	for _, rt := range s.routeTable() {

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/antifragile-go/antifragile/ops"
 	"github.com/antifragile-go/antifragile/system"
 )
@@ -159,12 +162,23 @@ func (d *Daemon) Close(ctx context.Context) error {
 	}
 }
 
+// processCollectors are the collectors the daemon's /metrics serves beside
+// the toolkit's series: the Go runtime's (go_*) and the process's
+// (process_*: CPU, memory, open files), as any Go service exports them.
+func processCollectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	}
+}
+
 // newServer returns the HTTP server of the ops API, whose requests' base
 // context is streams.
 func (d *Daemon) newServer(streams context.Context) *http.Server {
 	o := d.cfg.Ops
 	opts := d.OpsOptions()
 	opts.AllowedHosts = d.cfg.AllowedHosts()
+	opts.Collectors = append(opts.Collectors, processCollectors()...)
 	return &http.Server{
 		Handler:           withBodyDeadline(ops.Handler(opts), orDefault(o.BodyTimeout, system.DefaultBodyTimeout)),
 		MaxHeaderBytes:    maxHeaderBytes,
