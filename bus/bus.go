@@ -424,33 +424,7 @@ func (b *Bus) accept(msg *Message) (*agent, error) {
 func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message, obs *Delivery) (reply Reply, err error) {
 	start := time.Now()
 	outcome := metering.OutcomeOK
-	defer func() {
-		took := time.Since(start)
-		a.latency.Observe(took)
-		kind := outcomeFailed
-		switch outcome {
-		case metering.OutcomeOK:
-			b.delivered.Add(1)
-			kind = outcomeDelivered
-		case metering.OutcomeRejected:
-			b.rejected.Add(1)
-			kind = outcomeRejected
-		case metering.OutcomeInjected:
-			b.injected.Add(1)
-			kind = outcomeInjected
-		default:
-			b.failed.Add(1)
-		}
-		a.stats.record(kind, took, reply.Tokens)
-		if b.cfg.Meter != nil {
-			ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, took, true, "", nil)
-			ev.Outcome, ev.Tokens = outcome, max(reply.Tokens, 0)
-			b.cfg.Meter.Record(ev)
-		}
-		if obs != nil {
-			obs.Outcome, obs.Duration = outcome, time.Since(start)
-		}
-	}()
+	defer func() { b.account(a, msg, outcome, time.Since(start), reply.Tokens, obs) }()
 	var chaosErr error
 	if b.cfg.Chaos != nil {
 		chaosErr = b.cfg.Chaos.Apply(ctx, a.name)
@@ -481,6 +455,36 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message, obs *Delivery
 		outcome = metering.OutcomeError
 	}
 	return reply, err
+}
+
+// account counts one delivery to a that ended with outcome after took —
+// in the bus's totals, the agent's metrics and histogram, the meter and
+// obs.
+func (b *Bus) account(a *agent, msg *Message, outcome metering.Outcome, took time.Duration, tokens int64, obs *Delivery) {
+	a.latency.Observe(took)
+	kind := outcomeFailed
+	switch outcome {
+	case metering.OutcomeOK:
+		b.delivered.Add(1)
+		kind = outcomeDelivered
+	case metering.OutcomeRejected:
+		b.rejected.Add(1)
+		kind = outcomeRejected
+	case metering.OutcomeInjected:
+		b.injected.Add(1)
+		kind = outcomeInjected
+	default:
+		b.failed.Add(1)
+	}
+	a.stats.record(kind, took, tokens)
+	if b.cfg.Meter != nil {
+		ev := metering.AgentMessageEvent(msg.Tenant, msg.From, msg.To, msg.Type, took, true, "", nil)
+		ev.Outcome, ev.Tokens = outcome, max(tokens, 0)
+		b.cfg.Meter.Record(ev)
+	}
+	if obs != nil {
+		obs.Outcome, obs.Duration = outcome, took
+	}
 }
 
 // call runs the handler, turning a panic into a *PanicError.
