@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/metering"
 )
 
@@ -243,23 +242,10 @@ func (s *Sink) encode(events []metering.Event) ([][]byte, error) {
 	return append(parts, s.buf[start:]), nil
 }
 
-// validateEvents checks every event's figures (metering.Event.Validate),
-// reporting each problem with the event's index in its path
-// ("events[3].tokens_processed").
+// validateEvents checks the batch (metering.ValidateEvents) before
+// anything is written.
 func validateEvents(events []metering.Event) error {
-	var p antifragile.Problems
-	for i := range events {
-		for _, err := range antifragile.Leaves(events[i].Validate()) {
-			var ve *antifragile.ValidationError
-			if errors.As(err, &ve) {
-				c := *ve
-				c.Field = fmt.Sprintf("events[%d].%s", i, ve.Field)
-				err = &c
-			}
-			p.Add(err)
-		}
-	}
-	if err := p.Err(); err != nil {
+	if err := metering.ValidateEvents(events); err != nil {
 		return fmt.Errorf("natssink: batch refused, nothing written:\n%w", err)
 	}
 	return nil

@@ -318,23 +318,10 @@ func (s *Sink) Write(ctx context.Context, events []metering.Event) error {
 	return nil
 }
 
-// validateEvents checks every event's figures (metering.Event.Validate),
-// reporting each problem with the event's index in its path
-// ("events[3].tokens_processed").
+// validateEvents checks the batch (metering.ValidateEvents) before
+// anything is written.
 func validateEvents(events []metering.Event) error {
-	var p antifragile.Problems
-	for i := range events {
-		for _, err := range antifragile.Leaves(events[i].Validate()) {
-			var ve *antifragile.ValidationError
-			if errors.As(err, &ve) {
-				c := *ve
-				c.Field = fmt.Sprintf("events[%d].%s", i, ve.Field)
-				err = &c
-			}
-			p.Add(err)
-		}
-	}
-	if err := p.Err(); err != nil {
+	if err := metering.ValidateEvents(events); err != nil {
 		return fmt.Errorf("redissink: batch refused, nothing written:\n%w", err)
 	}
 	return nil
