@@ -3,7 +3,9 @@
 // bus; bearer-token-protected writes that reset or force breakers, schedule
 // and steer recoveries, and inject or stop chaos scenarios; a Server-Sent
 // Events stream of everything that happens; liveness and readiness probes;
-// and Prometheus metrics read from the components at scrape time.
+// and Prometheus metrics read from the components at scrape time (the
+// collector of package promexport, which an application may also register
+// into its own registry, with Options.Collectors beside it).
 //
 // Handler returns one http.Handler built on the standard library's
 // ServeMux, mountable at any prefix. It starts no goroutine and registers
