@@ -71,3 +71,27 @@ func TestRegistry_LoggerNil(t *testing.T) {
 		t.Fatal(b.State())
 	}
 }
+
+// TestRegistry_LoggerOutsideLock: the handler runs after the breaker's lock
+// is released, so it may call back into the breaker (under the lock this
+// would deadlock).
+func TestRegistry_LoggerOutsideLock(t *testing.T) {
+	log, rec := logtest.New()
+	reg, err := breaker.NewRegistry(breaker.RegistryConfig{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := reg.GetOrCreate("db", breaker.Config{})
+	rec.Hook = func(r logtest.Record) {
+		if r.Str("to") == "forced_open" {
+			b.Release()
+		}
+	}
+	b.ForceOpen()
+	if b.State() != breaker.Closed {
+		t.Fatalf("state = %v: the handler's Release did not run", b.State())
+	}
+	if n := len(rec.Find("breaker: state changed")); n != 2 {
+		t.Fatalf("%d transition lines, want 2", n)
+	}
+}

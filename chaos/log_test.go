@@ -57,3 +57,22 @@ func TestEngine_Logger(t *testing.T) {
 		}
 	})
 }
+
+// TestEngine_LoggerOutsideLock: the handler runs after the engine's lock is
+// released, so it may call methods that take it.
+func TestEngine_LoggerOutsideLock(t *testing.T) {
+	log, rec := logtest.New()
+	e := newEngine(t, chaos.Config{Logger: log}, nil)
+	active := -1
+	rec.Hook = func(r logtest.Record) {
+		if r.Message == "chaos: scenario started" {
+			active = len(e.Active())
+		}
+	}
+	if _, err := e.InjectLatency("db", time.Millisecond, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if active != 1 {
+		t.Fatalf("the handler saw %d active scenarios, want 1", active)
+	}
+}

@@ -29,6 +29,12 @@ func (r Record) Str(key string) string {
 // Recorder is a slog.Handler that keeps every record at or above Debug. It
 // is safe for concurrent use.
 type Recorder struct {
+	// Hook, if set before the logger is used, is called with each record
+	// after it is kept, outside the recorder's lock: a test calls back into
+	// the component from there to show that it logs without holding its
+	// own locks (a call that needs them would deadlock otherwise).
+	Hook func(Record)
+
 	mu      sync.Mutex
 	records []Record // guarded by mu
 }
@@ -54,6 +60,9 @@ func (r *Recorder) Handle(_ context.Context, rec slog.Record) error {
 	r.mu.Lock()
 	r.records = append(r.records, out)
 	r.mu.Unlock()
+	if r.Hook != nil {
+		r.Hook(out)
+	}
 	return nil
 }
 
