@@ -31,6 +31,7 @@ var layers = map[string]int{
 	"":                          0,
 	"internal/fanout":           0,
 	"internal/flock":            0,
+	"internal/logtest":          0,
 	"internal/nilcheck":         1,
 	"backoff":                   1,
 	"latency":                   1,

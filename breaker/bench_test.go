@@ -2,6 +2,8 @@ package breaker_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/antifragile-go/antifragile/breaker"
@@ -126,6 +128,33 @@ func BenchmarkMetrics(b *testing.B) {
 			}
 			if sum == 0 {
 				b.Fatal("no calls")
+			}
+		})
+	}
+}
+
+// BenchmarkTransition measures a pair of transitions (ForceOpen, Release)
+// of a registry's breaker: without a Logger, with a disabled one (nothing
+// is formatted) and with one formatting JSON into io.Discard.
+func BenchmarkTransition(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		log  *slog.Logger
+	}{
+		{"no_logger", nil},
+		{"discard_handler", slog.New(slog.DiscardHandler)},
+		{"json_to_discard", slog.New(slog.NewJSONHandler(io.Discard, nil))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			reg, err := breaker.NewRegistry(breaker.RegistryConfig{Logger: c.log})
+			if err != nil {
+				b.Fatal(err)
+			}
+			br, _ := reg.GetOrCreate("db", breaker.Config{})
+			b.ReportAllocs()
+			for b.Loop() {
+				br.ForceOpen()
+				br.Release()
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -54,8 +55,9 @@ type Breaker struct {
 	base atomic.Pointer[resetBase]
 	lat  *latency.Histogram // the calls' durations since the last Reset; nil unless needTime
 
-	local    fanout.Hub[Event]  // this breaker's own subscribers
-	registry *fanout.Hub[Event] // the owning registry's subscribers; set before the breaker is shared
+	local    fanout.Hub[Event]           // this breaker's own subscribers
+	registry *fanout.Hub[Event]          // the owning registry's subscribers; set before the breaker is shared
+	log      atomic.Pointer[slog.Logger] // the owning registry's Logger; nil logs nothing
 
 	mu    sync.Mutex
 	timer *time.Timer // guarded by mu: open → half-open, or the half-open time limit
@@ -426,12 +428,14 @@ func Do[T any](b *Breaker, fn func() (T, error)) (T, error) {
 
 // trip opens the breaker if generation g is still the current one.
 func (b *Breaker) trip(g *gen, reason Reason) {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur.Load() != g {
 		return
 	}
-	b.transitionLocked(Open, reason)
+	ev = b.transitionLocked(Open, reason)
 }
 
 // slow reports whether the timed call t, reported at now (monotonic
@@ -447,6 +451,8 @@ func (b *Breaker) slow(t Ticket, now int64) bool {
 func (b *Breaker) probe(t Ticket, o Outcome, now int64) {
 	slow := b.needTime && o == Success && b.slow(t, now)
 	s := b.stripe()
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	g := t.g
@@ -463,18 +469,18 @@ func (b *Breaker) probe(t Ticket, o Outcome, now int64) {
 		s.successes.Add(1)
 	default:
 		s.failures.Add(1)
-		b.transitionLocked(Open, ReasonProbeFailure)
+		ev = b.transitionLocked(Open, ReasonProbeFailure)
 		return
 	}
 	if slow {
 		s.slow.Add(1)
 		if b.slowRule {
-			b.transitionLocked(Open, ReasonProbeSlow)
+			ev = b.transitionLocked(Open, ReasonProbeSlow)
 			return
 		}
 	}
 	if g.trialSuccesses.Add(1) >= int64(b.cfg.HalfOpenSuccesses) {
-		b.transitionLocked(Closed, ReasonProbeSuccess)
+		ev = b.transitionLocked(Closed, ReasonProbeSuccess)
 	}
 }
 
@@ -488,10 +494,12 @@ func (b *Breaker) openTimeout(n int) time.Duration {
 	return time.Duration(d)
 }
 
-// transitionLocked moves the breaker to state to and publishes the event.
-// The caller holds b.mu. Publishing never blocks: it only offers the event to
-// the subscriptions' buffers, so listeners never run under the lock.
-func (b *Breaker) transitionLocked(to State, reason Reason) {
+// transitionLocked moves the breaker to state to, publishes the event and
+// returns it, for the caller to log once it has released the lock (see
+// logTransition). The caller holds b.mu. Publishing never blocks: it only
+// offers the event to the subscriptions' buffers, so listeners never run
+// under the lock.
+func (b *Breaker) transitionLocked(to State, reason Reason) Event {
 	from := b.State()
 	now := time.Now()
 	b.nextGenLocked(to, now)
@@ -499,6 +507,29 @@ func (b *Breaker) transitionLocked(to State, reason Reason) {
 	ev := Event{Breaker: b.cfg.Name, From: from, To: to, At: now.UTC(), Reason: reason}
 	b.local.Publish(ev)
 	b.registry.Publish(ev)
+	return ev
+}
+
+// logTransition logs *ev, the transition a method made under b.mu, through
+// the owning registry's Logger: Warn when the breaker opens (or is forced
+// open), Info otherwise. Methods defer it before taking the lock, so that it
+// runs after the unlock; a zero *ev (no transition) or no logger costs a
+// load and a compare.
+func (b *Breaker) logTransition(ev *Event) {
+	if ev.Reason == "" {
+		return
+	}
+	l := b.log.Load()
+	if l == nil {
+		return
+	}
+	level := slog.LevelInfo
+	if ev.To == Open || ev.To == ForcedOpen {
+		level = slog.LevelWarn
+	}
+	l.LogAttrs(context.Background(), level, "breaker: state changed",
+		slog.String("breaker", ev.Breaker), slog.String("from", ev.From.String()),
+		slog.String("to", ev.To.String()), slog.String("reason", string(ev.Reason)))
 }
 
 // nextGenLocked starts the next generation, in state to, and the timer that
@@ -526,10 +557,12 @@ func (b *Breaker) nextGenLocked(to State, now time.Time) {
 
 // timeout moves an open breaker of generation g to half-open.
 func (b *Breaker) timeout(g *gen) {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur.Load() == g {
-		b.transitionLocked(HalfOpen, ReasonTimeout)
+		ev = b.transitionLocked(HalfOpen, ReasonTimeout)
 	}
 }
 
@@ -537,13 +570,15 @@ func (b *Breaker) timeout(g *gen) {
 // trial still unreported the breaker opens again; otherwise the limit starts
 // over.
 func (b *Breaker) halfOpenExpired(g *gen) {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur.Load() != g {
 		return
 	}
 	if g.permits.Load() > g.trialSuccesses.Load() {
-		b.transitionLocked(Open, ReasonHalfOpenTimeout)
+		ev = b.transitionLocked(Open, ReasonHalfOpenTimeout)
 		return
 	}
 	b.timer = time.AfterFunc(b.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
@@ -566,11 +601,13 @@ func (b *Breaker) Trip(reason string) bool {
 	if r == "" {
 		r = reasonTrip
 	}
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.State() {
 	case Closed, HalfOpen:
-		b.transitionLocked(Open, r)
+		ev = b.transitionLocked(Open, r)
 		return true
 	}
 	return false
@@ -579,24 +616,28 @@ func (b *Breaker) Trip(reason string) bool {
 // ForceOpen holds the breaker open until Release or Reset; no timeout ends
 // it. It reports whether the state changed (false if it was already forced).
 func (b *Breaker) ForceOpen() bool {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.State() == ForcedOpen {
 		return false
 	}
-	b.transitionLocked(ForcedOpen, ReasonForced)
+	ev = b.transitionLocked(ForcedOpen, ReasonForced)
 	return true
 }
 
 // Release closes a forced-open breaker and reports whether it was forced
 // open; other states are left alone.
 func (b *Breaker) Release() bool {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.State() != ForcedOpen {
 		return false
 	}
-	b.transitionLocked(Closed, ReasonReleased)
+	ev = b.transitionLocked(Closed, ReasonReleased)
 	return true
 }
 
@@ -605,6 +646,8 @@ func (b *Breaker) Release() bool {
 // flight become late. Resetting a closed breaker starts a new generation
 // without an event.
 func (b *Breaker) Reset() {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	nb := &resetBase{totals: b.ctr.sum(b.used.Load()), trips: b.tripCount.Load()}
@@ -617,7 +660,7 @@ func (b *Breaker) Reset() {
 		b.lat.Reset()
 	}
 	if b.State() != Closed {
-		b.transitionLocked(Closed, ReasonReset)
+		ev = b.transitionLocked(Closed, ReasonReset)
 		return
 	}
 	b.nextGenLocked(Closed, time.Now())
@@ -626,10 +669,12 @@ func (b *Breaker) Reset() {
 // Disable makes the breaker admit every call and never trip, while still
 // recording outcomes, until Reset.
 func (b *Breaker) Disable() {
+	var ev Event
+	defer b.logTransition(&ev) // after the unlock below
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.State() != Disabled {
-		b.transitionLocked(Disabled, ReasonDisabled)
+		ev = b.transitionLocked(Disabled, ReasonDisabled)
 	}
 }
 

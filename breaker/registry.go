@@ -1,8 +1,10 @@
 package breaker
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"sync"
@@ -37,6 +39,13 @@ type RegistryConfig struct {
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
 	ConstitutionalHash string
+	// Logger receives a line per state change of every breaker the
+	// registry holds (keys breaker, from, to, reason; Warn when a breaker
+	// opens or is forced open, Info otherwise), logged after the breaker's
+	// lock is released, and a Debug line when a breaker is added or
+	// removed. Calls through a breaker (Allow, Done) never log. nil means
+	// no logging.
+	Logger *slog.Logger `json:"-"`
 }
 
 // Registry holds named breakers and fans out the events of all of them.
@@ -47,6 +56,7 @@ type Registry struct {
 	dflt Config
 	hash string
 	hub  fanout.Hub[Event]
+	log  *slog.Logger // nil: none
 
 	mu       sync.RWMutex
 	breakers map[string]*Breaker // guarded by mu
@@ -62,7 +72,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if err := cfg.Default.Validate(); err != nil {
 		return nil, fmt.Errorf("breaker: default config: %w", err)
 	}
-	return &Registry{dflt: cfg.Default, hash: hash, breakers: make(map[string]*Breaker)}, nil
+	return &Registry{dflt: cfg.Default, hash: hash, log: cfg.Logger, breakers: make(map[string]*Breaker)}, nil
 }
 
 // ConstitutionalHash returns the registry's validated hash.
@@ -97,9 +107,11 @@ func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 		return b, nil
 	}
 	nb.registry = &r.hub
+	nb.log.Store(r.log)
 	r.breakers[name] = nb
 	r.mu.Unlock()
 	r.hub.Publish(Event{Breaker: name, From: Closed, To: Closed, At: time.Now().UTC(), Reason: ReasonAdded})
+	r.logMembership(name, ReasonAdded)
 	return nb, nil
 }
 
@@ -122,13 +134,23 @@ func (r *Registry) Register(name string, b *Breaker) error {
 	}
 	b.mu.Lock()
 	b.registry = &r.hub
+	b.log.Store(r.log)
 	b.cfg.Name = name
 	b.mu.Unlock()
 	r.breakers[name] = b
 	st := b.State()
 	r.mu.Unlock()
 	r.hub.Publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonAdded})
+	r.logMembership(name, ReasonAdded)
 	return nil
+}
+
+// logMembership logs, at Debug, that the breaker name was added or removed.
+func (r *Registry) logMembership(name string, reason Reason) {
+	if r.log != nil {
+		r.log.LogAttrs(context.Background(), slog.LevelDebug, "breaker: registry changed",
+			slog.String("breaker", name), slog.String("reason", string(reason)))
+	}
 }
 
 // Get returns the breaker named name.
@@ -152,6 +174,7 @@ func (r *Registry) Remove(name string) bool {
 	b.stop()
 	st := b.State()
 	r.hub.Publish(Event{Breaker: name, From: st, To: st, At: time.Now().UTC(), Reason: ReasonRemoved})
+	r.logMembership(name, ReasonRemoved)
 	return true
 }
 

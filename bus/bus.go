@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,11 @@ type Config struct {
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. Messages must carry it.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
+	// Logger receives a line when an agent is registered or unregistered
+	// (Info, key agent), logged once the bus's lock is released, and one
+	// per handler panic (Error, keys agent, type, message_id, panic).
+	// Delivering a message never logs otherwise. nil means no logging.
+	Logger *slog.Logger `json:"-"`
 }
 
 // agent is one registered recipient. Its fields never change after Register.
@@ -282,6 +288,22 @@ func (b *Bus) Register(name string, h Handler) error {
 	if err != nil {
 		return err
 	}
+	if err := b.add(name, h, br); err != nil {
+		return err
+	}
+	b.logAgent("bus: agent registered", name)
+	return nil
+}
+
+// logAgent logs msg about the agent name at Info (see Config.Logger).
+func (b *Bus) logAgent(msg, name string) {
+	if b.cfg.Logger != nil {
+		b.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("agent", name))
+	}
+}
+
+// add is Register under b.mu.
+func (b *Bus) add(name string, h Handler, br *breaker.Breaker) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cur := *b.agents.Load()
@@ -305,6 +327,15 @@ func (b *Bus) Register(name string, h Handler) error {
 // pending published messages are dropped and counted; its breaker stays in
 // the registry.
 func (b *Bus) Unregister(name string) bool {
+	if !b.remove(name) {
+		return false
+	}
+	b.logAgent("bus: agent unregistered", name)
+	return true
+}
+
+// remove is Unregister under b.mu.
+func (b *Bus) remove(name string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cur := *b.agents.Load()
@@ -492,9 +523,20 @@ func (b *Bus) call(ctx context.Context, a *agent, msg *Message) (reply Reply, er
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Agent: a.name, Value: v}
+			b.logPanic(a, msg, v)
 		}
 	}()
 	return a.handler(ctx, *msg)
+}
+
+// logPanic logs the panic v of a's handler on msg (see Config.Logger). It
+// runs on the delivering goroutine, which holds no lock of the bus.
+func (b *Bus) logPanic(a *agent, msg *Message, v any) {
+	if b.cfg.Logger != nil {
+		b.cfg.Logger.LogAttrs(context.Background(), slog.LevelError, "bus: handler panicked",
+			slog.String("agent", a.name), slog.String("type", msg.Type),
+			slog.String("message_id", msg.ID), slog.Any("panic", v))
+	}
 }
 
 // Run drains every agent's mailbox, one worker goroutine per agent, until

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
@@ -96,6 +97,12 @@ type Config struct {
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
+	// Logger receives a line when a scenario starts and when it ends (Info,
+	// keys scenario, type, target, reason) and one per emergency stop or
+	// stop condition that aborts everything (Warn, keys reason, scenarios),
+	// logged once the engine's lock is released. The hot-path checks never
+	// log. nil means no logging.
+	Logger *slog.Logger `json:"-"`
 }
 
 // WithDefaults returns c with every zero field set to the default New

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
@@ -79,6 +80,7 @@ type Engine struct {
 	pools      map[string]*Pool          // guarded by mu
 	burners    map[*burner]struct{}      // guarded by mu: started, not yet seen exited
 	closed     bool                      // guarded by mu
+	toLog      []Event                   // guarded by mu: events published under mu, for unlockAndLog
 	running    bool                      // guarded by mu: Run is running
 	runDone    chan struct{}             // guarded by mu: closed when Run returns
 	stopReason string                    // guarded by mu
@@ -215,7 +217,7 @@ func (e *Engine) inject(s Scenario) (*active, error) {
 	}
 
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlockAndLog()
 	if err := e.refusal(); err != nil {
 		return nil, err
 	}
@@ -481,8 +483,31 @@ func (e *Engine) endLocked(a *active, reason Reason) {
 	}
 }
 
+// publish publishes a's event and, with a Logger, keeps it for
+// unlockAndLog. The caller holds e.mu.
 func (e *Engine) publish(a *active, kind EventKind, reason Reason) {
-	e.hub.Publish(Event{Scenario: a.s.Name, Type: a.s.Type, Target: a.s.Target, Kind: kind, Reason: reason, At: time.Now()})
+	ev := Event{Scenario: a.s.Name, Type: a.s.Type, Target: a.s.Target, Kind: kind, Reason: reason, At: time.Now()}
+	e.hub.Publish(ev)
+	if e.cfg.Logger != nil {
+		e.toLog = append(e.toLog, ev)
+	}
+}
+
+// unlockAndLog releases e.mu, then logs the events published under it (see
+// Config.Logger).
+func (e *Engine) unlockAndLog() {
+	evs := e.toLog
+	e.toLog = nil
+	e.mu.Unlock()
+	for _, ev := range evs {
+		msg := "chaos: scenario started"
+		if ev.Kind == EventEnded {
+			msg = "chaos: scenario ended"
+		}
+		e.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, msg,
+			slog.String("scenario", ev.Scenario), slog.String("type", string(ev.Type)),
+			slog.String("target", ev.Target), slog.String("reason", string(ev.Reason)))
+	}
 }
 
 // expire ends the scenario name of generation gen when its timer fires. A
@@ -490,7 +515,7 @@ func (e *Engine) publish(a *active, kind EventKind, reason Reason) {
 // alone. It does not wait for burners to exit.
 func (e *Engine) expire(name string, gen uint64) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlockAndLog()
 	a := e.scenarios[name]
 	if a == nil || a.gen != gen {
 		return
@@ -512,7 +537,7 @@ func (e *Engine) Deactivate(name string) bool {
 	}
 	e.endLocked(a, ReasonDeactivated)
 	e.rebuildLocked()
-	e.mu.Unlock()
+	e.unlockAndLog()
 	wait(a.burner)
 	return true
 }
@@ -528,7 +553,7 @@ func (e *Engine) end(name string, gen uint64, reason Reason) {
 	}
 	e.endLocked(a, reason)
 	e.rebuildLocked()
-	e.mu.Unlock()
+	e.unlockAndLog()
 	wait(a.burner)
 }
 
@@ -573,8 +598,13 @@ func (e *Engine) abort(reason Reason, why string) {
 		e.stopReason = why
 	}
 	e.closeHaltLocked()
+	n := len(e.scenarios)
 	bs := e.endAllLocked(reason)
-	e.mu.Unlock()
+	e.unlockAndLog()
+	if e.cfg.Logger != nil {
+		e.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "chaos: emergency stop",
+			slog.String("reason", why), slog.Int("scenarios", n))
+	}
 	for _, b := range bs {
 		wait(b)
 	}
@@ -606,7 +636,7 @@ func (e *Engine) Reset() {
 		e.stopReason = ""
 		e.stopped.Store(false)
 	}
-	e.mu.Unlock()
+	e.unlockAndLog()
 	for _, b := range bs {
 		wait(b)
 	}
@@ -631,7 +661,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		bs = append(bs, b)
 	}
 	runDone := e.runDone
-	e.mu.Unlock()
+	e.unlockAndLog()
 	for _, b := range bs {
 		select {
 		case <-b.done:
@@ -690,7 +720,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.rebuildLocked()
 		e.running = false
 		e.runDone = nil
-		e.mu.Unlock()
+		e.unlockAndLog()
 		for _, b := range bs {
 			wait(b)
 		}

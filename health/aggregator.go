@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -277,6 +278,26 @@ func (a *Aggregator) collect(record bool) *Report {
 	if a.cfg.Disabled {
 		return a.unknown
 	}
+	r, prev := a.collectLocked(record)
+	if r.Status != prev && a.cfg.Logger != nil {
+		a.logChange(r, prev)
+	}
+	return r
+}
+
+// logChange logs the status change to r from prev (see Config.Logger).
+func (a *Aggregator) logChange(r *Report, prev Status) {
+	level := slog.LevelInfo
+	if r.Status == Critical {
+		level = slog.LevelWarn
+	}
+	a.cfg.Logger.LogAttrs(context.Background(), level, "health: status changed",
+		slog.String("status", r.Status.String()), slog.String("previous", prev.String()),
+		slog.Float64("score", float64(r.Score)))
+}
+
+// collectLocked is collect under cmu; it also returns the previous status.
+func (a *Aggregator) collectLocked(record bool) (*Report, Status) {
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
 	v := a.members()
@@ -300,7 +321,7 @@ func (a *Aggregator) collect(record bool) *Report {
 		}
 		a.hub.Publish(r)
 	}
-	return r
+	return r, prev.Status
 }
 
 // History returns the snapshots taken at or after now − window, oldest

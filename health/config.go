@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -101,6 +102,12 @@ type Config struct {
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. A wrong hash is refused by New.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
+
+	// Logger receives a line per status change (keys status, previous,
+	// score; Warn when the status becomes CRITICAL, Info otherwise), logged
+	// by the collection that saw it once its lock is released. nil means no
+	// logging.
+	Logger *slog.Logger `json:"-"`
 }
 
 // WithDefaults returns c with every zero field set to the default New

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -135,6 +136,13 @@ type Config struct {
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
+
+	// Logger receives a line when an attempt starts (Info) and one when it
+	// ends (keys service, attempt, state, error; Info on success, Warn when
+	// the task will be retried or was cancelled, Error when it failed or
+	// awaits an operator), logged by the goroutine running the attempt
+	// outside the orchestrator's lock. nil means no logging.
+	Logger *slog.Logger `json:"-"`
 }
 
 // WithDefaults returns c with every zero field set to the default New

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -231,6 +232,10 @@ func (o *Orchestrator) Execute(ctx context.Context, name string) (Result, error)
 // The attempt runs without o.mu; its outcome is applied under it, and the
 // loop of Run is woken afterwards.
 func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
+	if l := o.cfg.Logger; l != nil {
+		l.LogAttrs(context.Background(), slog.LevelInfo, "recovery: attempt started",
+			slog.String("service", a.t.name), slog.Int("attempt", a.n))
+	}
 	start := o.now()
 	err, passed := runAttempt(a.ctx, a.policy)
 	end := o.now()
@@ -255,7 +260,26 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 	}
 	o.mu.Unlock()
 	o.poke()
+	o.logResult(res)
 	return res
+}
+
+// logResult logs the outcome of an attempt (see Config.Logger).
+func (o *Orchestrator) logResult(res Result) {
+	l := o.cfg.Logger
+	if l == nil {
+		return
+	}
+	level := slog.LevelWarn
+	switch {
+	case res.Success:
+		level = slog.LevelInfo
+	case res.State == Failed || res.State == AwaitingManual:
+		level = slog.LevelError
+	}
+	l.LogAttrs(context.Background(), level, "recovery: attempt ended",
+		slog.String("service", res.Service), slog.Int("attempt", res.AttemptNumber),
+		slog.String("state", res.State.String()), slog.String("error", res.Error))
 }
 
 // finishLocked ends t's attempt: t is no longer in flight, the attempt's

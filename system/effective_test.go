@@ -103,12 +103,13 @@ func TestConfig_Effective(t *testing.T) {
 func checkEffective(t *testing.T, eff *system.Config, sys *system.System) {
 	t.Helper()
 	engine := sys.Chaos().Config()
-	engine.StopConditions = nil
+	engine.StopConditions, engine.Logger = nil, nil // not data: the system hands its own logger
 	if !reflect.DeepEqual(eff.Chaos.Engine, engine) {
 		t.Errorf("chaos: shown %+v, runs %+v", eff.Chaos.Engine, engine)
 	}
 	shownHealth, runsHealth := eff.Health, sys.Health().Config()
 	shownHealth.Weights, runsHealth.Weights = nil, nil // the aggregator keeps them apart
+	runsHealth.Logger = nil                            // not data: the system hands its own logger
 	if !reflect.DeepEqual(shownHealth, runsHealth) {
 		t.Errorf("health: shown %+v, runs %+v", shownHealth, runsHealth)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -97,7 +96,7 @@ func New(cfg Config) (*System, error) {
 		done:    make(chan struct{}),
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.token = s.cfg.Token()
 	if err := s.checkExposure(); err != nil {
@@ -186,7 +185,7 @@ func (s *System) buildBreakers() error {
 	dflt := s.cfg.Breakers.Default
 	dflt.ConstitutionalHash = s.hash(dflt.ConstitutionalHash)
 	var err error
-	if s.reg, err = breaker.NewRegistry(breaker.RegistryConfig{Default: dflt, ConstitutionalHash: s.cfg.ConstitutionalHash}); err != nil {
+	if s.reg, err = breaker.NewRegistry(breaker.RegistryConfig{Default: dflt, ConstitutionalHash: s.cfg.ConstitutionalHash, Logger: s.log}); err != nil {
 		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.cfg.Breakers.Named)) {
@@ -197,9 +196,18 @@ func (s *System) buildBreakers() error {
 	return nil
 }
 
+// logger returns l, a component's own Logger, or the system's when l is nil.
+func (s *System) logger(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
+	}
+	return s.log
+}
+
 func (s *System) buildHealth() error {
 	hc := s.cfg.Health
 	hc.ConstitutionalHash = s.hash(hc.ConstitutionalHash)
+	hc.Logger = s.logger(hc.Logger)
 	var err error
 	s.health, err = health.New(hc, s.reg)
 	return err
@@ -208,6 +216,7 @@ func (s *System) buildHealth() error {
 func (s *System) buildRecovery() error {
 	rc := s.cfg.Recovery
 	rc.ConstitutionalHash = s.hash(rc.ConstitutionalHash)
+	rc.Logger = s.logger(rc.Logger)
 	rc.DefaultPolicy.ConstitutionalHash = s.hash(rc.DefaultPolicy.ConstitutionalHash)
 	rc.Policies = maps.Clone(rc.Policies)
 	for name, p := range rc.Policies {
@@ -222,6 +231,7 @@ func (s *System) buildRecovery() error {
 func (s *System) buildChaos() error {
 	cc := s.cfg.Chaos.Engine
 	cc.ConstitutionalHash = s.hash(cc.ConstitutionalHash)
+	cc.Logger = s.logger(cc.Logger)
 	if s.cfg.Chaos.StopOnCritical {
 		agg := s.health
 		cc.StopConditions = append(slices.Clone(cc.StopConditions), chaos.StopCondition{
@@ -308,6 +318,7 @@ func (s *System) buildBus() error {
 	bc := s.cfg.Bus
 	bc.ConstitutionalHash = s.hash(bc.ConstitutionalHash)
 	bc.Registry, bc.Chaos, bc.Meter = s.reg, s.chaos, s.meter
+	bc.Logger = s.logger(bc.Logger)
 	var err error
 	s.bus, err = bus.New(bc)
 	return err
