@@ -181,26 +181,30 @@ func (e *Engine) Inject(s Scenario) (Scenario, error) {
 	return a.s.clone(), nil
 }
 
-func (e *Engine) inject(s Scenario) (*active, error) {
+// admit checks s before it is activated — the refusal in force, its own
+// validity, the stop conditions, strict targets and the engine's bounds —
+// and returns the copy to activate, with its duration capped, and whether
+// stop conditions guard it.
+func (e *Engine) admit(s Scenario) (Scenario, bool, error) {
 	if err := e.refusal(); err != nil {
-		return nil, err
+		return Scenario{}, false, err
 	}
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return Scenario{}, false, err
 	}
 	s = s.clone()
 	s.ConstitutionalHash = antifragile.HashOrDefault(s.ConstitutionalHash)
 	conds := slices.Concat(e.cfg.StopConditions, s.StopConditions)
 	if c, ok := firstHolding(conds); ok {
-		return nil, fmt.Errorf("%w: %q (scenario %q not started)", ErrStopCondition, c.Name, s.Name)
+		return Scenario{}, false, fmt.Errorf("%w: %q (scenario %q not started)", ErrStopCondition, c.Name, s.Name)
 	}
 	if e.cfg.StrictTargets {
 		if err := e.CheckTargets(s); err != nil {
-			return nil, err
+			return Scenario{}, false, err
 		}
 	}
 	if s.Type == TypeLatency && s.Delay > e.cfg.MaxDelay {
-		return nil, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.cfg.MaxDelay)
+		return Scenario{}, false, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.cfg.MaxDelay)
 	}
 	s.Active = true
 	s.CreatedAt = time.Now()
@@ -208,7 +212,15 @@ func (e *Engine) inject(s Scenario) (*active, error) {
 	if s.Duration > e.cfg.MaxDuration {
 		s.CappedFrom, s.Duration = s.Duration, e.cfg.MaxDuration
 	}
-	a := &active{s: s, targets: s.Targets(), guarded: len(conds) > 0, done: make(chan struct{})}
+	return s, len(conds) > 0, nil
+}
+
+func (e *Engine) inject(s Scenario) (*active, error) {
+	s, guarded, err := e.admit(s)
+	if err != nil {
+		return nil, err
+	}
+	a := &active{s: s, targets: s.Targets(), guarded: guarded, done: make(chan struct{})}
 	if s.Type == TypeError && s.ErrorRate > 0 {
 		a.errs = make(map[string]*InjectedError, len(a.targets))
 		for _, t := range a.targets {
