@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/cluster"
+	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/internal/browsertest"
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/internal/natstest"
@@ -224,4 +227,76 @@ func TestDashboard_cluster(t *testing.T) {
 			t.Error("the cluster panel shows without cluster mode")
 		}
 	})
+}
+
+// simulateMembers runs n bare cluster members (a registry each, the
+// breaker payments forced open on every tenth) on their own connections
+// to url until the test ends.
+func simulateMembers(t *testing.T, url string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var stores []*clusternats.Store
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		for _, s := range stores {
+			_ = s.Close(context.Background())
+		}
+	})
+	for i := range n {
+		reg, err := breaker.NewRegistry(breaker.RegistryConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := reg.GetOrCreate("payments", breaker.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			b.ForceOpen()
+		}
+		st, err := clusternats.Open(ctx, clusternats.Config{URL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stores = append(stores, st)
+		m, err := cluster.New(cluster.Config{
+			Name: "shop", Instance: fmt.Sprintf("sim-%03d", i), Labels: map[string]string{"zone": fmt.Sprintf("z%d", i%3)},
+		}, cluster.Sources{Breakers: reg}, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			if err := m.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("member %d: %v", i, err)
+			}
+		})
+	}
+}
+
+// TestDashboard_cluster200: the panel with 200 instances (199 simulated
+// members and the serving system) lists them all and rolls the breaker up;
+// what a render costs in the page is logged (data-render-ms).
+func TestDashboard_cluster200(t *testing.T) {
+	nats := natstest.Start(t)
+	web := runClusterSystem(t, nats.URL(), "web-0", "a", "")
+	simulateMembers(t, nats.URL(), 199)
+	srv := httptest.NewServer(web.Handler())
+	t.Cleanup(srv.Close)
+
+	ctx := browsertest.Start(t, browsertest.Config{})
+	do(t, ctx, 10*time.Second,
+		chromedp.Navigate(srv.URL+"/?poll=3600"),
+		chromedp.WaitVisible(`#cluster-panel[data-cluster="on"]`),
+	)
+	until(t, ctx, 15*time.Second, `document.querySelectorAll('#cluster-instances tr[data-fresh="live"]').length === 200`)
+	until(t, ctx, 5*time.Second, `(document.querySelector('[data-rollup="payments"] .fail') || {}).textContent === 'open on 20 of 200'`)
+	// Three more polls, each applying 200 rows in place.
+	n := eval[int](t, ctx, `Number(document.getElementById('cluster-panel').dataset.renders)`)
+	until(t, ctx, 15*time.Second, fmt.Sprintf(`Number(document.getElementById('cluster-panel').dataset.renders) >= %d`, n+3))
+	t.Logf("cluster panel render with 200 instances: last %s ms, max %s ms",
+		eval[string](t, ctx, `document.getElementById('cluster-panel').dataset.renderMs`),
+		eval[string](t, ctx, `document.getElementById('cluster-panel').dataset.renderMaxMs`))
+	browsertest.ScreenshotViewport(t, ctx, "dashboard-cluster-200.png")
 }
