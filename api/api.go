@@ -180,6 +180,11 @@ type Metering struct {
 type Hello struct {
 	Health             *health.Report `json:"health"`
 	ConstitutionalHash string         `json:"constitutional_hash"`
+	// Cluster is true when the server is in cluster mode (the /cluster
+	// routes answer), ClusterUsage when GET /cluster/usage does: the
+	// dashboard asks for them only then.
+	Cluster      bool `json:"cluster,omitempty"`
+	ClusterUsage bool `json:"cluster_usage,omitempty"`
 }
 
 // DecodeStrict decodes exactly one JSON value from r into dst, the way the

@@ -32,7 +32,7 @@ func (s *server) getEvents(w http.ResponseWriter, r *http.Request) {
 	subs := s.subscribe()
 	defer subs.close()
 
-	hello := api.Hello{ConstitutionalHash: s.hash()}
+	hello := api.Hello{ConstitutionalHash: s.hash(), Cluster: s.opts.Cluster != nil, ClusterUsage: s.opts.ClusterUsage != nil}
 	if s.opts.Health != nil {
 		hello.Health, _ = s.currentReport()
 	}

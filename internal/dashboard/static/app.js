@@ -7,7 +7,8 @@
 //     event stream, and when the tab becomes visible again;
 //   - the server-sent events of GET events (kinds hello, breaker, health,
 //     recovery, chaos), applied as they come;
-//   - polling: the bus (traffic) and metering every second, so that rates
+//   - polling: the bus (traffic) and metering every second, the cluster
+//     view (in cluster mode, which the hello event announces) every 2 s, so that rates
 //     come from consecutive samples from the first second on; as a
 //     fallback for the event stream, health history every 2 s and the rest
 //     every 5 s (?poll=N sets the slow period in seconds).
@@ -1384,6 +1385,232 @@
     tip.style.transform = 'translateX(' + Math.round(px + 14 + w > width ? Math.max(0, px - w - 14) : px + 14) + 'px)';
   }
 
+  // ---------- cluster ----------
+  // The panel shows only when GET cluster answers: a 404 (an older server)
+  // or 503 (no cluster mode) hides it. Instance rows and breaker rollups are
+  // keyed and updated in place, one batch per animation frame, so a view of
+  // hundreds of instances costs a few text updates a second.
+  const clusterPanel = $('#cluster-panel');
+  const clusterRows = new Map(); // instance -> {el, f: {}, vals: {}}
+  const rollupRows = new Map(); // breaker -> {el, name, text}
+  let clusterView = null;
+  let clusterQueued = false;
+  let clusterRenderMax = 0;
+  let clusterRenders = 0;
+  let clusterLever = null;
+  // The hello event says whether the server is in cluster mode and serves
+  // cluster usage; the page asks for those routes only then, so that a
+  // server without them sees no failing requests.
+  let clusterMode = false;
+  let clusterUsageMode = false;
+  function onClusterHello(d) {
+    clusterMode = !!(d && d.cluster);
+    clusterUsageMode = !!(d && d.cluster_usage);
+    if (!clusterMode) { clusterOff(); return; }
+    fetchCluster().catch(() => {});
+  }
+  function clusterOff() {
+    clusterPanel.hidden = true;
+    clusterPanel.dataset.cluster = 'off';
+  }
+  async function fetchCluster() {
+    if (!clusterMode) return;
+    let v;
+    try {
+      v = await getJSON('cluster');
+    } catch (err) {
+      if (err && (err.status === 404 || err.status === 503)) { clusterOff(); return; }
+      throw err;
+    }
+    clusterPanel.hidden = false;
+    clusterPanel.dataset.cluster = 'on';
+    clusterView = v;
+    scheduleCluster();
+    await settle([fetchLever(), fetchClusterUsage()]);
+  }
+  async function fetchLever() {
+    clusterLever = await getJSON('cluster/lever');
+    scheduleCluster();
+  }
+  async function fetchClusterUsage() {
+    let u;
+    try {
+      if (!clusterUsageMode) throw new Error('no cluster usage');
+      u = await getJSON('cluster/usage');
+    } catch (_) {
+      $('#cluster-usage').hidden = true;
+      return;
+    }
+    renderClusterUsage(u);
+  }
+  function scheduleCluster() {
+    if (clusterQueued) return;
+    clusterQueued = true;
+    requestAnimationFrame(() => { clusterQueued = false; renderCluster(); });
+  }
+  function renderCluster() {
+    const v = clusterView;
+    if (!v) return;
+    const t0 = performance.now();
+    const list = Array.isArray(v.instances) ? v.instances : [];
+    setText($('#cluster-name'), v.cluster || '');
+    setText($('#cluster-count'), fmtInt(list.length));
+    const st = $('#cluster-status');
+    setText(st, v.status || 'UNKNOWN');
+    st.dataset.status = v.status || 'UNKNOWN';
+    setText($('#cluster-fresh'), `${fmtInt(v.live)} live · ${fmtInt(v.stale_count)} stale · ${fmtInt(v.lost)} lost`);
+    $('#cluster-stale').hidden = !v.stale;
+    if (v.stale) setText($('#cluster-stale-text'), 'the control plane could not be read (' + (v.error || 'no answer') + '); ages count from the last read.');
+    renderInstances(list);
+    renderRollups(Array.isArray(v.breakers) ? v.breakers : []);
+    renderPulled(v.pulled_down_by || {});
+    renderLever(clusterLever || v.lever || {});
+    // What a render costs, for tests and the curious (data-render-ms).
+    const ms = performance.now() - t0;
+    clusterRenderMax = Math.max(clusterRenderMax, ms);
+    clusterPanel.dataset.renderMs = ms.toFixed(1);
+    clusterPanel.dataset.renderMaxMs = clusterRenderMax.toFixed(1);
+    clusterPanel.dataset.renders = String(++clusterRenders);
+  }
+  function makeInstanceRow(name) {
+    const tr = el('tr');
+    tr.dataset.instance = name;
+    const row = { el: tr, f: {}, vals: {} };
+    for (const [k, cls] of [['name', 'inst'], ['labels', 'labels'], ['status', 'st'], ['score', 'num'], ['open', 'num'], ['chaos', 'num'], ['age', 'num'], ['fresh', 'fresh']]) {
+      row.f[k] = el('td', cls);
+      tr.appendChild(row.f[k]);
+    }
+    setText(row.f.name, name);
+    row.f.name.title = name;
+    return row;
+  }
+  function instanceCells(in_) {
+    const labels = Object.keys(in_.labels || {}).sort().map((k) => k + '=' + in_.labels[k]).join(' ');
+    const fresh = in_.lost ? 'lost' : in_.stale ? 'stale' : in_.hash_mismatch ? 'hash mismatch' : 'live';
+    const ageMs = parseDuration(in_.age);
+    return {
+      labels, status: in_.status || 'UNKNOWN', score: fmtScore(in_.health_score),
+      open: fmtInt(in_.open_count) + (in_.forced_count ? ' · ' + fmtInt(in_.forced_count) + ' forced' : ''),
+      chaos: (in_.chaos_stopped ? 'stopped ' : '') + fmtInt(in_.chaos_count),
+      age: isFinite(ageMs) ? (ageMs < 1000 ? Math.round(ageMs) + 'ms' : fmtSecs(ageMs)) + ' ago' : '–',
+      fresh,
+    };
+  }
+  function renderInstances(list) {
+    const seen = new Set();
+    let added = false;
+    for (const in_ of list) {
+      if (!in_ || typeof in_.instance !== 'string') continue;
+      seen.add(in_.instance);
+      let row = clusterRows.get(in_.instance);
+      if (!row) { row = makeInstanceRow(in_.instance); clusterRows.set(in_.instance, row); added = true; }
+      const c = instanceCells(in_);
+      for (const k in c) {
+        if (row.vals[k] !== c[k]) { row.vals[k] = c[k]; setText(row.f[k], c[k]); }
+      }
+      if (row.el.dataset.fresh !== c.fresh) row.el.dataset.fresh = c.fresh;
+      if (row.f.status.dataset.status !== c.status) row.f.status.dataset.status = c.status;
+      row.f.labels.title = c.labels;
+    }
+    for (const [name, row] of clusterRows) if (!seen.has(name)) { row.el.remove(); clusterRows.delete(name); }
+    if (added) {
+      // The view is sorted by name: append in its order, moving nodes.
+      const frag = document.createDocumentFragment();
+      for (const in_ of list) { const row = in_ && clusterRows.get(in_.instance); if (row) frag.appendChild(row.el); }
+      $('#cluster-instances').appendChild(frag);
+    }
+  }
+  const MAX_ROLLUPS = 100;
+  function renderRollups(list) {
+    const box = $('#cluster-breakers');
+    const shown = list.slice(0, MAX_ROLLUPS);
+    const keep = new Set(shown.map((b) => b.name));
+    for (const [name, r] of rollupRows) if (!keep.has(name)) { r.el.remove(); rollupRows.delete(name); }
+    let order = false;
+    for (const b of shown) {
+      let r = rollupRows.get(b.name);
+      if (!r) {
+        const li = el('li');
+        li.dataset.rollup = b.name;
+        r = { el: li, name: el('span', 'r-name', b.name), text: el('span', 'fail'), who: el('span') };
+        li.append(r.name, r.text, r.who);
+        rollupRows.set(b.name, r);
+        order = true;
+      }
+      const text = `open on ${b.open + (b.forced || 0)} of ${b.of}` + (b.half_open ? ` · half-open on ${b.half_open}` : '');
+      setText(r.text, text);
+      setText(r.who, (b.open_on || []).length ? 'pulled down by ' + b.open_on.join(', ') : '');
+      r.el.dataset.open = String(b.open + (b.forced || 0));
+      r.el.title = b.summary || '';
+    }
+    if (order) {
+      const frag = document.createDocumentFragment();
+      for (const b of shown) frag.appendChild(rollupRows.get(b.name).el);
+      box.appendChild(frag);
+    }
+    $('#cluster-breakers-empty').hidden = shown.length !== 0;
+  }
+  function renderPulled(p) {
+    const ins = (p.instances || []).map((c) => c.instance + ' (' + c.reason + ')');
+    const brs = p.breakers || [];
+    let s = '';
+    if (ins.length) s += 'Pulled down by ' + ins.slice(0, 10).join(', ') + (ins.length > 10 ? ` and ${ins.length - 10} more` : '');
+    if (brs.length) s += (s ? '; breakers ' : 'Breakers open: ') + brs.slice(0, 10).join(', ') + (brs.length > 10 ? '…' : '');
+    setText($('#cluster-pulled'), s);
+  }
+  function renderLever(l) {
+    const box = $('#cluster-lever');
+    box.dataset.stopped = l.stopped ? 'true' : 'false';
+    const at = parseTime(l.at);
+    setText($('#cluster-lever-text'), l.stopped
+      ? 'Cluster emergency stop latched' + (l.by ? ' by ' + l.by : '') + (isNaN(at) ? '' : ' at ' + new Date(at).toLocaleTimeString()) + '.'
+      : 'Cluster lever: not latched.');
+    const acked = (l.acked || []).filter((a) => a.revision === l.revision).map((a) => a.instance);
+    const pending = l.pending || [];
+    let s = '';
+    if (l.acked || l.pending) {
+      s = 'acknowledged by ' + acked.length + ' of ' + (acked.length + pending.length) + (acked.length ? ': ' + acked.slice(0, 10).join(', ') + (acked.length > 10 ? '…' : '') : '');
+      if (pending.length) s += ' · pending: ' + pending.slice(0, 10).join(', ') + (pending.length > 10 ? '…' : '');
+    }
+    setText($('#cluster-lever-acks'), s);
+    $('#cluster-stop').disabled = !!l.stopped;
+    $('#cluster-reset').disabled = !l.stopped;
+  }
+  function renderClusterUsage(u) {
+    const list = (u && Array.isArray(u.usage)) ? u.usage : [];
+    $('#cluster-usage').hidden = false;
+    setText($('#cluster-usage-stream'), u && u.stream ? 'stream ' + u.stream : '');
+    const frag = document.createDocumentFragment();
+    for (const x of list.slice(0, 200)) {
+      const tr = el('tr');
+      tr.dataset.tenant = x.tenant_id;
+      tr.append(el('td', 'tenant', x.tenant_id), el('td', 'num', fmtCount(x.count)), el('td', 'num', fmtCount(x.tokens)),
+        el('td', 'num', fmtCount(x.errors)), el('td', 'num', fmtCount(x.rejected)), el('td', 'num', fmtCount(x.injected)));
+      frag.appendChild(tr);
+    }
+    $('#cluster-usage-body').replaceChildren(frag);
+  }
+  function refreshCluster(l) {
+    if (l && typeof l.stopped === 'boolean') { clusterLever = l; scheduleCluster(); }
+    fetchCluster().catch(() => {});
+    refreshChaos();
+  }
+  async function pullClusterLever(stop) {
+    const ok = stop
+      ? await confirmAction('Cluster emergency stop', 'Latch the emergency stop on every instance of the cluster? Each ends all its chaos, releases forced breakers and refuses new injections until a cluster reset.', 'Stop the whole cluster')
+      : await confirmAction('Reset the cluster stop', 'Clear the cluster-wide emergency stop? Instances accept chaos injections again.', 'Reset cluster');
+    if (!ok) return;
+    const b = $(stop ? '#cluster-stop' : '#cluster-reset');
+    b.disabled = true;
+    try {
+      await act(stop ? 'Cluster emergency stop latched' : 'Cluster stop reset', 'POST', stop ? 'cluster/emergency-stop' : 'cluster/reset', { by: 'ops dashboard' }, refreshCluster);
+    } finally {
+      renderLever(clusterLever || {});
+    }
+  }
+  $('#cluster-stop').addEventListener('click', () => pullClusterLever(true));
+  $('#cluster-reset').addEventListener('click', () => pullClusterLever(false));
+
   // ---------- countdowns (every second) ----------
   function tickCountdowns() {
     const now = Date.now();
@@ -1428,6 +1655,7 @@
     es.addEventListener('hello', (e) => {
       const d = parse(e);
       if (d && d.health) applyHealth(d.health);
+      onClusterHello(d);
     });
     es.addEventListener('breaker', (e) => onBreakerEvent(parse(e)));
     es.addEventListener('health', (e) => applyHealth(parse(e)));
@@ -1448,7 +1676,7 @@
     if (refreshing) return refreshing;
     refreshing = settle([
       fetchHealth(), fetchHistory(true), fetchBreakers(), fetchRecovery(),
-      fetchScenarios(), fetchChaosMetrics(), fetchMetering(), fetchBus(),
+      fetchScenarios(), fetchChaosMetrics(), fetchMetering(), fetchBus(), fetchCluster(),
     ]).finally(() => { refreshing = null; });
     return refreshing;
   }
@@ -1476,6 +1704,7 @@
   connect();
   loop(RATE_MS, () => settle([fetchBus(), fetchMetering()]));
   loop(FAST_MS, () => settle([fetchHistory(false)]));
+  loop(FAST_MS, () => settle([fetchCluster()])); // a view costs the instance asked: every 2 s, not every second
   loop(SLOW_MS, () => settle([fetchBreakers(), fetchRecovery(), fetchScenarios(), fetchChaosMetrics()]));
   setInterval(() => { tickCountdowns(); updateHealthAge(); scheduleChart(); }, 1000);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshAll(); });
