@@ -213,6 +213,17 @@ func TestDashboard_cluster(t *testing.T) {
 			t.Errorf("lever reads %q", txt)
 		}
 		browsertest.Screenshot(t, ctx, "dashboard-cluster.png")
+
+		// The reset, confirmed (the token is kept), clears the lever.
+		do(t, ctx, 5*time.Second,
+			chromedp.Click(chromedp.ID("cluster-reset")),
+			chromedp.WaitVisible(chromedp.ID("confirm-ok")),
+			chromedp.Click(chromedp.ID("confirm-ok")),
+			chromedp.WaitVisible(`#cluster-lever[data-stopped="false"]`),
+		)
+		if lever, err = web1.Cluster().Lever(context.Background()); err != nil || lever.Stopped {
+			t.Fatalf("lever after the page's reset: %+v, %v", lever, err)
+		}
 	})
 
 	t.Run("stays hidden when cluster mode is off", func(t *testing.T) {

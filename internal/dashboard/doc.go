@@ -18,8 +18,12 @@
 // scenarios with the time they have left, the recently ended with why they
 // ended, a form to inject one and an emergency-stop button; and metering
 // throughput, drops and usage per tenant (events, tokens, errors, rejected
-// and injected calls). Destructive actions (reset, force open, ending a
-// scenario, the emergency stop, cancelling a recovery) ask for a
+// and injected calls). In cluster mode (announced by the hello event) a
+// cluster panel shows every instance with its freshness (stale, lost),
+// the breakers rolled up across the fleet, the cluster lever with its
+// acknowledgements and a cluster-wide emergency stop and reset, and usage
+// across instances (see docs/cluster.md). Destructive actions (reset, force open, ending a
+// scenario, the emergency stops, cancelling a recovery) ask for a
 // confirmation first. It follows the server-sent events of GET events,
 // reconnects by itself, and polls as a fallback.
 //

@@ -1489,7 +1489,7 @@
     const fresh = in_.lost ? 'lost' : in_.stale ? 'stale' : in_.hash_mismatch ? 'hash mismatch' : 'live';
     const ageMs = parseDuration(in_.age);
     return {
-      labels, status: in_.status || 'UNKNOWN', score: fmtScore(in_.health_score),
+      labels, status: in_.status || 'UNKNOWN', score: !in_.status || in_.status === 'UNKNOWN' ? '–' : fmtScore(in_.health_score),
       open: fmtInt(in_.open_count) + (in_.forced_count ? ' · ' + fmtInt(in_.forced_count) + ' forced' : ''),
       chaos: (in_.chaos_stopped ? 'stopped ' : '') + fmtInt(in_.chaos_count),
       age: isFinite(ageMs) ? (ageMs < 1000 ? Math.round(ageMs) + 'ms' : fmtSecs(ageMs)) + ' ago' : '–',
@@ -1568,7 +1568,7 @@
     const acked = (l.acked || []).filter((a) => a.revision === l.revision).map((a) => a.instance);
     const pending = l.pending || [];
     let s = '';
-    if (l.acked || l.pending) {
+    if (l.revision > 0 && (l.acked || l.pending)) { // revision 0: never pulled, nothing to acknowledge
       s = 'acknowledged by ' + acked.length + ' of ' + (acked.length + pending.length) + (acked.length ? ': ' + acked.slice(0, 10).join(', ') + (acked.length > 10 ? '…' : '') : '');
       if (pending.length) s += ' · pending: ' + pending.slice(0, 10).join(', ') + (pending.length > 10 ? '…' : '');
     }
