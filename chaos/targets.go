@@ -184,9 +184,17 @@ func newSeenTargets() *seenTargets { return &seenTargets{seed: maphash.MakeSeed(
 func (t *seenTargets) hash(target string) uint64 { return maphash.String(t.seed, target) | 1 }
 
 // note remembers target. It never blocks and allocates nothing; once the
-// table is full it only looks.
+// table is full it only looks. A name seen before usually sits in its home
+// slot, and that check inlines.
 func (t *seenTargets) note(target string) {
 	h := t.hash(target)
+	if t.slots[h&(seenSlots-1)].Load() != h {
+		t.insert(h)
+	}
+}
+
+// insert adds h to the table unless it is there or the table is full.
+func (t *seenTargets) insert(h uint64) {
 	i := h & (seenSlots - 1)
 	for range seenSlots {
 		v := t.slots[i].Load()
