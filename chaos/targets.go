@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // ErrUnknownTarget is matched (errors.Is) by the *UnknownTargetError that
@@ -176,6 +177,22 @@ type seenTargets struct {
 	seed  maphash.Seed
 	count atomic.Int64
 	slots [seenSlots]atomic.Uint64
+	// recent caches, by the address of their bytes, names already noted:
+	// callers pass the same string values again and again (constants, a
+	// breaker's name), so a hit costs two atomic loads instead of a hash.
+	// A slot's pointer keeps its string alive, so the address cannot be
+	// reused for other bytes while it is cached; the length tells apart
+	// strings that start at the same address.
+	recent [recentSlots]recentName
+}
+
+// recentSlots is the size of seenTargets.recent, a power of two.
+const recentSlots = 256
+
+// recentName is one slot of seenTargets.recent.
+type recentName struct {
+	p atomic.Pointer[byte]
+	n atomic.Int64
 }
 
 func newSeenTargets() *seenTargets { return &seenTargets{seed: maphash.MakeSeed()} }
@@ -184,12 +201,26 @@ func newSeenTargets() *seenTargets { return &seenTargets{seed: maphash.MakeSeed(
 func (t *seenTargets) hash(target string) uint64 { return maphash.String(t.seed, target) | 1 }
 
 // note remembers target. It never blocks and allocates nothing; once the
-// table is full it only looks. A name seen before usually sits in its home
-// slot, and that check inlines.
+// table is full it only looks. A string value noted before is usually
+// found in recent by its address, and that check inlines.
 func (t *seenTargets) note(target string) {
+	p := unsafe.StringData(target)
+	r := &t.recent[(uintptr(unsafe.Pointer(p))>>3)&(recentSlots-1)]
+	if r.p.Load() == p && r.n.Load() == int64(len(target)) && p != nil {
+		return
+	}
+	t.noteSlow(target, p, r)
+}
+
+// noteSlow notes target in the table and caches its address in r.
+func (t *seenTargets) noteSlow(target string, p *byte, r *recentName) {
 	h := t.hash(target)
 	if t.slots[h&(seenSlots-1)].Load() != h {
 		t.insert(h)
+	}
+	if p != nil && t.has(target) {
+		r.n.Store(int64(len(target))) // before p: a reader that sees p sees its length
+		r.p.Store(p)
 	}
 }
 

@@ -93,6 +93,28 @@ func TestEngine_Known(t *testing.T) {
 	})
 }
 
+// TestEngine_seenByAddress: the hot path's cache of names by the address of
+// their bytes tells apart strings that start at the same address, and a
+// name passed again (the cached path) stays known.
+func TestEngine_seenByAddress(t *testing.T) {
+	e := newEngine(t, chaos.Config{}, nil)
+	long := strings.Repeat("x", 3) + "validator" // built at run time: its own bytes
+	full, prefix := long[3:], long[3:8]          // "validator" and "valid" share their first byte's address
+	for range 3 {
+		_ = e.Error(full)
+	}
+	if !e.Known(full) {
+		t.Fatal("a name checked three times is unknown")
+	}
+	if e.Known(prefix) {
+		t.Fatal("a name never checked is known")
+	}
+	_ = e.Error(prefix) // same address, other length: must be noted, not taken from the cache
+	if !e.Known(prefix) {
+		t.Fatal("a name that starts where a cached one does was not noted")
+	}
+}
+
 func TestEngine_CheckTargets(t *testing.T) {
 	t.Run("names every unknown target and the field of the first", func(t *testing.T) {
 		e := newEngine(t, chaos.Config{}, newRegistry(t))
