@@ -215,37 +215,37 @@ func (t *seenTargets) note(target string) {
 // noteSlow notes target in the table and caches its address in r.
 func (t *seenTargets) noteSlow(target string, p *byte, r *recentName) {
 	h := t.hash(target)
-	if t.slots[h&(seenSlots-1)].Load() != h {
-		t.insert(h)
-	}
-	if p != nil && t.has(target) {
+	in := t.slots[h&(seenSlots-1)].Load() == h || t.insert(h)
+	if in && p != nil {
 		r.n.Store(int64(len(target))) // before p: a reader that sees p sees its length
 		r.p.Store(p)
 	}
 }
 
-// insert adds h to the table unless it is there or the table is full.
-func (t *seenTargets) insert(h uint64) {
+// insert adds h to the table unless it is there, and reports whether it is
+// there now: false only when the table is full.
+func (t *seenTargets) insert(h uint64) bool {
 	i := h & (seenSlots - 1)
 	for range seenSlots {
 		v := t.slots[i].Load()
 		if v == h {
-			return
+			return true
 		}
 		if v == 0 {
 			if t.count.Load() >= MaxSeenTargets {
-				return
+				return false
 			}
 			if t.slots[i].CompareAndSwap(0, h) {
 				t.count.Add(1)
-				return
+				return true
 			}
 			if t.slots[i].Load() == h { // another call noted it meanwhile
-				return
+				return true
 			}
 		}
 		i = (i + 1) & (seenSlots - 1)
 	}
+	return false
 }
 
 // has reports whether target was noted.
