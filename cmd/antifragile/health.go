@@ -202,7 +202,7 @@ func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Write
 				fmt.Fprintf(w, "%s    breaker %s %s -> %s (%s)\n", stamp(b.At), b.Breaker, b.From, b.To, b.Reason)
 			}
 			if last != "" { // the server has an aggregator
-				if rep, err := c.Health(ctx); err == nil {
+				if rep, err := healthSince(ctx, c, b.At); err == nil {
 					printHealth(rep)
 				}
 			}
@@ -210,6 +210,32 @@ func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Write
 	}
 	return nil
 }
+
+// healthSince returns the server's current health report once it was
+// taken at or after at (the time of a breaker transition): GET /health
+// serves the last collection, which the aggregator redoes right after a
+// transition, so the first answer may predate it. It asks again every
+// healthRetry, for at most healthWait, then returns the last answer.
+func healthSince(ctx context.Context, c *client.Client, at time.Time) (*health.Report, error) {
+	deadline := time.Now().Add(healthWait)
+	for {
+		rep, err := c.Health(ctx)
+		if err != nil || !rep.Timestamp.Before(at) || time.Now().After(deadline) {
+			return rep, err
+		}
+		select {
+		case <-ctx.Done():
+			return rep, nil
+		case <-time.After(healthRetry):
+		}
+	}
+}
+
+// How healthSince waits for a collection after a transition.
+const (
+	healthRetry = 20 * time.Millisecond
+	healthWait  = 2 * time.Second
+)
 
 // healthKey is what a printed health line shows: a line is printed when it
 // changes.
