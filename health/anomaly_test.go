@@ -74,7 +74,7 @@ func TestAnomaly_ErrorRate(t *testing.T) {
 			agg, b := anomalyAgg(t, health.AnomalyConfig{Warmup: 4, MinDuration: 2 * time.Second}, noTrip)
 			sub := agg.SubscribeAnomalies(8)
 			defer sub.Close()
-			agg.Collect() // opens the first interval
+			agg.Collect()              // opens the first interval
 			rates := []int{2, 4, 2, 4} // failures per 100 calls
 			for _, f := range rates {
 				if r := interval(t, agg, b, 100, f); len(r.Anomalies) != 0 {
