@@ -141,8 +141,13 @@ func New(cfg Config, reg *breaker.Registry) (*Aggregator, error) {
 }
 
 // Config returns the aggregator's configuration with defaults applied
-// (without Weights; see Weight).
-func (a *Aggregator) Config() Config { return a.cfg }
+// (without Weights, see Weight, and without the Anomaly.Latency function,
+// which is wiring rather than a setting).
+func (a *Aggregator) Config() Config {
+	c := a.cfg
+	c.Anomaly.Latency = nil
+	return c
+}
 
 // Register adds a custom source under name, or replaces the one registered
 // under that name. A custom source wins over a registry breaker of the same

@@ -146,9 +146,7 @@ func (c Config) withDefaults() Config {
 	if c.TopOffenders == 0 {
 		c.TopOffenders = DefaultTopOffenders
 	}
-	if c.Anomaly.Enabled {
-		c.Anomaly = c.Anomaly.withDefaults()
-	}
+	c.Anomaly = c.Anomaly.withDefaults()
 	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
 	return c
 }
