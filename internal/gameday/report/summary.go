@@ -16,8 +16,8 @@ import (
 // report.
 type phaseRow struct {
 	Name, Expect, Faults, Detect, Warn, Recover, Failed, Worst, Result string
-	Metered                                                      []string
-	Passed                                                       bool
+	Metered                                                            []string
+	Passed                                                             bool
 	// Inconclusive is set for a phase that tested nothing (and did not
 	// fail).
 	Inconclusive bool
