@@ -183,7 +183,7 @@ func printTune(w io.Writer, out *tune.Outcome) {
 	d := func(v time.Duration) string { return gameday.RoundDuration(v).String() }
 	fmt.Fprintf(tw, "time below minimum\t%s\t%s\n", d(b.BelowMin), d(a.BelowMin))
 	fmt.Fprintf(tw, "failed messages\t%d\t%d\n", b.Failed, a.Failed)
-	fmt.Fprintf(tw, "time to detect (mean)\t%s\t%s\n", d(b.TimeToDetect), d(a.TimeToDetect))
+	fmt.Fprintf(tw, "time to detect (mean of detected)\t%s (%d not)\t%s (%d not)\n", d(b.TimeToDetect), b.Undetected, d(a.TimeToDetect), a.Undetected)
 	fmt.Fprintf(tw, "time to recover (mean)\t%s\t%s\n", d(b.TimeToRecover), d(a.TimeToRecover))
 	fmt.Fprintf(tw, "verdict\t%s\t%s\n", b.Verdict, a.Verdict)
 	_ = tw.Flush()

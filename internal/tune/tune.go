@@ -95,10 +95,13 @@ type Metrics struct {
 	BelowMin time.Duration `json:"time_below_min"`
 	// Failed counts the messages that failed.
 	Failed uint64 `json:"failed"`
-	// TimeToDetect and TimeToRecover are the means over the phases with
-	// faults; an undetected or unrecovered fault counts the rest of the
-	// game day from its start or end.
+	// TimeToDetect is the mean over the phases whose faults were detected
+	// (a fault in a phase expecting steady state often is not: nothing was
+	// disturbed), Undetected how many were not. TimeToRecover is the mean
+	// over the phases with faults, an unrecovered one counting the rest of
+	// the game day from its faults' end.
 	TimeToDetect  time.Duration `json:"time_to_detect"`
+	Undetected    int           `json:"undetected"`
 	TimeToRecover time.Duration `json:"time_to_recover"`
 	// Verdict is the game day's outcome (PASS, FAIL, INCONCLUSIVE).
 	Verdict string `json:"verdict"`
@@ -114,18 +117,18 @@ func Measure(r *gameday.Result) Metrics {
 		}
 	}
 	var detect, recover time.Duration
-	n := 0
+	n, detected := 0, 0
 	for _, ph := range r.Phases {
 		m.Failed += ph.Failed
 		if !ph.Ran || !ph.HasFaults() {
 			continue
 		}
 		n++
-		switch {
-		case ph.Detected:
+		if ph.Detected {
 			detect += ph.TimeToDetect
-		default:
-			detect += r.Elapsed - ph.FaultStart
+			detected++
+		} else {
+			m.Undetected++
 		}
 		switch {
 		case ph.Recovered:
@@ -134,8 +137,11 @@ func Measure(r *gameday.Result) Metrics {
 			recover += r.Elapsed - ph.FaultEnd
 		}
 	}
+	if detected > 0 {
+		m.TimeToDetect = detect / time.Duration(detected)
+	}
 	if n > 0 {
-		m.TimeToDetect, m.TimeToRecover = detect/time.Duration(n), recover/time.Duration(n)
+		m.TimeToRecover = recover / time.Duration(n)
 	}
 	return m
 }

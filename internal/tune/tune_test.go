@@ -11,6 +11,7 @@ import (
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/tune"
 	"github.com/antifragile-go/antifragile/recovery"
+	"github.com/antifragile-go/antifragile/system"
 )
 
 // slowToHeal are settings that keep a healed dependency waiting: the
@@ -122,5 +123,28 @@ func TestValidate(t *testing.T) {
 	}
 	if err := tune.Validate(slowToHeal, nil); err != tune.ErrNoKnobs {
 		t.Errorf("no knobs: %v", err)
+	}
+}
+
+func TestOutcome_Patch(t *testing.T) {
+	out := &tune.Outcome{Changes: []tune.Change{
+		{Setting: "breaker.consecutive_failures", From: "5", To: "3"},
+		{Setting: "breaker.open_timeout", From: "2s", To: "500ms"},
+		{Setting: "recovery.strategy", From: "exponential_backoff", To: "linear_backoff"},
+	}}
+	want := `{"breakers":{"default":{"consecutive_failures":3,"open_timeout":"500ms"}},"recovery":{"default_policy":{"strategy":"linear_backoff"}}}`
+	if got := string(out.Patch()); got != want {
+		t.Errorf("patch\n%s\nwant\n%s", got, want)
+	}
+	cfg, err := system.Parse(out.Patch())
+	if err != nil {
+		t.Fatalf("the patch is not a config file: %v", err)
+	}
+	if cfg.Breakers.Default.ConsecutiveFailures != 3 || cfg.Breakers.Default.OpenTimeout != 500*time.Millisecond ||
+		cfg.Recovery.DefaultPolicy.Strategy != recovery.LinearBackoff {
+		t.Errorf("the patch parses as %+v / %+v", cfg.Breakers.Default, cfg.Recovery.DefaultPolicy)
+	}
+	if got := string((&tune.Outcome{}).Patch()); got != "{}" {
+		t.Errorf("empty patch = %s", got)
 	}
 }
