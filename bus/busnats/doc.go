@@ -72,9 +72,9 @@
 //
 // # Back-pressure
 //
-// At most Config.MaxInFlight deliveries run at once per transport; the
-// messages after them wait in each served agent's subscription buffer, up
-// to Config.PendingLimit. Past that NATS drops them as a slow consumer:
+// Each served agent has Config.Concurrency workers, each delivering one
+// message at a time; the messages after them wait in the agent's
+// subscription buffer, up to Config.PendingLimit. Past that NATS drops them as a slow consumer:
 // they are counted in Metrics.Dropped (and Metrics.SlowConsumer on a
 // connection New made), never lost without a count.
 //

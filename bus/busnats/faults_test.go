@@ -135,7 +135,7 @@ func TestIssue16_SlowConsumerCounted(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := busnats.New(busnats.Config{URL: srv.URL(), Process: "worker", MaxInFlight: 1, PendingLimit: 5})
+	rt, err := busnats.New(busnats.Config{URL: srv.URL(), Process: "worker", Concurrency: 1, PendingLimit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,16 +157,17 @@ func TestIssue16_SlowConsumerCounted(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the slow receiver reports dropped messages", func() bool {
 		m := rt.Metrics()
-		return m.Dropped > 0 && m.SlowConsumer > 0
+		return m.Dropped > 0
 	})
 	m := rt.Metrics()
 	t.Logf("receiver while stuck: %+v", m)
 	close(release)
-	eventually(t, 10*time.Second, "every published message is received or counted as dropped", func() bool {
+	eventually(t, 10*time.Second, "the receiver has taken what it buffered", func() bool {
 		m := rt.Metrics()
-		return m.Received+m.Dropped == n && m.Pending == 0 && m.InFlight == 0
+		return m.Pending == 0 && m.InFlight == 0
 	})
-	if m := rt.Metrics(); m.Dropped == 0 || m.Dropped > n-6 {
-		t.Errorf("%d of %d dropped by a receiver holding 1 in flight and 5 pending", m.Dropped, n)
+	t.Logf("receiver after: %+v", rt.Metrics())
+	if m := rt.Metrics(); m.Dropped == 0 || m.Dropped > n-5 || m.Received+m.Dropped != n || m.SlowConsumer == 0 {
+		t.Errorf("%d of %d dropped by a receiver holding 1 in flight and at most 5 pending", m.Dropped, n)
 	}
 }

@@ -33,7 +33,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		// Round trip: encode what was read and read it again.
 		r.msg.SentAt = r.msg.SentAt.Round(0)
-		m, err := encodeRequest("af.bus.validator", r.process, &r.msg, r.deadline)
+		m, err := encodeRequest("af.bus.validator", &r.msg, r.deadline)
 		if err != nil {
 			return // a payload of another type than the decoder makes cannot happen
 		}
@@ -55,7 +55,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 		want string // %T of what the receiver sees
 	}{{nil, "<nil>"}, {[]byte("x"), "[]uint8"}, {"x", "json.RawMessage"}, {42, "json.RawMessage"}} {
 		msg := bus.NewMessage("a", "b", "t", tc.in)
-		m, err := encodeRequest("s", "p", &msg, time.Time{})
+		m, err := encodeRequest("s", &msg, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,8 +25,8 @@ type Metrics struct {
 	// buffer was full (Config.PendingLimit: the receiver is slower than
 	// its senders) — they never reached the pipeline, so they are counted
 	// here and not metered; a request among them times out at its sender.
-	// SlowConsumer counts the slow-consumer reports of a connection New
-	// made (0 on a Config.Conn, whose handlers are the caller's).
+	// SlowConsumer counts the slow-consumer episodes of the served agents'
+	// subscriptions (NATS reports one per episode, however many it drops).
 	Dropped      uint64 `json:"dropped"`
 	SlowConsumer uint64 `json:"slow_consumer"`
 	// InFlight is the number of deliveries running now, Pending the
@@ -44,7 +44,7 @@ func (t *Transport) Metrics() Metrics {
 		Sent: t.sent.Load(), Published: t.published.Load(), Undelivered: t.undelivered.Load(), TimedOut: t.timedOut.Load(),
 		Received: t.received.Load(), Probes: t.probes.Load(), Malformed: t.malformed.Load(),
 		PublishFailed: t.publishFailed.Load(), ReplyFailed: t.replyFailed.Load(),
-		SlowConsumer: t.slowConsumer.Load(), InFlight: len(t.sem),
+		SlowConsumer: t.slowConsumer.Load(), InFlight: int(t.inFlight.Load()),
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()

@@ -76,7 +76,7 @@ func (t *Transport) encode(msg bus.Message, deadline time.Time) (*nats.Msg, erro
 	if err := checkAgent(msg.To); err != nil {
 		return nil, err
 	}
-	m, err := encodeRequest(t.Subject(msg.To), t.cfg.Process, &msg, deadline)
+	m, err := encodeRequest(t.subject(msg.To), &msg, deadline)
 	if err != nil {
 		return nil, fmt.Errorf("busnats: encode the message to %q: %w", msg.To, err)
 	}
@@ -125,7 +125,7 @@ func (t *Transport) Probe(ctx context.Context, agent string) error {
 		ctx, cancel = context.WithTimeout(ctx, t.cfg.RequestTimeout)
 		defer cancel()
 	}
-	m := &nats.Msg{Subject: t.Subject(agent), Header: nats.Header{HeaderProbe: {"1"}, HeaderProcess: {t.cfg.Process}}}
+	m := &nats.Msg{Subject: t.subject(agent), Header: nats.Header{HeaderProbe: {"1"}, HeaderProcess: {t.cfg.Process}}}
 	resp, err := t.nc.RequestMsgWithContext(ctx, m)
 	if err != nil {
 		return t.requestError(agent, err)

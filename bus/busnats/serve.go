@@ -2,6 +2,8 @@ package busnats
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -13,16 +15,17 @@ import (
 
 // Serve subscribes agent, registered on b, to its subject in the queue
 // group named after it, so that the replicas of an agent in several
-// processes share its messages (each one goes to one of them). Every
-// message that arrives is delivered with b.Deliver — the hash check,
-// chaos, the breaker, the handler and metering of b — under the sender's
-// deadline (a published one under Config.PublishTimeout too), at most
-// Config.MaxInFlight at once; the reply (or the error, as a
-// *RemoteError at the sender) goes back to the sender. A probe (see
-// Probe) is answered at once without delivery. It returns once the
-// subscription is made; Close ends it. A second Serve of one agent is
-// ErrServing; a name that cannot be a subject token is a
-// *ValidationError.
+// processes share its messages (each one goes to one of them), and starts
+// Config.Concurrency workers that take the agent's messages from the
+// subscription as they arrive. Each message is delivered with b.Deliver —
+// the hash check, chaos, the breaker, the handler and metering of b —
+// under the sender's deadline (a published one under
+// Config.PublishTimeout too); the reply (or the error, as a *RemoteError at
+// the sender) goes back to the sender. A probe (see Probe) is answered
+// without delivery. It returns once the subscription is made; Unserve or
+// Close ends it and its workers. A second Serve of one agent is a
+// *bus.AgentError wrapping ErrServing; a name that cannot be a subject
+// token is a *ValidationError.
 func (t *Transport) Serve(b *bus.Bus, agent string) error {
 	if err := checkAgent(agent); err != nil {
 		return err
@@ -35,20 +38,41 @@ func (t *Transport) Serve(b *bus.Bus, agent string) error {
 	if t.subs[agent] != nil {
 		return &bus.AgentError{Agent: agent, Err: ErrServing}
 	}
-	sub, err := t.nc.QueueSubscribe(t.Subject(agent), agent, func(m *nats.Msg) { t.arrived(b, agent, m) })
+	sub, err := t.nc.QueueSubscribeSync(t.Subject(agent), agent)
 	if err != nil {
-		return err
+		return fmt.Errorf("busnats: serve %q: %w", agent, err)
 	}
 	if err := sub.SetPendingLimits(t.cfg.PendingLimit, -1); err != nil {
 		_ = sub.Unsubscribe()
-		return err
+		return fmt.Errorf("busnats: serve %q: %w", agent, err)
 	}
 	t.subs[agent] = sub
+	for range t.cfg.Concurrency {
+		t.wg.Go(func() { t.work(b, agent, sub) })
+	}
 	return nil
 }
 
+// work takes the messages of sub and delivers them, until sub ends or
+// the transport's context is cancelled.
+func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription) {
+	for {
+		m, err := sub.NextMsgWithContext(t.base)
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			t.slowConsumer.Add(1) // reported once per episode; the drops are in sub.Dropped
+			continue
+		}
+		if err != nil {
+			return // unsubscribed, the connection closed, or Close cancelled
+		}
+		t.arrived(b, agent, m)
+	}
+}
+
 // Unserve ends the subscription of agent and reports whether it was
-// served; deliveries in flight finish (Close waits for them).
+// served; its workers finish the deliveries in flight and exit (Close
+// waits for them). Messages that arrived but were not taken yet are
+// dropped, and time out at their senders.
 func (t *Transport) Unserve(agent string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -70,10 +94,7 @@ func (t *Transport) forget(sub *nats.Subscription) {
 	_ = sub.Unsubscribe()
 }
 
-// arrived runs in the subscription's goroutine: it takes a delivery slot
-// (waiting while MaxInFlight deliveries run, which leaves the following
-// messages in the subscription's buffer) and delivers m in a goroutine of
-// its own.
+// arrived delivers m in the worker's goroutine, or answers a probe.
 func (t *Transport) arrived(b *bus.Bus, agent string, m *nats.Msg) {
 	if m.Header.Get(HeaderProbe) == "1" {
 		t.probes.Add(1)
@@ -81,23 +102,9 @@ func (t *Transport) arrived(b *bus.Bus, agent string, m *nats.Msg) {
 		return
 	}
 	t.received.Add(1)
-	select {
-	case t.sem <- struct{}{}:
-	case <-t.base.Done():
-		return
-	}
-	t.mu.RLock()
-	if t.closed {
-		t.mu.RUnlock()
-		<-t.sem
-		return
-	}
-	t.wg.Add(1)
-	t.mu.RUnlock()
-	go func() {
-		defer func() { <-t.sem; t.wg.Done() }()
-		t.deliver(b, agent, m)
-	}()
+	t.inFlight.Add(1)
+	defer t.inFlight.Add(-1)
+	t.deliver(b, agent, m)
 }
 
 // deliver decodes m, delivers it to b under its deadline and answers it.

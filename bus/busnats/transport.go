@@ -26,7 +26,7 @@ const (
 	DefaultPrefix         = "af.bus"
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultPublishTimeout = 30 * time.Second
-	DefaultMaxInFlight    = 1024
+	DefaultConcurrency    = 16
 	DefaultPendingLimit   = 65536
 	DefaultReconnectWait  = 250 * time.Millisecond
 	DefaultPingInterval   = 2 * time.Second
@@ -38,7 +38,7 @@ const (
 	MaxProcess        = 64 // bytes
 	MaxRequestTimeout = time.Hour
 	MaxPublishTimeout = time.Hour
-	MaxInFlight       = 1 << 16
+	MaxConcurrency    = 1024
 	MaxPendingLimit   = 1 << 20
 	MaxReconnectWait  = time.Minute
 	MaxPingInterval   = 10 * time.Minute
@@ -72,14 +72,18 @@ type Config struct {
 	// PublishTimeout bounds, at the receiver, the handling of a published
 	// message. 0 means 30 s; negative or above 1 h is invalid.
 	PublishTimeout time.Duration `json:"publish_timeout"`
-	// MaxInFlight bounds the messages this process's served agents handle
-	// at once; past it, messages wait in the subscriptions' buffers. 0
-	// means 1024; negative or above 65,536 is invalid.
-	MaxInFlight int `json:"max_in_flight"`
+	// Concurrency is the number of workers Serve starts per agent: each
+	// takes the next message of the agent's subscription and delivers it
+	// in its own goroutine (no hand-off per message), so at most
+	// Concurrency messages of an agent run at once in this process; the
+	// others wait in the subscription's buffer. 0 means 16; negative or
+	// above 1,024 is invalid.
+	Concurrency int `json:"concurrency"`
 	// PendingLimit bounds the messages buffered per served agent before
 	// NATS declares a slow consumer and drops them (counted in
-	// Metrics.Dropped and Metrics.SlowConsumer). 0 means 65,536; negative
-	// or above 1,048,576 is invalid.
+	// Metrics.Dropped and Metrics.SlowConsumer); on a Config.Conn the
+	// connection's SyncQueueLen (65,536 unless set) bounds them too. 0
+	// means 65,536; negative or above 1,048,576 is invalid.
 	PendingLimit int `json:"pending_limit"`
 	// ReconnectWait is the pause between reconnection attempts of a
 	// connection New makes. 0 means 250 ms; at most 1 minute.
@@ -111,7 +115,7 @@ func (c Config) WithDefaults() Config {
 	c.PublishTimeout = orDefault(c.PublishTimeout, DefaultPublishTimeout)
 	c.ReconnectWait = orDefault(c.ReconnectWait, DefaultReconnectWait)
 	c.PingInterval = orDefault(c.PingInterval, DefaultPingInterval)
-	c.MaxInFlight = orDefault(c.MaxInFlight, DefaultMaxInFlight)
+	c.Concurrency = orDefault(c.Concurrency, DefaultConcurrency)
 	c.PendingLimit = orDefault(c.PendingLimit, DefaultPendingLimit)
 	return c
 }
@@ -157,7 +161,7 @@ func (c Config) Validate() error {
 	}
 	antifragile.InRange(&p, "request_timeout", c.RequestTimeout, time.Millisecond, MaxRequestTimeout, "")
 	antifragile.InRange(&p, "publish_timeout", c.PublishTimeout, time.Millisecond, MaxPublishTimeout, "")
-	antifragile.InRange(&p, "max_in_flight", c.MaxInFlight, 1, MaxInFlight, "")
+	antifragile.InRange(&p, "concurrency", c.Concurrency, 1, MaxConcurrency, "")
 	antifragile.InRange(&p, "pending_limit", c.PendingLimit, 1, MaxPendingLimit, "")
 	antifragile.InRange(&p, "reconnect_wait", c.ReconnectWait, time.Millisecond, MaxReconnectWait, "")
 	antifragile.InRange(&p, "ping_interval", c.PingInterval, 100*time.Millisecond, MaxPingInterval, "")
@@ -190,7 +194,6 @@ type Transport struct {
 	cfg   Config
 	nc    *nats.Conn
 	owned bool
-	sem   chan struct{} // a slot per delivery in flight
 
 	base   context.Context // parent of deliveries; cancelled by Close once its ctx ends
 	cancel context.CancelFunc
@@ -198,7 +201,7 @@ type Transport struct {
 	mu     sync.RWMutex
 	subs   map[string]*nats.Subscription // guarded by mu: by agent
 	closed bool                          // guarded by mu
-	wg     sync.WaitGroup                // deliveries in flight; Add under mu's read lock
+	wg     sync.WaitGroup                // the workers of Serve
 
 	sent, published, undelivered, timedOut atomic.Uint64
 	received, probes, malformed            atomic.Uint64
@@ -206,6 +209,10 @@ type Transport struct {
 	replyFailed                            atomic.Uint64
 	droppedGone                            atomic.Uint64 // Dropped of subscriptions since removed
 	shut                                   atomic.Bool   // set by Close: Send and Publish refuse
+	inFlight                               atomic.Int64
+
+	subjects  sync.Map // agent → subject, see subject
+	nsubjects atomic.Int64
 }
 
 var _ bus.Transport = (*Transport)(nil)
@@ -218,7 +225,7 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	t := &Transport{cfg: cfg, nc: cfg.Conn, sem: make(chan struct{}, cfg.MaxInFlight), subs: map[string]*nats.Subscription{}}
+	t := &Transport{cfg: cfg, nc: cfg.Conn, subs: map[string]*nats.Subscription{}}
 	t.base, t.cancel = context.WithCancel(context.Background())
 	if t.nc == nil {
 		nc, err := nats.Connect(cfg.URL,
@@ -230,6 +237,7 @@ func New(cfg Config) (*Transport, error) {
 			nats.PingInterval(cfg.PingInterval),
 			nats.MaxPingsOutstanding(2),
 			nats.ErrorHandler(t.asyncError),
+			nats.SyncQueueLen(cfg.PendingLimit),
 		)
 		if err != nil {
 			t.cancel()
@@ -248,6 +256,22 @@ func (t *Transport) Conn() *nats.Conn { return t.nc }
 
 // Subject returns the subject agent is served on: Prefix + "." + agent.
 func (t *Transport) Subject(agent string) string { return t.cfg.Prefix + "." + agent }
+
+// maxCachedSubjects bounds the subjects subject remembers.
+const maxCachedSubjects = 4096
+
+// subject is Subject, remembered for the agents sent to (at most
+// maxCachedSubjects of them), so that a send does not build it again.
+func (t *Transport) subject(agent string) string {
+	if s, ok := t.subjects.Load(agent); ok {
+		return s.(string)
+	}
+	s := t.Subject(agent)
+	if t.nsubjects.Add(1) <= maxCachedSubjects {
+		t.subjects.Store(agent, s)
+	}
+	return s
+}
 
 // Link returns the chaos target of the link from this process to agent,
 // "link:<process>-><agent>" (see LinkTarget).
@@ -289,12 +313,12 @@ func checkAgent(agent string) error {
 	return nil
 }
 
-// asyncError counts and logs the slow-consumer reports of the connection.
+// asyncError logs the slow-consumer reports of the connection (the
+// workers count them).
 func (t *Transport) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 	if !errors.Is(err, nats.ErrSlowConsumer) {
 		return
 	}
-	t.slowConsumer.Add(1)
 	if t.cfg.Logger != nil {
 		subject := ""
 		if sub != nil {

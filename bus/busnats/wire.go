@@ -23,7 +23,7 @@ const (
 	HeaderHash     = "Af-Hash"     // bus.Message.ConstitutionalHash
 	HeaderSentAt   = "Af-Sent"     // bus.Message.SentAt in Unix nanoseconds; absent when zero
 	HeaderDeadline = "Af-Deadline" // the sender's deadline in Unix nanoseconds
-	HeaderProcess  = "Af-Process"  // the sending process (Config.Process)
+	HeaderProcess  = "Af-Process"  // the probing process (Config.Process), on probes only
 	HeaderEncoding = "Af-Enc"      // "json" when the payload is JSON; absent for raw bytes
 	HeaderProbe    = "Af-Probe"    // "1" on a Probe request
 	HeaderTokens   = "Af-Tokens"   // bus.Reply.Tokens in decimal; absent when 0
@@ -78,8 +78,8 @@ func set(h nats.Header, vals *[]string, key, v string) {
 }
 
 // encodeRequest returns the wire form of msg for subject, with the
-// sender's deadline (zero: none) and process.
-func encodeRequest(subject, process string, msg *bus.Message, deadline time.Time) (*nats.Msg, error) {
+// sender's deadline (zero: none). Its two numbers share one allocation.
+func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*nats.Msg, error) {
 	data, isJSON, err := encodePayload(msg.Payload)
 	if err != nil {
 		return nil, err
@@ -87,8 +87,9 @@ func encodeRequest(subject, process string, msg *bus.Message, deadline time.Time
 	if len(msg.Headers) > MaxHeaders {
 		return nil, &ValidationError{Field: "headers", Value: len(msg.Headers), Err: errTooManyHeaders}
 	}
-	h := make(nats.Header, 10+len(msg.Headers))
-	vals := make([]string, 0, 10+len(msg.Headers))
+	n := 8 + len(msg.Headers)
+	h := make(nats.Header, n)
+	vals := make([]string, 0, n)
 	for k, v := range msg.Headers {
 		if !strings.HasPrefix(k, reserved) {
 			set(h, &vals, k, v)
@@ -98,18 +99,27 @@ func encodeRequest(subject, process string, msg *bus.Message, deadline time.Time
 	set(h, &vals, HeaderFrom, msg.From)
 	set(h, &vals, HeaderType, msg.Type)
 	set(h, &vals, HeaderHash, msg.ConstitutionalHash)
+	var buf [40]byte
+	num := buf[:0]
 	if !msg.SentAt.IsZero() {
-		set(h, &vals, HeaderSentAt, strconv.FormatInt(msg.SentAt.UnixNano(), 10))
+		num = strconv.AppendInt(num, msg.SentAt.UnixNano(), 10)
 	}
-	set(h, &vals, HeaderProcess, process)
+	split := len(num)
+	if !deadline.IsZero() {
+		num = strconv.AppendInt(num, deadline.UnixNano(), 10)
+	}
+	nums := string(num)
+	if split > 0 {
+		set(h, &vals, HeaderSentAt, nums[:split])
+	}
+	if len(nums) > split {
+		set(h, &vals, HeaderDeadline, nums[split:])
+	}
 	if msg.Tenant != "" {
 		set(h, &vals, HeaderTenant, msg.Tenant)
 	}
 	if msg.Priority != 0 {
 		set(h, &vals, HeaderPriority, strconv.Itoa(msg.Priority))
-	}
-	if !deadline.IsZero() {
-		set(h, &vals, HeaderDeadline, strconv.FormatInt(deadline.UnixNano(), 10))
 	}
 	if isJSON {
 		set(h, &vals, HeaderEncoding, encodingJSON)
@@ -118,7 +128,7 @@ func encodeRequest(subject, process string, msg *bus.Message, deadline time.Time
 }
 
 // request is a message as it arrived: the bus message, the sender's
-// deadline (zero: none) and process.
+// deadline (zero: none), the probing process and whether it is a probe.
 type request struct {
 	msg      bus.Message
 	deadline time.Time
