@@ -33,11 +33,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		// Round trip: encode what was read and read it again.
 		r.msg.SentAt = r.msg.SentAt.Round(0)
-		m, err := encodeRequest("af.bus.validator", &r.msg, r.deadline)
+		w, err := encodeRequest("af.bus.validator", &r.msg, r.deadline)
 		if err != nil {
 			return // a payload of another type than the decoder makes cannot happen
 		}
-		back, err := decodeRequest("validator", m.Header, m.Data)
+		defer w.release()
+		back, err := decodeRequest("validator", w.m.Header, w.m.Data)
 		if err != nil {
 			t.Fatalf("decode of an encoded request: %v", err)
 		}
@@ -55,11 +56,12 @@ func TestPayloadRoundTrip(t *testing.T) {
 		want string // %T of what the receiver sees
 	}{{nil, "<nil>"}, {[]byte("x"), "[]uint8"}, {"x", "json.RawMessage"}, {42, "json.RawMessage"}} {
 		msg := bus.NewMessage("a", "b", "t", tc.in)
-		m, err := encodeRequest("s", &msg, time.Time{})
+		w, err := encodeRequest("s", &msg, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := decodeRequest("b", m.Header, m.Data)
+		r, err := decodeRequest("b", w.m.Header, w.m.Data)
+		w.release()
 		if err != nil {
 			t.Fatal(err)
 		}

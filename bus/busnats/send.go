@@ -31,11 +31,12 @@ func (t *Transport) Send(ctx context.Context, msg bus.Message) (bus.Reply, error
 		defer cancel()
 		deadline, _ = ctx.Deadline()
 	}
-	m, err := t.encode(msg, deadline)
+	w, err := t.encode(msg, deadline)
 	if err != nil {
 		return t.notDeliveredReply(msg.To, err)
 	}
-	resp, err := t.nc.RequestMsgWithContext(ctx, m)
+	resp, err := t.nc.RequestMsgWithContext(ctx, &w.m)
+	w.release()
 	if err != nil {
 		return bus.Reply{}, t.requestError(msg.To, err)
 	}
@@ -53,11 +54,13 @@ func (t *Transport) Publish(ctx context.Context, msg bus.Message) error {
 		return t.notDelivered(msg.To, err)
 	}
 	deadline, _ := ctx.Deadline()
-	m, err := t.encode(msg, deadline)
+	w, err := t.encode(msg, deadline)
 	if err != nil {
 		return t.notDelivered(msg.To, err)
 	}
-	if err := t.nc.PublishMsg(m); err != nil {
+	err = t.nc.PublishMsg(&w.m)
+	w.release()
+	if err != nil {
 		return t.notDelivered(msg.To, err)
 	}
 	return nil
@@ -72,15 +75,15 @@ func (t *Transport) usable(ctx context.Context) error {
 }
 
 // encode checks msg.To and returns the wire form of msg.
-func (t *Transport) encode(msg bus.Message, deadline time.Time) (*nats.Msg, error) {
+func (t *Transport) encode(msg bus.Message, deadline time.Time) (*wire, error) {
 	if err := checkAgent(msg.To); err != nil {
 		return nil, err
 	}
-	m, err := encodeRequest(t.subject(msg.To), &msg, deadline)
+	w, err := encodeRequest(t.subject(msg.To), &msg, deadline)
 	if err != nil {
 		return nil, fmt.Errorf("busnats: encode the message to %q: %w", msg.To, err)
 	}
-	return m, nil
+	return w, nil
 }
 
 // requestError classifies the error of a request: no responders and a

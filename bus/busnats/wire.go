@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,9 +78,36 @@ func set(h nats.Header, vals *[]string, key, v string) {
 	h[key] = (*vals)[n-1 : n : n]
 }
 
+// wire is a request's nats.Msg with its headers' backing array, reused
+// through wirePool: nats.go reads a message's headers into its buffer
+// before PublishMsg or RequestMsgWithContext returns and keeps no
+// reference to the message, so a message can serve the next request.
+type wire struct {
+	m    nats.Msg
+	vals []string
+}
+
+var wirePool = sync.Pool{New: func() any { return &wire{m: nats.Msg{Header: make(nats.Header, 12)}, vals: make([]string, 0, 12)} }}
+
+// maxPooledHeaders bounds the headers of a message put back in the pool.
+const maxPooledHeaders = 16
+
+// release puts w back in the pool, empty.
+func (w *wire) release() {
+	if len(w.m.Header) > maxPooledHeaders {
+		return
+	}
+	clear(w.m.Header)
+	clear(w.vals)
+	w.vals = w.vals[:0]
+	w.m.Subject, w.m.Data = "", nil
+	wirePool.Put(w)
+}
+
 // encodeRequest returns the wire form of msg for subject, with the
-// sender's deadline (zero: none). Its two numbers share one allocation.
-func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*nats.Msg, error) {
+// sender's deadline (zero: none), from the pool: release it once it is
+// sent. Its two numbers share one allocation.
+func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*wire, error) {
 	data, isJSON, err := encodePayload(msg.Payload)
 	if err != nil {
 		return nil, err
@@ -87,18 +115,17 @@ func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*nats.
 	if len(msg.Headers) > MaxHeaders {
 		return nil, &ValidationError{Field: "headers", Value: len(msg.Headers), Err: errTooManyHeaders}
 	}
-	n := 8 + len(msg.Headers)
-	h := make(nats.Header, n)
-	vals := make([]string, 0, n)
+	w := wirePool.Get().(*wire)
+	h, vals := w.m.Header, &w.vals
 	for k, v := range msg.Headers {
 		if !strings.HasPrefix(k, reserved) {
-			set(h, &vals, k, v)
+			set(h, vals, k, v)
 		}
 	}
-	set(h, &vals, HeaderID, msg.ID)
-	set(h, &vals, HeaderFrom, msg.From)
-	set(h, &vals, HeaderType, msg.Type)
-	set(h, &vals, HeaderHash, msg.ConstitutionalHash)
+	set(h, vals, HeaderID, msg.ID)
+	set(h, vals, HeaderFrom, msg.From)
+	set(h, vals, HeaderType, msg.Type)
+	set(h, vals, HeaderHash, msg.ConstitutionalHash)
 	var buf [40]byte
 	num := buf[:0]
 	if !msg.SentAt.IsZero() {
@@ -110,21 +137,22 @@ func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*nats.
 	}
 	nums := string(num)
 	if split > 0 {
-		set(h, &vals, HeaderSentAt, nums[:split])
+		set(h, vals, HeaderSentAt, nums[:split])
 	}
 	if len(nums) > split {
-		set(h, &vals, HeaderDeadline, nums[split:])
+		set(h, vals, HeaderDeadline, nums[split:])
 	}
 	if msg.Tenant != "" {
-		set(h, &vals, HeaderTenant, msg.Tenant)
+		set(h, vals, HeaderTenant, msg.Tenant)
 	}
 	if msg.Priority != 0 {
-		set(h, &vals, HeaderPriority, strconv.Itoa(msg.Priority))
+		set(h, vals, HeaderPriority, strconv.Itoa(msg.Priority))
 	}
 	if isJSON {
-		set(h, &vals, HeaderEncoding, encodingJSON)
+		set(h, vals, HeaderEncoding, encodingJSON)
 	}
-	return &nats.Msg{Subject: subject, Header: h, Data: data}, nil
+	w.m.Subject, w.m.Data = subject, data
+	return w, nil
 }
 
 // request is a message as it arrived: the bus message, the sender's
