@@ -445,8 +445,8 @@ func (b *Bus) Publish(ctx context.Context, msg Message) error {
 // accept validates msg's hash, fills its ID and time, and resolves the
 // recipient: a local agent, or else (with a Transport) a remote one.
 func (b *Bus) accept(msg *Message) (*agent, *remote, error) {
-	if err := b.checkHash(msg); err != nil {
-		return nil, nil, err
+	if antifragile.ValidateHash(msg.ConstitutionalHash) != nil {
+		return nil, nil, b.refuseHash(msg)
 	}
 	a := (*b.agents.Load())[msg.To]
 	var r *remote
@@ -467,8 +467,8 @@ func (b *Bus) accept(msg *Message) (*agent, *remote, error) {
 // acceptLocal is accept for a message that arrived from another process:
 // the recipient must be registered here.
 func (b *Bus) acceptLocal(msg *Message) (*agent, error) {
-	if err := b.checkHash(msg); err != nil {
-		return nil, err
+	if antifragile.ValidateHash(msg.ConstitutionalHash) != nil {
+		return nil, b.refuseHash(msg)
 	}
 	a := (*b.agents.Load())[msg.To]
 	if a == nil {
@@ -479,12 +479,9 @@ func (b *Bus) acceptLocal(msg *Message) (*agent, error) {
 	return a, nil
 }
 
-// checkHash refuses, counts and meters a message whose hash is not the
-// toolkit's.
-func (b *Bus) checkHash(msg *Message) error {
-	if antifragile.ValidateHash(msg.ConstitutionalHash) == nil {
-		return nil
-	}
+// refuseHash counts and meters a message whose hash is not the toolkit's
+// and returns its error.
+func (b *Bus) refuseHash(msg *Message) error {
 	b.mismatches.Add(1)
 	if b.cfg.Meter != nil {
 		ev := metering.ConstitutionalValidationEvent(msg.Tenant, msg.From, false, 0, "", nil)
