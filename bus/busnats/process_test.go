@@ -104,9 +104,9 @@ func TestIssue16_AcrossProcesses(t *testing.T) {
 }
 
 // TestIssue16_UndeliveredMeteredAtSender: a message that never reached a
-// receiver — no responders, the sender's breaker open, chaos on the link
-// — is metered once, at the sender, with its outcome; the receiver meters
-// nothing of them.
+// receiver — no responders, the sender's breaker open, chaos on the link,
+// a deadline passed before it left — is metered once, at the sender, with
+// its outcome; the receiver meters nothing of them.
 func TestIssue16_UndeliveredMeteredAtSender(t *testing.T) {
 	srv := natstest.Start(t)
 	c := startChild(t, srv.URL(), "worker", "validator")
@@ -133,14 +133,21 @@ func TestIssue16_UndeliveredMeteredAtSender(t *testing.T) {
 	if _, err := s.send("validator", "echo", nil, 5*time.Second); !errors.Is(err, chaos.ErrPartitioned) {
 		t.Fatalf("send across the partition: %v, want chaos.ErrPartitioned", err)
 	}
+	s.chaos.Deactivate("partition_api_worker")
+	// A deadline that passed before the message left: it never does.
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := s.bus.Send(ctx, bus.NewMessage("proposer", "validator", "echo", nil)); !errors.Is(err, bus.ErrNotDelivered) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send with an expired deadline: %v, want not delivered, deadline exceeded", err)
+	}
 	received := c.stop()
 	if len(received) != 0 || len(c.ran()) != 0 {
 		t.Errorf("the receiver metered %d events and ran %d handlers for messages that never reached it", len(received), len(c.ran()))
 	}
 	got := s.metered()
 	if e, r, i := count(got, metering.OpAgentMessage, metering.OutcomeError), count(got, metering.OpAgentMessage, metering.OutcomeRejected),
-		count(got, metering.OpAgentMessage, metering.OutcomeInjected); e != 2 || r != 1 || i != 1 || len(got) != 4 {
-		t.Errorf("the sender metered %d error, %d rejected, %d injected (%d events), want 2, 1, 1 (4)", e, r, i, len(got))
+		count(got, metering.OpAgentMessage, metering.OutcomeInjected); e != 3 || r != 1 || i != 1 || len(got) != 5 {
+		t.Errorf("the sender metered %d error, %d rejected, %d injected (%d events), want 3, 1, 1 (5)", e, r, i, len(got))
 	}
 	for _, e := range got {
 		if e.Metadata["delivered"] != false || e.Metadata["reason"] == "" {
