@@ -56,8 +56,13 @@ func (t *Transport) Serve(b *bus.Bus, agent string) error {
 // work takes the messages of sub and delivers them, until sub ends or
 // the transport's context is cancelled.
 func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription) {
+	// The worker's own context: the deliveries' contexts derive from it, so
+	// that only this goroutine registers children with it (no lock shared
+	// between workers); Close cancels it through t.base.
+	base, cancel := context.WithCancel(t.base)
+	defer cancel()
 	for {
-		m, err := sub.NextMsgWithContext(t.base)
+		m, err := sub.NextMsgWithContext(base)
 		if errors.Is(err, nats.ErrSlowConsumer) {
 			t.slowConsumer.Add(1) // reported once per episode; the drops are in sub.Dropped
 			continue
@@ -65,7 +70,7 @@ func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription) {
 		if err != nil {
 			return // unsubscribed, the connection closed, or Close cancelled
 		}
-		t.arrived(b, agent, m)
+		t.arrived(base, b, agent, m)
 	}
 }
 
@@ -95,7 +100,7 @@ func (t *Transport) forget(sub *nats.Subscription) {
 }
 
 // arrived delivers m in the worker's goroutine, or answers a probe.
-func (t *Transport) arrived(b *bus.Bus, agent string, m *nats.Msg) {
+func (t *Transport) arrived(base context.Context, b *bus.Bus, agent string, m *nats.Msg) {
 	if m.Header.Get(HeaderProbe) == "1" {
 		t.probes.Add(1)
 		t.respond(m, &nats.Msg{})
@@ -104,11 +109,11 @@ func (t *Transport) arrived(b *bus.Bus, agent string, m *nats.Msg) {
 	t.received.Add(1)
 	t.inFlight.Add(1)
 	defer t.inFlight.Add(-1)
-	t.deliver(b, agent, m)
+	t.deliver(base, b, agent, m)
 }
 
 // deliver decodes m, delivers it to b under its deadline and answers it.
-func (t *Transport) deliver(b *bus.Bus, agent string, m *nats.Msg) {
+func (t *Transport) deliver(base context.Context, b *bus.Bus, agent string, m *nats.Msg) {
 	req, err := decodeRequest(agent, m.Header, m.Data)
 	if err != nil {
 		t.malformed.Add(1)
@@ -118,8 +123,8 @@ func (t *Transport) deliver(b *bus.Bus, agent string, m *nats.Msg) {
 		t.answer(m, &nats.Msg{Header: nats.Header{HeaderKind: {KindMalformed}, HeaderError: {err.Error()}}})
 		return
 	}
-	ctx := t.base
-	var cancel context.CancelFunc = func() {}
+	ctx := base
+	var cancel context.CancelFunc
 	switch {
 	case !req.deadline.IsZero() && m.Reply == "":
 		ctx, cancel = context.WithDeadline(ctx, minTime(req.deadline, time.Now().Add(t.cfg.PublishTimeout)))
@@ -127,6 +132,8 @@ func (t *Transport) deliver(b *bus.Bus, agent string, m *nats.Msg) {
 		ctx, cancel = context.WithDeadline(ctx, req.deadline)
 	case m.Reply == "":
 		ctx, cancel = context.WithTimeout(ctx, t.cfg.PublishTimeout)
+	default: // a request from a client that sent no deadline
+		ctx, cancel = context.WithTimeout(ctx, t.cfg.RequestTimeout)
 	}
 	reply, err := b.Deliver(ctx, req.msg)
 	cancel()
@@ -135,6 +142,12 @@ func (t *Transport) deliver(b *bus.Bus, agent string, m *nats.Msg) {
 			t.publishFailed.Add(1)
 		}
 		return
+	}
+	if err == nil && reply.Tokens == 0 {
+		if data, ok := reply.Payload.([]byte); ok || reply.Payload == nil {
+			t.respondData(m, data) // the common reply: bytes, no headers
+			return
+		}
 	}
 	t.answer(m, encodeReply(reply, err))
 }
@@ -160,6 +173,13 @@ func (t *Transport) respond(m, reply *nats.Msg) {
 	}
 	reply.Subject = m.Reply
 	if err := t.nc.PublishMsg(reply); err != nil {
+		t.replyFailed.Add(1)
+	}
+}
+
+// respondData sends data with no headers to m's reply subject.
+func (t *Transport) respondData(m *nats.Msg, data []byte) {
+	if err := t.nc.Publish(m.Reply, data); err != nil {
 		t.replyFailed.Add(1)
 	}
 }

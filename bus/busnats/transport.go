@@ -66,8 +66,9 @@ type Config struct {
 	// "<hostname>-<pid>".
 	Process string `json:"process,omitempty"`
 	// RequestTimeout bounds a Send whose context has no deadline (the
-	// deadline is carried to the receiver either way). 0 means 30 s;
-	// negative or above 1 h is invalid.
+	// deadline is carried to the receiver either way), and, at the
+	// receiver, a request that arrived without one. 0 means 30 s; negative
+	// or above 1 h is invalid.
 	RequestTimeout time.Duration `json:"request_timeout"`
 	// PublishTimeout bounds, at the receiver, the handling of a published
 	// message. 0 means 30 s; negative or above 1 h is invalid.
