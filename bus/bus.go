@@ -699,11 +699,12 @@ type Metrics struct {
 	// them that never reached a receiver (chaos on the link, the breaker,
 	// no responder: metered here). Received counts the messages that
 	// arrived from other processes (Deliver), ExpiredOnArrival those of
-	// them whose deadline had passed, not run.
-	Remote             uint64         `json:"remote"`
-	RemoteUndelivered  uint64         `json:"remote_undelivered"`
-	Received           uint64         `json:"received"`
-	ExpiredOnArrival   uint64         `json:"expired_on_arrival"`
+	// them whose deadline had passed, not run. They are absent from the
+	// JSON form while 0, so that a bus in one process keeps its form.
+	Remote             uint64         `json:"remote,omitempty"`
+	RemoteUndelivered  uint64         `json:"remote_undelivered,omitempty"`
+	Received           uint64         `json:"received,omitempty"`
+	ExpiredOnArrival   uint64         `json:"expired_on_arrival,omitempty"`
 	Running            bool           `json:"running"`
 	PerAgent           []AgentMetrics `json:"per_agent"`
 	LatencyBoundsNS    []int64        `json:"latency_bounds_ns"`
