@@ -109,6 +109,20 @@ func bareEcho(b *testing.B, srv *natstest.Server, subject string) (req *nats.Con
 	return req
 }
 
+// publishLoop times b.N calls of publish and a final flush.
+func publishLoop(b *testing.B, publish func() error, flush func() error) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := publish(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
 // latencies collects the latency of every operation of a parallel
 // benchmark and reports msgs/s, p50 and p99.
 type latencies struct {
@@ -205,17 +219,19 @@ func serial(b *testing.B, op func() error) {
 	l.report(b)
 }
 
-// BenchmarkPublish: one-way messages of 256 B from one sender to a
-// subscribed receiver: the bus through the sender's pipeline with the
-// receiver running its whole pipeline (impl=busnats), beside a bare
-// nats.go publish to a counting subscriber (impl=bare). The rate is the
-// sender's, flush included; what the receiver took and what it dropped as
-// a slow consumer are reported beside it (recv/op, dropped/op).
+// BenchmarkPublish: one-way messages of 256 B from one sender. With
+// receiver=pipeline, to a subscribed receiver: the bus through the
+// sender's pipeline with the receiver running its whole pipeline in this
+// process (impl=busnats), beside a bare nats.go publish to a counting
+// subscriber (impl=bare); what the receiver dropped as a slow consumer is
+// reported (dropped/op). With receiver=none, to a subject nobody
+// subscribes (the server discards it): the sender's cost alone. The rate
+// is the sender's, flush included.
 func BenchmarkPublish(b *testing.B) {
 	srv := natstest.Start(b)
 	send, recv := benchPair(b, srv)
-	bare := bareEcho(b, srv, "bare.echo") // a second subscriber, counting only
-	rc, err := nats.Connect(srv.URL())
+	bare := bareEcho(b, srv, "bare.echo")                                                                 // a second subscriber, counting only
+	rc, err := nats.Connect(srv.URL(), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})) // drops are counted below
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -231,7 +247,14 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	msg := bus.NewMessage("proposer", "validator", "record", payload256)
 	ctx := context.Background()
-	b.Run("impl=bare", func(b *testing.B) {
+	b.Run("receiver=none/impl=bare", func(b *testing.B) {
+		publishLoop(b, func() error { return bare.Publish("bare.nobody", payload256) }, bare.Flush)
+	})
+	b.Run("receiver=none/impl=busnats", func(b *testing.B) {
+		nobody := bus.NewMessage("proposer", "nobody", "record", payload256)
+		publishLoop(b, func() error { return send.bus.Publish(ctx, nobody) }, send.tr.Conn().Flush)
+	})
+	b.Run("receiver=pipeline/impl=bare", func(b *testing.B) {
 		got.Store(0)
 		d0, _ := sub.Dropped()
 		b.ReportAllocs()
@@ -247,7 +270,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		b.ReportMetric(float64(d1-d0)/float64(b.N), "dropped/op")
 	})
-	b.Run("impl=busnats", func(b *testing.B) {
+	b.Run("receiver=pipeline/impl=busnats", func(b *testing.B) {
 		m0 := recv.tr.Metrics()
 		b.ReportAllocs()
 		for b.Loop() {
