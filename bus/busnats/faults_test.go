@@ -174,3 +174,48 @@ func TestIssue16_SlowConsumerCounted(t *testing.T) {
 		t.Errorf("%d of %d dropped, %d slow-consumer episodes, by a receiver holding 1 in flight and at most 5 pending", m.Dropped, n, m.SlowConsumer)
 	}
 }
+
+// TestTransport_ProbeAnswersForRegisteredAgents: a probe succeeds while
+// the agent is served and registered, fails once it is unregistered (the
+// bus refuses its messages), and finds no responders once it is not served.
+func TestTransport_ProbeAnswersForRegisteredAgents(t *testing.T) {
+	srv := natstest.Start(t)
+	s := newSender(t, srv.URL(), "api", breaker.Config{})
+	reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
+	rb, err := bus.New(bus.Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Register("validator", func(context.Context, bus.Message) (bus.Reply, error) { return bus.Reply{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := busnats.New(busnats.Config{URL: srv.URL(), Process: "worker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	if err := rt.Serve(rb, "validator"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.tr.Probe(ctx, "validator"); err != nil {
+		t.Fatalf("probe of a served agent: %v", err)
+	}
+	rb.Unregister("validator")
+	if err := s.tr.Probe(ctx, "validator"); !errors.Is(err, bus.ErrUnknownAgent) {
+		t.Errorf("probe of an unregistered agent: %v, want bus.ErrUnknownAgent", err)
+	}
+	rt.Unserve("validator")
+	if err := rt.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.tr.Probe(ctx, "validator"); !errors.Is(err, busnats.ErrNoResponders) {
+		t.Errorf("probe of an agent nobody serves: %v, want ErrNoResponders", err)
+	}
+	if m := rt.Metrics(); m.Probes != 2 || m.Received != 0 {
+		t.Errorf("receiver metrics %+v: want 2 probes, nothing delivered", m)
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,11 +101,16 @@ func (t *Transport) forget(sub *nats.Subscription) {
 	_ = sub.Unsubscribe()
 }
 
-// arrived delivers m in the worker's goroutine, or answers a probe.
+// arrived delivers m in the worker's goroutine, or answers a probe: ok
+// while agent is registered on b, KindUnknownAgent once it is not.
 func (t *Transport) arrived(base context.Context, b *bus.Bus, agent string, m *nats.Msg) {
 	if m.Header.Get(HeaderProbe) == "1" {
 		t.probes.Add(1)
-		t.respond(m, &nats.Msg{})
+		reply := &nats.Msg{}
+		if !slices.Contains(b.Agents(), agent) { // served, but unregistered since
+			reply.Header = nats.Header{HeaderKind: {KindUnknownAgent}, HeaderError: {"busnats: agent " + strconv.Quote(agent) + " is not registered here"}}
+		}
+		t.respond(m, reply)
 		return
 	}
 	t.received.Add(1)
