@@ -116,8 +116,9 @@ func (t *Transport) notDeliveredReply(agent string, err error) (bus.Reply, error
 
 // Probe asks a process serving agent whether it is there, without
 // running its pipeline (nothing is metered, no handler runs): nil when one
-// answered, a *NotDeliveredError matching ErrNoResponders when none serves
-// it. It blocks until the answer or ctx's end (bounded by
+// answered with the agent registered on its bus, a *RemoteError matching
+// bus.ErrUnknownAgent when the agent is served but no longer registered, a
+// *NotDeliveredError matching ErrNoResponders when none serves it. It blocks until the answer or ctx's end (bounded by
 // Config.RequestTimeout without a deadline). Safe for concurrent use.
 func (t *Transport) Probe(ctx context.Context, agent string) error {
 	if err := checkAgent(agent); err != nil {
