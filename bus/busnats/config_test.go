@@ -61,6 +61,9 @@ func TestTransport_RefusesBadAgentNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close(t.Context())
+	if err := tr.Serve(nil, "validator"); !errors.Is(err, antifragile.ErrNil) {
+		t.Errorf("Serve of a nil bus: %v, want antifragile.ErrNil", err)
+	}
 	for _, name := range []string{"", "a.b", "a*", "a b", ">"} {
 		if err := tr.Serve(nil, name); err == nil {
 			t.Errorf("Serve(%q) accepted", name)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/bus"
 )
 
@@ -27,10 +28,13 @@ import (
 // without delivery. It returns once the subscription is made; Unserve or
 // Close ends it and its workers. A second Serve of one agent is a
 // *bus.AgentError wrapping ErrServing; a name that cannot be a subject
-// token is a *ValidationError.
+// token, or a nil b, is a *ValidationError.
 func (t *Transport) Serve(b *bus.Bus, agent string) error {
 	if err := checkAgent(agent); err != nil {
 		return err
+	}
+	if b == nil {
+		return &ValidationError{Field: "bus", Err: antifragile.ErrNil}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
