@@ -22,9 +22,9 @@
 // message going to one of them. Bus.Send is a NATS request whose reply is
 // the handler's; Bus.Publish a one-way NATS publish (at most once: a
 // message to an agent nobody serves is lost by the server). The message's
-// id, sender, type, tenant, priority, constitutional hash, send time, the
-// sending process and the sender's deadline travel as headers (HeaderID
-// …), and so does every entry of bus.Message.Headers, such as the W3C
+// id, sender, type, tenant, priority, constitutional hash, send time and
+// the sender's deadline travel as headers (HeaderID …), and so does every
+// entry of bus.Message.Headers, such as the W3C
 // "traceparent" an Observer adds.
 //
 // The payload is bytes on the wire while the bus API keeps its types: a
@@ -68,15 +68,16 @@
 // with metadata remote: true, delivered: false and the reason. A request
 // that timed out waiting for its reply is not metered by the sender: it
 // reached a receiver, which meters it (or it was lost with that process,
-// as a kill -9 loses what it holds). Probes are metered nowhere.
+// as a kill -9 loses what it holds, or dropped there as a slow consumer
+// and counted, see below). Probes are metered nowhere.
 //
 // # Back-pressure
 //
 // Each served agent has Config.Concurrency workers, each delivering one
 // message at a time; the messages after them wait in the agent's
-// subscription buffer, up to Config.PendingLimit. Past that NATS drops them as a slow consumer:
-// they are counted in Metrics.Dropped (and Metrics.SlowConsumer on a
-// connection New made), never lost without a count.
+// subscription buffer, up to Config.PendingLimit. Past that NATS drops
+// them as a slow consumer: they are counted in Metrics.Dropped (and each
+// episode in Metrics.SlowConsumer), never lost without a count.
 //
 // # Faults
 //
