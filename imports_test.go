@@ -46,6 +46,7 @@ var layers = map[string]int{
 	"cluster":                   4,
 	"api":                       5,
 	"breaker/breakerhttp":       5,
+	"bus/busnats":               5,
 	"chaos/chaoshttp":           5,
 	"cluster/clusternats":       5,
 	"metering/meteringhttp":     5,
@@ -80,6 +81,7 @@ const domainLayer = 4
 // outside the standard library and this module, and which.
 var thirdParty = map[string][]string{
 	"metering/redis":       {"github.com/redis/go-redis/"},
+	"bus/busnats":          {"github.com/nats-io/"},
 	"cluster/clusternats":  {"github.com/nats-io/"},
 	"metering/natssink":    {"github.com/nats-io/"},
 	"system":               {"github.com/redis/go-redis/", "github.com/nats-io/", "go.yaml.in/yaml/"},

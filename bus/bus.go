@@ -159,6 +159,13 @@ type Config struct {
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. Messages must carry it.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
+	// Transport, if set, carries messages to agents not registered on this
+	// bus (see Transport; package bus/busnats is one on NATS): Send and
+	// Publish to such a name go through it, guarded by a breaker named after
+	// the agent (created in Registry with Breaker) and by Chaos applied to
+	// Transport.Link(agent). nil means every agent is in this process, and
+	// a name not registered is ErrUnknownAgent.
+	Transport Transport `json:"-"`
 	// Logger receives a line when an agent is registered or unregistered
 	// (Info, key agent), logged once the bus's lock is released, and one
 	// per handler panic (Error, keys agent, type, message_id, panic).
@@ -198,6 +205,10 @@ type Bus struct {
 	mismatches, published, mailboxFull, dropped atomic.Uint64
 	unknown                                     atomic.Uint64
 	closed                                      atomic.Bool
+
+	remotes                   atomic.Pointer[map[string]*remote] // copy-on-write; writers hold mu
+	remote, remoteUndelivered atomic.Uint64
+	received, expired         atomic.Uint64
 }
 
 // Validate reports every invalid data field of c (the hash, the sizes and
@@ -256,6 +267,9 @@ func New(cfg Config) (*Bus, error) {
 		errs = append(errs, err)
 	}
 	if err := nilcheck.Optional("observer", cfg.Observer); err != nil {
+		errs = append(errs, err)
+	}
+	if err := nilcheck.Optional("transport", cfg.Transport); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -386,11 +400,14 @@ func (b *Bus) Send(ctx context.Context, msg Message) (Reply, error) {
 		return Reply{}, ErrClosed
 	}
 	b.sent.Add(1)
-	a, err := b.accept(&msg)
+	a, r, err := b.accept(&msg)
 	if err != nil {
 		return Reply{}, err
 	}
 	b.accepted(ctx, &msg)
+	if a == nil {
+		return b.sendRemote(ctx, r, &msg, false)
+	}
 	return b.dispatch(ctx, a, &msg, false)
 }
 
@@ -407,11 +424,15 @@ func (b *Bus) Publish(ctx context.Context, msg Message) error {
 		return ErrClosed
 	}
 	b.published.Add(1)
-	a, err := b.accept(&msg)
+	a, r, err := b.accept(&msg)
 	if err != nil {
 		return err
 	}
 	b.accepted(ctx, &msg)
+	if a == nil {
+		_, err := b.sendRemote(ctx, r, &msg, true)
+		return err
+	}
 	select {
 	case a.mailbox <- msg:
 		return nil
@@ -422,32 +443,62 @@ func (b *Bus) Publish(ctx context.Context, msg Message) error {
 }
 
 // accept validates msg's hash, fills its ID and time, and resolves the
-// recipient.
-func (b *Bus) accept(msg *Message) (*agent, error) {
+// recipient: a local agent, or else (with a Transport) a remote one.
+func (b *Bus) accept(msg *Message) (*agent, *remote, error) {
 	if antifragile.ValidateHash(msg.ConstitutionalHash) != nil {
-		err := antifragile.ValidateHashFor(msg.ConstitutionalHash, "bus message from "+strconv.Quote(msg.From))
-		{
-			b.mismatches.Add(1)
-			if b.cfg.Meter != nil {
-				ev := metering.ConstitutionalValidationEvent(msg.Tenant, msg.From, false, 0, "", nil)
-				ev.Outcome = metering.OutcomeRejected
-				b.cfg.Meter.Record(ev)
+		return nil, nil, b.refuseHash(msg)
+	}
+	a := (*b.agents.Load())[msg.To]
+	var r *remote
+	if a == nil {
+		var err error
+		if r, err = b.remoteFor(msg.To); r == nil {
+			if err == nil {
+				err = &AgentError{Agent: msg.To, Err: ErrUnknownAgent}
 			}
-			return nil, err
+			b.unknown.Add(1)
+			return nil, nil, err
 		}
+	}
+	b.fill(msg)
+	return a, r, nil
+}
+
+// acceptLocal is accept for a message that arrived from another process:
+// the recipient must be registered here.
+func (b *Bus) acceptLocal(msg *Message) (*agent, error) {
+	if antifragile.ValidateHash(msg.ConstitutionalHash) != nil {
+		return nil, b.refuseHash(msg)
 	}
 	a := (*b.agents.Load())[msg.To]
 	if a == nil {
 		b.unknown.Add(1)
 		return nil, &AgentError{Agent: msg.To, Err: ErrUnknownAgent}
 	}
+	b.fill(msg)
+	return a, nil
+}
+
+// refuseHash counts and meters a message whose hash is not the toolkit's
+// and returns its error.
+func (b *Bus) refuseHash(msg *Message) error {
+	b.mismatches.Add(1)
+	if b.cfg.Meter != nil {
+		ev := metering.ConstitutionalValidationEvent(msg.Tenant, msg.From, false, 0, "", nil)
+		ev.Outcome = metering.OutcomeRejected
+		b.cfg.Meter.Record(ev)
+	}
+	return antifragile.ValidateHashFor(msg.ConstitutionalHash, "bus message from "+strconv.Quote(msg.From))
+}
+
+// fill sets msg's ID and time when they are empty.
+func (b *Bus) fill(msg *Message) {
 	if msg.ID == "" {
 		msg.ID = b.idPrefix + strconv.FormatUint(b.seq.Add(1), 36)
 	}
 	if msg.SentAt.IsZero() {
 		msg.SentAt = time.Now().UTC()
 	}
-	return a, nil
 }
 
 // deliver runs steps 2–5 of the pipeline; obs, when not nil, receives its
@@ -632,17 +683,28 @@ func (b *Bus) Close(ctx context.Context) error {
 // AgentMetrics.Latency in nanoseconds (see LatencyBound), the last one 0:
 // unbounded.
 type Metrics struct {
-	Agents             int            `json:"agents"`
-	Sent               uint64         `json:"sent"`
-	Published          uint64         `json:"published"`
-	Delivered          uint64         `json:"delivered"`
-	Failed             uint64         `json:"failed"`
-	Rejected           uint64         `json:"rejected"`
-	Injected           uint64         `json:"injected"`
-	HashMismatches     uint64         `json:"hash_mismatches"`
-	UnknownAgent       uint64         `json:"unknown_agent"`
-	MailboxFull        uint64         `json:"mailbox_full"`
-	Dropped            uint64         `json:"dropped"`
+	Agents         int    `json:"agents"`
+	Sent           uint64 `json:"sent"`
+	Published      uint64 `json:"published"`
+	Delivered      uint64 `json:"delivered"`
+	Failed         uint64 `json:"failed"`
+	Rejected       uint64 `json:"rejected"`
+	Injected       uint64 `json:"injected"`
+	HashMismatches uint64 `json:"hash_mismatches"`
+	UnknownAgent   uint64 `json:"unknown_agent"`
+	MailboxFull    uint64 `json:"mailbox_full"`
+	Dropped        uint64 `json:"dropped"`
+	// Remote counts the messages sent and published to agents of other
+	// processes (through Config.Transport); RemoteUndelivered those of
+	// them that never reached a receiver (chaos on the link, the breaker,
+	// no responder: metered here). Received counts the messages that
+	// arrived from other processes (Deliver), ExpiredOnArrival those of
+	// them whose deadline had passed, not run. They are absent from the
+	// JSON form while 0, so that a bus in one process keeps its form.
+	Remote             uint64         `json:"remote,omitempty"`
+	RemoteUndelivered  uint64         `json:"remote_undelivered,omitempty"`
+	Received           uint64         `json:"received,omitempty"`
+	ExpiredOnArrival   uint64         `json:"expired_on_arrival,omitempty"`
 	Running            bool           `json:"running"`
 	PerAgent           []AgentMetrics `json:"per_agent"`
 	LatencyBoundsNS    []int64        `json:"latency_bounds_ns"`
@@ -653,13 +715,15 @@ type Metrics struct {
 // per-agent list.
 func (b *Bus) Metrics() Metrics {
 	agents := *b.agents.Load()
-	return Metrics{
+	m := Metrics{
 		PerAgent: agentMetrics(agents), LatencyBoundsNS: latencyBounds(),
 		Agents: len(agents), Sent: b.sent.Load(), Published: b.published.Load(),
 		Delivered: b.delivered.Load(), Failed: b.failed.Load(), Rejected: b.rejected.Load(),
 		Injected: b.injected.Load(), HashMismatches: b.mismatches.Load(), UnknownAgent: b.unknown.Load(),
 		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), ConstitutionalHash: b.hash,
 	}
+	b.remoteCounts(&m)
+	return m
 }
 
 // plainConfig is Config without its JSON methods, for the codec.

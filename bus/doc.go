@@ -16,6 +16,17 @@
 // Send is request/reply in the caller's goroutine; Publish is
 // fire-and-forget through a bounded mailbox per agent that Run drains.
 //
+// An optional Transport (Config.Transport; package bus/busnats carries the
+// bus over NATS) reaches agents of other processes: Send and Publish to a
+// name not registered here pass this bus's hash check, chaos on the link
+// (Transport.Link) and a breaker named after the remote agent, then go
+// through the transport; the receiving process runs them through its own
+// pipeline with Deliver. A message is metered once: by the receiver, or —
+// when it never reached one (the breaker, chaos on the link, a transport
+// error wrapping ErrNotDelivered) — by the sender. The Observer's Accepted
+// runs at the sender (its headers travel), Delivering and Delivered at the
+// receiver.
+//
 // An optional Observer (Config.Observer) may add headers to each message as
 // it is accepted and is told each delivery's decisions — the seam that the
 // nested module antifragile/otel uses for W3C trace context and a span per
