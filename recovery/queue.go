@@ -43,6 +43,8 @@ type task struct {
 	pos       int    // in Orchestrator.list
 
 	scheduledAt   mono
+	openedAt      mono // when the outage began: the task's creation
+	lastFailAt    mono // when the last failed attempt of the outage ended
 	lastAttemptAt mono
 	waitFrom      mono // when the current wait began
 	due           mono // when the next attempt is due
@@ -51,7 +53,10 @@ type task struct {
 	state    State
 	where    uint8
 	explicit bool // policy came from Schedule's argument
-	again    bool // scheduled while an attempt ran: start a new round after it
+	learned  bool // a wait of this outage was learned from history
+
+	delays []time.Duration // the waits before the outage's attempts, at most MaxOutageDelays
+	again  bool            // scheduled while an attempt ran: start a new round after it
 }
 
 func (o *Orchestrator) snapshot(t *task) Task {
@@ -68,6 +73,10 @@ func (o *Orchestrator) snapshot(t *task) Task {
 	}
 	if t.state == Scheduled {
 		s.NextAttemptAt = o.wall(t.due)
+	}
+	if t.strategy == Learned {
+		l := o.learningLocked(t.name, t.policy)
+		s.Learning = &l
 	}
 	return s
 }

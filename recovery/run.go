@@ -192,6 +192,9 @@ func (o *Orchestrator) beginLocked(t *task, stop context.CancelFunc, now mono) a
 	t.state = InProgress
 	t.attempts++
 	t.lastAttemptAt = now
+	if len(t.delays) < MaxOutageDelays {
+		t.delays = append(t.delays, time.Duration(now-t.waitFrom))
+	}
 	t.stop = stop
 	o.inflight[t.name] = t
 	o.emitLocked(t, now, "")
@@ -259,6 +262,7 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 		o.settleLocked(t, &res, err, end)
 	}
 	o.mu.Unlock()
+	o.flushOutages()
 	o.poke()
 	o.logResult(res)
 	return res
@@ -319,6 +323,9 @@ func (o *Orchestrator) resultLocked(a attempt, err error, passed bool, elapsed, 
 // requeueLocked puts t back in the queue, due at once, after an attempt cut
 // short by Run stopping: that attempt does not count.
 func (o *Orchestrator) requeueLocked(t *task, end mono) {
+	if t.attempts <= MaxOutageDelays && len(t.delays) == t.attempts {
+		t.delays = t.delays[:len(t.delays)-1] // the attempt does not count
+	}
 	t.attempts--
 	t.state = Scheduled
 	t.waitFrom, t.due = end, end
@@ -333,14 +340,20 @@ func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
 	if err == nil {
 		res.Success = true
 		o.resetBreaker(t.name)
+		o.endOutageLocked(t, Recovered, end)
 	} else {
 		t.lastError = res.Error
+		t.lastFailAt = end
 	}
 	switch {
 	case t.again: // scheduled again while the attempt ran
 		t.again = false
 		t.attempts = 0
 		t.scheduledAt = end
+		if err == nil { // a new outage begins
+			t.openedAt, t.lastFailAt, t.delays, t.learned = end, 0, nil, false
+			o.outageOpenedLocked(t.name, o.wall(end))
+		}
 		o.waitLocked(t, end)
 	case err == nil:
 		t.state = Succeeded
@@ -350,6 +363,7 @@ func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
 	case t.attempts >= t.policy.MaxRetryAttempts:
 		t.state = Failed
 		o.dropLocked(t)
+		o.endOutageLocked(t, GaveUp, end)
 	default:
 		o.waitLocked(t, end)
 	}
@@ -484,9 +498,12 @@ func (o *Orchestrator) closedByItself(name string) {
 		o.mu.Unlock()
 		return
 	}
+	now := o.now()
 	o.q.remove(t)
 	o.dropLocked(t)
 	t.state = Succeeded
-	o.emitLocked(t, o.now(), "breaker closed by itself")
+	o.endOutageLocked(t, ClosedByItself, now)
+	o.emitLocked(t, now, "breaker closed by itself")
 	o.mu.Unlock()
+	o.flushOutages()
 }
