@@ -166,8 +166,8 @@ type Config struct {
 	MaxOutages int `json:"max_outages"`
 	// LearnMinOutages is how many healed outages of a service the Learned
 	// strategy needs before it learns; with fewer it uses the policy's
-	// Fallback. 0 means 3; negative or above MaxOutagesPerService is
-	// invalid.
+	// Fallback. 0 means 3 (or MaxOutagesPerService if that is smaller);
+	// negative or above MaxOutagesPerService is invalid.
 	LearnMinOutages int `json:"learn_min_outages"`
 
 	// PredictionHorizon is how long after an AtRisk prediction an outage
@@ -215,6 +215,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LearnMinOutages == 0 {
 		c.LearnMinOutages = DefaultLearnMinOutages
+		if c.MaxOutagesPerService > 0 {
+			c.LearnMinOutages = min(c.LearnMinOutages, c.MaxOutagesPerService)
+		}
 	}
 	if c.PredictionHorizon == 0 {
 		c.PredictionHorizon = DefaultPredictionHorizon
