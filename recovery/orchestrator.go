@@ -453,9 +453,6 @@ func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, po
 	if err := o.checkHash(); err != nil {
 		return err
 	}
-	if o.isClosed() {
-		return ErrClosed
-	}
 	if err := antifragile.CheckName("service", name); err != nil {
 		return err
 	}
@@ -471,6 +468,10 @@ func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, po
 		*p = policy.withDefaults()
 	}
 	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return ErrClosed
+	}
 	o.scheduleLocked(name, strategy, priority, p, o.now())
 	o.mu.Unlock()
 	o.poke()
@@ -494,10 +495,10 @@ func (o *Orchestrator) scheduleLocked(name string, strategy Strategy, priority i
 	}
 	t, ok := o.tasks[name]
 	if !ok {
-		t = &task{name: name, strategy: strategy, priority: priority, policy: p, explicit: explicit, seq: o.seq, scheduledAt: now, openedAt: now, index: -1}
+		t = &task{name: name, strategy: strategy, priority: priority, policy: p, explicit: explicit, seq: o.seq, scheduledAt: now, index: -1}
 		o.seq++
 		o.addLocked(t)
-		o.outageOpenedLocked(name, o.wall(now))
+		o.outageOpenedLocked(name, now)
 		if o.cfg.MaxRestarts > 0 && !o.admitLocked(name, now) {
 			t.state = AwaitingManual
 			t.lastError = fmt.Sprintf("restart intensity exceeded: more than %d recoveries within %s", o.cfg.MaxRestarts, o.cfg.RestartWindow)
@@ -544,7 +545,7 @@ func (o *Orchestrator) delayLocked(t *task, n int) time.Duration {
 	case Manual:
 		return 0 // only the first attempt (or a resumed one) is ever waited for
 	case Learned:
-		d, learned := o.learnedDelayLocked(t.name, n, time.Duration(t.waitFrom-t.openedAt), t.policy)
+		d, learned := o.learnedDelayLocked(t.name, n, time.Duration(t.waitFrom-t.openedAt()), t.policy)
 		t.learned = t.learned || learned
 		return d
 	}
@@ -558,7 +559,7 @@ func (o *Orchestrator) delayLocked(t *task, n int) time.Duration {
 func (o *Orchestrator) waitLocked(t *task, now mono) {
 	t.state = Scheduled
 	t.waitFrom = now
-	t.due = now + mono(o.delayLocked(t, t.attempts+1))
+	t.due = now + mono(o.delayLocked(t, int(t.attempts)+1))
 	o.q.push(t)
 }
 
@@ -566,8 +567,11 @@ func (o *Orchestrator) waitLocked(t *task, now mono) {
 // most MaxOutageDelays): the gap from the opening or the end of the
 // previous attempt to the start of the next, as waited.
 func delaysOf(t *task) []antifragile.Duration {
-	out := make([]antifragile.Duration, len(t.delays))
-	for i, d := range t.delays {
+	if t.log == nil {
+		return []antifragile.Duration{}
+	}
+	out := make([]antifragile.Duration, len(t.log.delays))
+	for i, d := range t.log.delays {
 		out[i] = antifragile.Duration(d)
 	}
 	return out
@@ -576,8 +580,11 @@ func delaysOf(t *task) []antifragile.Duration {
 // endOutageLocked records the end of t's outage at now with outcome c, to
 // be appended to the store by flushOutages.
 func (o *Orchestrator) endOutageLocked(t *task, c Outcome, now mono) {
-	u := Outage{Service: t.name, OpenedAt: o.wall(t.openedAt), EndedAt: o.wall(now), LastFailureAt: o.wall(t.lastFailAt),
-		Attempts: t.attempts, Strategy: t.strategy, Learned: t.learned, Delays: delaysOf(t), Outcome: c}
+	u := Outage{Service: t.name, OpenedAt: o.wall(t.openedAt()), EndedAt: o.wall(now),
+		Attempts: int(t.attempts), Strategy: t.strategy, Learned: t.learned, Delays: delaysOf(t), Outcome: c}
+	if t.log != nil {
+		u.LastFailureAt = o.wall(t.log.lastFailAt)
+	}
 	if c.Healed() {
 		u.HealedAt = u.EndedAt
 	}
@@ -615,7 +622,7 @@ func (o *Orchestrator) flushOutages() {
 // rescheduleLocked recomputes a scheduled task's due time after its
 // strategy or policy changed, and moves it to its place.
 func (o *Orchestrator) rescheduleLocked(t *task) {
-	t.due = t.waitFrom + mono(o.delayLocked(t, t.attempts+1))
+	t.due = t.waitFrom + mono(o.delayLocked(t, int(t.attempts)+1))
 	o.q.requeue(t)
 }
 
@@ -626,7 +633,7 @@ func (o *Orchestrator) emitLocked(t *task, now mono, detail string) {
 	if !(o.events.Len() > 0) {
 		return
 	}
-	o.events.Publish(Event{Service: t.name, State: t.state, Attempt: t.attempts, At: o.wall(now), Detail: detail})
+	o.events.Publish(Event{Service: t.name, State: t.state, Attempt: int(t.attempts), At: o.wall(now), Detail: detail})
 }
 
 // addLocked adds t to the active set.

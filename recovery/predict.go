@@ -137,9 +137,11 @@ func (o *Orchestrator) settlePredictionLocked(name string, hit bool) {
 }
 
 // outageOpenedLocked scores the predictions when an outage of name opens
-// at now.
-func (o *Orchestrator) outageOpenedLocked(name string, now time.Time) {
-	o.expireLocked(now)
+// at at. It reads no clock while nothing is pending.
+func (o *Orchestrator) outageOpenedLocked(name string, at mono) {
+	if len(o.pred.pending) > 0 {
+		o.expireLocked(o.wall(at))
+	}
 	if _, ok := o.pred.pending[name]; ok {
 		o.settlePredictionLocked(name, true)
 		return

@@ -37,14 +37,12 @@ type task struct {
 	stop      context.CancelFunc // cancels the running attempt
 	lastError string
 	priority  int
-	attempts  int
 	seq       uint64 // order of creation: FIFO among equals
-	index     int    // in its heap
 	pos       int    // in Orchestrator.list
+	attempts  int32  // ≤ MaxRetryAttempts; int32 with index keeps the task in 128 bytes
+	index     int32  // in its heap
 
 	scheduledAt   mono
-	openedAt      mono // when the outage began: the task's creation
-	lastFailAt    mono // when the last failed attempt of the outage ended
 	lastAttemptAt mono
 	waitFrom      mono // when the current wait began
 	due           mono // when the next attempt is due
@@ -54,9 +52,26 @@ type task struct {
 	where    uint8
 	explicit bool // policy came from Schedule's argument
 	learned  bool // a wait of this outage was learned from history
+	again    bool // scheduled while an attempt ran: start a new round after it
 
-	delays []time.Duration // the waits before the outage's attempts, at most MaxOutageDelays
-	again  bool            // scheduled while an attempt ran: start a new round after it
+	log *outageLog // the outage's attempts; nil until the first one
+}
+
+// outageLog is what a task records of its outage once an attempt starts,
+// allocated then so that a task that is only scheduled stays small.
+type outageLog struct {
+	openedAt   mono            // when the outage began
+	lastFailAt mono            // when its last failed attempt ended
+	delays     []time.Duration // the waits before its attempts, at most MaxOutageDelays
+}
+
+// openedAt returns when t's outage began: its creation, or the start of
+// the round that a success ended (see settleLocked).
+func (t *task) openedAt() mono {
+	if t.log != nil {
+		return t.log.openedAt
+	}
+	return t.scheduledAt
 }
 
 func (o *Orchestrator) snapshot(t *task) Task {
@@ -65,7 +80,7 @@ func (o *Orchestrator) snapshot(t *task) Task {
 		State:         t.state,
 		Strategy:      t.strategy,
 		Priority:      t.priority,
-		AttemptCount:  t.attempts,
+		AttemptCount:  int(t.attempts),
 		MaxAttempts:   t.policy.MaxRetryAttempts,
 		ScheduledAt:   o.wall(t.scheduledAt),
 		LastAttemptAt: o.wall(t.lastAttemptAt),
@@ -104,12 +119,12 @@ func (h *taskHeap) Less(i, j int) bool {
 }
 func (h *taskHeap) Swap(i, j int) {
 	h.tasks[i], h.tasks[j] = h.tasks[j], h.tasks[i]
-	h.tasks[i].index = i
-	h.tasks[j].index = j
+	h.tasks[i].index = int32(i)
+	h.tasks[j].index = int32(j)
 }
 func (h *taskHeap) Push(x any) {
 	t := x.(*task)
-	t.index = len(h.tasks)
+	t.index = int32(len(h.tasks))
 	t.where = h.where
 	h.tasks = append(h.tasks, t)
 }
@@ -148,9 +163,9 @@ func (q *queue) push(t *task) { heap.Push(&q.waiting, t) }
 func (q *queue) remove(t *task) {
 	switch t.where {
 	case inWaiting:
-		heap.Remove(&q.waiting, t.index)
+		heap.Remove(&q.waiting, int(t.index))
 	case inReady:
-		heap.Remove(&q.ready, t.index)
+		heap.Remove(&q.ready, int(t.index))
 	case inBlocked:
 		delete(q.blocked, t.name)
 		t.where = nowhere
@@ -160,7 +175,7 @@ func (q *queue) remove(t *task) {
 // requeue moves t, whose due time or priority changed, to its right place.
 func (q *queue) requeue(t *task) {
 	if t.where == inWaiting {
-		heap.Fix(&q.waiting, t.index)
+		heap.Fix(&q.waiting, int(t.index))
 		return
 	}
 	q.remove(t)

@@ -192,13 +192,16 @@ func (o *Orchestrator) beginLocked(t *task, stop context.CancelFunc, now mono) a
 	t.state = InProgress
 	t.attempts++
 	t.lastAttemptAt = now
-	if len(t.delays) < MaxOutageDelays {
-		t.delays = append(t.delays, time.Duration(now-t.waitFrom))
+	if t.log == nil {
+		t.log = &outageLog{openedAt: t.scheduledAt}
+	}
+	if len(t.log.delays) < MaxOutageDelays {
+		t.log.delays = append(t.log.delays, time.Duration(now-t.waitFrom))
 	}
 	t.stop = stop
 	o.inflight[t.name] = t
 	o.emitLocked(t, now, "")
-	return attempt{t: t, n: t.attempts, policy: t.policy}
+	return attempt{t: t, n: int(t.attempts), policy: t.policy}
 }
 
 // Execute runs one attempt of the service's task now, in the caller's
@@ -323,8 +326,8 @@ func (o *Orchestrator) resultLocked(a attempt, err error, passed bool, elapsed, 
 // requeueLocked puts t back in the queue, due at once, after an attempt cut
 // short by Run stopping: that attempt does not count.
 func (o *Orchestrator) requeueLocked(t *task, end mono) {
-	if t.attempts <= MaxOutageDelays && len(t.delays) == t.attempts {
-		t.delays = t.delays[:len(t.delays)-1] // the attempt does not count
+	if l := t.log; l != nil && t.attempts <= MaxOutageDelays && len(l.delays) == int(t.attempts) {
+		l.delays = l.delays[:len(l.delays)-1] // the attempt does not count
 	}
 	t.attempts--
 	t.state = Scheduled
@@ -343,16 +346,16 @@ func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
 		o.endOutageLocked(t, Recovered, end)
 	} else {
 		t.lastError = res.Error
-		t.lastFailAt = end
+		t.log.lastFailAt = end // an attempt ran: the log exists
 	}
 	switch {
 	case t.again: // scheduled again while the attempt ran
 		t.again = false
 		t.attempts = 0
 		t.scheduledAt = end
-		if err == nil { // a new outage begins
-			t.openedAt, t.lastFailAt, t.delays, t.learned = end, 0, nil, false
-			o.outageOpenedLocked(t.name, o.wall(end))
+		if err == nil { // a new outage begins (opened at scheduledAt)
+			t.log, t.learned = nil, false
+			o.outageOpenedLocked(t.name, end)
 		}
 		o.waitLocked(t, end)
 	case err == nil:
@@ -360,7 +363,7 @@ func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
 		o.dropLocked(t)
 	case t.strategy == Manual:
 		t.state = AwaitingManual
-	case t.attempts >= t.policy.MaxRetryAttempts:
+	case int(t.attempts) >= t.policy.MaxRetryAttempts:
 		t.state = Failed
 		o.dropLocked(t)
 		o.endOutageLocked(t, GaveUp, end)
