@@ -32,6 +32,12 @@ func healed(service string, i int, heal time.Duration) recovery.Outage {
 // FileStore writes them, and returns its path.
 func writeHistory(t *testing.T, service string, heals ...time.Duration) string {
 	t.Helper()
+	return writeHistoryB(t, service, heals...)
+}
+
+// writeHistoryB is writeHistory for a test or a benchmark.
+func writeHistoryB(t testing.TB, service string, heals ...time.Duration) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "outages.jsonl")
 	var b []byte
 	for i, h := range heals {
