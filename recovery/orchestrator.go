@@ -501,8 +501,9 @@ func (o *Orchestrator) scheduleLocked(name string, strategy Strategy, priority i
 		o.outageOpenedLocked(name, now)
 		if o.cfg.MaxRestarts > 0 && !o.admitLocked(name, now) {
 			t.state = AwaitingManual
-			t.lastError = fmt.Sprintf("restart intensity exceeded: more than %d recoveries within %s", o.cfg.MaxRestarts, o.cfg.RestartWindow)
-			o.emitLocked(t, now, t.lastError)
+			l := t.logOf()
+			l.lastError = fmt.Sprintf("restart intensity exceeded: more than %d recoveries within %s", o.cfg.MaxRestarts, o.cfg.RestartWindow)
+			o.emitLocked(t, now, l.lastError)
 			return
 		}
 		o.waitLocked(t, now)
@@ -666,8 +667,8 @@ func (o *Orchestrator) Cancel(name string) bool {
 	}
 	o.dropLocked(t)
 	o.q.remove(t)
-	if t.stop != nil {
-		t.stop()
+	if t.log != nil && t.log.stop != nil {
+		t.log.stop()
 	}
 	t.state = Cancelled
 	o.endOutageLocked(t, Abandoned, now)

@@ -32,20 +32,17 @@ func (o *Orchestrator) wall(m mono) time.Time {
 
 // task is one service's recovery; every field is guarded by Orchestrator.mu.
 type task struct {
-	name      string
-	policy    *Policy            // defaults applied; shared, never modified
-	stop      context.CancelFunc // cancels the running attempt
-	lastError string
-	priority  int
-	seq       uint64 // order of creation: FIFO among equals
-	pos       int    // in Orchestrator.list
-	attempts  int32  // ≤ MaxRetryAttempts; int32 with index keeps the task in 128 bytes
-	index     int32  // in its heap
+	name     string
+	policy   *Policy // defaults applied; shared, never modified
+	priority int
+	seq      uint64 // order of creation: FIFO among equals
+	pos      int    // in Orchestrator.list
+	attempts int32  // ≤ MaxRetryAttempts; int32 with index keeps the task in 128 bytes
+	index    int32  // in its heap
 
-	scheduledAt   mono
-	lastAttemptAt mono
-	waitFrom      mono // when the current wait began
-	due           mono // when the next attempt is due
+	scheduledAt mono
+	waitFrom    mono // when the current wait began
+	due         mono // when the next attempt is due
 
 	strategy Strategy
 	state    State
@@ -54,15 +51,29 @@ type task struct {
 	learned  bool // a wait of this outage was learned from history
 	again    bool // scheduled while an attempt ran: start a new round after it
 
-	log *outageLog // the outage's attempts; nil until the first one
+	log *attemptLog // what its attempts left; nil until the first one
 }
 
-// outageLog is what a task records of its outage once an attempt starts,
-// allocated then so that a task that is only scheduled stays small.
-type outageLog struct {
-	openedAt   mono            // when the outage began
-	lastFailAt mono            // when its last failed attempt ended
-	delays     []time.Duration // the waits before its attempts, at most MaxOutageDelays
+// attemptLog is what a task records once an attempt starts (or it is
+// escalated without one), allocated then so that a task that is only
+// scheduled stays small: 96 bytes, where a queue of 10,000 spends its
+// memory.
+type attemptLog struct {
+	stop          context.CancelFunc // cancels the running attempt
+	lastError     string
+	lastAttemptAt mono
+	openedAt      mono            // when the outage began
+	lastFailAt    mono            // when its last failed attempt ended
+	delays        []time.Duration // the waits before its attempts, at most MaxOutageDelays
+}
+
+// logOf returns t's attempt log, creating it (the outage opened at
+// scheduledAt) if need be.
+func (t *task) logOf() *attemptLog {
+	if t.log == nil {
+		t.log = &attemptLog{openedAt: t.scheduledAt}
+	}
+	return t.log
 }
 
 // openedAt returns when t's outage began: its creation, or the start of
@@ -76,15 +87,16 @@ func (t *task) openedAt() mono {
 
 func (o *Orchestrator) snapshot(t *task) Task {
 	s := Task{
-		Service:       t.name,
-		State:         t.state,
-		Strategy:      t.strategy,
-		Priority:      t.priority,
-		AttemptCount:  int(t.attempts),
-		MaxAttempts:   t.policy.MaxRetryAttempts,
-		ScheduledAt:   o.wall(t.scheduledAt),
-		LastAttemptAt: o.wall(t.lastAttemptAt),
-		LastError:     t.lastError,
+		Service:      t.name,
+		State:        t.state,
+		Strategy:     t.strategy,
+		Priority:     t.priority,
+		AttemptCount: int(t.attempts),
+		MaxAttempts:  t.policy.MaxRetryAttempts,
+		ScheduledAt:  o.wall(t.scheduledAt),
+	}
+	if l := t.log; l != nil {
+		s.LastAttemptAt, s.LastError = o.wall(l.lastAttemptAt), l.lastError
 	}
 	if t.state == Scheduled {
 		s.NextAttemptAt = o.wall(t.due)

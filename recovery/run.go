@@ -191,14 +191,12 @@ func (o *Orchestrator) dispatch(ctx context.Context, starts []attempt) ([]attemp
 func (o *Orchestrator) beginLocked(t *task, stop context.CancelFunc, now mono) attempt {
 	t.state = InProgress
 	t.attempts++
-	t.lastAttemptAt = now
-	if t.log == nil {
-		t.log = &outageLog{openedAt: t.scheduledAt}
+	l := t.logOf()
+	l.lastAttemptAt = now
+	if len(l.delays) < MaxOutageDelays {
+		l.delays = append(l.delays, time.Duration(now-t.waitFrom))
 	}
-	if len(t.log.delays) < MaxOutageDelays {
-		t.log.delays = append(t.log.delays, time.Duration(now-t.waitFrom))
-	}
-	t.stop = stop
+	l.stop = stop
 	o.inflight[t.name] = t
 	o.emitLocked(t, now, "")
 	return attempt{t: t, n: int(t.attempts), policy: t.policy}
@@ -297,8 +295,8 @@ func (o *Orchestrator) finishLocked(t *task, ofRun bool) {
 	if o.inflight[t.name] == t {
 		delete(o.inflight, t.name)
 	}
-	t.stop()
-	t.stop = nil
+	t.log.stop() // an attempt ran: the log exists
+	t.log.stop = nil
 	if ofRun {
 		o.active--
 	}
@@ -345,16 +343,16 @@ func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
 		o.resetBreaker(t.name)
 		o.endOutageLocked(t, Recovered, end)
 	} else {
-		t.lastError = res.Error
-		t.log.lastFailAt = end // an attempt ran: the log exists
+		t.log.lastError = res.Error // an attempt ran: the log exists
+		t.log.lastFailAt = end
 	}
 	switch {
 	case t.again: // scheduled again while the attempt ran
 		t.again = false
 		t.attempts = 0
 		t.scheduledAt = end
-		if err == nil { // a new outage begins (opened at scheduledAt)
-			t.log, t.learned = nil, false
+		if err == nil { // a new outage begins
+			t.log.openedAt, t.log.lastFailAt, t.log.delays, t.learned = end, 0, nil, false
 			o.outageOpenedLocked(t.name, end)
 		}
 		o.waitLocked(t, end)
