@@ -13,7 +13,8 @@ const (
 	// DefaultPredictionHorizon is Config.PredictionHorizon when 0.
 	DefaultPredictionHorizon = 5 * time.Minute
 	// MaxPredictedServices bounds the services whose predictions are
-	// counted one by one; beyond it they count in the totals only.
+	// counted one by one (beyond it they count in the totals only), and
+	// the predictions pending at once (beyond it AtRisk counts nothing).
 	MaxPredictedServices = 10_000
 )
 
@@ -62,8 +63,8 @@ type predictions struct {
 // within Config.PredictionHorizon after since counts as a true positive,
 // none by then as a false positive. A prediction made while one is pending
 // for the service, or while the service already has a recovery task (its
-// outage is open), is not counted again; AtRisk reports whether it counted
-// this one. It then calls Config.OnPrediction, if set, in the caller's
+// outage is open), or while MaxPredictedServices predictions are pending,
+// is not counted; AtRisk reports whether it counted this one. It then calls Config.OnPrediction, if set, in the caller's
 // goroutine, without the orchestrator's lock. It never blocks otherwise
 // and is safe for concurrent use; an empty name is ignored.
 func (o *Orchestrator) AtRisk(name string, since time.Time) bool {
@@ -78,7 +79,7 @@ func (o *Orchestrator) AtRisk(name string, since time.Time) bool {
 	o.expireLocked(now)
 	_, open := o.tasks[name]
 	_, pending := o.pred.pending[name]
-	counted := !open && !pending
+	counted := !open && !pending && len(o.pred.pending) < MaxPredictedServices
 	if counted {
 		if o.pred.pending == nil {
 			o.pred.pending, o.pred.per = make(map[string]time.Time), make(map[string]*PredictionCounts)
