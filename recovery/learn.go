@@ -70,7 +70,7 @@ func nearestRank(sorted []time.Duration, level float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// learnedDelay returns the wait before attempt n of a Learned task whose
+// learnedDelayLocked returns the wait before attempt n of a Learned task whose
 // wait begins elapsed after its outage opened, under policy p, and whether
 // it was learned (false: too little history, p.Fallback's delay). Jitter,
 // if any, spreads the learned wait, which stays within [InitialDelay,

@@ -264,8 +264,8 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 	}
 	o.mu.Unlock()
 	o.flushOutages()
+	o.logResult(res) // before poke: the next attempt's lines come after this one's
 	o.poke()
-	o.logResult(res)
 	return res
 }
 
