@@ -65,6 +65,31 @@ func TestFileStore(t *testing.T) {
 		if len(got) != 2 || got[1].Service != "cache" || skipped != 5 {
 			t.Errorf("after an append: %d outages (%v), %d skipped", len(got), got, skipped)
 		}
+		o, err := recovery.New(recovery.Config{HistoryPath: path}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := o.Status().History; h.Skipped != 5 || h.Outages != 2 || !h.Persistent {
+			t.Errorf("history status = %+v, want 2 outages, 5 skipped", h)
+		}
+	})
+	t.Run("a failed append is counted and recovery goes on", func(t *testing.T) {
+		dir := t.TempDir()
+		o, err := recovery.New(recovery.Config{HistoryPath: filepath.Join(dir, "gone", "h.jsonl")}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = o.Schedule("db", recovery.Immediate, 0, nil)
+		if !o.Cancel("db") {
+			t.Fatal("nothing to cancel")
+		}
+		h := o.Status().History
+		if h.StoreErrors != 1 || !strings.Contains(h.LastStoreError, "no such file or directory") || h.Outages != 1 {
+			t.Errorf("history status = %+v", h)
+		}
+		if err := o.Schedule("db", recovery.Immediate, 0, nil); err != nil {
+			t.Errorf("Schedule after a store error: %v", err)
+		}
 	})
 	t.Run("the file stays within its bound, newest kept", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "h.jsonl")
