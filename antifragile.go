@@ -212,6 +212,9 @@ const MaxNameLength = 256
 // escapes) and no bidirectional overrides, which would let a name rewrite
 // the terminal or the logs that show it.
 func CheckName(field, name string) error {
+	if printableASCII(name) {
+		return nil // the common case, without decoding runes
+	}
 	switch {
 	case strings.TrimSpace(name) == "":
 		return Invalid(field, name, "must not be empty")
@@ -226,4 +229,23 @@ func CheckName(field, name string) error {
 		}
 	}
 	return nil
+}
+
+// printableASCII reports whether name is a valid name of printable ASCII
+// only (U+0020 to U+007E, not all spaces, at most MaxNameLength bytes):
+// what CheckName accepts, decided byte by byte. false means CheckName must
+// look closer, not that the name is invalid.
+func printableASCII(name string) bool {
+	if len(name) == 0 || len(name) > MaxNameLength {
+		return false
+	}
+	blank := true
+	for i := 0; i < len(name); i++ {
+		b := name[i]
+		if b < 0x20 || b > 0x7e {
+			return false
+		}
+		blank = blank && b == ' '
+	}
+	return !blank
 }

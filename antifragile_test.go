@@ -3,7 +3,10 @@ package antifragile_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/antifragile-go/antifragile"
 )
@@ -88,4 +91,37 @@ func TestInvalidFields(t *testing.T) {
 	if f := antifragile.InvalidFields(antifragile.Invalid("x", 0, "bad")); len(f) != 1 || f[0] != "x" {
 		t.Fatalf("single: %q", f)
 	}
+}
+
+// nameOK is CheckName's rule, written out rune by rune.
+func nameOK(name string) bool {
+	if strings.TrimSpace(name) == "" || len(name) > antifragile.MaxNameLength || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCheckName(t *testing.T) {
+	for _, name := range []string{"db", "service-1", " db ", " ", "", "a\tb", "\x1b[31m", "caf\u00e9", "a\u202eb", "\xff",
+		strings.Repeat("a", antifragile.MaxNameLength), strings.Repeat("a", antifragile.MaxNameLength+1), "~", "\x7f"} {
+		if got := antifragile.CheckName("name", name) == nil; got != nameOK(name) {
+			t.Errorf("CheckName(%q) accepts %v, want %v", name, got, nameOK(name))
+		}
+	}
+}
+
+func FuzzCheckName(f *testing.F) {
+	for _, s := range []string{"db", " ", "a\x00", "caf\u00e9", "a\u202eb", "\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got := antifragile.CheckName("name", name) == nil; got != nameOK(name) {
+			t.Fatalf("CheckName(%q) accepts %v, want %v", name, got, nameOK(name))
+		}
+	})
 }

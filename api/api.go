@@ -144,6 +144,16 @@ type RecoveryAction struct {
 	Task    *recovery.Task `json:"task,omitempty"`
 }
 
+// RecoveryHistory is the body of GET /recovery/{name}/history: the kept
+// outages of a service, oldest first (empty when it has none), and what
+// the learned strategy makes of them under the service's policy.
+type RecoveryHistory struct {
+	Service            string            `json:"service"`
+	Learning           recovery.Learning `json:"learning"`
+	Outages            []recovery.Outage `json:"outages"`
+	ConstitutionalHash string            `json:"constitutional_hash"`
+}
+
 // Scenarios is the body of GET /chaos/scenarios. Scenarios holds the active
 // scenarios in their JSON form (chaos.Scenario.MarshalJSON, which
 // chaos.Scenario.UnmarshalJSON reads back), sorted by name. Recent holds

@@ -181,7 +181,7 @@ func TestPolicy(t *testing.T) {
 	p := recovery.Policy{
 		MaxRetryAttempts: 3, BackoffMultiplier: 1.5, InitialDelay: 250 * time.Millisecond, MaxDelay: time.Minute,
 		Jitter: 0.2, ActionTimeout: 2 * time.Second, HealthCheckTimeout: time.Second,
-		Strategy: recovery.LinearBackoff, Priority: 4, ConstitutionalHash: antifragile.ConstitutionalHash,
+		Strategy: recovery.Learned, Fallback: recovery.LinearBackoff, Priority: 4, ConstitutionalHash: antifragile.ConstitutionalHash,
 	}
 	t.Run("PolicyFrom and ToPolicy round-trip", func(t *testing.T) {
 		got, err := api.PolicyFrom(p).ToPolicy()

@@ -14,8 +14,8 @@ import (
 //
 //	{"strategy":"linear_backoff","priority":1,"policy":{"max_retry_attempts":3,"initial_delay":"500ms"}}
 type ScheduleRequest struct {
-	// Strategy is "exponential_backoff", "linear_backoff", "immediate" or
-	// "manual". Empty means the policy's strategy: Policy.Strategy when
+	// Strategy is "exponential_backoff", "linear_backoff", "immediate",
+	// "manual" or "learned". Empty means the policy's strategy: Policy.Strategy when
 	// the request has a policy that names one, else the strategy of the
 	// service's policy on the server.
 	Strategy string `json:"strategy,omitempty"`
@@ -39,7 +39,7 @@ func (r ScheduleRequest) Args(dflt recovery.Strategy) (strategy recovery.Strateg
 	if r.Strategy != "" {
 		s, perr := recovery.ParseStrategy(r.Strategy)
 		if perr != nil {
-			errs = append(errs, antifragile.Invalid("strategy", r.Strategy, "must be exponential_backoff, linear_backoff, immediate or manual"))
+			errs = append(errs, antifragile.Invalid("strategy", r.Strategy, "must be exponential_backoff, linear_backoff, immediate, manual or learned"))
 		}
 		strategy = s
 	}
@@ -75,6 +75,7 @@ type Policy struct {
 	HealthCheckTimeout string  `json:"health_check_timeout,omitempty"`
 	Strategy           string  `json:"strategy,omitempty"`
 	Priority           int     `json:"priority,omitempty"`
+	Fallback           string  `json:"fallback,omitempty"`
 	ConstitutionalHash string  `json:"constitutional_hash,omitempty"`
 }
 
@@ -87,7 +88,12 @@ func PolicyFrom(p recovery.Policy) Policy {
 		}
 		return d.String()
 	}
+	var fallback string
+	if p.Fallback != recovery.ExponentialBackoff {
+		fallback = p.Fallback.String()
+	}
 	return Policy{
+		Fallback:           fallback,
 		MaxRetryAttempts:   p.MaxRetryAttempts,
 		BackoffMultiplier:  p.BackoffMultiplier,
 		InitialDelay:       dur(p.InitialDelay),
@@ -130,9 +136,16 @@ func (p Policy) ToPolicy() (recovery.Policy, error) {
 	if p.Strategy != "" {
 		s, err := recovery.ParseStrategy(p.Strategy)
 		if err != nil {
-			errs = append(errs, antifragile.Invalid("policy.strategy", p.Strategy, "must be exponential_backoff, linear_backoff, immediate or manual"))
+			errs = append(errs, antifragile.Invalid("policy.strategy", p.Strategy, "must be exponential_backoff, linear_backoff, immediate, manual or learned"))
 		}
 		out.Strategy = s
+	}
+	if p.Fallback != "" {
+		s, err := recovery.ParseStrategy(p.Fallback)
+		if err != nil {
+			errs = append(errs, antifragile.Invalid("policy.fallback", p.Fallback, "must be exponential_backoff, linear_backoff or immediate"))
+		}
+		out.Fallback = s
 	}
 	if len(errs) > 0 {
 		return recovery.Policy{}, errors.Join(errs...)

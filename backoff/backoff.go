@@ -10,7 +10,8 @@ import (
 
 // Strategy says how the delay before a retry grows with the attempt number.
 // Its zero value is Exponential. In text and JSON it is one of the strings
-// "exponential_backoff", "linear_backoff", "immediate" and "manual".
+// "exponential_backoff", "linear_backoff", "immediate", "manual" and
+// "learned".
 type Strategy uint8
 
 const (
@@ -23,16 +24,21 @@ const (
 	Immediate
 	// Manual never retries by itself: Delay reports ok == false.
 	Manual
+	// Learned aims each attempt at a time learned from past outages (see
+	// LadderDelay); the history lives with its user (the recovery
+	// orchestrator). Delay has no history, so it answers for Learned what
+	// it answers for Exponential: the schedule learning falls back to.
+	Learned
 )
 
-var strategyNames = [...]string{"exponential_backoff", "linear_backoff", "immediate", "manual"}
+var strategyNames = [...]string{"exponential_backoff", "linear_backoff", "immediate", "manual", "learned"}
 
 // ErrUnknownStrategy is matched (errors.Is) by the errors of Parse,
-// UnmarshalText and MarshalText for a strategy that is not one of the four.
+// UnmarshalText and MarshalText for a strategy that is not one of the five.
 var ErrUnknownStrategy = errors.New("backoff: unknown strategy")
 
-// String returns "exponential_backoff", "linear_backoff", "immediate" or
-// "manual", and "strategy(N)" for an unknown value.
+// String returns "exponential_backoff", "linear_backoff", "immediate",
+// "manual" or "learned", and "strategy(N)" for an unknown value.
 func (s Strategy) String() string {
 	if s.Valid() {
 		return strategyNames[s]
@@ -40,7 +46,7 @@ func (s Strategy) String() string {
 	return fmt.Sprintf("strategy(%d)", uint8(s))
 }
 
-// Valid reports whether s is one of the four strategies.
+// Valid reports whether s is one of the five strategies.
 func (s Strategy) Valid() bool { return int(s) < len(strategyNames) }
 
 // Parse returns the strategy whose String form is s. Anything else is an
@@ -51,7 +57,7 @@ func Parse(s string) (Strategy, error) {
 			return Strategy(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q (want one of exponential_backoff, linear_backoff, immediate, manual)", ErrUnknownStrategy, s)
+	return 0, fmt.Errorf("%w %q (want one of exponential_backoff, linear_backoff, immediate, manual, learned)", ErrUnknownStrategy, s)
 }
 
 // MarshalText encodes s as its String form; an unknown value is an error.
@@ -76,7 +82,7 @@ func (s *Strategy) UnmarshalText(b []byte) error {
 // from 1) under strategy s, and ok == false when the strategy never retries
 // by itself (Manual, or an unknown strategy).
 //
-//   - Exponential: initial·multiplier^(attempt−1)
+//   - Exponential (and Learned, which has no history here): initial·multiplier^(attempt−1)
 //   - Linear: initial·attempt
 //   - Immediate: 0
 //
@@ -97,7 +103,7 @@ func Delay(s Strategy, attempt int, initial, maxDelay time.Duration, multiplier 
 		limit = math.MaxInt64
 	}
 	switch s {
-	case Exponential:
+	case Exponential, Learned:
 		if attempt == 1 {
 			return min(initial, limit), true
 		}
@@ -168,4 +174,50 @@ func (s Schedule) Delay(attempt int, r *rand.Rand) (time.Duration, bool) {
 		d = s.Max
 	}
 	return d, true
+}
+
+// LadderDelay returns the wait before attempt number attempt (counting from
+// 1) of a schedule that aims each attempt at a point in time measured from
+// the start of an outage: attempt n at targets[n−1], and past the last
+// target at targets[len−1]·multiplier^k for the k-th attempt beyond it
+// (a multiplier below 1, or NaN, counts as 1). elapsed is the time since
+// the start; the wait is the time left to the target, clamped to
+// [minDelay, maxDelay] — so an attempt that comes late (the previous one
+// ran long) waits at least minDelay, and none waits past maxDelay (≤ 0
+// means no cap). Empty targets fall back to Delay(Exponential, attempt,
+// minDelay, maxDelay, multiplier). Negative targets or elapsed count as 0.
+//
+// LadderDelay is pure, safe for concurrent use and allocates nothing; it
+// costs what Delay costs (at most one math.Pow).
+func LadderDelay(attempt int, elapsed time.Duration, targets []time.Duration, multiplier float64, minDelay, maxDelay time.Duration) time.Duration {
+	if len(targets) == 0 {
+		d, _ := Delay(Exponential, attempt, minDelay, maxDelay, multiplier)
+		return d
+	}
+	if attempt < 1 {
+		attempt = 1
+	}
+	minDelay = max(minDelay, 0)
+	limit := maxDelay
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	minDelay = min(minDelay, limit)
+	var target float64
+	if attempt <= len(targets) {
+		target = float64(max(targets[attempt-1], 0))
+	} else {
+		if !(multiplier >= 1) {
+			multiplier = 1
+		}
+		target = float64(max(targets[len(targets)-1], 0)) * math.Pow(multiplier, float64(attempt-len(targets)))
+	}
+	wait := target - float64(max(elapsed, 0))
+	switch {
+	case wait <= float64(minDelay):
+		return minDelay
+	case wait >= float64(limit): // also catches +Inf
+		return limit
+	}
+	return time.Duration(wait)
 }

@@ -149,6 +149,7 @@ func TestStrategy_Text(t *testing.T) {
 		backoff.Linear:      "linear_backoff",
 		backoff.Immediate:   "immediate",
 		backoff.Manual:      "manual",
+		backoff.Learned:     "learned",
 	}
 	for st, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -173,23 +174,23 @@ func TestStrategy_Text(t *testing.T) {
 			}
 		}
 		_, err := backoff.Parse("retry")
-		want := `backoff: unknown strategy "retry" (want one of exponential_backoff, linear_backoff, immediate, manual)`
+		want := `backoff: unknown strategy "retry" (want one of exponential_backoff, linear_backoff, immediate, manual, learned)`
 		if err == nil || err.Error() != want {
 			t.Errorf("message = %v, want %s", err, want)
 		}
 	})
 	t.Run("unknown values do not marshal", func(t *testing.T) {
-		if _, err := backoff.Strategy(4).MarshalText(); !errors.Is(err, backoff.ErrUnknownStrategy) {
+		if _, err := backoff.Strategy(5).MarshalText(); !errors.Is(err, backoff.ErrUnknownStrategy) {
 			t.Errorf("MarshalText = %v", err)
 		}
-		if got := backoff.Strategy(4).String(); got != "strategy(4)" {
+		if got := backoff.Strategy(5).String(); got != "strategy(5)" {
 			t.Errorf("String = %q", got)
 		}
 	})
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"exponential_backoff", "linear_backoff", "immediate", "manual", "", "x"} {
+	for _, s := range []string{"exponential_backoff", "linear_backoff", "immediate", "manual", "learned", "", "x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -219,6 +220,68 @@ func FuzzDelay(f *testing.F) {
 		}
 		if !ok && d != 0 {
 			t.Fatalf("no retry but delay %v", d)
+		}
+	})
+}
+
+func TestLadderDelay(t *testing.T) {
+	targets := []time.Duration{4 * s, 5 * s, 7 * s}
+	for _, c := range []struct {
+		name     string
+		attempt  int
+		elapsed  time.Duration
+		min, max time.Duration
+		want     time.Duration
+	}{
+		{"the first attempt waits for its target", 1, 0, s / 2, 60 * s, 4 * s},
+		{"a later attempt waits for what is left", 2, 4 * s, s / 2, 60 * s, s},
+		{"the third target", 3, 5 * s, s / 2, 60 * s, 2 * s},
+		{"past the ladder targets grow by the multiplier", 4, 7 * s, s / 2, 60 * s, 7 * s},
+		{"and again", 5, 14 * s, s / 2, 60 * s, 14 * s},
+		{"a late attempt waits the minimum", 2, 6 * s, s / 2, 60 * s, s / 2},
+		{"the cap holds", 1, 0, s / 2, 3 * s, 3 * s},
+		{"the minimum holds", 1, 0, 5 * s, 60 * s, 5 * s},
+		{"no cap", 9, 0, 0, 0, 7 * s * 64},
+		{"attempt 0 counts as 1", 0, 0, 0, 0, 4 * s},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := backoff.LadderDelay(c.attempt, c.elapsed, targets, 2, c.min, c.max); got != c.want {
+				t.Errorf("LadderDelay(%d, %v) = %v, want %v", c.attempt, c.elapsed, got, c.want)
+			}
+		})
+	}
+	t.Run("no targets is exponential from the minimum", func(t *testing.T) {
+		for n := 1; n < 8; n++ {
+			want, _ := backoff.Delay(backoff.Exponential, n, s, 60*s, 2)
+			if got := backoff.LadderDelay(n, 0, nil, 2, s, 60*s); got != want {
+				t.Errorf("attempt %d: %v, want %v", n, got, want)
+			}
+		}
+	})
+	t.Run("Delay treats learned as exponential", func(t *testing.T) {
+		for n := 1; n < 8; n++ {
+			want, _ := backoff.Delay(backoff.Exponential, n, s, 60*s, 2)
+			if got, ok := backoff.Delay(backoff.Learned, n, s, 60*s, 2); !ok || got != want {
+				t.Errorf("attempt %d: %v, %v, want %v", n, got, ok, want)
+			}
+		}
+	})
+}
+
+func FuzzLadderDelay(f *testing.F) {
+	f.Add(1, int64(0), int64(4*s), int64(5*s), int64(s), int64(60*s), 2.0)
+	f.Add(9, int64(-1), int64(-4), int64(1<<62), int64(0), int64(0), 1000.0)
+	f.Fuzz(func(t *testing.T, attempt int, elapsed, t1, t2, minDelay, maxDelay int64, mult float64) {
+		targets := []time.Duration{time.Duration(t1), time.Duration(t2)}
+		d := backoff.LadderDelay(attempt, time.Duration(elapsed), targets, mult, time.Duration(minDelay), time.Duration(maxDelay))
+		if d < 0 {
+			t.Fatalf("negative delay %v", d)
+		}
+		if maxDelay > 0 && d > time.Duration(maxDelay) {
+			t.Fatalf("delay %v above cap %v", d, time.Duration(maxDelay))
+		}
+		if minDelay > 0 && (maxDelay <= 0 || minDelay <= maxDelay) && d < time.Duration(minDelay) {
+			t.Fatalf("delay %v below minimum %v", d, time.Duration(minDelay))
 		}
 	})
 }

@@ -19,6 +19,15 @@ func BenchmarkDelay(b *testing.B) {
 			}
 		})
 	}
+	b.Run("ladder", func(b *testing.B) { // the learned strategy's decision, beside the two above
+		targets := []time.Duration{4 * time.Second, 5 * time.Second, 7 * time.Second, 9 * time.Second}
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			n = n%10 + 1
+			backoff.LadderDelay(n, time.Duration(n)*time.Second, targets, 2, time.Second, time.Minute)
+		}
+	})
 	b.Run("exponential_backoff/parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

@@ -329,6 +329,14 @@ func (c *Client) Recovery(ctx context.Context) (recovery.Status, error) {
 	return v, err
 }
 
+// RecoveryHistory returns the outage history of service name and what the
+// learned strategy makes of it (GET /recovery/{name}/history).
+func (c *Client) RecoveryHistory(ctx context.Context, name string) (api.RecoveryHistory, error) {
+	var v api.RecoveryHistory
+	err := c.do(ctx, http.MethodGet, "/recovery/"+seg(name)+"/history", nil, nil, &v)
+	return v, err
+}
+
 // ScheduleRecovery schedules the recovery of service name
 // (POST /recovery/{name}). It needs the token.
 func (c *Client) ScheduleRecovery(ctx context.Context, name string, req api.ScheduleRequest) (api.RecoveryAction, error) {

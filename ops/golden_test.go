@@ -62,6 +62,7 @@ func TestHandler_Golden(t *testing.T) {
 			{"recovery-resolve", "POST", "/recovery/db/resolve", "", true},
 			{"recovery-schedule-again", "POST", "/recovery/cache", `{"strategy":"exponential_backoff"}`, true},
 			{"recovery-cancel", "DELETE", "/recovery/cache", "", true},
+			{"recovery-history", "GET", "/recovery/cache/history", "", false},
 			{"chaos-inject", "POST", "/chaos/scenarios", `{"name":"slow","type":"latency","target":"validator","delay":"1ms","duration":"30s"}`, true},
 			{"chaos-scenarios", "GET", "/chaos/scenarios", "", false},
 			{"chaos-scenario", "GET", "/chaos/scenarios/slow", "", false},

@@ -186,6 +186,7 @@ func DefaultReadyStatuses() []health.Status { return []health.Status{health.Heal
 //	POST   /breakers/{name}/release    close a forced-open breaker
 //	DELETE /breakers/{name}            remove the breaker from the registry
 //	GET    /recovery                   the recovery orchestrator's status
+//	GET    /recovery/{name}/history    a service's outages and its learned schedule (api.RecoveryHistory)
 //	POST   /recovery/{name}            schedule a recovery (api.ScheduleRequest)
 //	POST   /recovery/{name}/resume     resume a recovery awaiting an operator
 //	POST   /recovery/{name}/resolve    mark it resolved by an operator
@@ -290,6 +291,7 @@ func (s *server) routeTable() []route {
 		{"POST", "/breakers/{name}/release", true, "close a forced-open breaker", s.breakerAction(api.ActionRelease)},
 		{"DELETE", "/breakers/{name}", true, "remove the breaker from the registry", s.breakerAction(api.ActionRemove)},
 		{"GET", "/recovery", false, "the recovery orchestrator's status", s.getRecovery},
+		{"GET", "/recovery/{name}/history", false, "a service's outage history and what the learned strategy makes of it", s.getRecoveryHistory},
 		{"POST", "/recovery/{name}", true, "schedule a recovery (body: strategy, priority, policy)", s.postRecovery},
 		{"POST", "/recovery/{name}/resume", true, "resume a recovery awaiting an operator", s.recoveryAction(api.ActionResume)},
 		{"POST", "/recovery/{name}/resolve", true, "mark a recovery awaiting an operator resolved", s.recoveryAction(api.ActionResolve)},

@@ -146,6 +146,17 @@ func (s *server) getRecovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.opts.Recovery.Status())
 }
 
+func (s *server) getRecoveryHistory(w http.ResponseWriter, r *http.Request) {
+	o := s.opts.Recovery
+	if o == nil {
+		writeError(w, r, s.log, errUnavailable("recovery orchestrator"))
+		return
+	}
+	name := r.PathValue("name")
+	writeJSON(w, http.StatusOK, api.RecoveryHistory{Service: name, Learning: o.Learning(name), Outages: o.Outages(name),
+		ConstitutionalHash: o.ConstitutionalHash()})
+}
+
 func (s *server) getScenarios(w http.ResponseWriter, r *http.Request) {
 	e := s.opts.Chaos
 	if e == nil {

@@ -209,3 +209,40 @@ func BenchmarkRun_startLatency(b *testing.B) {
 	b.ReportMetric(pct(99), "µs-late-p99")
 	b.ReportMetric(pct(100), "µs-late-max")
 }
+
+// BenchmarkDecision reschedules one service in place, which recomputes its
+// next delay: the exponential strategy's computation beside the learned
+// strategy's (a lookup of the service's plan and a LadderDelay), learned
+// from 20 outages, and the learned strategy's fallback without history.
+// The difference between the sides is the decision's own cost.
+func BenchmarkDecision(b *testing.B) {
+	heals := make([]time.Duration, 20)
+	for i := range heals {
+		heals[i] = time.Duration(3+i%5) * time.Second
+	}
+	path := writeHistoryB(b, "db", heals...)
+	for _, c := range []struct {
+		name     string
+		strategy recovery.Strategy
+		path     string
+	}{
+		{"exponential_backoff", recovery.ExponentialBackoff, ""},
+		{"learned", recovery.Learned, path},
+		{"learned_fallback", recovery.Learned, ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			o := mustNew(b, recovery.Config{HistoryPath: c.path}, nil)
+			if c.strategy == recovery.Learned && c.path != "" && !o.Learning("db").Learned {
+				b.Fatal("nothing learned")
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := o.Schedule("db", c.strategy, i&1, nil); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

@@ -20,6 +20,15 @@
 // registry opens by itself, and leaves breakers forced open by an operator
 // or by chaos alone.
 //
+// Every outage — from a task's creation to its end — is kept in a bounded
+// per-service history (Outages), in a file across restarts with
+// Config.HistoryPath. The opt-in Learned strategy aims attempts at the
+// quantiles of the service's past heal times, the first at the median,
+// within the policy's delays and attempt limit, and falls back to the
+// policy's Fallback with too little history; Task.Learning says why.
+// AtRisk scores predictions of a detector against the outages that
+// follow (precision and recall in Status.Predictions).
+//
 //	reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
 //	o, _ := recovery.New(recovery.Config{
 //		Watch: true,

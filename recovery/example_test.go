@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/antifragile-go/antifragile/recovery"
 )
@@ -68,4 +71,33 @@ func ExampleOrchestrator_Run() {
 	// cache scheduled attempt=1 (health check: connection refused)
 	// cache in_progress attempt=2
 	// cache succeeded attempt=2
+}
+
+// A service's past outages, kept in a history file, time the attempts of
+// the learned strategy: the first at the median heal time.
+func ExampleOrchestrator_Learning() {
+	dir, err := os.MkdirTemp("", "outages")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := recovery.NewFileStore(recovery.FileStoreConfig{Path: filepath.Join(dir, "outages.jsonl")})
+	if err != nil {
+		panic(err)
+	}
+	opened := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for i, heal := range []time.Duration{3 * time.Second, 4200 * time.Millisecond, 5 * time.Second} {
+		at := opened.Add(time.Duration(i) * time.Hour)
+		_ = store.Append(recovery.Outage{Service: "db", OpenedAt: at, EndedAt: at.Add(heal), HealedAt: at.Add(heal), Outcome: recovery.ClosedByItself})
+	}
+
+	o, err := recovery.New(recovery.Config{HistoryStore: store, DefaultPolicy: recovery.Policy{Strategy: recovery.Learned}}, nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(o.Learning("db").Reason)
+	fmt.Println(o.Learning("cache").Reason)
+	// Output:
+	// learned from 3 outages: median heal 4.2s → first attempt at 4.2s
+	// too little history (0 of 3 healed outages): exponential_backoff, first attempt at 1s
 }

@@ -179,3 +179,129 @@ func FuzzParseState(f *testing.F) {
 		}
 	})
 }
+
+func TestOutcome_Text(t *testing.T) {
+	for i, name := range []string{"recovered", "closed_by_itself", "gave_up", "abandoned"} {
+		c := recovery.Outcome(i)
+		b, err := json.Marshal(c)
+		if err != nil || string(b) != `"`+name+`"` {
+			t.Errorf("Marshal(%d) = %s, %v; want %q", i, b, err, name)
+		}
+		var back recovery.Outcome
+		if err := json.Unmarshal(b, &back); err != nil || back != c {
+			t.Errorf("Unmarshal(%s) = %v, %v", b, back, err)
+		}
+		if c.Healed() != (i < 2) {
+			t.Errorf("%v.Healed() = %v", c, c.Healed())
+		}
+	}
+	if _, err := json.Marshal(recovery.Outcome(9)); err == nil {
+		t.Error("Marshal(unknown outcome) succeeded")
+	}
+	var c recovery.Outcome
+	if err := json.Unmarshal([]byte(`"exploded"`), &c); err == nil || !strings.Contains(err.Error(), "gave_up") {
+		t.Errorf("Unmarshal(exploded) = %v", err)
+	}
+}
+
+func TestOutage_JSON(t *testing.T) {
+	at := time.Date(2026, 12, 2, 20, 0, 0, 0, time.UTC)
+	u := recovery.Outage{Service: "db", OpenedAt: at, EndedAt: at.Add(7 * time.Second), HealedAt: at.Add(7 * time.Second),
+		LastFailureAt: at.Add(3 * time.Second), Attempts: 3, Strategy: recovery.Learned, Learned: true,
+		Delays: []antifragile.Duration{antifragile.Duration(time.Second), antifragile.Duration(1500 * time.Millisecond)}, Outcome: recovery.Recovered}
+	b, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"service":"db","opened_at":"2026-12-02T20:00:00Z","ended_at":"2026-12-02T20:00:07Z","healed_at":"2026-12-02T20:00:07Z",` +
+		`"last_failure_at":"2026-12-02T20:00:03Z","attempts":3,"strategy":"learned","learned":true,"delays":["1s","1.5s"],"outcome":"recovered"}`
+	if string(b) != want {
+		t.Errorf("Marshal =\n%s\nwant\n%s", b, want)
+	}
+	u.HealedAt, u.LastFailureAt, u.Outcome = time.Time{}, time.Time{}, recovery.GaveUp
+	b, _ = json.Marshal(u)
+	if strings.Contains(string(b), "healed_at") || strings.Contains(string(b), "last_failure_at") {
+		t.Errorf("unset times encoded: %s", b)
+	}
+}
+
+func TestLearning_JSON(t *testing.T) {
+	l := recovery.Learning{Learned: true, Outages: 12, MinOutages: 3, MedianHeal: antifragile.Duration(4200 * time.Millisecond),
+		Targets: []antifragile.Duration{antifragile.Duration(4200 * time.Millisecond), antifragile.Duration(5 * time.Second)}, FirstAttempt: antifragile.Duration(4200 * time.Millisecond),
+		Fallback: recovery.LinearBackoff, Reason: "learned from 12 outages: median heal 4.2s → first attempt at 4.2s"}
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"learned":true,"outages":12,"min_outages":3,"median_heal":"4.2s","targets":["4.2s","5s"],"first_attempt":"4.2s",` +
+		`"fallback":"linear_backoff","reason":"learned from 12 outages: median heal 4.2s → first attempt at 4.2s"}`
+	if string(b) != want {
+		t.Errorf("Marshal =\n%s\nwant\n%s", b, want)
+	}
+}
+
+func TestStatus_JSON_learning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := mustNew(t, recovery.Config{PredictionHorizon: time.Minute}, nil)
+		_ = o.Schedule("db", recovery.Learned, 0, nil)
+		o.AtRisk("cache", time.Time{})
+		b, err := json.Marshal(o.Status())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Services    []map[string]json.RawMessage `json:"services"`
+			History     json.RawMessage              `json:"history"`
+			Predictions json.RawMessage              `json:"predictions"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"services":0,"outages":0,"evicted":0,"skipped":0,"store_errors":0,"persistent":false}`; string(m.History) != want {
+			t.Errorf("history =\n%s\nwant\n%s", m.History, want)
+		}
+		want := `{"horizon":"1m0s","total":{"true_positives":0,"false_positives":0,"misses":1,"pending":1,"recall":0},` +
+			`"services":[{"service":"cache","true_positives":0,"false_positives":0,"misses":0,"pending":1}]}`
+		if string(m.Predictions) != want {
+			t.Errorf("predictions =\n%s\nwant\n%s", m.Predictions, want)
+		}
+		want = `{"learned":false,"outages":0,"min_outages":3,"median_heal":"0s","targets":[],"first_attempt":"1s","fallback":"exponential_backoff",` +
+			`"reason":"too little history (0 of 3 healed outages): exponential_backoff, first attempt at 1s"}`
+		if got := string(m.Services[0]["learning"]); got != want {
+			t.Errorf("task learning =\n%s\nwant\n%s", got, want)
+		}
+	})
+}
+
+func TestConfig_JSON_learning(t *testing.T) {
+	var c recovery.Config
+	in := `{"history_path":"/var/lib/af/outages.jsonl","max_outages_per_service":20,"max_outages":500,"learn_min_outages":5,"prediction_horizon":"2m",` +
+		`"default_policy":{"strategy":"learned","fallback":"linear_backoff"}}`
+	if err := json.Unmarshal([]byte(in), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.HistoryPath != "/var/lib/af/outages.jsonl" || c.MaxOutagesPerService != 20 || c.MaxOutages != 500 || c.LearnMinOutages != 5 ||
+		c.PredictionHorizon != 2*time.Minute || c.DefaultPolicy.Strategy != recovery.Learned || c.DefaultPolicy.Fallback != recovery.LinearBackoff {
+		t.Errorf("decoded %+v", c)
+	}
+	b, _ := json.Marshal(c)
+	for _, part := range []string{`"history_path":"/var/lib/af/outages.jsonl"`, `"max_outages_per_service":20`, `"max_outages":500`,
+		`"learn_min_outages":5`, `"prediction_horizon":"2m0s"`, `"fallback":"linear_backoff"`} {
+		if !strings.Contains(string(b), part) {
+			t.Errorf("Marshal lacks %s: %s", part, b)
+		}
+	}
+	if b, _ := json.Marshal(recovery.DefaultPolicy()); strings.Contains(string(b), "fallback") {
+		t.Errorf("a zero fallback is encoded: %s", b)
+	}
+	for field, cfg := range map[string]recovery.Config{
+		"max_outages_per_service": {MaxOutagesPerService: recovery.MaxMaxOutagesPerService + 1},
+		"max_outages":             {MaxOutages: -1},
+		"learn_min_outages":       {MaxOutagesPerService: 4, LearnMinOutages: 5},
+		"prediction_horizon":      {PredictionHorizon: 25 * time.Hour},
+	} {
+		if f := antifragile.InvalidFields(cfg.Validate()); len(f) != 1 || f[0] != field {
+			t.Errorf("Validate(%s) names %v", field, f)
+		}
+	}
+}

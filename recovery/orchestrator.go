@@ -71,6 +71,12 @@ const (
 	DefaultMaxHistory    = 100
 	DefaultRestartWindow = time.Minute
 	DefaultWatchBuffer   = 1024
+	// DefaultMaxOutagesPerService is Config.MaxOutagesPerService when 0.
+	DefaultMaxOutagesPerService = 50
+	// DefaultMaxOutages is Config.MaxOutages when 0.
+	DefaultMaxOutages = 10_000
+	// DefaultLearnMinOutages is Config.LearnMinOutages when 0.
+	DefaultLearnMinOutages = 3
 	// RecentResults is how many results Status carries.
 	RecentResults = 10
 )
@@ -81,6 +87,11 @@ const (
 	MaxMaxHistory    = 100_000 // results kept
 	MaxMaxRestarts   = 1_000_000
 	MaxWatchBuffer   = 1 << 20
+	// MaxMaxOutagesPerService bounds Config.MaxOutagesPerService (and so
+	// Config.LearnMinOutages).
+	MaxMaxOutagesPerService = 10_000
+	// MaxMaxOutages bounds Config.MaxOutages.
+	MaxMaxOutages = 1_000_000
 )
 
 // Config configures an Orchestrator. The zero value is usable: one attempt
@@ -137,6 +148,39 @@ type Config struct {
 	// means that hash.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
 
+	// HistoryPath, if set, is the file that keeps the outage history
+	// across restarts (a FileStore of DefaultHistoryFileBytes): New loads
+	// it, every ended outage is appended. Empty means no file: the history
+	// lives as long as the orchestrator. HistoryStore, if set, wins.
+	HistoryPath string `json:"history_path"`
+	// HistoryStore, if set, keeps the outage history instead of
+	// HistoryPath's file. nil means HistoryPath's, or none.
+	HistoryStore HistoryStore `json:"-"`
+	// MaxOutagesPerService is how many outages are kept per service, the
+	// oldest dropped first. 0 means 50; negative or above
+	// MaxMaxOutagesPerService (10,000) is invalid.
+	MaxOutagesPerService int `json:"max_outages_per_service"`
+	// MaxOutages is how many outages are kept in all, the oldest of all
+	// services dropped first. 0 means 10,000; negative or above
+	// MaxMaxOutages (1,000,000) is invalid.
+	MaxOutages int `json:"max_outages"`
+	// LearnMinOutages is how many healed outages of a service the Learned
+	// strategy needs before it learns; with fewer it uses the policy's
+	// Fallback. 0 means 3 (or MaxOutagesPerService if that is smaller);
+	// negative or above MaxOutagesPerService is invalid.
+	LearnMinOutages int `json:"learn_min_outages"`
+
+	// PredictionHorizon is how long after an AtRisk prediction an outage
+	// of the service counts as predicted. 0 means 5 min; negative or above
+	// MaxPolicyDuration (24 h) is invalid.
+	PredictionHorizon time.Duration `json:"prediction_horizon"`
+	// OnPrediction, if set, is called with the service's name each time
+	// AtRisk counts a prediction, in AtRisk's caller's goroutine and
+	// without the orchestrator's lock: the seam where a breaker may be made
+	// cautious for a while. It must not block for long. nil means nothing
+	// is called.
+	OnPrediction func(service string) `json:"-"`
+
 	// Logger receives a line when an attempt starts (Info) and one when it
 	// ends (keys service, attempt, state, error; Info on success, Warn when
 	// the task will be retried or was cancelled, Error when it failed or
@@ -162,6 +206,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WatchBuffer <= 0 {
 		c.WatchBuffer = DefaultWatchBuffer
+	}
+	if c.MaxOutagesPerService == 0 {
+		c.MaxOutagesPerService = DefaultMaxOutagesPerService
+	}
+	if c.MaxOutages == 0 {
+		c.MaxOutages = DefaultMaxOutages
+	}
+	if c.LearnMinOutages == 0 {
+		c.LearnMinOutages = DefaultLearnMinOutages
+		if c.MaxOutagesPerService > 0 {
+			c.LearnMinOutages = min(c.LearnMinOutages, c.MaxOutagesPerService)
+		}
+	}
+	if c.PredictionHorizon == 0 {
+		c.PredictionHorizon = DefaultPredictionHorizon
 	}
 	c.DefaultPolicy = c.DefaultPolicy.withDefaults()
 	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
@@ -192,6 +251,7 @@ func (c Config) Validate() error {
 	if c.RestartWindow < 0 {
 		errs = append(errs, antifragile.Invalid("restart_window", c.RestartWindow, "must not be negative"))
 	}
+	errs = append(errs, c.validateLearning())
 	var bounds antifragile.Problems
 	antifragile.AtMost(&bounds, "max_concurrent", c.MaxConcurrent, MaxMaxConcurrent)
 	antifragile.AtMost(&bounds, "max_history", c.MaxHistory, MaxMaxHistory)
@@ -208,6 +268,30 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// validateLearning reports the invalid fields of the outage history and
+// the predictions, after defaults.
+func (c Config) validateLearning() error {
+	var errs []error
+	for _, f := range []struct {
+		field string
+		v     int
+	}{{"max_outages_per_service", c.MaxOutagesPerService}, {"max_outages", c.MaxOutages}, {"learn_min_outages", c.LearnMinOutages}} {
+		if f.v < 0 {
+			errs = append(errs, antifragile.Invalid(f.field, f.v, "must not be negative (0 means its default)"))
+		}
+	}
+	if c.PredictionHorizon < 0 {
+		errs = append(errs, antifragile.Invalid("prediction_horizon", c.PredictionHorizon, "must not be negative"))
+	}
+	var bounds antifragile.Problems
+	antifragile.AtMost(&bounds, "max_outages_per_service", c.MaxOutagesPerService, MaxMaxOutagesPerService)
+	antifragile.AtMost(&bounds, "max_outages", c.MaxOutages, MaxMaxOutages)
+	antifragile.AtMost(&bounds, "learn_min_outages", c.LearnMinOutages, max(c.MaxOutagesPerService, 1))
+	antifragile.AtMost(&bounds, "prediction_horizon", c.PredictionHorizon, MaxPolicyDuration)
+	errs = append(errs, bounds.Err())
 	return errors.Join(errs...)
 }
 
@@ -247,6 +331,13 @@ type Orchestrator struct {
 	restarts      map[string][]mono     // guarded by mu: recent task creations per service
 	watchSub      *breaker.Subscription // guarded by mu
 	droppedBefore uint64                // guarded by mu: drops of earlier Runs' subscriptions
+	book          book                  // guarded by mu: the outage history
+	pred          predictions           // guarded by mu
+	unsaved       []Outage              // guarded by mu: ended outages not yet appended to store
+	hist          HistoryStatus         // guarded by mu: the counters of Status.History
+
+	store   HistoryStore // nil: no persistence
+	storeMu sync.Mutex   // held while appending, so that outages reach the store in order
 }
 
 // New returns an orchestrator configured by cfg, or the validation errors of
@@ -287,7 +378,40 @@ func New(cfg Config, reg *breaker.Registry) (*Orchestrator, error) {
 		sp := p.withDefaults()
 		o.policies[name] = &sp
 	}
+	if err := o.loadHistory(); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// loadHistory opens the configured store and keeps what it loads, within
+// the caps.
+func (o *Orchestrator) loadHistory() error {
+	o.book = newBook(o.cfg)
+	o.store = o.cfg.HistoryStore
+	if o.store == nil && o.cfg.HistoryPath != "" {
+		fs, err := NewFileStore(FileStoreConfig{Path: o.cfg.HistoryPath})
+		if err != nil {
+			return err
+		}
+		o.store = fs
+	}
+	if o.store == nil {
+		return nil
+	}
+	outages, skipped, err := o.store.Load()
+	if err != nil {
+		return err
+	}
+	o.hist.Persistent, o.hist.Skipped = true, skipped
+	for _, u := range outages {
+		if !u.valid() { // a custom store's record, checked as the file's are
+			o.hist.Skipped++
+			continue
+		}
+		o.book.add(u)
+	}
+	return nil
 }
 
 // ConstitutionalHash returns the orchestrator's validated hash.
@@ -329,14 +453,11 @@ func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, po
 	if err := o.checkHash(); err != nil {
 		return err
 	}
-	if o.isClosed() {
-		return ErrClosed
-	}
 	if err := antifragile.CheckName("service", name); err != nil {
 		return err
 	}
 	if !strategy.Valid() {
-		return antifragile.Invalid("strategy", strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual")
+		return antifragile.Invalid("strategy", strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual, learned")
 	}
 	var p *Policy
 	if policy != nil {
@@ -347,6 +468,10 @@ func (o *Orchestrator) Schedule(name string, strategy Strategy, priority int, po
 		*p = policy.withDefaults()
 	}
 	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return ErrClosed
+	}
 	o.scheduleLocked(name, strategy, priority, p, o.now())
 	o.mu.Unlock()
 	o.poke()
@@ -373,10 +498,12 @@ func (o *Orchestrator) scheduleLocked(name string, strategy Strategy, priority i
 		t = &task{name: name, strategy: strategy, priority: priority, policy: p, explicit: explicit, seq: o.seq, scheduledAt: now, index: -1}
 		o.seq++
 		o.addLocked(t)
+		o.outageOpenedLocked(name, now)
 		if o.cfg.MaxRestarts > 0 && !o.admitLocked(name, now) {
 			t.state = AwaitingManual
-			t.lastError = fmt.Sprintf("restart intensity exceeded: more than %d recoveries within %s", o.cfg.MaxRestarts, o.cfg.RestartWindow)
-			o.emitLocked(t, now, t.lastError)
+			l := t.logOf()
+			l.lastError = fmt.Sprintf("restart intensity exceeded: more than %d recoveries within %s", o.cfg.MaxRestarts, o.cfg.RestartWindow)
+			o.emitLocked(t, now, l.lastError)
 			return
 		}
 		o.waitLocked(t, now)
@@ -412,10 +539,16 @@ func (o *Orchestrator) admitLocked(name string, now mono) bool {
 	return true
 }
 
-// delayLocked returns the wait before attempt n of t.
+// delayLocked returns the wait before attempt n of t, whose wait began at
+// t.waitFrom.
 func (o *Orchestrator) delayLocked(t *task, n int) time.Duration {
-	if t.strategy == Manual {
+	switch t.strategy {
+	case Manual:
 		return 0 // only the first attempt (or a resumed one) is ever waited for
+	case Learned:
+		d, learned := o.learnedDelayLocked(t.name, n, time.Duration(t.waitFrom-t.openedAt()), t.policy)
+		t.learned = t.learned || learned
+		return d
 	}
 	p := t.policy
 	s := backoff.Schedule{Strategy: t.strategy, Initial: p.InitialDelay, Max: p.MaxDelay, Multiplier: p.BackoffMultiplier, Jitter: p.Jitter}
@@ -427,14 +560,70 @@ func (o *Orchestrator) delayLocked(t *task, n int) time.Duration {
 func (o *Orchestrator) waitLocked(t *task, now mono) {
 	t.state = Scheduled
 	t.waitFrom = now
-	t.due = now + mono(o.delayLocked(t, t.attempts+1))
+	t.due = now + mono(o.delayLocked(t, int(t.attempts)+1))
 	o.q.push(t)
+}
+
+// delaysOf returns the waits of t's outage before each attempt made (at
+// most MaxOutageDelays): the gap from the opening or the end of the
+// previous attempt to the start of the next, as waited.
+func delaysOf(t *task) []antifragile.Duration {
+	if t.log == nil {
+		return []antifragile.Duration{}
+	}
+	out := make([]antifragile.Duration, len(t.log.delays))
+	for i, d := range t.log.delays {
+		out[i] = antifragile.Duration(d)
+	}
+	return out
+}
+
+// endOutageLocked records the end of t's outage at now with outcome c, to
+// be appended to the store by flushOutages.
+func (o *Orchestrator) endOutageLocked(t *task, c Outcome, now mono) {
+	u := Outage{Service: t.name, OpenedAt: o.wall(t.openedAt()), EndedAt: o.wall(now),
+		Attempts: int(t.attempts), Strategy: t.strategy, Learned: t.learned, Delays: delaysOf(t), Outcome: c}
+	if t.log != nil {
+		u.LastFailureAt = o.wall(t.log.lastFailAt)
+	}
+	if c.Healed() {
+		u.HealedAt = u.EndedAt
+	}
+	o.book.add(u)
+	if o.store != nil {
+		o.unsaved = append(o.unsaved, u)
+	}
+}
+
+// flushOutages appends the ended outages to the store, in order, outside
+// o.mu; a failure is counted in Status.History and logged.
+func (o *Orchestrator) flushOutages() {
+	if o.store == nil {
+		return
+	}
+	o.storeMu.Lock()
+	defer o.storeMu.Unlock()
+	o.mu.Lock()
+	batch := o.unsaved
+	o.unsaved = nil
+	o.mu.Unlock()
+	for _, u := range batch {
+		if err := o.store.Append(u); err != nil {
+			o.mu.Lock()
+			o.hist.StoreErrors++
+			o.hist.LastStoreError = err.Error()
+			o.mu.Unlock()
+			if l := o.cfg.Logger; l != nil {
+				l.Error("recovery: outage history not stored", "service", u.Service, "error", err)
+			}
+		}
+	}
 }
 
 // rescheduleLocked recomputes a scheduled task's due time after its
 // strategy or policy changed, and moves it to its place.
 func (o *Orchestrator) rescheduleLocked(t *task) {
-	t.due = t.waitFrom + mono(o.delayLocked(t, t.attempts+1))
+	t.due = t.waitFrom + mono(o.delayLocked(t, int(t.attempts)+1))
 	o.q.requeue(t)
 }
 
@@ -445,7 +634,7 @@ func (o *Orchestrator) emitLocked(t *task, now mono, detail string) {
 	if !(o.events.Len() > 0) {
 		return
 	}
-	o.events.Publish(Event{Service: t.name, State: t.state, Attempt: t.attempts, At: o.wall(now), Detail: detail})
+	o.events.Publish(Event{Service: t.name, State: t.state, Attempt: int(t.attempts), At: o.wall(now), Detail: detail})
 }
 
 // addLocked adds t to the active set.
@@ -478,12 +667,14 @@ func (o *Orchestrator) Cancel(name string) bool {
 	}
 	o.dropLocked(t)
 	o.q.remove(t)
-	if t.stop != nil {
-		t.stop()
+	if t.log != nil && t.log.stop != nil {
+		t.log.stop()
 	}
 	t.state = Cancelled
+	o.endOutageLocked(t, Abandoned, now)
 	o.emitLocked(t, now, "")
 	o.mu.Unlock()
+	o.flushOutages()
 	o.poke()
 	return true
 }
@@ -520,8 +711,10 @@ func (o *Orchestrator) Resolve(name string) error {
 	}
 	o.dropLocked(t)
 	t.state = Idle
+	o.endOutageLocked(t, Abandoned, now)
 	o.emitLocked(t, now, "resolved")
 	o.mu.Unlock()
+	o.flushOutages()
 	return nil
 }
 
@@ -600,6 +793,9 @@ func (o *Orchestrator) Status() Status {
 		Timestamp:            o.wall(o.now()),
 		ConstitutionalHash:   o.hash,
 	}
+	st.History = o.hist
+	st.History.Services, st.History.Outages, st.History.Evicted = len(o.book.services), o.book.count, o.book.evicted
+	st.Predictions = o.predictionStatusLocked(st.Timestamp)
 	if o.watchSub != nil {
 		st.DroppedBreakerEvents += o.watchSub.Dropped()
 	}

@@ -990,7 +990,8 @@ func TestPolicy_Validate(t *testing.T) {
 		{"jitter above 1", recovery.Policy{Jitter: 1.5}, "invalid jitter 1.5: must be within [0, 1]"},
 		{"negative action timeout", recovery.Policy{ActionTimeout: -s}, "invalid action_timeout -1s: must not be negative"},
 		{"negative health check timeout", recovery.Policy{HealthCheckTimeout: -s}, "invalid health_check_timeout -1s: must not be negative"},
-		{"unknown strategy", recovery.Policy{Strategy: 7}, "invalid strategy strategy(7): must be one of exponential_backoff, linear_backoff, immediate, manual"},
+		{"unknown strategy", recovery.Policy{Strategy: 7}, "invalid strategy strategy(7): must be one of exponential_backoff, linear_backoff, immediate, manual, learned"},
+		{"fallback must retry by itself", recovery.Policy{Strategy: recovery.Learned, Fallback: recovery.Manual}, "invalid fallback manual: must be one of exponential_backoff, linear_backoff, immediate"},
 		{"in the issue's order", recovery.Policy{MaxRetryAttempts: -2, BackoffMultiplier: 0.9, InitialDelay: -s, MaxDelay: -2 * s},
 			"invalid max_retry_attempts -2: must be at least 1 (0 means 5)\n" +
 				"invalid backoff_multiplier 0.9: must be at least 1.0 (0 means 2.0)\n" +

@@ -78,6 +78,11 @@ type Policy struct {
 	// Priority is used when the orchestrator schedules the service by
 	// itself; lower runs first. Schedule's argument takes precedence.
 	Priority int `json:"priority"`
+	// Fallback is the strategy of a Learned task while its service has
+	// too little history (Config.LearnMinOutages). The zero value is
+	// ExponentialBackoff; Manual and Learned are invalid. Left out of
+	// JSON when zero.
+	Fallback Strategy `json:"fallback,omitempty"`
 
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash.
@@ -118,7 +123,7 @@ func (p Policy) withDefaults() Policy {
 // a *ValidationError (a hash mismatch as a *antifragile.HashMismatchError),
 // joined with errors.Join in this order: max_retry_attempts,
 // backoff_multiplier, initial_delay, max_delay, jitter, action_timeout,
-// health_check_timeout, strategy, constitutional hash. nil when p is valid.
+// health_check_timeout, strategy, fallback, constitutional hash. nil when p is valid.
 func (p Policy) Validate() error { return p.validate("") }
 
 func (p Policy) validate(prefix string) error {
@@ -149,7 +154,12 @@ func (p Policy) validate(prefix string) error {
 		bad("health_check_timeout", p.HealthCheckTimeout, "must not be negative")
 	}
 	if !p.Strategy.Valid() {
-		bad("strategy", p.Strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual")
+		bad("strategy", p.Strategy, "must be one of exponential_backoff, linear_backoff, immediate, manual, learned")
+	}
+	switch p.Fallback {
+	case ExponentialBackoff, LinearBackoff, Immediate:
+	default:
+		bad("fallback", p.Fallback, "must be one of exponential_backoff, linear_backoff, immediate")
 	}
 	upper := func(field string, v, max float64) {
 		if v > max {

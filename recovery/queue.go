@@ -32,42 +32,78 @@ func (o *Orchestrator) wall(m mono) time.Time {
 
 // task is one service's recovery; every field is guarded by Orchestrator.mu.
 type task struct {
-	name      string
-	policy    *Policy            // defaults applied; shared, never modified
-	stop      context.CancelFunc // cancels the running attempt
-	lastError string
-	priority  int
-	attempts  int
-	seq       uint64 // order of creation: FIFO among equals
-	index     int    // in its heap
-	pos       int    // in Orchestrator.list
+	name     string
+	policy   *Policy // defaults applied; shared, never modified
+	priority int
+	seq      uint64 // order of creation: FIFO among equals
+	pos      int    // in Orchestrator.list
+	attempts int32  // ≤ MaxRetryAttempts; int32 with index keeps the task in 128 bytes
+	index    int32  // in its heap
 
-	scheduledAt   mono
-	lastAttemptAt mono
-	waitFrom      mono // when the current wait began
-	due           mono // when the next attempt is due
+	scheduledAt mono
+	waitFrom    mono // when the current wait began
+	due         mono // when the next attempt is due
 
 	strategy Strategy
 	state    State
 	where    uint8
 	explicit bool // policy came from Schedule's argument
+	learned  bool // a wait of this outage was learned from history
 	again    bool // scheduled while an attempt ran: start a new round after it
+
+	log *attemptLog // what its attempts left; nil until the first one
+}
+
+// attemptLog is what a task records once an attempt starts (or it is
+// escalated without one), allocated then so that a task that is only
+// scheduled stays small: 96 bytes, where a queue of 10,000 spends its
+// memory.
+type attemptLog struct {
+	stop          context.CancelFunc // cancels the running attempt
+	lastError     string
+	lastAttemptAt mono
+	openedAt      mono            // when the outage began
+	lastFailAt    mono            // when its last failed attempt ended
+	delays        []time.Duration // the waits before its attempts, at most MaxOutageDelays
+}
+
+// logOf returns t's attempt log, creating it (the outage opened at
+// scheduledAt) if need be.
+func (t *task) logOf() *attemptLog {
+	if t.log == nil {
+		t.log = &attemptLog{openedAt: t.scheduledAt}
+	}
+	return t.log
+}
+
+// openedAt returns when t's outage began: its creation, or the start of
+// the round that a success ended (see settleLocked).
+func (t *task) openedAt() mono {
+	if t.log != nil {
+		return t.log.openedAt
+	}
+	return t.scheduledAt
 }
 
 func (o *Orchestrator) snapshot(t *task) Task {
 	s := Task{
-		Service:       t.name,
-		State:         t.state,
-		Strategy:      t.strategy,
-		Priority:      t.priority,
-		AttemptCount:  t.attempts,
-		MaxAttempts:   t.policy.MaxRetryAttempts,
-		ScheduledAt:   o.wall(t.scheduledAt),
-		LastAttemptAt: o.wall(t.lastAttemptAt),
-		LastError:     t.lastError,
+		Service:      t.name,
+		State:        t.state,
+		Strategy:     t.strategy,
+		Priority:     t.priority,
+		AttemptCount: int(t.attempts),
+		MaxAttempts:  t.policy.MaxRetryAttempts,
+		ScheduledAt:  o.wall(t.scheduledAt),
+	}
+	if l := t.log; l != nil {
+		s.LastAttemptAt, s.LastError = o.wall(l.lastAttemptAt), l.lastError
 	}
 	if t.state == Scheduled {
 		s.NextAttemptAt = o.wall(t.due)
+	}
+	if t.strategy == Learned {
+		l := o.learningLocked(t.name, t.policy)
+		s.Learning = &l
 	}
 	return s
 }
@@ -95,12 +131,12 @@ func (h *taskHeap) Less(i, j int) bool {
 }
 func (h *taskHeap) Swap(i, j int) {
 	h.tasks[i], h.tasks[j] = h.tasks[j], h.tasks[i]
-	h.tasks[i].index = i
-	h.tasks[j].index = j
+	h.tasks[i].index = int32(i)
+	h.tasks[j].index = int32(j)
 }
 func (h *taskHeap) Push(x any) {
 	t := x.(*task)
-	t.index = len(h.tasks)
+	t.index = int32(len(h.tasks))
 	t.where = h.where
 	h.tasks = append(h.tasks, t)
 }
@@ -139,9 +175,9 @@ func (q *queue) push(t *task) { heap.Push(&q.waiting, t) }
 func (q *queue) remove(t *task) {
 	switch t.where {
 	case inWaiting:
-		heap.Remove(&q.waiting, t.index)
+		heap.Remove(&q.waiting, int(t.index))
 	case inReady:
-		heap.Remove(&q.ready, t.index)
+		heap.Remove(&q.ready, int(t.index))
 	case inBlocked:
 		delete(q.blocked, t.name)
 		t.where = nowhere
@@ -151,7 +187,7 @@ func (q *queue) remove(t *task) {
 // requeue moves t, whose due time or priority changed, to its right place.
 func (q *queue) requeue(t *task) {
 	if t.where == inWaiting {
-		heap.Fix(&q.waiting, t.index)
+		heap.Fix(&q.waiting, int(t.index))
 		return
 	}
 	q.remove(t)

@@ -49,6 +49,9 @@ type Task struct {
 	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
 	// LastError is the last failed attempt's error, if any.
 	LastError string `json:"last_error,omitempty"`
+	// Learning says what the Learned strategy makes of the service's
+	// history, and why; nil (left out of JSON) for the other strategies.
+	Learning *Learning `json:"learning,omitempty"`
 }
 
 // Status is a point-in-time copy of the orchestrator's state.
@@ -68,6 +71,10 @@ type Status struct {
 	// DroppedBreakerEvents counts breaker events lost because the watch
 	// subscription's buffer was full (see Config.WatchBuffer).
 	DroppedBreakerEvents uint64 `json:"dropped_breaker_events"`
+	// History counts the kept outage history (see Orchestrator.Outages).
+	History HistoryStatus `json:"history"`
+	// Predictions counts the outcomes of AtRisk predictions.
+	Predictions PredictionStatus `json:"predictions"`
 	// Timestamp is when the status was taken.
 	Timestamp time.Time `json:"timestamp"`
 	// ConstitutionalHash is the orchestrator's hash.

@@ -191,11 +191,15 @@ func (o *Orchestrator) dispatch(ctx context.Context, starts []attempt) ([]attemp
 func (o *Orchestrator) beginLocked(t *task, stop context.CancelFunc, now mono) attempt {
 	t.state = InProgress
 	t.attempts++
-	t.lastAttemptAt = now
-	t.stop = stop
+	l := t.logOf()
+	l.lastAttemptAt = now
+	if len(l.delays) < MaxOutageDelays {
+		l.delays = append(l.delays, time.Duration(now-t.waitFrom))
+	}
+	l.stop = stop
 	o.inflight[t.name] = t
 	o.emitLocked(t, now, "")
-	return attempt{t: t, n: t.attempts, policy: t.policy}
+	return attempt{t: t, n: int(t.attempts), policy: t.policy}
 }
 
 // Execute runs one attempt of the service's task now, in the caller's
@@ -259,8 +263,9 @@ func (o *Orchestrator) perform(a attempt, runCtx context.Context) Result {
 		o.settleLocked(t, &res, err, end)
 	}
 	o.mu.Unlock()
+	o.flushOutages()
+	o.logResult(res) // before poke: the next attempt's lines come after this one's
 	o.poke()
-	o.logResult(res)
 	return res
 }
 
@@ -290,8 +295,8 @@ func (o *Orchestrator) finishLocked(t *task, ofRun bool) {
 	if o.inflight[t.name] == t {
 		delete(o.inflight, t.name)
 	}
-	t.stop()
-	t.stop = nil
+	t.log.stop() // an attempt ran: the log exists
+	t.log.stop = nil
 	if ofRun {
 		o.active--
 	}
@@ -319,6 +324,9 @@ func (o *Orchestrator) resultLocked(a attempt, err error, passed bool, elapsed, 
 // requeueLocked puts t back in the queue, due at once, after an attempt cut
 // short by Run stopping: that attempt does not count.
 func (o *Orchestrator) requeueLocked(t *task, end mono) {
+	if l := t.log; l != nil && t.attempts <= MaxOutageDelays && len(l.delays) == int(t.attempts) {
+		l.delays = l.delays[:len(l.delays)-1] // the attempt does not count
+	}
 	t.attempts--
 	t.state = Scheduled
 	t.waitFrom, t.due = end, end
@@ -333,23 +341,30 @@ func (o *Orchestrator) settleLocked(t *task, res *Result, err error, end mono) {
 	if err == nil {
 		res.Success = true
 		o.resetBreaker(t.name)
+		o.endOutageLocked(t, Recovered, end)
 	} else {
-		t.lastError = res.Error
+		t.log.lastError = res.Error // an attempt ran: the log exists
+		t.log.lastFailAt = end
 	}
 	switch {
 	case t.again: // scheduled again while the attempt ran
 		t.again = false
 		t.attempts = 0
 		t.scheduledAt = end
+		if err == nil { // a new outage begins
+			t.log.openedAt, t.log.lastFailAt, t.log.delays, t.learned = end, 0, nil, false
+			o.outageOpenedLocked(t.name, end)
+		}
 		o.waitLocked(t, end)
 	case err == nil:
 		t.state = Succeeded
 		o.dropLocked(t)
 	case t.strategy == Manual:
 		t.state = AwaitingManual
-	case t.attempts >= t.policy.MaxRetryAttempts:
+	case int(t.attempts) >= t.policy.MaxRetryAttempts:
 		t.state = Failed
 		o.dropLocked(t)
+		o.endOutageLocked(t, GaveUp, end)
 	default:
 		o.waitLocked(t, end)
 	}
@@ -484,9 +499,12 @@ func (o *Orchestrator) closedByItself(name string) {
 		o.mu.Unlock()
 		return
 	}
+	now := o.now()
 	o.q.remove(t)
 	o.dropLocked(t)
 	t.state = Succeeded
-	o.emitLocked(t, o.now(), "breaker closed by itself")
+	o.endOutageLocked(t, ClosedByItself, now)
+	o.emitLocked(t, now, "breaker closed by itself")
 	o.mu.Unlock()
+	o.flushOutages()
 }

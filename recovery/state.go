@@ -14,10 +14,11 @@ type ValidationError = antifragile.ValidationError
 
 // Strategy says when a failed recovery attempt is retried. It is
 // backoff.Strategy; its zero value is ExponentialBackoff and its text form is
-// one of "exponential_backoff", "linear_backoff", "immediate", "manual".
+// one of "exponential_backoff", "linear_backoff", "immediate", "manual",
+// "learned".
 type Strategy = backoff.Strategy
 
-// The four strategies. The first attempt of a task waits the delay of attempt
+// The five strategies. The first attempt of a task waits the delay of attempt
 // 1 (the initial delay for the growing strategies, nothing for Immediate and
 // Manual); a failed attempt n waits the delay of attempt n+1.
 const (
@@ -31,6 +32,12 @@ const (
 	// Manual makes one attempt at once; a failure waits for an operator
 	// (Resume or Resolve) in state AwaitingManual.
 	Manual = backoff.Manual
+	// Learned aims the attempts at times learned from the service's past
+	// outages (see LearnLevels), within the policy's InitialDelay,
+	// MaxDelay and MaxRetryAttempts, and uses the policy's Fallback while
+	// the service has fewer than Config.LearnMinOutages healed outages.
+	// It is opt-in: nothing learns unless a policy or Schedule asks.
+	Learned = backoff.Learned
 )
 
 // ParseStrategy parses the text form of a Strategy (backoff.Parse).

@@ -536,6 +536,26 @@ func TestRun_Recovery(t *testing.T) {
 	if r := cli(t, "recovery", "cancel", "cache", "-addr", s.url, "-token", cliToken); r.code != 0 || r.stdout != "cache: cancel done, no longer tracked\n" {
 		t.Errorf("cancel: %v", r)
 	}
+	// the resolved and the cancelled outages are in the history
+	r = cli(t, "recovery", "history", "db", "-addr", s.url)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "db: too little history (0 of 3 healed outages)") || !strings.Contains(r.stdout, "abandoned") {
+		t.Errorf("history: %v", r)
+	}
+	if r := cli(t, "recovery", "history", "nobody", "-addr", s.url); r.code != 0 || !strings.Contains(r.stdout, "no outages recorded") {
+		t.Errorf("history of nobody: %v", r)
+	}
+	if r := cli(t, "recovery", "status", "-addr", s.url); !strings.Contains(r.stdout, "outage history (in memory): 2 outages of 2 services") {
+		t.Errorf("status with history: %v", r)
+	}
+	if r := cli(t, "recovery", "schedule", "queue", "-strategy", "learned", "-addr", s.url, "-token", cliToken); r.code != 0 {
+		t.Fatal(r)
+	}
+	s.orch.AtRisk("db", time.Time{})
+	r = cli(t, "recovery", "status", "-addr", s.url)
+	if !strings.Contains(r.stdout, "queue: too little history (0 of 3 healed outages): exponential_backoff, first attempt at 1s") ||
+		!strings.Contains(r.stdout, "predictions (horizon 5m0s): 0 true, 0 false, 3 missed outages, 1 pending; precision -, recall 0 %") {
+		t.Errorf("status with a learned task and a prediction: %v", r)
+	}
 }
 
 func TestRun_Chaos(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile/api"
@@ -17,6 +18,7 @@ const recoveryUsage = `
 usage: antifragile recovery [status] [-json]
        antifragile recovery schedule NAME [-strategy s] [-priority n] [policy flags]
        antifragile recovery resume|resolve|cancel NAME
+       antifragile recovery history NAME [-json]
 
 Shows and steers the recovery orchestrator (all but status need the token):
   status    the tracked recoveries and the last results (the default)
@@ -24,9 +26,11 @@ Shows and steers the recovery orchestrator (all but status need the token):
   resume    retry at once a recovery that waits for an operator
   resolve   mark a recovery that waits for an operator resolved
   cancel    cancel a recovery
+  history   a service's past outages and what the learned strategy makes
+            of them
 
-schedule's -strategy is exponential_backoff, linear_backoff, immediate or
-manual (default: the service's policy on the server). Any policy flag
+schedule's -strategy is exponential_backoff, linear_backoff, immediate,
+manual or learned (default: the service's policy on the server). Any policy flag
 (-max-attempts, -initial-delay, -max-delay, -multiplier, -jitter) sends a
 policy whose other fields take their defaults.
 `
@@ -62,12 +66,19 @@ func runRecovery(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	defer c.CloseIdleConnections()
-	if action == "status" {
+	switch action {
+	case "status":
 		st, err := c.Recovery(ctx)
 		if err != nil {
 			return err
 		}
 		return output(stdout, rf.json, st, printRecovery)
+	case "history":
+		h, err := c.RecoveryHistory(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		return output(stdout, rf.json, h, printRecoveryHistory)
 	}
 	a, err := recoveryRequest(ctx, c, action, pos[0], req)
 	if err != nil {
@@ -79,11 +90,11 @@ func runRecovery(ctx context.Context, args []string, stdin io.Reader, stdout, st
 // recoveryArgs checks the action of `recovery` and its positional
 // arguments.
 func recoveryArgs(action string, pos []string) error {
-	const usage = "antifragile recovery status|schedule|resume|resolve|cancel [NAME]"
+	const usage = "antifragile recovery status|schedule|resume|resolve|cancel|history [NAME]"
 	switch action {
 	case "status":
 		return needArgs(pos, 0, "antifragile recovery status")
-	case "schedule", "resume", "resolve", "cancel":
+	case "schedule", "resume", "resolve", "cancel", "history":
 		return needArgs(pos, 1, "antifragile recovery "+action+" NAME")
 	}
 	return usageErrorf("unknown action %q: usage: %s", action, usage)
@@ -98,7 +109,7 @@ type scheduleFlags struct {
 
 // register adds the flags of `recovery schedule` to fs.
 func (f *scheduleFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.strategy, "strategy", "", "retry `strategy`: exponential_backoff, linear_backoff, immediate or manual")
+	fs.StringVar(&f.strategy, "strategy", "", "retry `strategy`: exponential_backoff, linear_backoff, immediate, manual or learned")
 	fs.IntVar(&f.priority, "priority", 0, "`priority`: lower runs first")
 	fs.IntVar(&f.maxAttempts, "max-attempts", 0, "policy: attempts in total (0: 5)")
 	fs.StringVar(&f.initialDelay, "initial-delay", "", "policy: first delay, such as 1s")
@@ -172,7 +183,13 @@ func printRecovery(w io.Writer, st recovery.Status) {
 				t.AttemptCount, t.MaxAttempts, ago(t.NextAttemptAt, now), orDash(t.LastError))
 		}
 		_ = tw.Flush()
+		for _, t := range st.Services {
+			if t.Learning != nil {
+				fmt.Fprintf(w, "%s: %s\n", t.Service, t.Learning.Reason)
+			}
+		}
 	}
+	printLearningCounts(w, st)
 	if len(st.RecentResults) > 0 {
 		fmt.Fprintln(w, "\nrecent results:")
 		tw := table(w)
@@ -187,4 +204,58 @@ func printRecovery(w io.Writer, st recovery.Status) {
 		}
 		_ = tw.Flush()
 	}
+}
+
+// printLearningCounts prints the outage history's and the predictions'
+// counts, when there is anything to count.
+func printLearningCounts(w io.Writer, st recovery.Status) {
+	h := st.History
+	if h.Outages > 0 || h.Persistent {
+		where := "in memory"
+		if h.Persistent {
+			where = "stored"
+		}
+		fmt.Fprintf(w, "\noutage history (%s): %d outages of %d services, %d evicted, %d unreadable, %d store errors\n",
+			where, h.Outages, h.Services, h.Evicted, h.Skipped, h.StoreErrors)
+	}
+	p := st.Predictions.Total
+	if p.TruePositives+p.FalsePositives+uint64(p.Pending) == 0 {
+		return // no prediction was ever made: misses alone say nothing
+	}
+	fmt.Fprintf(w, "predictions (horizon %s): %d true, %d false, %d missed outages, %d pending; precision %s, recall %s\n",
+		st.Predictions.Horizon.D(), p.TruePositives, p.FalsePositives, p.Misses, p.Pending, ratio(p.Precision), ratio(p.Recall))
+}
+
+// ratio prints a rate as a percentage, or "-" when undefined.
+func ratio(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f %%", 100**r)
+}
+
+// printRecoveryHistory prints a service's outages and its learned schedule.
+func printRecoveryHistory(w io.Writer, h api.RecoveryHistory) {
+	fmt.Fprintf(w, "%s: %s\n", h.Service, h.Learning.Reason)
+	if len(h.Outages) == 0 {
+		fmt.Fprintln(w, "no outages recorded")
+		return
+	}
+	fmt.Fprintln(w)
+	tw := table(w)
+	fmt.Fprintln(tw, "OPENED\tDURATION\tOUTCOME\tSTRATEGY\tATTEMPTS\tDELAYS")
+	now := time.Now()
+	for _, u := range h.Outages {
+		delays := make([]string, len(u.Delays))
+		for i, d := range u.Delays {
+			delays[i] = d.D().String()
+		}
+		strategy := u.Strategy.String()
+		if u.Learned {
+			strategy += " (learned)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ago(u.OpenedAt, now), u.EndedAt.Sub(u.OpenedAt).Round(time.Millisecond),
+			u.Outcome, strategy, u.Attempts, orDash(strings.Join(delays, " ")))
+	}
+	_ = tw.Flush()
 }

@@ -311,6 +311,9 @@ func TestDashboard_browser(t *testing.T) {
 		if err := sys.orch.Schedule("deliberation", recovery.ExponentialBackoff, 1, &failing); err != nil {
 			t.Fatal(err)
 		}
+		if err := sys.orch.Schedule("proposer", recovery.Learned, 2, &failing); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := sys.eng.InjectLatency("policy-engine", 250*time.Millisecond, 2*time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -336,6 +339,11 @@ func TestDashboard_browser(t *testing.T) {
 			chromedp.WaitVisible(`[data-scenario="latency_policy-engine_250ms"]`),
 			chromedp.WaitVisible(`#usage-body [data-tenant="acme"]`),
 		)
+		// A learned recovery says why it waits as it does.
+		why := eval[string](t, ctx, `document.querySelector('[data-recovery="proposer"] .item-learning').textContent`)
+		if want := "too little history (0 of 3 healed outages): exponential_backoff, first attempt at 40s"; why != want {
+			t.Errorf("learned task shows %q, want %q", why, want)
+		}
 		calls := eval[string](t, ctx, `document.querySelector('[data-breaker="validator"] [data-f="calls"]').textContent`)
 		if calls != "127" {
 			t.Errorf("validator shows %s calls, want 127", calls)

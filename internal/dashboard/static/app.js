@@ -859,7 +859,12 @@
     const tasks = listOf(st && st.services).slice().sort((a, b) => (b.priority - a.priority) || (a.service < b.service ? -1 : 1));
     setText($('#recovery-count'), tasks.length);
     $('#recovery-empty').hidden = tasks.length !== 0;
-    const stats = st ? `${st.queued_count || 0} queued · ${st.in_progress_count || 0} running` + (st.running === false ? ' · orchestrator stopped' : '') : '';
+    const hist = st && st.history;
+    const pred = st && st.predictions && st.predictions.total;
+    const stats = st ? `${st.queued_count || 0} queued · ${st.in_progress_count || 0} running` + (st.running === false ? ' · orchestrator stopped' : '') +
+      (hist && hist.outages ? ` · ${hist.outages} past outages` : '') +
+      (pred && (pred.true_positives || pred.false_positives || pred.pending)
+        ? ` · predictions ${pred.true_positives}✓ ${pred.false_positives}✗ ${pred.misses} missed` : '') : '';
     setText($('#recovery-stats'), stats);
     const frag = document.createDocumentFragment();
     for (const t of tasks) {
@@ -884,6 +889,8 @@
         meta.appendChild(n);
       }
       li.appendChild(meta);
+      // a learned task says why it waits as it does (recovery.Learning.reason)
+      if (t.learning && t.learning.reason) li.appendChild(el('div', 'item-learning', t.learning.reason));
       if (t.last_error) li.appendChild(el('div', 'item-error', t.last_error));
       const actions = el('div', 'item-actions');
       const manual = t.state === 'awaiting_manual';
