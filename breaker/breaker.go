@@ -32,9 +32,11 @@ var (
 //
 // Every transition starts a new generation. A call counts only in the
 // generation that admitted it: its Done after a transition (a trip, the
-// move to half-open, a close, a force open, a release, a reset, a disable)
-// changes no consecutive count, no window and no half-open decision, and is
-// counted only as Late.
+// move to half-open, a close, a force open, a release, a reset, a disable,
+// a Reconfigure) changes no consecutive count, no window and no half-open
+// decision, and is counted only as Late. The generation carries the Config
+// in force, so that Reconfigure changes the rules without a lock on the
+// call path.
 type Breaker struct {
 	// The fields every call reads come first, on one cache line.
 	cur  atomic.Pointer[gen] // the current generation, with the Config in force
