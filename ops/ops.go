@@ -91,6 +91,11 @@ type Options struct {
 	// another token 403. Empty disables every write route (403 "writes
 	// disabled: no token configured"); there is no default token.
 	Token string
+	// Tokens, if set, holds the write and read tokens in place of Token and
+	// ReadToken (which must then be empty), so that they can be swapped
+	// while the handler serves (Tokens.Set). nil means Token and ReadToken,
+	// fixed for the handler's life.
+	Tokens *Tokens
 	// ReadyStatuses are the health statuses in which GET /readyz answers
 	// 200. Empty means HEALTHY and DEGRADED: ready unless CRITICAL (or
 	// UNKNOWN, before the first collection).
@@ -134,6 +139,9 @@ func (o Options) Validate() error {
 	p.Add(nilcheck.Optional("usage", o.Usage))
 	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
+	if o.Tokens != nil && (o.Token != "" || o.ReadToken != "") {
+		p.Invalid("tokens", "set", "must not be set with token or read_token: the tokens are in one place")
+	}
 	_, err := metricsRegistry(o)
 	p.Add(err)
 	return p.Err()
@@ -141,12 +149,13 @@ func (o Options) Validate() error {
 
 // server is the state behind the handler Handler returns.
 type server struct {
-	opts  Options
-	reg   *breaker.Registry
-	usage UsageSource
-	ready [health.Critical + 1]bool
-	log   *slog.Logger
-	mux   *http.ServeMux
+	opts   Options
+	tokens *Tokens // Options.Tokens, or Token and ReadToken
+	reg    *breaker.Registry
+	usage  UsageSource
+	ready  [health.Critical + 1]bool
+	log    *slog.Logger
+	mux    *http.ServeMux
 	// paths holds every route's path without its method, to tell a wrong
 	// method (405) from a path no route has (404).
 	paths *http.ServeMux
@@ -219,7 +228,10 @@ func Handler(opts Options) http.Handler {
 	if opts.Registry == nil {
 		return unavailableHandler{}
 	}
-	s := &server{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	s := &server{opts: opts, tokens: opts.Tokens, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	if s.tokens == nil {
+		s.tokens = NewTokens(opts.Token, opts.ReadToken)
+	}
 	if s.opts.MaxBodyBytes <= 0 {
 		s.opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
