@@ -42,6 +42,9 @@ func New(t testing.TB, token string, mod ...func(*ops.Options)) *System {
 		t.Fatal(err)
 	}
 	s := &System{System: sys, Options: sys.OpsOptions()}
+	// The tokens as plain options, for mod to change (the system's live
+	// Tokens holder is the same token).
+	s.Options.Tokens, s.Options.Token = nil, token
 	for _, m := range mod {
 		m(&s.Options)
 	}
