@@ -2,6 +2,7 @@ package ops
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -75,6 +76,10 @@ type Options struct {
 	ClusterUsage ClusterUsageSource
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
+	// Reloader serves POST /config/reload: it re-reads the configuration
+	// and puts what can change live in force (system.System's does). nil
+	// makes the route answer 503.
+	Reloader Reloader
 	// ReadToken, if set, is a bearer token every read route needs too (the
 	// write token is accepted as well), for deployments where usage per
 	// tenant and the system's state are private. /livez and /readyz stay
@@ -126,6 +131,13 @@ type Options struct {
 	Collectors []prometheus.Collector
 }
 
+// Reloader re-reads a configuration and applies it live, returning what
+// changed, or every problem of an invalid one (applying nothing). It may
+// block while the reload runs and must be safe for concurrent use.
+type Reloader interface {
+	Reload(ctx context.Context) (api.ReloadResult, error)
+}
+
 // Validate reports the fields of o that Handler cannot serve: a Usage or a
 // Dashboard that is a typed nil, which compares != nil but would panic on
 // the first request using it, and a nil or clashing entry of Collectors.
@@ -139,6 +151,7 @@ func (o Options) Validate() error {
 	p.Add(nilcheck.Optional("usage", o.Usage))
 	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
+	p.Add(nilcheck.Optional("reloader", o.Reloader))
 	if o.Tokens != nil && (o.Token != "" || o.ReadToken != "") {
 		p.Invalid("tokens", "set", "must not be set with token or read_token: the tokens are in one place")
 	}
@@ -206,6 +219,7 @@ func DefaultReadyStatuses() []health.Status { return []health.Status{health.Heal
 //	POST   /chaos/emergency-stop       end every scenario, refuse new ones
 //	POST   /chaos/reset                lift the emergency stop
 //	GET    /chaos/metrics              the chaos engine's counters
+//	POST   /config/reload              re-read the configuration, apply what is live (api.ReloadResult)
 //	GET    /metering                   meter counters and usage per tenant
 //	GET    /bus                        the agent bus's counters, per agent with latencies
 //	GET    /events                     Server-Sent Events (api.Event)
@@ -313,6 +327,7 @@ func (s *server) routeTable() []route {
 		{"POST", "/chaos/emergency-stop", true, "end every scenario and refuse new ones until reset", s.chaosStop},
 		{"POST", "/chaos/reset", true, "lift an emergency stop", s.chaosReset},
 		{"GET", "/chaos/metrics", false, "the chaos engine's counters", s.getChaosMetrics},
+		{"POST", "/config/reload", true, "re-read the configuration and apply what can change live", s.postReload},
 		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
 		{"GET", "/events", false, "Server-Sent Events: breaker, health, recovery, chaos", s.getEvents},

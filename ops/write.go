@@ -311,3 +311,19 @@ func (s *server) chaosReset(w http.ResponseWriter, r *http.Request) {
 	s.opts.Chaos.Reset()
 	writeJSON(w, http.StatusOK, s.opts.Chaos.Metrics())
 }
+
+// postReload serves POST /config/reload: the Reloader's result, or its
+// error's envelope (400 naming every problem of an invalid configuration,
+// which changed nothing). The request has no body.
+func (s *server) postReload(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Reloader == nil {
+		writeError(w, r, s.log, errUnavailable("config reload"))
+		return
+	}
+	res, err := s.opts.Reloader.Reload(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}

@@ -192,3 +192,28 @@ func copyLive(path string, dst, src reflect.Value) {
 		copyLive(join(path, f.name), dst.FieldByIndex(f.index), src.FieldByIndex(f.index))
 	}
 }
+
+// ErrNoSource is returned by ReloadSource when the Config has no Source.
+var ErrNoSource = errors.New("system: no configuration source to reload from")
+
+// ReloadSource re-reads the configuration through Config.Source and puts it
+// in force with Reload. A Source that fails (a file that no longer parses)
+// changes nothing and returns its error, every problem with its JSON path.
+// It blocks like Reload and is safe for concurrent use.
+func (s *System) ReloadSource(ctx context.Context) (ReloadResult, error) {
+	if s.cfg.Source == nil {
+		return ReloadResult{}, ErrNoSource
+	}
+	next, err := s.cfg.Source()
+	if err != nil {
+		return ReloadResult{}, fmt.Errorf("system: reading the configuration: %w", err)
+	}
+	return s.Reload(ctx, next)
+}
+
+// sourceReloader is the ops API's reload of a System with a Source.
+type sourceReloader struct{ s *System }
+
+func (r sourceReloader) Reload(ctx context.Context) (api.ReloadResult, error) {
+	return r.s.ReloadSource(ctx)
+}

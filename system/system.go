@@ -159,6 +159,9 @@ func (s *System) build() error {
 		Dashboard:     s.cfg.Dashboard,
 		Logger:        s.log,
 	}
+	if s.cfg.Source != nil {
+		s.opsOpts.Reloader = sourceReloader{s}
+	}
 	if err := s.opsOpts.Validate(); err != nil {
 		return fmt.Errorf("system: ops: %w", err)
 	}
