@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -42,6 +43,16 @@ func TestSettings(t *testing.T) {
 	}
 	if system.SettingApplies(`breakers.named["a.b"]`) != system.Live {
 		t.Error("a quoted breaker name is not under breakers")
+	}
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "## Live reload")
+	for _, p := range live {
+		if !strings.Contains(section, "`"+p+"`") {
+			t.Errorf("docs/configuration.md, Live reload, does not name the live setting %s", p)
+		}
 	}
 }
 
