@@ -35,7 +35,10 @@ type ReloadResult = api.ReloadResult
 // bus's mailboxes, ...) are listed in the result's Restart, not applied and
 // not an error: Config goes on returning the values in force for them.
 // Reload does not compare what it cannot see: a breaker's Classify and the
-// other fields without a JSON form are not settings.
+// other fields without a JSON form are not settings (a breaker reconfigured
+// because its settings changed takes next's Classify, nil meaning the
+// default); Logger, Dashboard and Source stay those of New, and the tokens
+// are resolved with next's Getenv.
 //
 // Reload blocks while another Reload runs, and for as long as the chaos
 // engine takes to end the scenarios a lowered limit ends. It is safe for
