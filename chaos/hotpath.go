@@ -61,7 +61,7 @@ func (e *Engine) rebuildLocked() {
 	slices.SortFunc(all, func(x, y *active) int { return cmp.Compare(x.gen, y.gen) })
 	b := indexBuilder{}
 	for _, a := range all {
-		b.add(a, int64(e.cfg.NetworkBandwidth), e.cfg.MaxDelay)
+		b.add(a, int64(e.conf().NetworkBandwidth), e.conf().MaxDelay)
 	}
 	if len(b) == 0 {
 		e.swapIndex(nil)
@@ -509,6 +509,6 @@ func (e *Engine) Metrics() Metrics {
 			ConnectionsOccupied: e.connsOccupied.Load(),
 		},
 		Timestamp:          time.Now(),
-		ConstitutionalHash: e.cfg.ConstitutionalHash,
+		ConstitutionalHash: e.conf().ConstitutionalHash,
 	}
 }
