@@ -61,16 +61,21 @@ var settings = map[string]Applies{
 
 	"health": Restart,
 
-	"recovery.policies":            Live, // added or changed; a removed one stays until a restart
-	"recovery.default_policy":      Restart,
-	"recovery.max_concurrent":      Restart,
-	"recovery.max_history":         Restart,
-	"recovery.max_restarts":        Restart,
-	"recovery.restart_window":      Restart,
-	"recovery.watch":               Restart,
-	"recovery.watch_buffer":        Restart,
-	"recovery.seed":                Restart,
-	"recovery.constitutional_hash": Restart,
+	"recovery.policies":                Live, // added or changed; a removed one stays until a restart
+	"recovery.default_policy":          Restart,
+	"recovery.max_concurrent":          Restart,
+	"recovery.max_history":             Restart,
+	"recovery.max_restarts":            Restart,
+	"recovery.restart_window":          Restart,
+	"recovery.watch":                   Restart,
+	"recovery.watch_buffer":            Restart,
+	"recovery.seed":                    Restart,
+	"recovery.history_path":            Restart,
+	"recovery.max_outages_per_service": Restart,
+	"recovery.max_outages":             Restart,
+	"recovery.learn_min_outages":       Restart,
+	"recovery.prediction_horizon":      Restart,
+	"recovery.constitutional_hash":     Restart,
 
 	"chaos.seed":                Restart,
 	"chaos.max_duration":        Live,
