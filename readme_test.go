@@ -69,7 +69,8 @@ func TestReadme_OperateIt(t *testing.T) {
 	}
 	for _, want := range []string{
 		"http://" + os.Getenv("ANTIFRAGILE_ADDR"), // serve's URL
-		"HEALTHY", "injected latency_validator_100ms", "stopped latency_validator_100ms", "verdict: PASS",
+		"HEALTHY", "injected latency_validator_100ms", "stopped latency_validator_100ms",
+		"configuration reloaded: nothing changed", "verdict: PASS",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())

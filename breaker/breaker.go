@@ -32,28 +32,30 @@ var (
 //
 // Every transition starts a new generation. A call counts only in the
 // generation that admitted it: its Done after a transition (a trip, the
-// move to half-open, a close, a force open, a release, a reset, a disable)
-// changes no consecutive count, no window and no half-open decision, and is
-// counted only as Late.
+// move to half-open, a close, a force open, a release, a reset, a disable,
+// a Reconfigure) changes no consecutive count, no window and no half-open
+// decision, and is counted only as Late. The generation carries the Config
+// in force, so that Reconfigure changes the rules without a lock on the
+// call path.
 type Breaker struct {
 	// The fields every call reads come first, on one cache line.
-	cur      atomic.Pointer[gen] // the current generation
-	ctr      *counters
-	used     atomic.Uint32 // bit i: stripe i of ctr has been written
-	needTime bool          // slow-call counting or a time window
-	slowRule bool          // the slow-call-rate rule is on
+	cur  atomic.Pointer[gen] // the current generation, with the Config in force
+	ctr  *counters
+	used atomic.Uint32 // bit i: stripe i of ctr has been written
 	// lastTransition (unix nanoseconds) shares the line: a health report
 	// reads it with the state and the counters.
 	lastTransition atomic.Int64
 
-	cfg       Config
-	rules     []string      // cfg.Rules(), shared read-only by every Snapshot
+	name      string        // set by New and, under mu, by Registry.Register before the breaker is shared
 	tripCount atomic.Uint64 // lifetime: Reset does not clear it
 	// base holds the lifetime counts at the last Reset (nil before the
 	// first): the counters never go back, and Metrics reports the counts
 	// since the reset as the lifetime ones less base.
 	base atomic.Pointer[resetBase]
-	lat  *latency.Histogram // the calls' durations since the last Reset; nil unless needTime
+	// lat holds the timed calls' durations since the last Reset; nil until
+	// a Config in force times calls (then set before that generation is
+	// published, and kept).
+	lat atomic.Pointer[latency.Histogram]
 
 	local    fanout.Hub[Event]           // this breaker's own subscribers
 	registry *fanout.Hub[Event]          // the owning registry's subscribers; set before the breaker is shared
@@ -64,12 +66,34 @@ type Breaker struct {
 	trips int         // guarded by mu: trips since the breaker last closed
 }
 
-// gen is one generation: the breaker's state between two transitions and
-// what its rules have counted in it. Its fields other than the counters never
-// change after it is published.
+// settings is a Config in force (defaults applied) with what the call path
+// derives from it. It never changes once a generation carrying it is
+// published: Reconfigure publishes a new generation with new settings.
+type settings struct {
+	cfg      Config
+	rules    []string // cfg.Rules(), shared read-only by every Snapshot
+	needTime bool     // slow-call counting or a time window
+	slowRule bool     // the slow-call-rate rule is on
+}
+
+// newSettings derives the settings of cfg, which has its defaults applied.
+func newSettings(cfg Config) *settings {
+	return &settings{
+		cfg:      cfg,
+		rules:    cfg.Rules(),
+		needTime: cfg.timed() || (cfg.rateRules() && cfg.Window == TimeWindow),
+		slowRule: cfg.SlowCallRate > 0,
+	}
+}
+
+// gen is one generation: the breaker's state between two transitions (or a
+// Reconfigure) and what its rules have counted in it. Its fields other than
+// the counters never change after it is published.
 type gen struct {
 	state         State
 	untimedClosed bool         // closed, and calls are not timed: Allow's fast path
+	needTime      bool         // set.needTime, beside state for Done's fast path
+	set           *settings    // the Config in force in this generation
 	consecutive   atomic.Int64 // closed: the current run of failures
 	cwin          *countWindow // closed, count window rule: the window
 	twin          *timeWindow  // closed, time window rule: the window
@@ -89,41 +113,44 @@ func New(cfg Config) (*Breaker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
-	b := &Breaker{cfg: cfg, rules: cfg.Rules(), ctr: new(counters)}
-	b.needTime = cfg.timed() || (cfg.rateRules() && cfg.Window == TimeWindow)
-	b.slowRule = cfg.SlowCallRate > 0
-	if b.needTime {
-		b.lat = new(latency.Histogram)
+	set := newSettings(cfg.withDefaults())
+	b := &Breaker{name: cfg.Name, ctr: new(counters)}
+	if set.needTime {
+		b.lat.Store(new(latency.Histogram))
 	}
-	b.cur.Store(b.newGen(Closed, 0))
+	b.cur.Store(newGen(set, Closed, 0))
 	b.lastTransition.Store(time.Now().UnixNano())
 	return b, nil
 }
 
-// newGen returns generation id in state s, with a fresh window when s is
-// closed and a rate rule is on.
-func (b *Breaker) newGen(s State, id uint64) *gen {
-	g := &gen{state: s, id: id, untimedClosed: s == Closed && !b.needTime}
-	if s == Closed && b.cfg.rateRules() {
-		if b.cfg.Window == TimeWindow {
-			g.twin = newTimeWindow(b.cfg.WindowDuration, b.cfg.Buckets)
+// newGen returns generation id in state s under settings set, with a fresh
+// window when s is closed and a rate rule is on.
+func newGen(set *settings, s State, id uint64) *gen {
+	g := &gen{state: s, id: id, set: set, needTime: set.needTime, untimedClosed: s == Closed && !set.needTime}
+	if s == Closed && set.cfg.rateRules() {
+		if set.cfg.Window == TimeWindow {
+			g.twin = newTimeWindow(set.cfg.WindowDuration, set.cfg.Buckets)
 		} else {
-			g.cwin = newCountWindow(b.cfg.WindowSize)
+			g.cwin = newCountWindow(set.cfg.WindowSize)
 		}
 	}
 	return g
 }
 
 // Name returns the breaker's name.
-func (b *Breaker) Name() string { return b.cfg.Name }
+func (b *Breaker) Name() string { return b.name }
 
-// Config returns the breaker's configuration with defaults applied.
-func (b *Breaker) Config() Config { return b.cfg }
+// Config returns the breaker's configuration in force, with defaults
+// applied. It takes no lock.
+func (b *Breaker) Config() Config {
+	c := b.cur.Load().set.cfg
+	c.Name = b.name
+	return c
+}
 
 // Rules returns the trip rules in force (Config.Rules). The slice is shared:
-// do not modify it.
-func (b *Breaker) Rules() []string { return b.rules }
+// do not modify it. It takes no lock.
+func (b *Breaker) Rules() []string { return b.cur.Load().set.rules }
 
 // State returns the current state. It takes no lock.
 func (b *Breaker) State() State { return b.cur.Load().state }
@@ -160,7 +187,7 @@ func (b *Breaker) allow(g *gen) (Ticket, error) {
 	switch g.state {
 	case Closed, Disabled:
 	case HalfOpen:
-		if !g.takePermit(int64(b.cfg.HalfOpenMaxCalls)) {
+		if !g.takePermit(int64(g.set.cfg.HalfOpenMaxCalls)) {
 			b.stripe().rejections.Add(1)
 			return Ticket{}, ErrTooManyRequests
 		}
@@ -169,7 +196,7 @@ func (b *Breaker) allow(g *gen) (Ticket, error) {
 		return Ticket{}, ErrOpen
 	}
 	t := Ticket{b: b, g: g}
-	if b.needTime {
+	if g.needTime {
 		t.start = mono()
 	}
 	return t, nil
@@ -197,7 +224,7 @@ func (t Ticket) Done(err error) {
 	if b == nil {
 		return
 	}
-	if err == nil && !b.needTime && t.g.state != HalfOpen {
+	if err == nil && !t.g.needTime && t.g.state != HalfOpen {
 		// An untimed success while closed or disabled: the healthy path.
 		g := t.g
 		s := b.stripe()
@@ -216,7 +243,7 @@ func (t Ticket) Done(err error) {
 	}
 	o := Success
 	if err != nil {
-		o = b.cfg.Classify(err)
+		o = t.g.set.cfg.Classify(err)
 	}
 	b.record(t, o)
 }
@@ -242,11 +269,11 @@ func (t Ticket) Report(o Outcome) {
 // record counts one outcome of a call admitted in generation t.g.
 func (b *Breaker) record(t Ticket, o Outcome) {
 	var now int64
-	if b.needTime {
-		now = mono()
-		b.lat.Observe(time.Duration(now - t.start))
-	}
 	g := t.g
+	if g.needTime {
+		now = mono()
+		b.lat.Load().Observe(time.Duration(now - t.start))
+	}
 	if g.state == HalfOpen {
 		b.probe(t, o, now)
 		return
@@ -261,7 +288,7 @@ func (b *Breaker) record(t Ticket, o Outcome) {
 		return
 	}
 	failed := o != Success
-	slow := b.needTime && b.slow(t, now)
+	slow := g.needTime && slowCall(t, now)
 	if failed {
 		s.failures.Add(1)
 	} else {
@@ -280,7 +307,7 @@ func (b *Breaker) record(t Ticket, o Outcome) {
 // MinimumCalls may be the one that reaches the threshold.
 func (b *Breaker) recordClosed(g *gen, failed, slow bool, now int64) {
 	if failed {
-		if n := g.consecutive.Add(1); b.cfg.ConsecutiveFailures > 0 && n >= int64(b.cfg.ConsecutiveFailures) {
+		if n := g.consecutive.Add(1); g.set.cfg.ConsecutiveFailures > 0 && n >= int64(g.set.cfg.ConsecutiveFailures) {
 			b.trip(g, ReasonConsecutiveFailures)
 			return
 		}
@@ -305,20 +332,20 @@ func (b *Breaker) recordWindow(g *gen, failed, slow bool, now int64) {
 	default:
 		return
 	}
-	if reason := b.rateRule(calls, failures, slows); reason != "" {
+	if reason := g.set.rateRule(calls, failures, slows); reason != "" {
 		b.trip(g, reason)
 	}
 }
 
 // rateRule returns the rate rule that window totals trip, or "".
-func (b *Breaker) rateRule(calls, failures, slows int64) Reason {
-	if calls < int64(b.cfg.MinimumCalls) || calls <= 0 {
+func (set *settings) rateRule(calls, failures, slows int64) Reason {
+	if calls < int64(set.cfg.MinimumCalls) || calls <= 0 {
 		return ""
 	}
 	switch {
-	case b.cfg.FailureRate > 0 && float64(failures)/float64(calls) >= b.cfg.FailureRate:
+	case set.cfg.FailureRate > 0 && float64(failures)/float64(calls) >= set.cfg.FailureRate:
 		return ReasonFailureRate
-	case b.slowRule && float64(slows)/float64(calls) >= b.cfg.SlowCallRate:
+	case set.slowRule && float64(slows)/float64(calls) >= set.cfg.SlowCallRate:
 		return ReasonSlowCallRate
 	}
 	return ""
@@ -438,10 +465,12 @@ func (b *Breaker) trip(g *gen, reason Reason) {
 	ev = b.transitionLocked(Open, reason)
 }
 
-// slow reports whether the timed call t, reported at now (monotonic
-// nanoseconds), was slower than the slow-call threshold.
-func (b *Breaker) slow(t Ticket, now int64) bool {
-	return b.cfg.SlowCallThreshold > 0 && time.Duration(now-t.start) > b.cfg.SlowCallThreshold
+// slowCall reports whether the timed call t, reported at now (monotonic
+// nanoseconds), was slower than the slow-call threshold of the generation
+// that admitted it.
+func slowCall(t Ticket, now int64) bool {
+	d := t.g.set.cfg.SlowCallThreshold
+	return d > 0 && time.Duration(now-t.start) > d
 }
 
 // probe records the outcome of a trial call admitted in half-open
@@ -449,7 +478,7 @@ func (b *Breaker) slow(t Ticket, now int64) bool {
 // timed). It decides under the lock, so a trial is either counted in its
 // generation or Late, never both.
 func (b *Breaker) probe(t Ticket, o Outcome, now int64) {
-	slow := b.needTime && o == Success && b.slow(t, now)
+	slow := t.g.needTime && o == Success && slowCall(t, now)
 	s := b.stripe()
 	var ev Event
 	defer b.logTransition(&ev) // after the unlock below
@@ -474,22 +503,23 @@ func (b *Breaker) probe(t Ticket, o Outcome, now int64) {
 	}
 	if slow {
 		s.slow.Add(1)
-		if b.slowRule {
+		if g.set.slowRule {
 			ev = b.transitionLocked(Open, ReasonProbeSlow)
 			return
 		}
 	}
-	if g.trialSuccesses.Add(1) >= int64(b.cfg.HalfOpenSuccesses) {
+	if g.trialSuccesses.Add(1) >= int64(g.set.cfg.HalfOpenSuccesses) {
 		ev = b.transitionLocked(Closed, ReasonProbeSuccess)
 	}
 }
 
 // openTimeout returns the timeout of the n-th trip since the breaker last
 // closed (n ≥ 1).
-func (b *Breaker) openTimeout(n int) time.Duration {
-	d := float64(b.cfg.OpenTimeout) * math.Pow(b.cfg.OpenTimeoutMultiplier, float64(n-1))
-	if d > float64(b.cfg.MaxOpenTimeout) || math.IsInf(d, 0) {
-		return b.cfg.MaxOpenTimeout
+func (set *settings) openTimeout(n int) time.Duration {
+	c := &set.cfg
+	d := float64(c.OpenTimeout) * math.Pow(c.OpenTimeoutMultiplier, float64(n-1))
+	if d > float64(c.MaxOpenTimeout) || math.IsInf(d, 0) {
+		return c.MaxOpenTimeout
 	}
 	return time.Duration(d)
 }
@@ -504,7 +534,7 @@ func (b *Breaker) transitionLocked(to State, reason Reason) Event {
 	now := time.Now()
 	b.nextGenLocked(to, now)
 	b.lastTransition.Store(now.UnixNano())
-	ev := Event{Breaker: b.cfg.Name, From: from, To: to, At: now.UTC(), Reason: reason}
+	ev := Event{Breaker: b.name, From: from, To: to, At: now.UTC(), Reason: reason}
 	b.local.Publish(ev)
 	b.registry.Publish(ev)
 	return ev
@@ -539,16 +569,17 @@ func (b *Breaker) nextGenLocked(to State, now time.Time) {
 		b.timer.Stop()
 		b.timer = nil
 	}
-	g := b.newGen(to, b.cur.Load().id+1)
+	old := b.cur.Load()
+	g := newGen(old.set, to, old.id+1)
 	switch to {
 	case Open:
 		b.trips++
 		b.tripCount.Add(1)
-		g.openTimeout = b.openTimeout(b.trips)
+		g.openTimeout = g.set.openTimeout(b.trips)
 		g.halfOpenAt = now.Add(g.openTimeout)
 		b.timer = time.AfterFunc(g.openTimeout, func() { b.timeout(g) })
 	case HalfOpen:
-		b.timer = time.AfterFunc(b.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
+		b.timer = time.AfterFunc(g.set.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
 	case Closed:
 		b.trips = 0
 	}
@@ -581,7 +612,7 @@ func (b *Breaker) halfOpenExpired(g *gen) {
 		ev = b.transitionLocked(Open, ReasonHalfOpenTimeout)
 		return
 	}
-	b.timer = time.AfterFunc(b.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
+	b.timer = time.AfterFunc(g.set.cfg.HalfOpenTimeout, func() { b.halfOpenExpired(g) })
 }
 
 // reasonTrip is the reason Trip records when it is given none.
@@ -656,8 +687,8 @@ func (b *Breaker) Reset() {
 	}
 	nb.resets++
 	b.base.Store(nb)
-	if b.lat != nil {
-		b.lat.Reset()
+	if lat := b.lat.Load(); lat != nil {
+		lat.Reset()
 	}
 	if b.State() != Closed {
 		ev = b.transitionLocked(Closed, ReasonReset)

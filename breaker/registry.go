@@ -53,13 +53,19 @@ type RegistryConfig struct {
 // breakers under a read lock and then reads each breaker without a lock, so
 // it never stops calls through the breakers.
 type Registry struct {
-	dflt Config
 	hash string
 	hub  fanout.Hub[Event]
 	log  *slog.Logger // nil: none
 
+	reconf sync.Mutex // serializes SetDefault and Reconfigure
+
 	mu       sync.RWMutex
+	dflt     Config              // guarded by mu
+	version  uint64              // guarded by mu: grows on every SetDefault
 	breakers map[string]*Breaker // guarded by mu
+	// followers are the breakers whose Config is the default: created by
+	// GetOrCreate, or reconfigured by Reconfigure, with the zero Config.
+	followers map[string]bool // guarded by mu
 }
 
 // NewRegistry returns an empty registry, or an error if the configured hash
@@ -72,7 +78,8 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if err := cfg.Default.Validate(); err != nil {
 		return nil, fmt.Errorf("breaker: default config: %w", err)
 	}
-	return &Registry{dflt: cfg.Default, hash: hash, log: cfg.Logger, breakers: make(map[string]*Breaker)}, nil
+	return &Registry{dflt: cfg.Default, hash: hash, log: cfg.Logger,
+		breakers: make(map[string]*Breaker), followers: make(map[string]bool)}, nil
 }
 
 // ConstitutionalHash returns the registry's validated hash.
@@ -82,10 +89,12 @@ func (r *Registry) ConstitutionalHash() string { return r.hash }
 // does not exist; the zero Config stands for the registry's default Config.
 // The breaker's name is set to name. An existing breaker keeps its own
 // configuration. An invalid name (see antifragile.CheckName) or cfg returns
-// its validation errors.
+// its validation errors. A breaker created from the default follows it:
+// SetDefault reconfigures it.
 func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	r.mu.RLock()
 	b, ok := r.breakers[name]
+	dflt, version := r.dflt, r.version
 	r.mu.RUnlock()
 	if ok {
 		return b, nil
@@ -93,8 +102,9 @@ func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 	if err := antifragile.CheckName("breaker", name); err != nil {
 		return nil, err
 	}
-	if isZeroConfig(cfg) {
-		cfg = r.dflt
+	follow := isZeroConfig(cfg)
+	if follow {
+		cfg = dflt
 	}
 	cfg.Name = name
 	nb, err := New(cfg)
@@ -106,9 +116,13 @@ func (r *Registry) GetOrCreate(name string, cfg Config) (*Breaker, error) {
 		r.mu.Unlock()
 		return b, nil
 	}
+	if follow && r.version != version {
+		_ = nb.Reconfigure(r.dflt) // SetDefault ran meanwhile; it validated r.dflt
+	}
 	nb.registry = &r.hub
 	nb.log.Store(r.log)
 	r.breakers[name] = nb
+	r.followers[name] = follow
 	r.mu.Unlock()
 	r.hub.Publish(Event{Breaker: name, From: Closed, To: Closed, At: time.Now().UTC(), Reason: ReasonAdded})
 	r.logMembership(name, ReasonAdded)
@@ -135,7 +149,7 @@ func (r *Registry) Register(name string, b *Breaker) error {
 	b.mu.Lock()
 	b.registry = &r.hub
 	b.log.Store(r.log)
-	b.cfg.Name = name
+	b.name = name
 	b.mu.Unlock()
 	r.breakers[name] = b
 	st := b.State()
@@ -167,6 +181,7 @@ func (r *Registry) Remove(name string) bool {
 	r.mu.Lock()
 	b, ok := r.breakers[name]
 	delete(r.breakers, name)
+	delete(r.followers, name)
 	r.mu.Unlock()
 	if !ok {
 		return false
@@ -217,7 +232,7 @@ func (r *Registry) Snapshot() []Snapshot {
 	r.mu.RUnlock()
 	for i, b := range bs {
 		out[i].Metrics = b.Metrics()
-		out[i].Rules = b.rules
+		out[i].Rules = b.Rules()
 	}
 	slices.SortFunc(out, func(a, b Snapshot) int {
 		switch {
@@ -266,3 +281,81 @@ func (r *Registry) ResetAll() {
 // registry, present and future, including added and removed events. A full
 // buffer (≤ 0 means DefaultSubscriptionBuffer) drops events and counts them.
 func (r *Registry) Subscribe(buffer int) *Subscription { return r.hub.Subscribe(buffer) }
+
+// Default returns the Config that GetOrCreate uses for the zero Config (the
+// RegistryConfig's Default, or the last SetDefault's), as it was given:
+// defaults not applied.
+func (r *Registry) Default() Config {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.dflt
+}
+
+// SetDefault replaces the default Config, or returns the *ValidationError of
+// every invalid field and changes nothing. Breakers created later from the
+// zero Config use it, and every breaker that follows the default (created by
+// GetOrCreate, or reconfigured by Reconfigure, with the zero Config) is
+// reconfigured to it as Breaker.Reconfigure says; breakers given a Config
+// of their own keep it. It blocks while another SetDefault or Reconfigure
+// runs and is safe for concurrent use.
+func (r *Registry) SetDefault(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("breaker: default config: %w", err)
+	}
+	r.reconf.Lock()
+	defer r.reconf.Unlock()
+	r.mu.Lock()
+	r.dflt = cfg
+	r.version++
+	var bs []*Breaker
+	for name, follow := range r.followers {
+		if follow {
+			bs = append(bs, r.breakers[name])
+		}
+	}
+	r.mu.Unlock()
+	for _, b := range bs {
+		_ = b.Reconfigure(cfg) // validated above; the name does not matter to it
+	}
+	return nil
+}
+
+// Reconfigure puts cfg in force for the breaker named name, as
+// Breaker.Reconfigure says, or returns the *ValidationError of every
+// invalid field (changing nothing) or an error matching ErrNotFound. The
+// zero Config stands for the registry's default: the breaker follows it
+// from then on (SetDefault reconfigures it); any other cfg is the breaker's
+// own until the next Reconfigure. It blocks while another SetDefault or
+// Reconfigure runs and is safe for concurrent use.
+func (r *Registry) Reconfigure(name string, cfg Config) error {
+	r.reconf.Lock()
+	defer r.reconf.Unlock()
+	r.mu.RLock()
+	b, ok := r.breakers[name]
+	dflt := r.dflt
+	r.mu.RUnlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	follow := isZeroConfig(cfg)
+	if follow {
+		cfg = dflt
+	}
+	if err := b.Reconfigure(cfg); err != nil {
+		return fmt.Errorf("breaker %q: %w", name, err)
+	}
+	r.mu.Lock()
+	if r.breakers[name] == b {
+		r.followers[name] = follow
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// Follows reports whether the breaker named name follows the registry's
+// default Config (see SetDefault); false when it is not registered.
+func (r *Registry) Follows(name string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.followers[name]
+}

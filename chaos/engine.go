@@ -36,7 +36,7 @@ import (
 //
 // All methods are safe for concurrent use.
 type Engine struct {
-	cfg Config
+	cfg atomic.Pointer[Config] // defaults applied; replaced whole by Reconfigure
 	reg *breaker.Registry
 
 	idx     atomic.Pointer[index] // nil when no scenario affects the hot path
@@ -55,6 +55,7 @@ type Engine struct {
 	latencyInjections  atomic.Uint64
 	latencyInjected    atomic.Int64
 	errorsInjected     atomic.Uint64
+	messageFaults      atomic.Uint64
 	partitionsInjected atomic.Uint64
 	timeoutsInjected   atomic.Uint64
 	breakersForced     atomic.Uint64
@@ -89,7 +90,7 @@ type Engine struct {
 
 // active is an active scenario and everything it holds.
 type active struct {
-	s        Scenario // immutable once installed
+	s        Scenario // changed once installed only under mu (Reconfigure shortens Duration)
 	gen      uint64
 	targets  []string
 	guarded  bool // some stop condition applies
@@ -102,6 +103,8 @@ type active struct {
 	mem      [][]byte
 	memBytes int64
 	disk     *diskJob // until its writer starts
+	diskRate int64    // disk_io: the writer's bytes per second
+	diskMax  int64    // disk_io: the writer's file size bound
 	burner   *burner
 }
 
@@ -128,7 +131,6 @@ func New(cfg Config, reg *breaker.Registry) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	cfg.StopConditions = slices.Clone(cfg.StopConditions)
 	e := &Engine{
-		cfg:       cfg,
 		reg:       reg,
 		closeCh:   make(chan struct{}),
 		started:   make(chan struct{}),
@@ -142,16 +144,22 @@ func New(cfg Config, reg *breaker.Registry) (*Engine, error) {
 		e.seeded = true
 		e.rng = rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	}
+	e.cfg.Store(&cfg)
 	h := make(chan struct{})
 	e.halt.Store(&h)
 	return e, nil
 }
 
-// Config returns the engine's configuration with defaults applied.
-func (e *Engine) Config() Config { return e.cfg }
+// conf returns the configuration in force. It is never modified: Reconfigure
+// publishes a new one.
+func (e *Engine) conf() *Config { return e.cfg.Load() }
+
+// Config returns the engine's configuration in force, with defaults
+// applied. It takes no lock.
+func (e *Engine) Config() Config { return *e.conf() }
 
 // ConstitutionalHash returns the engine's validated hash.
-func (e *Engine) ConstitutionalHash() string { return e.cfg.ConstitutionalHash }
+func (e *Engine) ConstitutionalHash() string { return e.conf().ConstitutionalHash }
 
 func (e *Engine) halted() bool { return e.stopped.Load() || e.closing.Load() }
 
@@ -194,23 +202,23 @@ func (e *Engine) admit(s Scenario) (Scenario, bool, error) {
 	}
 	s = s.clone()
 	s.ConstitutionalHash = antifragile.HashOrDefault(s.ConstitutionalHash)
-	conds := slices.Concat(e.cfg.StopConditions, s.StopConditions)
+	conds := slices.Concat(e.conf().StopConditions, s.StopConditions)
 	if c, ok := firstHolding(conds); ok {
 		return Scenario{}, false, fmt.Errorf("%w: %q (scenario %q not started)", ErrStopCondition, c.Name, s.Name)
 	}
-	if e.cfg.StrictTargets {
+	if e.conf().StrictTargets {
 		if err := e.CheckTargets(s); err != nil {
 			return Scenario{}, false, err
 		}
 	}
-	if s.Type == TypeLatency && s.Delay > e.cfg.MaxDelay {
-		return Scenario{}, false, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.cfg.MaxDelay)
+	if s.Type == TypeLatency && s.Delay > e.conf().MaxDelay {
+		return Scenario{}, false, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.conf().MaxDelay)
 	}
 	s.Active = true
 	s.CreatedAt = time.Now()
 	s.CappedFrom = 0
-	if s.Duration > e.cfg.MaxDuration {
-		s.CappedFrom, s.Duration = s.Duration, e.cfg.MaxDuration
+	if s.Duration > e.conf().MaxDuration {
+		s.CappedFrom, s.Duration = s.Duration, e.conf().MaxDuration
 	}
 	return s, len(conds) > 0, nil
 }
@@ -287,7 +295,7 @@ func (e *Engine) acquireLocked(a *active, old *active) error {
 		if err != nil {
 			return fmt.Errorf("chaos: disk_io scenario %q: %w", s.Name, err)
 		}
-		a.disk = j
+		a.disk, a.diskRate, a.diskMax = j, j.rate, j.maxSize
 	}
 	if err := e.holdLocked(a, pools); err != nil {
 		return err
@@ -358,7 +366,7 @@ func (e *Engine) consumeLocked(a *active, resource ResourceType) error {
 	s := a.s
 	switch resource {
 	case ResourceMemory:
-		n := int64(s.ResourceLevel * float64(e.cfg.MemoryCap))
+		n := int64(s.ResourceLevel * float64(e.conf().MemoryCap))
 		if n > 0 {
 			a.mem = e.allocate(n)
 			if a.mem == nil {
@@ -500,7 +508,7 @@ func (e *Engine) endLocked(a *active, reason Reason) {
 func (e *Engine) publish(a *active, kind EventKind, reason Reason) {
 	ev := Event{Scenario: a.s.Name, Type: a.s.Type, Target: a.s.Target, Kind: kind, Reason: reason, At: time.Now()}
 	e.hub.Publish(ev)
-	if e.cfg.Logger != nil {
+	if e.conf().Logger != nil {
 		e.toLog = append(e.toLog, ev)
 	}
 }
@@ -516,7 +524,7 @@ func (e *Engine) unlockAndLog() {
 		if ev.Kind == EventEnded {
 			msg = "chaos: scenario ended"
 		}
-		e.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, msg,
+		e.conf().Logger.LogAttrs(context.Background(), slog.LevelInfo, msg,
 			slog.String("scenario", ev.Scenario), slog.String("type", string(ev.Type)),
 			slog.String("target", ev.Target), slog.String("reason", string(ev.Reason)))
 	}
@@ -613,8 +621,8 @@ func (e *Engine) abort(reason Reason, why string) {
 	n := len(e.scenarios)
 	bs := e.endAllLocked(reason)
 	e.unlockAndLog()
-	if e.cfg.Logger != nil {
-		e.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "chaos: emergency stop",
+	if e.conf().Logger != nil {
+		e.conf().Logger.LogAttrs(context.Background(), slog.LevelWarn, "chaos: emergency stop",
 			slog.String("reason", why), slog.Int("scenarios", n))
 	}
 	for _, b := range bs {
@@ -738,7 +746,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		close(done)
 	}()
-	ticker := time.NewTicker(e.cfg.StopCheckInterval)
+	ticker := time.NewTicker(e.conf().StopCheckInterval)
 	defer ticker.Stop()
 	for {
 		select {
@@ -783,7 +791,7 @@ func (e *Engine) CheckStopConditions() bool {
 		return false
 	}
 	var conds []named
-	for _, c := range e.cfg.StopConditions {
+	for _, c := range e.conf().StopConditions {
 		conds = append(conds, named{c: c})
 	}
 	for _, a := range e.scenarios {

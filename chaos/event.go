@@ -28,6 +28,7 @@ const (
 	ReasonStopCondition Reason = "stop_condition" // a stop condition held
 	ReasonClosed        Reason = "closed"         // the engine was closed
 	ReasonUnwatched     Reason = "unwatched"      // Run returned, so its stop conditions went unwatched
+	ReasonLimits        Reason = "limits"         // Reconfigure lowered a limit it held more than
 )
 
 // Event is a scenario starting or ending.

@@ -164,7 +164,7 @@ type diskJob struct {
 const diskChunk = 64 << 10
 
 func (e *Engine) prepareDisk(level float64) (*diskJob, error) {
-	dir, err := processDisk.acquire(e.cfg.DiskIO.Dir)
+	dir, err := processDisk.acquire(e.conf().DiskIO.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +176,8 @@ func (e *Engine) prepareDisk(level float64) (*diskJob, error) {
 	return &diskJob{
 		dir:     dir,
 		f:       f,
-		rate:    max(1, int64(level*float64(e.cfg.DiskIO.BytesPerSecond))),
-		maxSize: int64(level * float64(e.cfg.DiskIO.MaxBytes)),
+		rate:    max(1, int64(level*float64(e.conf().DiskIO.BytesPerSecond))),
+		maxSize: int64(level * float64(e.conf().DiskIO.MaxBytes)),
 	}, nil
 }
 

@@ -442,6 +442,16 @@ func (c *Client) ResetChaos(ctx context.Context) (chaos.Metrics, error) {
 	return v, err
 }
 
+// ReloadConfig asks the server to re-read its configuration and apply what
+// can change live (POST /config/reload). It needs the token. An invalid
+// configuration changes nothing on the server and returns an *APIError
+// with status 400 naming every problem.
+func (c *Client) ReloadConfig(ctx context.Context) (api.ReloadResult, error) {
+	var v api.ReloadResult
+	err := c.do(ctx, http.MethodPost, "/config/reload", nil, nil, &v)
+	return v, err
+}
+
 // ChaosMetrics returns the chaos engine's counters (GET /chaos/metrics).
 func (c *Client) ChaosMetrics(ctx context.Context) (chaos.Metrics, error) {
 	var v chaos.Metrics

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -75,6 +76,10 @@ type Options struct {
 	ClusterUsage ClusterUsageSource
 	// Bus serves GET /bus (its Stats) and the bus gauges of /metrics.
 	Bus *bus.Bus
+	// Reloader serves POST /config/reload: it re-reads the configuration
+	// and puts what can change live in force (system.System's does). nil
+	// makes the route answer 503.
+	Reloader Reloader
 	// ReadToken, if set, is a bearer token every read route needs too (the
 	// write token is accepted as well), for deployments where usage per
 	// tenant and the system's state are private. /livez and /readyz stay
@@ -91,6 +96,11 @@ type Options struct {
 	// another token 403. Empty disables every write route (403 "writes
 	// disabled: no token configured"); there is no default token.
 	Token string
+	// Tokens, if set, holds the write and read tokens in place of Token and
+	// ReadToken (which must then be empty), so that they can be swapped
+	// while the handler serves (Tokens.Set). nil means Token and ReadToken,
+	// fixed for the handler's life.
+	Tokens *Tokens
 	// ReadyStatuses are the health statuses in which GET /readyz answers
 	// 200. Empty means HEALTHY and DEGRADED: ready unless CRITICAL (or
 	// UNKNOWN, before the first collection).
@@ -121,6 +131,13 @@ type Options struct {
 	Collectors []prometheus.Collector
 }
 
+// Reloader re-reads a configuration and applies it live, returning what
+// changed, or every problem of an invalid one (applying nothing). It may
+// block while the reload runs and must be safe for concurrent use.
+type Reloader interface {
+	Reload(ctx context.Context) (api.ReloadResult, error)
+}
+
 // Validate reports the fields of o that Handler cannot serve: a Usage or a
 // Dashboard that is a typed nil, which compares != nil but would panic on
 // the first request using it, and a nil or clashing entry of Collectors.
@@ -134,6 +151,10 @@ func (o Options) Validate() error {
 	p.Add(nilcheck.Optional("usage", o.Usage))
 	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
+	p.Add(nilcheck.Optional("reloader", o.Reloader))
+	if o.Tokens != nil && (o.Token != "" || o.ReadToken != "") {
+		p.Invalid("tokens", "set", "must not be set with token or read_token: the tokens are in one place")
+	}
 	_, err := metricsRegistry(o)
 	p.Add(err)
 	return p.Err()
@@ -141,12 +162,13 @@ func (o Options) Validate() error {
 
 // server is the state behind the handler Handler returns.
 type server struct {
-	opts  Options
-	reg   *breaker.Registry
-	usage UsageSource
-	ready [health.Critical + 1]bool
-	log   *slog.Logger
-	mux   *http.ServeMux
+	opts   Options
+	tokens *Tokens // Options.Tokens, or Token and ReadToken
+	reg    *breaker.Registry
+	usage  UsageSource
+	ready  [health.Critical + 1]bool
+	log    *slog.Logger
+	mux    *http.ServeMux
 	// paths holds every route's path without its method, to tell a wrong
 	// method (405) from a path no route has (404).
 	paths *http.ServeMux
@@ -197,6 +219,7 @@ func DefaultReadyStatuses() []health.Status { return []health.Status{health.Heal
 //	POST   /chaos/emergency-stop       end every scenario, refuse new ones
 //	POST   /chaos/reset                lift the emergency stop
 //	GET    /chaos/metrics              the chaos engine's counters
+//	POST   /config/reload              re-read the configuration, apply what is live (api.ReloadResult)
 //	GET    /metering                   meter counters and usage per tenant
 //	GET    /bus                        the agent bus's counters, per agent with latencies
 //	GET    /events                     Server-Sent Events (api.Event)
@@ -219,7 +242,10 @@ func Handler(opts Options) http.Handler {
 	if opts.Registry == nil {
 		return unavailableHandler{}
 	}
-	s := &server{opts: opts, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	s := &server{opts: opts, tokens: opts.Tokens, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
+	if s.tokens == nil {
+		s.tokens = NewTokens(opts.Token, opts.ReadToken)
+	}
 	if s.opts.MaxBodyBytes <= 0 {
 		s.opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -301,6 +327,7 @@ func (s *server) routeTable() []route {
 		{"POST", "/chaos/emergency-stop", true, "end every scenario and refuse new ones until reset", s.chaosStop},
 		{"POST", "/chaos/reset", true, "lift an emergency stop", s.chaosReset},
 		{"GET", "/chaos/metrics", false, "the chaos engine's counters", s.getChaosMetrics},
+		{"POST", "/config/reload", true, "re-read the configuration and apply what can change live", s.postReload},
 		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
 		{"GET", "/events", false, "Server-Sent Events: breaker, health, recovery, chaos", s.getEvents},

@@ -25,7 +25,8 @@ import (
 // first, so not even the length leaks.
 func (s *server) requireToken(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := s.checkToken(r, s.opts.Token); err != nil {
+		tp := s.tokens.load()
+		if err := checkToken(r, tp.write, &tp.writeSum); err != nil {
 			s.refuse(w, r, err)
 			return
 		}
@@ -36,14 +37,17 @@ func (s *server) requireToken(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // requireReadToken admits a read when no read token is configured, or when
-// the request carries it (or the write token).
+// the request carries it (or the write token). The tokens are those in
+// force when the request arrives (see Tokens).
 func (s *server) requireReadToken(next http.HandlerFunc) http.HandlerFunc {
-	if s.opts.ReadToken == "" {
-		return next
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		err := s.checkToken(r, s.opts.ReadToken)
-		if err != nil && s.opts.Token != "" && s.checkToken(r, s.opts.Token) == nil {
+		tp := s.tokens.load()
+		if tp.read == "" {
+			next(w, r)
+			return
+		}
+		err := checkToken(r, tp.read, &tp.readSum)
+		if err != nil && tp.write != "" && checkToken(r, tp.write, &tp.writeSum) == nil {
 			err = nil
 		}
 		if err != nil {
@@ -65,9 +69,9 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, r, s.log, err)
 }
 
-// checkToken returns nil when r carries "Authorization: Bearer want", and
-// the error to answer otherwise.
-func (s *server) checkToken(r *http.Request, want string) error {
+// checkToken returns nil when r carries "Authorization: Bearer want" (sum is
+// want's SHA-256), and the error to answer otherwise.
+func checkToken(r *http.Request, want string, sum *[sha256.Size]byte) error {
 	if want == "" {
 		return errWritesDisabled
 	}
@@ -76,8 +80,8 @@ func (s *server) checkToken(r *http.Request, want string) error {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return errUnauthorized
 	}
-	got, exp := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(want))
-	if subtle.ConstantTimeCompare(got[:], exp[:]) != 1 {
+	got := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(got[:], sum[:]) != 1 {
 		return errForbidden
 	}
 	return nil
@@ -306,4 +310,20 @@ func (s *server) chaosReset(w http.ResponseWriter, r *http.Request) {
 	}
 	s.opts.Chaos.Reset()
 	writeJSON(w, http.StatusOK, s.opts.Chaos.Metrics())
+}
+
+// postReload serves POST /config/reload: the Reloader's result, or its
+// error's envelope (400 naming every problem of an invalid configuration,
+// which changed nothing). The request has no body.
+func (s *server) postReload(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Reloader == nil {
+		writeError(w, r, s.log, errUnavailable("config reload"))
+		return
+	}
+	res, err := s.opts.Reloader.Reload(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
+	"github.com/antifragile-go/antifragile/internal/opstest"
 	"github.com/antifragile-go/antifragile/ops"
 	"github.com/antifragile-go/antifragile/recovery"
 )
@@ -80,6 +81,7 @@ func writeRoutes() []writeRoute {
 		}, func(s *system) bool { _, ok := s.eng.Lookup("slow"); return !ok }},
 		{"POST", "/chaos/emergency-stop", "", 200, nil, func(s *system) bool { return s.eng.Stopped() }},
 		{"POST", "/chaos/reset", "", 200, func(t testing.TB, s *system) { s.eng.EmergencyStop() }, func(s *system) bool { return !s.eng.Stopped() }},
+		{"POST", "/config/reload", "", 200, nil, func(s *system) bool { return s.eng.Config().MaxDelay == opstest.ReloadedMaxDelay }},
 	}
 }
 

@@ -106,6 +106,12 @@ type Config struct {
 	Dashboard http.Handler `json:"-"`
 	// Getenv reads the token's environment variable. nil means os.Getenv.
 	Getenv func(string) string `json:"-"`
+	// Source re-reads the configuration for a reload — the ops API's
+	// POST /config/reload and System.ReloadSource, which the daemon's
+	// SIGHUP calls — from wherever this one came from (a file, the
+	// environment, flags). nil means the reload route answers 503. The
+	// Source of the configuration it returns is not used.
+	Source func() (*Config, error) `json:"-"`
 }
 
 // OpsConfig configures the ops HTTP API and the server a daemon runs it in.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -43,9 +44,17 @@ var (
 // when its context ends, stops them in the one correct order. A System runs
 // once. Its methods are safe for concurrent use.
 type System struct {
-	cfg   *Config // validated; the hash handed to every component
-	log   *slog.Logger
-	token string
+	cfg *Config // validated, as built; the hash handed to every component
+	log *slog.Logger
+
+	// live is the configuration in force: cfg, then each Reload's live
+	// settings over it. It is replaced whole, never modified.
+	live     atomic.Pointer[Config]
+	tokens   *ops.Tokens // the ops API's tokens, swapped by Reload
+	reloadMu sync.Mutex  // serializes Reload
+	// write and read are the tokens in force, as resolved; guarded by
+	// reloadMu after New.
+	write, read string
 
 	reg     *breaker.Registry
 	health  *health.Aggregator
@@ -98,15 +107,17 @@ func New(cfg Config) (*System, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.token = s.cfg.Token()
-	if err := s.checkExposure(); err != nil {
+	s.write, s.read = s.cfg.Token(), s.cfg.ReadToken()
+	if err := exposure(s.cfg, s.write, s.log); err != nil {
 		return nil, fmt.Errorf("system: invalid configuration:\n%w", err)
 	}
+	s.tokens = ops.NewTokens(s.write, s.read)
 	s.cfg.ConstitutionalHash = antifragile.HashOrDefault(s.cfg.ConstitutionalHash)
 	if err := s.build(); err != nil {
 		_ = s.shutdown(context.Background(), nil)
 		return nil, err
 	}
+	s.live.Store(s.cfg.Clone())
 	return s, nil
 }
 
@@ -141,13 +152,15 @@ func (s *System) build() error {
 		Bus:           s.bus,
 		Cluster:       s.member,
 		ClusterUsage:  s.clusterUsageSource(),
-		Token:         s.token,
-		ReadToken:     s.cfg.ReadToken(),
+		Tokens:        s.tokens,
 		AllowedHosts:  s.cfg.Ops.AllowedHosts,
 		ReadyStatuses: s.cfg.Ops.ReadyStatuses,
 		MaxBodyBytes:  int64(s.cfg.Ops.MaxBodyBytes),
 		Dashboard:     s.cfg.Dashboard,
 		Logger:        s.log,
+	}
+	if s.cfg.Source != nil {
+		s.opsOpts.Reloader = sourceReloader{s}
 	}
 	if err := s.opsOpts.Validate(); err != nil {
 		return fmt.Errorf("system: ops: %w", err)
@@ -156,24 +169,25 @@ func (s *System) build() error {
 	return nil
 }
 
-// checkExposure refuses tokens that are too short or malformed, wherever
-// they come from, and a listener beyond loopback without a token unless
-// AllowUnauthenticated says so (then it warns).
-func (s *System) checkExposure() error {
+// exposure refuses the tokens of cfg (token being the write token it
+// resolves) that are too short or malformed, wherever they come from, and
+// a listener beyond loopback without a token unless AllowUnauthenticated
+// says so (then it warns through log, if not nil).
+func exposure(cfg *Config, token string, log *slog.Logger) error {
 	var p antifragile.Problems
-	if s.cfg.Ops.Token == "" && s.token != "" {
-		p.Add(checkToken("ops.token_env", s.token, s.cfg.TokenEnvName()))
+	if cfg.Ops.Token == "" && token != "" {
+		p.Add(checkToken("ops.token_env", token, cfg.TokenEnvName()))
 	}
-	if rt := s.cfg.ReadToken(); s.cfg.Ops.ReadToken == "" && rt != "" {
-		p.Add(checkToken("ops.read_token_env", rt, s.cfg.Ops.ReadTokenEnv))
+	if rt := cfg.ReadToken(); cfg.Ops.ReadToken == "" && rt != "" {
+		p.Add(checkToken("ops.read_token_env", rt, cfg.Ops.ReadTokenEnv))
 	}
-	if s.token == "" && !isLoopback(s.cfg.ListenAddr()) {
-		if !s.cfg.Ops.AllowUnauthenticated {
-			p.Invalid("ops.listen", s.cfg.ListenAddr(), "is not a loopback address and no token is configured: set $%s "+
-				"(or ops.token), or set ops.allow_unauthenticated to serve it to everyone who can reach it", s.cfg.TokenEnvName())
-		} else {
-			s.log.Warn("the ops API listens beyond loopback without a token: anyone who can reach it reads every tenant's usage",
-				"listen", s.cfg.ListenAddr())
+	if token == "" && !isLoopback(cfg.ListenAddr()) {
+		if !cfg.Ops.AllowUnauthenticated {
+			p.Invalid("ops.listen", cfg.ListenAddr(), "is not a loopback address and no token is configured: set $%s "+
+				"(or ops.token), or set ops.allow_unauthenticated to serve it to everyone who can reach it", cfg.TokenEnvName())
+		} else if log != nil {
+			log.Warn("the ops API listens beyond loopback without a token: anyone who can reach it reads every tenant's usage",
+				"listen", cfg.ListenAddr())
 		}
 	}
 	return p.Err()
@@ -361,9 +375,11 @@ func (t tee) Write(ctx context.Context, events []metering.Event) error {
 	return t.memory.Write(ctx, events)
 }
 
-// Config returns a copy of the system's configuration (validated, its hash
-// filled in).
-func (s *System) Config() *Config { return s.cfg.Clone() }
+// Config returns a copy of the configuration in force (validated, its hash
+// filled in): the one New was given, with the live settings of every
+// successful Reload since (the settings a Reload could not apply keep the
+// values New was given). It takes no lock.
+func (s *System) Config() *Config { return s.live.Load().Clone() }
 
 // Registry returns the shared breaker registry.
 func (s *System) Registry() *breaker.Registry { return s.reg }
@@ -399,9 +415,9 @@ func (s *System) Handler() http.Handler { return s.handler }
 // handler that differs in some option.
 func (s *System) OpsOptions() ops.Options { return s.opsOpts }
 
-// HasToken reports whether a bearer token was configured, that is whether
-// the ops API's write routes are enabled.
-func (s *System) HasToken() bool { return s.token != "" }
+// HasToken reports whether a bearer token is in force, that is whether
+// the ops API's write routes are enabled (a Reload may change it).
+func (s *System) HasToken() bool { return s.tokens.HasWrite() }
 
 // Logger returns the system's logger (a discarding one when Config.Logger
 // is nil).

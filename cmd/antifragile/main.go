@@ -106,6 +106,7 @@ func commands() []command {
 		{"chaos", "list, inject or stop chaos scenarios; emergency stop", runChaos},
 		{"metering", "show the meter's counters and the usage per tenant", runMetering},
 		{"cluster", "cluster mode: the cluster view, the cluster-wide emergency stop, fleet chaos", runCluster},
+		{"reload", "re-read the server's configuration and apply what can change live", runReload},
 		{"version", "print the version of this binary and of the server", runVersion},
 	}
 }

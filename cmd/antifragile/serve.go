@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/daemon"
@@ -20,7 +23,11 @@ Runs the antifragile daemon: circuit breakers, health aggregation, recovery,
 chaos engine, metering, the agent bus, and the ops HTTP API with its
 dashboard. It prints the API's URL on stdout once it listens, logs to
 stderr, and shuts down cleanly on SIGINT or SIGTERM (metering flushed,
-chaos scenarios ended, forced breakers released).
+chaos scenarios ended, forced breakers released). SIGHUP (or POST
+/config/reload, 'antifragile reload') re-reads the file, the environment and
+these flags and applies what can change live: breakers, recovery policies,
+chaos limits, the tokens; an invalid configuration changes nothing and is
+logged problem by problem (docs/configuration.md, "Live reload").
 
 Without -config it runs on the embedded defaults (127.0.0.1:8080, metering
 in memory). A file ending in .yaml or .yml is YAML, any other JSON (one
@@ -73,6 +80,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger, cfg.Dashboard = logger, dashboard.Handler()
+	cfg.Source = func() (*system.Config, error) { // SIGHUP and POST /config/reload: the same sources again
+		return serveConfig(*configPath, *listen, *token)
+	}
 	return serveDaemon(ctx, cfg, *simulate, stdout)
 }
 
@@ -150,6 +160,7 @@ func serveDaemon(ctx context.Context, cfg *system.Config, simulate bool, stdout 
 	defer stopDaemon()
 	result := make(chan error, 1)
 	go func() { result <- d.Run(dctx) }()
+	defer reloadOnHangup(d)()
 	select {
 	case <-d.Ready():
 	case <-ctx.Done():
@@ -198,4 +209,23 @@ func runTraffic(ctx context.Context, sim *agentsim.Simulation, stopDaemon contex
 		<-traffic
 	}
 	return err
+}
+
+// reloadOnHangup makes SIGHUP reload d's configuration (daemon.ReloadOn)
+// until the function it returns is called, which stops that and waits for
+// it.
+func reloadOnHangup(d *daemon.Daemon) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.ReloadOn(ctx, hup)
+	}()
+	return func() {
+		signal.Stop(hup)
+		cancel()
+		<-done
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
@@ -23,6 +24,10 @@ type System struct {
 	Options ops.Options
 }
 
+// ReloadedMaxDelay is the chaos engine's max_delay after a reload of a
+// System that New built (the only setting its Source changes).
+const ReloadedMaxDelay = 7 * time.Second
+
 // New builds a System whose ops options carry token; mod may adjust the
 // options. The system is closed when the test ends.
 func New(t testing.TB, token string, mod ...func(*ops.Options)) *System {
@@ -31,6 +36,13 @@ func New(t testing.TB, token string, mod ...func(*ops.Options)) *System {
 	cfg.Ops.Token = token
 	cfg.Breakers.Named = map[string]breaker.Config{"db": {}, "cache": {}}
 	cfg.Chaos.Engine = chaos.Config{Seed: 1, MemoryCap: 1 << 20, DiskIO: chaos.DiskIOConfig{Dir: t.TempDir()}}
+	// The configuration POST /config/reload re-reads: the same, with the
+	// chaos engine's max_delay at ReloadedMaxDelay.
+	cfg.Source = func() (*system.Config, error) {
+		next := cfg.Clone()
+		next.Chaos.Engine.MaxDelay = ReloadedMaxDelay
+		return next, nil
+	}
 	sys, err := system.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +54,9 @@ func New(t testing.TB, token string, mod ...func(*ops.Options)) *System {
 		t.Fatal(err)
 	}
 	s := &System{System: sys, Options: sys.OpsOptions()}
+	// The tokens as plain options, for mod to change (the system's live
+	// Tokens holder is the same token).
+	s.Options.Tokens, s.Options.Token = nil, token
 	for _, m := range mod {
 		m(&s.Options)
 	}
