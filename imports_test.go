@@ -62,6 +62,7 @@ var layers = map[string]int{
 	"internal/gameday":          9,
 	"internal/gameday/scenario": 5,
 	"internal/gameday/report":   10,
+	"internal/tune":             10,
 	"internal/opstest":          8,
 	"internal/servertest":       0,
 	"internal/redistest":        8,

@@ -25,6 +25,9 @@ const (
 	// KindChaos is a scenario starting or ending; its data is a
 	// chaos.Event.
 	KindChaos = "chaos"
+	// KindAnomaly is an at-risk signal raised or cleared by the health
+	// aggregator's anomaly detection; its data is a health.AnomalyEvent.
+	KindAnomaly = "anomaly"
 )
 
 // Event is one Server-Sent Event of GET /events, which the server writes as
@@ -66,6 +69,11 @@ func (e Event) Health() (health.Report, error) { return decodeEvent[health.Repor
 // Recovery decodes the data of a KindRecovery event.
 func (e Event) Recovery() (recovery.Event, error) {
 	return decodeEvent[recovery.Event](e, KindRecovery)
+}
+
+// Anomaly decodes the data of a KindAnomaly event.
+func (e Event) Anomaly() (health.AnomalyEvent, error) {
+	return decodeEvent[health.AnomalyEvent](e, KindAnomaly)
 }
 
 // Chaos decodes the data of a KindChaos event.

@@ -30,3 +30,15 @@ func (b *Bus) Latencies() []AgentLatency {
 	slices.SortFunc(out, func(x, y AgentLatency) int { return strings.Compare(x.Agent, y.Agent) })
 	return out
 }
+
+// Latency returns the histogram of the durations of the deliveries to the
+// agent name since it was registered, and true — or false when no such
+// agent is registered. It takes no lock and allocates nothing; the health
+// aggregator's anomaly detection reads an agent's latency baseline from it.
+func (b *Bus) Latency(name string) (latency.Snapshot, bool) {
+	a, ok := (*b.agents.Load())[name]
+	if !ok {
+		return latency.Snapshot{}, false
+	}
+	return a.latency.Snapshot(), true
+}

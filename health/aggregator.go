@@ -52,6 +52,7 @@ type Aggregator struct {
 	cbs  atomic.Pointer[[]*callback]
 	wake chan struct{} // tells Run that the members changed; capacity 1
 
+	det   *detector    // nil unless Config.Anomaly.Enabled
 	queue chan *Report // status changes waiting for the callbacks
 	hub   fanout.Hub[*Report]
 
@@ -123,6 +124,9 @@ func New(cfg Config, reg *breaker.Registry) (*Aggregator, error) {
 		a.weights[n] = w
 	}
 	a.cfg.Weights = nil // the live weights are a.weights
+	if cfg.Anomaly.Enabled {
+		a.det = newDetector(cfg.Anomaly, cfg.ConstitutionalHash)
+	}
 	a.cur.Store(a.unknown)
 	a.cbs.Store(&[]*callback{})
 	a.view.Store(&view{})
@@ -137,8 +141,13 @@ func New(cfg Config, reg *breaker.Registry) (*Aggregator, error) {
 }
 
 // Config returns the aggregator's configuration with defaults applied
-// (without Weights; see Weight).
-func (a *Aggregator) Config() Config { return a.cfg }
+// (without Weights, see Weight, and without the Anomaly.Latency function,
+// which is wiring rather than a setting).
+func (a *Aggregator) Config() Config {
+	c := a.cfg
+	c.Anomaly.Latency = nil
+	return c
+}
 
 // Register adds a custom source under name, or replaces the one registered
 // under that name. A custom source wins over a registry breaker of the same
@@ -278,9 +287,14 @@ func (a *Aggregator) collect(record bool) *Report {
 	if a.cfg.Disabled {
 		return a.unknown
 	}
-	r, prev := a.collectLocked(record)
-	if r.Status != prev && a.cfg.Logger != nil {
-		a.logChange(r, prev)
+	r, prev, evs := a.collectLocked(record)
+	if a.cfg.Logger != nil {
+		if r.Status != prev {
+			a.logChange(r, prev)
+		}
+		if len(evs) > 0 {
+			a.det.log(a.cfg.Logger, evs)
+		}
 	}
 	return r
 }
@@ -296,13 +310,18 @@ func (a *Aggregator) logChange(r *Report, prev Status) {
 		slog.Float64("score", float64(r.Score)))
 }
 
-// collectLocked is collect under cmu; it also returns the previous status.
-func (a *Aggregator) collectLocked(record bool) (*Report, Status) {
+// collectLocked is collect under cmu; it also returns the previous status
+// and the anomaly signals the collection raised or cleared.
+func (a *Aggregator) collectLocked(record bool) (*Report, Status, []AnomalyEvent) {
 	a.cmu.Lock()
 	defer a.cmu.Unlock()
 	v := a.members()
 	now := time.Now().UTC()
 	prev := a.cur.Load()
+	var evs []AnomalyEvent
+	if record && a.det != nil {
+		evs = a.det.step(v, now)
+	}
 	r := a.build(v, now, prev.Status)
 	a.cur.Store(r)
 	a.collected.Add(1)
@@ -321,7 +340,7 @@ func (a *Aggregator) collectLocked(record bool) (*Report, Status) {
 		}
 		a.hub.Publish(r)
 	}
-	return r, prev.Status
+	return r, prev.Status, evs
 }
 
 // History returns the snapshots taken at or after now − window, oldest
@@ -366,6 +385,12 @@ type Metrics struct {
 	Score Score `json:"current_score"`
 	// TotalBreakers counts the breakers in the current report.
 	TotalBreakers int `json:"total_breakers"`
+	// AnomaliesRaised counts the at-risk signals raised and
+	// AnomaliesCleared those cleared, adapted or removed (see
+	// AnomalyConfig); AtRisk is how many are raised now.
+	AnomaliesRaised  uint64 `json:"anomalies_raised,omitempty"`
+	AnomaliesCleared uint64 `json:"anomalies_cleared,omitempty"`
+	AtRisk           int    `json:"at_risk,omitempty"`
 	// ConstitutionalHash is the aggregator's validated hash.
 	ConstitutionalHash string `json:"constitutional_hash"`
 }
@@ -379,7 +404,7 @@ func (a *Aggregator) Metrics() Metrics {
 	size := a.hist.n
 	a.hmu.Unlock()
 	r := a.cur.Load()
-	return Metrics{
+	m := Metrics{
 		SnapshotsCollected: a.collected.Load(),
 		CallbacksFired:     a.fired.Load(),
 		CallbacksFailed:    a.failed.Load(),
@@ -392,6 +417,11 @@ func (a *Aggregator) Metrics() Metrics {
 		TotalBreakers:      r.Total,
 		ConstitutionalHash: a.cfg.ConstitutionalHash,
 	}
+	if d := a.det; d != nil {
+		m.AnomaliesRaised, m.AnomaliesCleared = d.raised.Load(), d.cleared.Load()
+		m.AtRisk = len(*d.current.Load())
+	}
+	return m
 }
 
 // Close releases the registry subscription and stops a running Run,

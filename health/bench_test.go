@@ -106,6 +106,33 @@ func BenchmarkCollect(b *testing.B) {
 	}
 }
 
+// BenchmarkCollectAnomaly measures the periodic step at 1,000 breakers with
+// anomaly detection off and on, each breaker making 10 calls between
+// collections (outside the timer), so that every interval is judged: the
+// difference is the detection's cost per collection.
+func BenchmarkCollectAnomaly(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("anomaly=%v", on), func(b *testing.B) {
+			reg, bs := benchRegistry(b, 1000)
+			cfg := health.Config{Anomaly: health.AnomalyConfig{Enabled: on, Warmup: 1, MinCalls: 1}}
+			agg := newAgg(b, cfg, reg)
+			b.ReportAllocs()
+			for range b.N {
+				b.StopTimer()
+				for _, br := range bs {
+					for range 10 {
+						if t, err := br.Allow(); err == nil {
+							t.Done(nil)
+						}
+					}
+				}
+				b.StartTimer()
+				agg.Collect()
+			}
+		})
+	}
+}
+
 // BenchmarkBaselineStateScan is the floor the issue compares with: atomic
 // state loads and a weighted sum over 10,000 breakers, nothing else.
 func BenchmarkBaselineStateScan(b *testing.B) {

@@ -99,6 +99,11 @@ type Config struct {
 	// 5; a negative value turns the list off; at most MaxTopOffenders (1000).
 	TopOffenders int `json:"top_offenders"`
 
+	// Anomaly turns on and tunes anomaly detection (off by default): each
+	// breaker's error rate and latency against a learned baseline, and an
+	// at-risk signal before a trip rule fires. See AnomalyConfig.
+	Anomaly AnomalyConfig `json:"anomaly"`
+
 	// ConstitutionalHash must equal antifragile.ConstitutionalHash; empty
 	// means that hash. A wrong hash is refused by New.
 	ConstitutionalHash string `json:"constitutional_hash,omitempty"`
@@ -141,6 +146,7 @@ func (c Config) withDefaults() Config {
 	if c.TopOffenders == 0 {
 		c.TopOffenders = DefaultTopOffenders
 	}
+	c.Anomaly = c.Anomaly.withDefaults()
 	c.ConstitutionalHash = antifragile.HashOrDefault(c.ConstitutionalHash)
 	return c
 }
@@ -187,6 +193,7 @@ func (c Config) Validate() error {
 	if c.CallbackQueue < 0 {
 		bad("callback_queue", c.CallbackQueue, "must be at least 1 (0 means %d)", DefaultCallbackQueue)
 	}
+	c.Anomaly.validate(&problems)
 	antifragile.AtMost(&problems, "history_window", c.HistoryWindow, MaxHistoryWindow)
 	antifragile.AtMost(&problems, "max_history", c.MaxHistory, MaxMaxHistory)
 	antifragile.AtMost(&problems, "check_interval", c.CheckInterval, MaxCheckInterval)

@@ -1,7 +1,9 @@
 package health
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile/breaker"
@@ -62,6 +64,10 @@ type Report struct {
 	// TopOffenders lists the breakers that pulled the score down most,
 	// largest loss first (ties by name), at most Config.TopOffenders.
 	TopOffenders []Offender `json:"top_offenders"`
+	// Anomalies lists the breakers at risk (see AnomalyConfig), sorted by
+	// breaker and metric; left out of the JSON when there are none or
+	// detection is off.
+	Anomalies []Anomaly `json:"anomalies,omitempty"`
 }
 
 // Circuit is one breaker's line in a Report. The counters are those of the
@@ -84,16 +90,21 @@ type Circuit struct {
 	ConsecutiveFailures int64 `json:"consecutive_failures"`
 	// Since is when the breaker entered its state (its last transition).
 	Since time.Time `json:"since,omitzero"`
+	// AtRisk is true when one of the breaker's metrics has departed from
+	// its baseline (see Report.Anomalies).
+	AtRisk bool `json:"at_risk,omitempty"`
 }
 
 // Offender is a breaker that lowered the score.
 type Offender struct {
 	// Name is the breaker's name.
 	Name string `json:"name"`
-	// State is its state: half-open or open.
+	// State is its state: half-open or open, or closed for a breaker at
+	// risk when AnomalyConfig.Weight is set.
 	State breaker.State `json:"state"`
-	// Loss is the part of the score it took away: wᵢ·(1−vᵢ) / Σ w. The
-	// losses of all breakers add up to 1 − Score.
+	// Loss is the part of the score it took away: wᵢ·(1−vᵢ) / Σ w (for a
+	// closed breaker at risk, vᵢ = 1 − AnomalyConfig.Weight). The losses of
+	// all breakers add up to 1 − Score.
 	Loss Score `json:"loss"`
 }
 
@@ -169,6 +180,11 @@ func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 		last = nil
 	}
 	sumW, sumWV, same := scan(v, r, last)
+	risky := 0 // closed breakers at risk that lose score
+	if a.det != nil {
+		r.Anomalies = *a.det.current.Load()
+		risky, sumWV = a.markAtRisk(r, sumWV)
+	}
 	r.Total = len(v.members)
 	score := 1.0
 	if sumW > 0 {
@@ -178,16 +194,41 @@ func (a *Aggregator) build(v *view, now time.Time, prev Status) *Report {
 	r.Thresholds = Thresholds{Degraded: a.cfg.DegradedThreshold, Critical: a.cfg.CriticalThreshold, Hysteresis: a.cfg.Hysteresis}
 	r.Status = classify(score, prev, a.cfg.DegradedThreshold, a.cfg.CriticalThreshold, a.cfg.Hysteresis)
 	switch {
+	case risky > 0:
+		a.bad.Store(a.offenders(v, r, sumW, risky))
 	case r.HalfOpen+r.Open == 0:
 		if a.bad.Load() != nil {
 			a.bad.Store(nil) // let go of the old view
 		}
-	case same && last.holds(r, sumW):
+	case same && last.risky == 0 && last.holds(r, sumW):
 		r.Degraded, r.Critical, r.TopOffenders = last.degraded, last.critical, last.top
 	default:
-		a.bad.Store(a.offenders(v, r, sumW))
+		a.bad.Store(a.offenders(v, r, sumW, 0))
 	}
 	return r
+}
+
+// markAtRisk marks the circuits of r's anomalies at risk and takes the
+// anomaly weight off sumWV for each closed one; it returns how many closed
+// circuits lost score and the new sumWV.
+func (a *Aggregator) markAtRisk(r *Report, sumWV float64) (int, float64) {
+	risky := 0
+	for i, an := range r.Anomalies {
+		if i > 0 && r.Anomalies[i-1].Breaker == an.Breaker {
+			continue // both metrics of one breaker: count it once
+		}
+		j, ok := slices.BinarySearchFunc(r.Circuits, an.Breaker, func(c Circuit, name string) int { return strings.Compare(c.Name, name) })
+		if !ok {
+			continue
+		}
+		c := &r.Circuits[j]
+		c.AtRisk = true
+		if w := a.cfg.Anomaly.Weight; w > 0 && c.State == breaker.Closed {
+			sumWV -= w * c.Weight
+			risky++
+		}
+	}
+	return risky, sumWV
 }
 
 // readMember reads the state and the counters of m's source. It is the one
@@ -257,6 +298,7 @@ func scan(v *view, r *Report, last *badSet) (sumW, sumWV float64, same bool) {
 type badSet struct {
 	view     *view
 	sumW     float64
+	risky    int // closed offenders at risk: such a set is never reused
 	degraded []string
 	critical []string
 	top      []Offender
@@ -278,20 +320,26 @@ func (b *badSet) holds(r *Report, sumW float64) bool {
 }
 
 // offenders fills r's Degraded and Critical (one allocation for both) and
-// TopOffenders from its circuits, and returns them as the badSet of v.
-func (a *Aggregator) offenders(v *view, r *Report, sumW float64) *badSet {
+// TopOffenders from its circuits, and returns them as the badSet of v;
+// risky closed circuits at risk lose score too.
+func (a *Aggregator) offenders(v *view, r *Report, sumW float64, risky int) *badSet {
 	names := make([]string, r.HalfOpen+r.Open)
 	r.Degraded = names[:0:r.HalfOpen]
 	r.Critical = names[r.HalfOpen:r.HalfOpen]
 	k := a.cfg.TopOffenders
 	if k > 0 {
-		r.TopOffenders = make([]Offender, 0, min(k, len(names)))
+		r.TopOffenders = make([]Offender, 0, min(k, len(names)+risky))
 	}
 	for i := range r.Circuits {
 		c := &r.Circuits[i]
 		var loss float64
 		switch c.State {
-		case breaker.Closed, breaker.Disabled:
+		case breaker.Closed:
+			if risky == 0 || !c.AtRisk {
+				continue
+			}
+			loss = a.cfg.Anomaly.Weight * c.Weight / sumW
+		case breaker.Disabled:
 			continue
 		case breaker.HalfOpen:
 			r.Degraded = append(r.Degraded, c.Name)
@@ -304,7 +352,7 @@ func (a *Aggregator) offenders(v *view, r *Report, sumW float64) *badSet {
 			r.TopOffenders = addOffender(r.TopOffenders, Offender{Name: c.Name, State: c.State, Loss: Score(loss)})
 		}
 	}
-	return &badSet{view: v, sumW: sumW, degraded: r.Degraded, critical: r.Critical, top: r.TopOffenders}
+	return &badSet{view: v, sumW: sumW, risky: risky, degraded: r.Degraded, critical: r.Critical, top: r.TopOffenders}
 }
 
 // emptyReport returns a report with no breakers, an UNKNOWN status and a

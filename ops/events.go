@@ -14,7 +14,7 @@ import (
 )
 
 // getEvents streams Server-Sent Events until the request's context ends:
-// a hello event, then breaker, health, recovery and chaos events as they
+// a hello event, then breaker, health, anomaly, recovery and chaos events as they
 // happen, and a ": ping" comment every PingInterval. Each event is
 //
 //	event: <kind>
@@ -57,6 +57,7 @@ func (s *server) getEvents(w http.ResponseWriter, r *http.Request) {
 type subscriptions struct {
 	breakers *breaker.Subscription
 	health   *health.Subscription
+	anomaly  *health.AnomalySubscription
 	recovery *recovery.Subscription
 	chaos    *chaos.Subscription
 }
@@ -67,6 +68,7 @@ func (s *server) subscribe() *subscriptions {
 	subs := &subscriptions{breakers: s.reg.Subscribe(buf)}
 	if a := s.opts.Health; a != nil {
 		subs.health = a.Subscribe(buf)
+		subs.anomaly = a.SubscribeAnomalies(buf)
 	}
 	if o := s.opts.Recovery; o != nil {
 		subs.recovery = o.Subscribe(buf)
@@ -81,6 +83,7 @@ func (subs *subscriptions) close() {
 	subs.breakers.Close()
 	if subs.health != nil {
 		subs.health.Close()
+		subs.anomaly.Close()
 	}
 	if subs.recovery != nil {
 		subs.recovery.Close()
@@ -101,10 +104,11 @@ type stream struct {
 // loop forwards events and pings until the request ends or a write fails.
 func (st *stream) loop(r *http.Request, subs *subscriptions) {
 	var healthC <-chan *health.Report
+	var anomalyC <-chan health.AnomalyEvent
 	var recoveryC <-chan recovery.Event
 	var chaosC <-chan chaos.Event
 	if subs.health != nil {
-		healthC = subs.health.C
+		healthC, anomalyC = subs.health.C, subs.anomaly.C
 	}
 	if subs.recovery != nil {
 		recoveryC = subs.recovery.C
@@ -122,6 +126,8 @@ func (st *stream) loop(r *http.Request, subs *subscriptions) {
 			ok = st.send(api.KindBreaker, ev)
 		case rep := <-healthC:
 			ok = st.send(api.KindHealth, rep)
+		case ev := <-anomalyC:
+			ok = st.send(api.KindAnomaly, ev)
 		case ev := <-recoveryC:
 			ok = st.send(api.KindRecovery, ev)
 		case ev := <-chaosC:

@@ -20,6 +20,7 @@ import (
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/latency"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/metering/natssink"
 	redissink "github.com/antifragile-go/antifragile/metering/redis"
@@ -222,6 +223,16 @@ func (s *System) buildHealth() error {
 	hc := s.cfg.Health
 	hc.ConstitutionalHash = s.hash(hc.ConstitutionalHash)
 	hc.Logger = s.logger(hc.Logger)
+	if hc.Anomaly.Latency == nil {
+		// Agents' breakers do not time their calls; the bus does. s.bus is
+		// built later in New, before anything collects.
+		hc.Anomaly.Latency = func(name string) (latency.Snapshot, bool) {
+			if s.bus == nil {
+				return latency.Snapshot{}, false
+			}
+			return s.bus.Latency(name)
+		}
+	}
 	var err error
 	s.health, err = health.New(hc, s.reg)
 	return err

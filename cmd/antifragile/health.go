@@ -18,10 +18,12 @@ const healthUsage = `
 usage: antifragile health [-watch [-interval d]] [-circuits] [-json] [-addr URL]
 
 Shows the system's health: status, score, breaker counts and the breakers
-that pull the score down. -circuits adds a line per breaker.
+that pull the score down, and the breakers at risk when anomaly detection is
+on. -circuits adds a line per breaker.
 
 -watch follows the health until interrupted: it prints a line for the
 current health, then one per change of status and per breaker transition,
+and per at-risk signal of anomaly detection (health.anomaly in the config),
 as the server's event stream (GET /events) reports them. With -interval it
 polls GET /health that often instead, printing a line when something
 changed. With -json each line is a JSON object.
@@ -92,6 +94,7 @@ func printReport(w io.Writer, rep *health.Report, circuits bool) {
 		}
 		_ = tw.Flush()
 	}
+	printAnomalies(w, rep.Anomalies)
 	if circuits && len(rep.Circuits) > 0 {
 		fmt.Fprintln(w, "\nbreakers:")
 		tw = table(w)
@@ -103,6 +106,38 @@ func printReport(w io.Writer, rep *health.Report, circuits bool) {
 		}
 		_ = tw.Flush()
 	}
+}
+
+// printAnomalies lists the breakers at risk, if any.
+func printAnomalies(w io.Writer, as []health.Anomaly) {
+	if len(as) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nat risk (departed from their baseline, not tripped yet if closed):")
+	tw := table(w)
+	fmt.Fprintln(tw, "BREAKER\tMETRIC\tBASELINE\tTHRESHOLD\tCURRENT\tSINCE")
+	now := time.Now()
+	for _, a := range as {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Breaker, a.Metric, metricValue(a.Metric, a.Baseline),
+			metricValue(a.Metric, a.Threshold), metricValue(a.Metric, a.Current), ago(a.Since, now))
+	}
+	_ = tw.Flush()
+}
+
+// metricValue shows a value of metric m in its unit.
+func metricValue(m health.Metric, v float64) string {
+	if m == health.MeanLatency {
+		return time.Duration(v * float64(time.Second)).Round(10 * time.Microsecond).String()
+	}
+	return fmt.Sprintf("%.1f%%", 100*v)
+}
+
+// anomalyLine is the `health -watch` line of an anomaly event.
+func anomalyLine(ev health.AnomalyEvent) string {
+	a := ev.Anomaly
+	what := map[string]string{"at_risk": "at risk", "cleared": "back to normal", "adapted": "new normal", "removed": "gone"}[ev.Kind]
+	return fmt.Sprintf("%s    %s %s: %s %s (baseline %s, threshold %s)", stamp(ev.Time), a.Breaker, orDash(what), a.Metric,
+		metricValue(a.Metric, a.Current), metricValue(a.Metric, a.Baseline), metricValue(a.Metric, a.Threshold))
 }
 
 // openSummary says how many breakers are open, and half-open, of how many.
@@ -147,18 +182,12 @@ func stamp(t time.Time) string {
 	return t.Local().Format("15:04:05")
 }
 
-// followHealth prints the health from the hello event, then every health
-// and breaker event, until ctx ends. The server streams the health on a
-// change of status only; after each breaker transition followHealth asks
-// for the health, so that a change of the score alone is printed too.
+// followHealth prints the health from the hello event, then every health,
+// breaker and anomaly event, until ctx ends. The server streams the health
+// on a change of status only; after each breaker transition followHealth
+// asks for the health, so that a change of the score alone is printed too.
 func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Writer) error {
-	last := ""
-	printHealth := func(rep *health.Report) {
-		if key := healthKey(rep); key != last {
-			last = key
-			fmt.Fprintln(w, healthLine(rep))
-		}
-	}
+	f := &follower{c: c, w: w}
 	for ev, err := range c.Events(ctx) {
 		if err != nil {
 			if errors.Is(err, client.ErrStreamEnded) {
@@ -167,44 +196,73 @@ func followHealth(ctx context.Context, c *client.Client, asJSON bool, w io.Write
 			return err
 		}
 		if asJSON {
-			if oneOf(ev.Kind, api.KindHello, api.KindHealth, api.KindBreaker) {
+			if oneOf(ev.Kind, api.KindHello, api.KindHealth, api.KindBreaker, api.KindAnomaly) {
 				if err := writeJSONLine(w, ev); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		switch ev.Kind {
-		case api.KindHello:
-			h, err := ev.Hello()
-			if err != nil {
-				return err
-			}
-			if h.Health == nil {
-				fmt.Fprintf(w, "%s  the server has no health aggregator; showing breaker transitions\n", stamp(time.Time{}))
-				continue
-			}
-			printHealth(h.Health)
-		case api.KindHealth:
-			rep, err := ev.Health()
-			if err != nil {
-				return err
-			}
-			printHealth(&rep)
-		case api.KindBreaker:
-			b, err := ev.Breaker()
-			if err != nil {
-				return err
-			}
-			if b.From == b.To {
-				fmt.Fprintf(w, "%s    breaker %s %s\n", stamp(b.At), b.Breaker, b.Reason)
-			} else {
-				fmt.Fprintf(w, "%s    breaker %s %s -> %s (%s)\n", stamp(b.At), b.Breaker, b.From, b.To, b.Reason)
-			}
-			if last != "" { // the server has an aggregator
-				if rep, err := healthSince(ctx, c, b.At); err == nil {
-					printHealth(rep)
-				}
+		if err := f.event(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// follower prints the lines of `health -watch` without -json.
+type follower struct {
+	c    *client.Client
+	w    io.Writer
+	last string // the healthKey of the last health line; "" before the first
+}
+
+// health prints rep's line if it differs from the last one printed.
+func (f *follower) health(rep *health.Report) {
+	if key := healthKey(rep); key != f.last {
+		f.last = key
+		fmt.Fprintln(f.w, healthLine(rep))
+	}
+}
+
+// event prints what ev says.
+func (f *follower) event(ctx context.Context, ev api.Event) error {
+	switch ev.Kind {
+	case api.KindHello:
+		h, err := ev.Hello()
+		if err != nil {
+			return err
+		}
+		if h.Health == nil {
+			fmt.Fprintf(f.w, "%s  the server has no health aggregator; showing breaker transitions\n", stamp(time.Time{}))
+			return nil
+		}
+		f.health(h.Health)
+	case api.KindHealth:
+		rep, err := ev.Health()
+		if err != nil {
+			return err
+		}
+		f.health(&rep)
+	case api.KindAnomaly:
+		a, err := ev.Anomaly()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(f.w, anomalyLine(a))
+	case api.KindBreaker:
+		b, err := ev.Breaker()
+		if err != nil {
+			return err
+		}
+		if b.From == b.To {
+			fmt.Fprintf(f.w, "%s    breaker %s %s\n", stamp(b.At), b.Breaker, b.Reason)
+		} else {
+			fmt.Fprintf(f.w, "%s    breaker %s %s -> %s (%s)\n", stamp(b.At), b.Breaker, b.From, b.To, b.Reason)
+		}
+		if f.last != "" { // the server has an aggregator
+			if rep, err := healthSince(ctx, f.c, b.At); err == nil {
+				f.health(rep)
 			}
 		}
 	}

@@ -97,6 +97,7 @@ func commands() []command {
 		{"serve", "run the daemon: every component and the ops API", runServe},
 		{"demo", "run a self-contained demonstration: a game day with the live dashboard", runDemo},
 		{"gameday", "run a chaos game day against a running ops API and write its report", runGameday},
+		{"tune", "search better breaker and recovery settings by re-running a seeded game day", runTune},
 
 		// Remote commands: they talk to a daemon's ops API through package client.
 		{"health", "show the health report; -watch follows its changes", runHealth},

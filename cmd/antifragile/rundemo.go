@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/daemon"
 	"github.com/antifragile-go/antifragile/internal/gameday"
@@ -83,14 +84,17 @@ func newSeed() uint64 {
 }
 
 // demoConfigFile is the daemon configuration of the demo: the embedded
-// defaults, listening on addr with token, a livelier health history, a
-// watching recovery orchestrator and seeded chaos.
+// defaults, listening on addr with token, a livelier health history with
+// anomaly detection, a watching recovery orchestrator and seeded chaos.
 func demoConfigFile(addr, token string, seed uint64, dashboard http.Handler) *system.Config {
 	cfg := system.Default()
 	cfg.Ops.Listen = addr
 	cfg.Ops.Token = token
 	cfg.Health.CheckInterval = 250 * time.Millisecond
 	cfg.Health.MaxHistory = 1200 // five minutes at 250 ms
+	// Anomaly detection learns each agent's normal in the steady phase
+	// (3 s of 250 ms intervals) and warns after 500 ms of departure.
+	cfg.Health.Anomaly = health.AnomalyConfig{Enabled: true, Warmup: 12, MinDuration: 500 * time.Millisecond, MinCalls: 5}
 	cfg.Recovery.Watch = true
 	cfg.Recovery.MaxConcurrent = 4
 	cfg.Recovery.Seed = seed

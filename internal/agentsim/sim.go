@@ -2,9 +2,13 @@ package agentsim
 
 import (
 	"context"
+	"time"
 
 	"github.com/antifragile-go/antifragile"
+	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
+	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+	"github.com/antifragile-go/antifragile/recovery"
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -16,6 +20,44 @@ type SimConfig struct {
 	Scale float64
 	// Traffic configures the load.
 	Traffic GeneratorConfig
+	// Breaker, if set, is the agents' breaker configuration instead of
+	// BreakerConfig's, its timings multiplied by Scale like those.
+	Breaker *breaker.Config
+	// Recovery, if set, gives the agents' recovery policies their attempts,
+	// strategy and delays instead of RecoveryPolicy's, the delays
+	// multiplied by Scale; the health check (and its timeout) stays the
+	// simulation's.
+	Recovery *recovery.Policy
+}
+
+// breakerConfig is the agents' breaker configuration under cfg.
+func (cfg SimConfig) breakerConfig() breaker.Config {
+	if cfg.Breaker == nil {
+		return BreakerConfig(cfg.Scale)
+	}
+	c, f := *cfg.Breaker, cfg.Scale
+	if f <= 0 {
+		f = 1
+	}
+	for _, d := range []*time.Duration{&c.OpenTimeout, &c.MaxOpenTimeout, &c.HalfOpenTimeout, &c.WindowDuration, &c.SlowCallThreshold} {
+		*d = scenario.ScaleDuration(*d, f)
+	}
+	return c
+}
+
+// recoveryPolicy is the recovery policy of an agent under cfg, with the
+// health check check.
+func (cfg SimConfig) recoveryPolicy(check func(context.Context) error) recovery.Policy {
+	p := RecoveryPolicy(cfg.Scale, check)
+	if r := cfg.Recovery; r != nil {
+		f := cfg.Scale
+		if f <= 0 {
+			f = 1
+		}
+		p.MaxRetryAttempts, p.BackoffMultiplier, p.Jitter, p.Strategy = r.MaxRetryAttempts, r.BackoffMultiplier, r.Jitter, r.Strategy
+		p.InitialDelay, p.MaxDelay = scenario.ScaleDuration(r.InitialDelay, f), scenario.ScaleDuration(r.MaxDelay, f)
+	}
+	return p
 }
 
 // Simulation is the set of simulated governance agents on a bus, with their
@@ -28,9 +70,9 @@ type Simulation struct {
 }
 
 // NewSimulation installs the agents on sys: it creates their breakers in the
-// registry (BreakerConfig; an existing breaker keeps its configuration),
-// sets their health weights (Weights), sets their recovery policies
-// (RecoveryPolicy, whose health check applies the chaos engine to the agent
+// registry (SimConfig.Breaker or BreakerConfig; an existing breaker keeps its
+// configuration), sets their health weights (Weights), sets their recovery
+// policies (SimConfig.Recovery's timings or RecoveryPolicy, whose health check applies the chaos engine to the agent
 // and pings its handler, so that it fails while a fault lasts) and
 // registers their handlers on the bus. It starts nothing; Run sends the
 // traffic.
@@ -48,14 +90,14 @@ func NewSimulation(sys *system.System, cfg SimConfig) (*Simulation, error) {
 	s := &Simulation{sys: sys, traffic: tr, agents: &agents{}}
 	weights := Weights()
 	for _, name := range Agents() {
-		if _, err := sys.Registry().GetOrCreate(name, BreakerConfig(cfg.Scale)); err != nil {
+		if _, err := sys.Registry().GetOrCreate(name, cfg.breakerConfig()); err != nil {
 			return nil, err
 		}
 		if err := sys.Health().SetWeight(name, weights[name]); err != nil {
 			return nil, err
 		}
 		h := s.agents.handler(name)
-		if err := sys.Recovery().SetPolicy(name, RecoveryPolicy(cfg.Scale, s.probe(name, h))); err != nil {
+		if err := sys.Recovery().SetPolicy(name, cfg.recoveryPolicy(s.probe(name, h))); err != nil {
 			return nil, err
 		}
 		if err := sys.Bus().Register(name, h); err != nil {

@@ -47,6 +47,12 @@ type system struct {
 // end of the test (after the browser, whose Start comes later).
 func newSystem(t *testing.T, names []string) *system {
 	t.Helper()
+	return newSystemWith(t, names, health.Config{})
+}
+
+// newSystemWith is newSystem with the health aggregator configured by hc.
+func newSystemWith(t *testing.T, names []string, hc health.Config) *system {
+	t.Helper()
 	reg, err := breaker.NewRegistry(breaker.RegistryConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +62,7 @@ func newSystem(t *testing.T, names []string) *system {
 			t.Fatal(err)
 		}
 	}
-	agg, err := health.New(health.Config{}, reg)
+	agg, err := health.New(hc, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

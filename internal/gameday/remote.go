@@ -205,6 +205,12 @@ func convertEvent(ev api.Event) (Event, bool) {
 			return Event{}, false
 		}
 		return recoveryLogEvent(r), true
+	case api.KindAnomaly:
+		a, err := ev.Anomaly()
+		if err != nil {
+			return Event{}, false
+		}
+		return anomalyEvent(a), true
 	case api.KindHealth:
 		h, err := ev.Health()
 		if err != nil {

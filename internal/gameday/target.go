@@ -3,6 +3,7 @@ package gameday
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile/breaker"
@@ -42,13 +43,14 @@ type Watcher interface {
 type Event struct {
 	// At is when it happened.
 	At time.Time `json:"at"`
-	// Kind is "breaker", "chaos", "recovery" or "health".
+	// Kind is "breaker", "chaos", "recovery", "health" or "anomaly".
 	Kind string `json:"kind"`
 	// Subject names the breaker, scenario or service.
 	Subject string `json:"subject"`
 	// Text says what happened.
 	Text string `json:"text"`
-	// State is the state a breaker event moved the breaker to; empty for
+	// State is the state a breaker event moved the breaker to, or the kind
+	// of an anomaly event (at_risk, cleared, adapted, removed); empty for
 	// other kinds.
 	State string `json:"state,omitempty"`
 }
@@ -176,6 +178,8 @@ func (t *LocalTarget) Watch(ctx context.Context, fn func(Event)) error {
 	defer hs.Close()
 	rs := t.sys.Recovery().Subscribe(1024)
 	defer rs.Close()
+	as := t.sys.Health().SubscribeAnomalies(256)
+	defer as.Close()
 	rc := rs.C
 	for {
 		select {
@@ -192,6 +196,8 @@ func (t *LocalTarget) Watch(ctx context.Context, fn func(Event)) error {
 			fn(Event{At: r.Timestamp, Kind: "health", Subject: "system", Text: fmt.Sprintf("%s (score %.3f)", r.Status, float64(r.Score))})
 		case ev := <-rc:
 			fn(recoveryLogEvent(ev))
+		case ev := <-as.C:
+			fn(anomalyEvent(ev))
 		}
 	}
 }
@@ -200,6 +206,13 @@ func (t *LocalTarget) Watch(ctx context.Context, fn func(Event)) error {
 func breakerEvent(ev breaker.Event) Event {
 	return Event{At: ev.At, Kind: "breaker", Subject: ev.Breaker, State: ev.To.String(),
 		Text: fmt.Sprintf("%s → %s (%s)", ev.From, ev.To, ev.Reason)}
+}
+
+// anomalyEvent is the log line of an at-risk signal raised or cleared.
+func anomalyEvent(ev health.AnomalyEvent) Event {
+	a := ev.Anomaly
+	return Event{At: ev.Time, Kind: "anomaly", Subject: a.Breaker, State: ev.Kind,
+		Text: fmt.Sprintf("%s: %s %.4g (baseline %.4g, threshold %.4g)", strings.ReplaceAll(ev.Kind, "_", " "), a.Metric, a.Current, a.Baseline, a.Threshold)}
 }
 
 // chaosEvent is the log line of a scenario starting or ending.

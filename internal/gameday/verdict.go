@@ -32,6 +32,15 @@ type PhaseResult struct {
 	// interval after. TimeToDetect is measured from FaultStart.
 	Detected     bool          `json:"detected"`
 	TimeToDetect time.Duration `json:"time_to_detect"`
+	// Warned says whether anomaly detection found a breaker the faults
+	// target at risk while they lasted (and one sample interval after);
+	// Tripped whether such a breaker opened by itself in that span. The
+	// times are measured from FaultStart; Lead tells how long the warning
+	// came before the trip.
+	Warned     bool          `json:"warned,omitempty"`
+	TimeToWarn time.Duration `json:"time_to_warn,omitempty"`
+	Tripped    bool          `json:"tripped,omitempty"`
+	TimeToTrip time.Duration `json:"time_to_trip,omitempty"`
 	// Recovered says whether, after FaultEnd, an observation was no longer
 	// disturbed by the faults: the status back at the steady-state minimum
 	// (or held down by another phase's faults) and every targeted breaker
@@ -61,6 +70,16 @@ type PhaseResult struct {
 	// Inconclusive say why the phase tested nothing: its faults hit
 	// nothing, or no traffic reached the system.
 	Inconclusive []string `json:"inconclusive,omitempty"`
+}
+
+// Lead returns how long before the first trip of a targeted breaker the
+// first at-risk signal came (negative: after it), and whether the phase
+// had both.
+func (p PhaseResult) Lead() (time.Duration, bool) {
+	if !p.Warned || !p.Tripped {
+		return 0, false
+	}
+	return p.TimeToTrip - p.TimeToWarn, true
 }
 
 // HasFaults reports whether the phase injected at least one fault.
@@ -238,6 +257,7 @@ func (p *PhaseResult) clearJudged() {
 	p.Problems, p.Inconclusive = nil, nil
 	p.Detected, p.Recovered = false, false
 	p.TimeToDetect, p.TimeToRecover = 0, 0
+	p.Warned, p.Tripped, p.TimeToWarn, p.TimeToTrip = false, false, 0, 0
 	p.FaultStart, p.FaultEnd = 0, 0
 	p.Messages, p.Calls = 0, 0
 	p.BelowMin, p.Excused, p.ExcusedBy = 0, 0, nil
@@ -337,6 +357,7 @@ func (j *judge) disturbed(i int, s Sample) bool { return j.evidence(i, s) || j.s
 // degradation that did not happen.
 func (j *judge) faults(i int, ph *PhaseResult) {
 	j.detect(i, ph)
+	j.warn(i, ph)
 	j.recovery(i, ph)
 	for _, f := range j.r.Faults {
 		if f.Phase == i && f.WasInjected() {
@@ -488,6 +509,29 @@ func (j *judge) detect(i int, ph *PhaseResult) {
 		if start := j.spans[i].start; s.At >= start && s.At <= until && j.disturbed(i, s) {
 			ph.Detected, ph.TimeToDetect = true, s.At-start
 			return
+		}
+	}
+}
+
+// warn sets the early-warning figures of phase i (Warned, Tripped and
+// their times) from the event log: the first at-risk signal and the first
+// opening by itself of a breaker its faults target, while they last and
+// one sample interval after.
+func (j *judge) warn(i int, ph *PhaseResult) {
+	fs := j.spans[i]
+	until := j.r.Elapsed
+	if ph.FaultEnd >= 0 {
+		until = ph.FaultEnd + j.r.SampleInterval
+	}
+	for _, ev := range j.r.Events {
+		if ev.At < fs.start || ev.At > until || !slices.Contains(fs.targets, ev.Subject) {
+			continue
+		}
+		switch {
+		case !ph.Warned && ev.Kind == "anomaly" && ev.State == "at_risk":
+			ph.Warned, ph.TimeToWarn = true, ev.At-fs.start
+		case !ph.Tripped && ev.Kind == "breaker" && ev.State == breaker.Open.String():
+			ph.Tripped, ph.TimeToTrip = true, ev.At-fs.start
 		}
 	}
 }

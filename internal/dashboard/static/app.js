@@ -315,6 +315,8 @@
   }
   function applyHealth(snap) {
     if (!snap || typeof snap !== 'object') return;
+    // A full report (not a history snapshot) lists every breaker at risk.
+    if (Array.isArray(snap.circuit_details)) applyAnomalies(snap.anomalies || []);
     addPoint(snap);
     renderHealth();
     scheduleChart();
@@ -545,6 +547,48 @@
     row.nameEl.title = name;
     return row;
   }
+  // The at-risk signals of anomaly detection, by breaker then metric: a
+  // full health report replaces them, an anomaly event changes one.
+  const risks = new Map();
+  function riskValue(metric, v) {
+    v = Number(v) || 0;
+    return metric === 'latency' ? (v < 1 ? (1000 * v).toFixed(1) + ' ms' : v.toFixed(2) + ' s') : (100 * v).toFixed(1) + '%';
+  }
+  function riskText(a) {
+    const t = parseTime(a.since);
+    return `${a.metric.replace('_', ' ')} ${riskValue(a.metric, a.current)} — baseline ${riskValue(a.metric, a.baseline)}, ` +
+      `threshold ${riskValue(a.metric, a.threshold)}` + (isNaN(t) ? '' : ', since ' + new Date(t).toLocaleTimeString());
+  }
+  function setRisk(a, on) {
+    let m = risks.get(a.breaker);
+    if (on) {
+      if (!m) risks.set(a.breaker, (m = new Map()));
+      m.set(a.metric, a);
+    } else if (m) {
+      m.delete(a.metric);
+      if (!m.size) risks.delete(a.breaker);
+    }
+  }
+  function showRisk(row) {
+    if (!row || !row.f.risk) return;
+    const m = risks.get(row.name);
+    const on = m ? '1' : '';
+    if (row.el.dataset.risk === on) { if (m) row.f.risk.title = [...m.values()].map(riskText).join('\n'); return; }
+    row.el.dataset.risk = on;
+    row.f.risk.hidden = !m;
+    row.f.risk.title = m ? [...m.values()].map(riskText).join('\n') : '';
+  }
+  function applyAnomalies(list) {
+    const before = [...risks.keys()];
+    risks.clear();
+    for (const a of list) if (a && a.breaker) setRisk(a, true);
+    for (const name of new Set([...before, ...risks.keys()])) showRisk(rows.get(name));
+  }
+  function onAnomalyEvent(ev) {
+    if (!ev || !ev.anomaly || !ev.anomaly.breaker) return;
+    setRisk(ev.anomaly, ev.kind === 'at_risk');
+    showRisk(rows.get(ev.anomaly.breaker));
+  }
   function queueBreaker(name, data) {
     if (data === null) {
       pending.set(name, null);
@@ -672,6 +716,7 @@
         rows.set(name, row);
         needOrder = true;
         datalistDirty = true;
+        showRisk(row);
       }
       applyRow(row, d);
     }
@@ -1659,6 +1704,7 @@
     });
     es.addEventListener('breaker', (e) => onBreakerEvent(parse(e)));
     es.addEventListener('health', (e) => applyHealth(parse(e)));
+    es.addEventListener('anomaly', (e) => onAnomalyEvent(parse(e)));
     es.addEventListener('recovery', () => refetchRecoverySoon());
     es.addEventListener('chaos', () => refetchChaosSoon());
   }

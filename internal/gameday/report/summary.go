@@ -15,9 +15,9 @@ import (
 // phaseRow is the text of one phase's line in the summary table and the
 // report.
 type phaseRow struct {
-	Name, Expect, Faults, Detect, Recover, Failed, Worst, Result string
-	Metered                                                      []string
-	Passed                                                       bool
+	Name, Expect, Faults, Detect, Warn, Recover, Failed, Worst, Result string
+	Metered                                                            []string
+	Passed                                                             bool
 	// Inconclusive is set for a phase that tested nothing (and did not
 	// fail).
 	Inconclusive bool
@@ -26,7 +26,7 @@ type phaseRow struct {
 func rows(r *gameday.Result) []phaseRow {
 	var out []phaseRow
 	for i, ph := range r.Phases {
-		row := phaseRow{Name: ph.Name, Expect: string(ph.Expect), Faults: "—", Detect: "—", Recover: "—",
+		row := phaseRow{Name: ph.Name, Expect: string(ph.Expect), Faults: "—", Detect: "—", Warn: "—", Recover: "—",
 			Failed: strconv.FormatUint(ph.Failed, 10), Worst: ph.Worst.String(), Result: "ok", Passed: true}
 		var faults []string
 		for _, f := range r.Faults {
@@ -38,6 +38,7 @@ func rows(r *gameday.Result) []phaseRow {
 			row.Faults = strings.Join(faults, "; ")
 		}
 		if ph.HasFaults() {
+			row.Warn = warnText(ph)
 			if ph.Detected {
 				row.Detect = gameday.RoundDuration(ph.TimeToDetect).String()
 				switch {
@@ -59,6 +60,23 @@ func rows(r *gameday.Result) []phaseRow {
 		out = append(out, row)
 	}
 	return out
+}
+
+// warnText says when anomaly detection found a targeted breaker at risk,
+// and how that compares with its first trip.
+func warnText(ph gameday.PhaseResult) string {
+	trip := gameday.RoundDuration(ph.TimeToTrip)
+	switch lead, both := ph.Lead(); {
+	case both && lead >= 0:
+		return fmt.Sprintf("%s (%s before the trip)", gameday.RoundDuration(ph.TimeToWarn), gameday.RoundDuration(lead))
+	case both:
+		return fmt.Sprintf("%s (after the trip at %s)", gameday.RoundDuration(ph.TimeToWarn), trip)
+	case ph.Warned:
+		return gameday.RoundDuration(ph.TimeToWarn).String() + " (no trip)"
+	case ph.Tripped:
+		return fmt.Sprintf("— (tripped at %s)", trip)
+	}
+	return "—"
 }
 
 // judged sets the result of the row of ph: not run, FAIL with its
@@ -84,8 +102,8 @@ func (row *phaseRow) judged(ph gameday.PhaseResult) {
 	}
 }
 
-// WriteSummary writes the per-phase table of r — time to detect, time to
-// recover, messages failed, messages metered per tenant — and its verdict,
+// WriteSummary writes the per-phase table of r — time to detect, when
+// anomaly detection found a targeted breaker at risk, time to recover, messages failed, messages metered per tenant — and its verdict,
 // as aligned text.
 func WriteSummary(w io.Writer, r *gameday.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -93,14 +111,14 @@ func WriteSummary(w io.Writer, r *gameday.Result) error {
 	if len(r.Tenants) > 0 {
 		metered += " (" + strings.Join(r.Tenants, "/") + ")"
 	}
-	fmt.Fprintf(tw, "PHASE\tEXPECT\tFAULTS\tDETECT\tRECOVER\tFAILED\t%s\tWORST\tRESULT\n", metered)
+	fmt.Fprintf(tw, "PHASE\tEXPECT\tFAULTS\tDETECT\tAT RISK\tRECOVER\tFAILED\t%s\tWORST\tRESULT\n", metered)
 	for _, row := range rows(r) {
 		m := strings.Join(row.Metered, "/")
 		if m == "" {
 			m = "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			row.Name, row.Expect, row.Faults, row.Detect, row.Recover, row.Failed, m, row.Worst, row.Result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			row.Name, row.Expect, row.Faults, row.Detect, row.Warn, row.Recover, row.Failed, m, row.Worst, row.Result)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -86,6 +86,40 @@ type Scenario struct {
 	Traffic Traffic
 	// Phases run one after the other.
 	Phases []Phase
+	// Objective is what `antifragile tune` minimises over runs of the game
+	// day; the verdict does not use it.
+	Objective Objective
+}
+
+// The metrics an Objective may minimise.
+const (
+	// MetricBelowMin is the time the status spent below the steady-state
+	// minimum, over the whole game day (the default).
+	MetricBelowMin = "time_below_min"
+	// MetricFailed is the number of messages that failed.
+	MetricFailed = "failed"
+	// MetricTimeToRecover is the mean time to recover over the phases
+	// with faults (a fault never recovered from counts the rest of the
+	// game day).
+	MetricTimeToRecover = "time_to_recover"
+	// MetricTimeToDetect is the mean time to detect over the phases with
+	// faults (a fault never detected counts its whole span).
+	MetricTimeToDetect = "time_to_detect"
+)
+
+// Metrics lists every metric an Objective may name.
+func Metrics() []string {
+	return []string{MetricBelowMin, MetricFailed, MetricTimeToRecover, MetricTimeToDetect}
+}
+
+// Objective is what tuning minimises: one metric, under an error budget.
+type Objective struct {
+	// Metric is one of Metrics(). Default MetricBelowMin.
+	Metric string
+	// ErrorBudget, if positive, is the most messages a candidate setting
+	// may fail in a run: one that fails more is refused, whatever its
+	// metric. 0 means no budget.
+	ErrorBudget uint64
 }
 
 // SteadyState is the hypothesis of a game day: after every fault, the health
@@ -290,8 +324,9 @@ func Parse(data []byte) (*Scenario, error) {
 	s := &Scenario{
 		SteadyState: SteadyState{MinStatus: DefaultMinStatus, RecoveryBudget: DefaultRecoveryBudget},
 		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants()},
+		Objective:   Objective{Metric: MetricBelowMin},
 	}
-	root.known("name", "description", "steady_state", "traffic", "phases")
+	root.known("name", "description", "steady_state", "traffic", "phases", "objective")
 	root.name(&s.Name)
 	root.str("description", &s.Description)
 	if ss, ok := root.child("steady_state"); ok {
@@ -301,6 +336,9 @@ func Parse(data []byte) (*Scenario, error) {
 		p.parseTraffic(tr, &s.Traffic)
 	}
 	p.parsePhases(root, s)
+	if ob, ok := root.child("objective"); ok {
+		p.parseObjective(ob, &s.Objective)
+	}
 	if t := s.Total(); t > MaxTotal {
 		p.bad("phases", t.String(), "last %s in all; at most %s", t, MaxTotal)
 	}
@@ -328,6 +366,26 @@ func (p *parser) parseSteadyState(ss *object, st *SteadyState) {
 	}
 	if ss.duration("tolerance", &st.Tolerance) && (st.Tolerance < 0 || st.Tolerance > MaxTolerance) {
 		p.bad(ss.path("tolerance"), st.Tolerance.String(), "must be within [0s, %s] (0: not one observation below min_status)", MaxTolerance)
+	}
+}
+
+// MaxErrorBudget bounds Objective.ErrorBudget.
+const MaxErrorBudget = 1 << 40
+
+// parseObjective reads the objective object ob into o.
+func (p *parser) parseObjective(ob *object, o *Objective) {
+	ob.known("metric", "error_budget")
+	if ob.str("metric", &o.Metric) && !slices.Contains(Metrics(), o.Metric) {
+		p.bad(ob.path("metric"), o.Metric, "must be one of %s", strings.Join(Metrics(), ", "))
+		o.Metric = MetricBelowMin
+	}
+	var budget float64
+	if ob.float("error_budget", &budget) {
+		if budget < 0 || budget > MaxErrorBudget || budget != math.Trunc(budget) {
+			p.bad(ob.path("error_budget"), budget, "must be a whole number of messages within [0, %d] (0: no budget)", uint64(MaxErrorBudget))
+		} else {
+			o.ErrorBudget = uint64(budget)
+		}
 	}
 }
 

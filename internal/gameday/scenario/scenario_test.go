@@ -251,3 +251,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParse_objective(t *testing.T) {
+	base := `{"name": "t", "phases": [{"name": "p", "duration": "1s", "expect": "steady"}]`
+	s, err := scenario.Parse([]byte(base + `}`))
+	if err != nil || s.Objective != (scenario.Objective{Metric: scenario.MetricBelowMin}) {
+		t.Fatalf("default objective = %+v, %v", s.Objective, err)
+	}
+	s, err = scenario.Parse([]byte(base + `, "objective": {"metric": "failed", "error_budget": 250}}`))
+	if err != nil || s.Objective != (scenario.Objective{Metric: scenario.MetricFailed, ErrorBudget: 250}) {
+		t.Fatalf("objective = %+v, %v", s.Objective, err)
+	}
+	_, err = scenario.Parse([]byte(base + `, "objective": {"metric": "speed", "error_budget": -1, "x": 1}}`))
+	for _, want := range []string{"objective.metric", "objective.error_budget", "objective.x"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	if _, err := scenario.Parse([]byte(base + `, "objective": {"error_budget": 1.5}}`)); err == nil {
+		t.Error("a fractional error budget was accepted")
+	}
+}
