@@ -20,6 +20,10 @@ type SimConfig struct {
 	Scale float64
 	// Traffic configures the load.
 	Traffic GeneratorConfig
+	// Fallback, with the cascade topology (Traffic.Topology), makes an
+	// agent whose downstream's breaker is open answer Deferred instead of
+	// failing.
+	Fallback bool
 	// Breaker, if set, is the agents' breaker configuration instead of
 	// BreakerConfig's, its timings multiplied by Scale like those.
 	Breaker *breaker.Config
@@ -87,7 +91,7 @@ func NewSimulation(sys *system.System, cfg SimConfig) (*Simulation, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Simulation{sys: sys, traffic: tr, agents: &agents{}}
+	s := &Simulation{sys: sys, traffic: tr, agents: &agents{bus: sys.Bus(), cascade: cfg.Traffic.Topology == scenario.TopologyCascade, fallback: cfg.Fallback}}
 	weights := Weights()
 	for _, name := range Agents() {
 		if _, err := sys.Registry().GetOrCreate(name, cfg.breakerConfig()); err != nil {

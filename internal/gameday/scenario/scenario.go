@@ -157,7 +157,23 @@ type Traffic struct {
 	// Tenants are the tenants the messages are sent for, round robin.
 	// Default acme, globex, initech.
 	Tenants []string
+	// Topology is how the simulated agents call each other: TopologyFlow
+	// (the default: each message goes to one agent) or TopologyCascade
+	// (proposer calls policy_engine, which calls validator, within one
+	// message, so that a fault downstream propagates up through real
+	// calls).
+	Topology string
+	// Fallback, with TopologyCascade, makes an agent whose downstream's
+	// breaker is open answer a degraded reply instead of failing: the
+	// breaker's fail-fast contains the fault.
+	Fallback bool
 }
+
+// The topologies of Traffic.
+const (
+	TopologyFlow    = "flow"
+	TopologyCascade = "cascade"
+)
 
 // Phase is one step of a game day.
 type Phase struct {
@@ -323,7 +339,7 @@ func Parse(data []byte) (*Scenario, error) {
 	}
 	s := &Scenario{
 		SteadyState: SteadyState{MinStatus: DefaultMinStatus, RecoveryBudget: DefaultRecoveryBudget},
-		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants()},
+		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants(), Topology: TopologyFlow},
 		Objective:   Objective{Metric: MetricBelowMin},
 	}
 	root.known("name", "description", "steady_state", "traffic", "phases", "objective")
@@ -391,10 +407,14 @@ func (p *parser) parseObjective(ob *object, o *Objective) {
 
 // parseTraffic reads the traffic object tr into t.
 func (p *parser) parseTraffic(tr *object, t *Traffic) {
-	tr.known("rate", "tenants")
+	tr.known("rate", "tenants", "topology", "fallback")
 	if tr.float("rate", &t.Rate) && !(t.Rate > 0 && t.Rate <= MaxRate) {
 		p.bad(tr.path("rate"), t.Rate, "must be within (0, %g] messages per second", MaxRate)
 	}
+	if tr.str("topology", &t.Topology) && t.Topology != TopologyFlow && t.Topology != TopologyCascade {
+		p.bad(tr.path("topology"), t.Topology, "must be %s or %s", TopologyFlow, TopologyCascade)
+	}
+	tr.decode("fallback", &t.Fallback, "true or false")
 	var tenants []string
 	if !tr.strs("tenants", &tenants) {
 		return
