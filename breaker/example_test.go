@@ -74,3 +74,24 @@ func ExampleConfig_Rules() {
 	// [5 consecutive failures]
 	// [failure rate ≥ 50% of the last 20 calls (at least 10 calls)]
 }
+
+func ExampleRegistry_SetDefault() {
+	reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
+	agent, _ := reg.GetOrCreate("agent", breaker.Config{})                 // follows the default
+	db, _ := reg.GetOrCreate("db", breaker.Config{ConsecutiveFailures: 3}) // its own config
+
+	// A configuration reload: a new default, and new rules for db.
+	_ = reg.SetDefault(breaker.Config{FailureRate: 0.5})
+	_ = reg.Reconfigure("db", breaker.Config{ConsecutiveFailures: 10})
+	fmt.Println(agent.Rules())
+	fmt.Println(db.Rules())
+
+	err := reg.Reconfigure("db", breaker.Config{FailureRate: 2})
+	fmt.Println(err)
+	fmt.Println(db.Rules()) // an invalid config changed nothing
+	// Output:
+	// [failure rate ≥ 50% of the last 100 calls (at least 10 calls)]
+	// [10 consecutive failures]
+	// breaker "db": invalid failure_rate 2: must be within [0, 1] (0 turns the rule off)
+	// [10 consecutive failures]
+}

@@ -202,23 +202,24 @@ func (e *Engine) admit(s Scenario) (Scenario, bool, error) {
 	}
 	s = s.clone()
 	s.ConstitutionalHash = antifragile.HashOrDefault(s.ConstitutionalHash)
-	conds := slices.Concat(e.conf().StopConditions, s.StopConditions)
+	cfg := e.conf() // one configuration for the whole check
+	conds := slices.Concat(cfg.StopConditions, s.StopConditions)
 	if c, ok := firstHolding(conds); ok {
 		return Scenario{}, false, fmt.Errorf("%w: %q (scenario %q not started)", ErrStopCondition, c.Name, s.Name)
 	}
-	if e.conf().StrictTargets {
+	if cfg.StrictTargets {
 		if err := e.CheckTargets(s); err != nil {
 			return Scenario{}, false, err
 		}
 	}
-	if s.Type == TypeLatency && s.Delay > e.conf().MaxDelay {
-		return Scenario{}, false, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", e.conf().MaxDelay)
+	if s.Type == TypeLatency && s.Delay > cfg.MaxDelay {
+		return Scenario{}, false, antifragile.Invalid("delay", s.Delay, "exceeds the engine's max_delay %s", cfg.MaxDelay)
 	}
 	s.Active = true
 	s.CreatedAt = time.Now()
 	s.CappedFrom = 0
-	if s.Duration > e.conf().MaxDuration {
-		s.CappedFrom, s.Duration = s.Duration, e.conf().MaxDuration
+	if s.Duration > cfg.MaxDuration {
+		s.CappedFrom, s.Duration = s.Duration, cfg.MaxDuration
 	}
 	return s, len(conds) > 0, nil
 }
@@ -254,6 +255,7 @@ func (e *Engine) inject(s Scenario) (*active, error) {
 	e.scenarios[s.Name] = a
 	name, gen := s.Name, a.gen
 	a.timer = time.AfterFunc(s.Duration, func() { e.expire(name, gen) })
+	e.shortenLocked(a, e.conf().MaxDuration) // a Reconfigure since admit lowered it
 	e.rebuildLocked()
 	e.scenariosRun.Add(1)
 	if s.CappedFrom != 0 {

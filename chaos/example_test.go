@@ -91,3 +91,21 @@ func ExampleParseScenario() {
 	// slow_db 250ms 1m0s true false
 	// invalid error_rate 1.5: must be within [0, 1]
 }
+
+func ExampleEngine_Reconfigure() {
+	e, _ := chaos.New(chaos.Config{}, nil)
+	defer e.Close(context.Background())
+	s, _ := e.InjectLatency("db", 2*time.Second, time.Minute)
+
+	// A configuration reload lowers the delay cap: the running scenario's
+	// delay saturates at once, and a longer delay is refused from now on.
+	_ = e.Reconfigure(chaos.Config{MaxDelay: time.Second})
+	fmt.Println(e.Latency("db"))
+	_, err := e.InjectLatency("cache", 2*time.Second, time.Minute)
+	fmt.Println(err)
+	fmt.Println(e.Deactivate(s.Name))
+	// Output:
+	// 1s
+	// invalid delay 2s: exceeds the engine's max_delay 1s
+	// true
+}

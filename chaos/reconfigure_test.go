@@ -136,6 +136,30 @@ func TestEngine_Reconfigure(t *testing.T) {
 	})
 }
 
+func TestEngine_ReconfigureDisk(t *testing.T) {
+	dir := t.TempDir()
+	cfg := chaos.Config{DiskIO: chaos.DiskIOConfig{Dir: dir, BytesPerSecond: 1 << 20, MaxBytes: 1 << 20}}
+	e := newEngine(t, cfg, nil)
+	s := mustInject(t, e, chaos.ResourceScenario(chaos.ResourceDiskIO, 0.5, "host", time.Minute))
+	cfg.DiskIO.MaxBytes = 4 << 20 // raised: the writer is within it
+	if err := e.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.Lookup(s.Name); !ok {
+		t.Fatal("a raised disk cap ended the writer")
+	}
+	cfg.DiskIO.BytesPerSecond = 1 << 10 // lowered below the writer's rate
+	if err := e.Reconfigure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.Lookup(s.Name); ok {
+		t.Fatal("a writer faster than the lowered rate still runs")
+	}
+	if w := e.Metrics().Resources.DiskWriters; w != 0 {
+		t.Fatalf("%d disk writers after the reconfigure returned", w)
+	}
+}
+
 // TestEngine_ReconfigureRace changes the limits while the hot path is asked:
 // under -race the checks must read only what Reconfigure published whole.
 func TestEngine_ReconfigureRace(t *testing.T) {

@@ -96,10 +96,12 @@ type Options struct {
 	// another token 403. Empty disables every write route (403 "writes
 	// disabled: no token configured"); there is no default token.
 	Token string
-	// Tokens, if set, holds the write and read tokens in place of Token and
-	// ReadToken (which must then be empty), so that they can be swapped
-	// while the handler serves (Tokens.Set). nil means Token and ReadToken,
-	// fixed for the handler's life.
+	// Tokens, if set, holds the write and read tokens, so that they can be
+	// swapped while the handler serves (Tokens.Set); system.System's
+	// options carry the one its Reload swaps. It is used only when Token
+	// and ReadToken are both empty: a caller that sets either (to build a
+	// handler that differs in its tokens) gets those, fixed for the
+	// handler's life.
 	Tokens *Tokens
 	// ReadyStatuses are the health statuses in which GET /readyz answers
 	// 200. Empty means HEALTHY and DEGRADED: ready unless CRITICAL (or
@@ -152,9 +154,6 @@ func (o Options) Validate() error {
 	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
 	p.Add(nilcheck.Optional("reloader", o.Reloader))
-	if o.Tokens != nil && (o.Token != "" || o.ReadToken != "") {
-		p.Invalid("tokens", "set", "must not be set with token or read_token: the tokens are in one place")
-	}
 	_, err := metricsRegistry(o)
 	p.Add(err)
 	return p.Err()
@@ -243,7 +242,7 @@ func Handler(opts Options) http.Handler {
 		return unavailableHandler{}
 	}
 	s := &server{opts: opts, tokens: opts.Tokens, reg: opts.Registry, log: opts.Logger, mux: http.NewServeMux()}
-	if s.tokens == nil {
+	if s.tokens == nil || opts.Token != "" || opts.ReadToken != "" {
 		s.tokens = NewTokens(opts.Token, opts.ReadToken)
 	}
 	if s.opts.MaxBodyBytes <= 0 {

@@ -2,10 +2,7 @@ package ops_test
 
 import (
 	"net/http"
-	"slices"
 	"testing"
-
-	"github.com/antifragile-go/antifragile"
 
 	"github.com/antifragile-go/antifragile/ops"
 )
@@ -48,9 +45,14 @@ func TestTokens_Swap(t *testing.T) {
 	}
 }
 
-func TestOptions_ValidateTokens(t *testing.T) {
-	o := ops.Options{Token: "a-token-long-enough", Tokens: ops.NewTokens("x", "")}
-	if err := o.Validate(); !slices.Equal(antifragile.InvalidFields(err), []string{"tokens"}) {
-		t.Fatalf("Validate = %v, want a tokens problem", err)
+func TestOptions_TokenWinsOverTokens(t *testing.T) {
+	const fixed = "a-fixed-token-000001"
+	tokens := ops.NewTokens("a-live-token-0000002", "")
+	s := newSystem(t, func(o *ops.Options) { o.Token, o.Tokens = fixed, tokens })
+	post := func(tok string) int {
+		return do(t, s.h, "POST", "/breakers/db/reset", "", "Authorization", "Bearer "+tok).Code
+	}
+	if post(fixed) != http.StatusOK || post("a-live-token-0000002") != http.StatusForbidden {
+		t.Fatal("Options.Token does not take precedence over Options.Tokens")
 	}
 }

@@ -423,7 +423,9 @@ func (s *System) Bus() *bus.Bus { return s.bus }
 func (s *System) Handler() http.Handler { return s.handler }
 
 // OpsOptions returns the options Handler was built with, for building a
-// handler that differs in some option.
+// handler that differs in some option. Their Tokens is the holder Reload
+// swaps, so such a handler follows the reloads too (unless it sets Token or
+// ReadToken of its own).
 func (s *System) OpsOptions() ops.Options { return s.opsOpts }
 
 // HasToken reports whether a bearer token is in force, that is whether
