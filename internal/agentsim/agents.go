@@ -69,8 +69,9 @@ type agents struct {
 	executed sync.Map // tenant → *atomic.Int64: executed amount in cents
 
 	// With the cascade topology, bus carries the calls an agent makes to
-	// its downstream (see downstream); fallback answers a degraded reply
-	// when the downstream's breaker is open.
+	// its downstream (see downstream); with fallback a failed call to the
+	// downstream (its breaker open, or its failure) is no failure of the
+	// caller, which goes on without it.
 	bus      *bus.Bus
 	cascade  bool
 	fallback bool
@@ -80,13 +81,9 @@ type agents struct {
 // topology.
 var downstream = map[string]string{Proposer: PolicyEngine, PolicyEngine: Validator}
 
-// Deferred is the reply of an agent whose downstream's breaker is open,
-// with the cascade topology's fallback.
-const Deferred = "deferred"
-
-// callDownstream makes name's call to its downstream for p, if it has one
-// in the cascade topology. With fallback, a downstream breaker's ErrOpen
-// is no failure: deferred reports it.
+// callDownstream makes name's call to its downstream for m, if it has one
+// in the cascade topology. With fallback a failed call is no failure:
+// deferred reports it, and the caller answers without the downstream.
 func (a *agents) callDownstream(ctx context.Context, name string, m bus.Message) (deferred bool, err error) {
 	down, ok := downstream[name]
 	if !a.cascade || !ok {
@@ -95,7 +92,7 @@ func (a *agents) callDownstream(ctx context.Context, name string, m bus.Message)
 	next := bus.NewMessage(name, down, m.Type, m.Payload)
 	next.Tenant = m.Tenant
 	if _, err := a.bus.Send(ctx, next); err != nil {
-		if a.fallback && errors.Is(err, breaker.ErrOpen) {
+		if a.fallback {
 			return true, nil
 		}
 		return false, fmt.Errorf("%s: its call to %s failed: %w", name, down, err)

@@ -21,8 +21,8 @@ type SimConfig struct {
 	// Traffic configures the load.
 	Traffic GeneratorConfig
 	// Fallback, with the cascade topology (Traffic.Topology), makes an
-	// agent whose downstream's breaker is open answer Deferred instead of
-	// failing.
+	// agent whose call to its downstream failed (its breaker open, or its
+	// own failure) go on without it instead of failing.
 	Fallback bool
 	// Breaker, if set, is the agents' breaker configuration instead of
 	// BreakerConfig's, its timings multiplied by Scale like those.
@@ -62,6 +62,15 @@ func (cfg SimConfig) recoveryPolicy(check func(context.Context) error) recovery.
 		p.InitialDelay, p.MaxDelay = scenario.ScaleDuration(r.InitialDelay, f), scenario.ScaleDuration(r.MaxDelay, f)
 	}
 	return p
+}
+
+// ScenarioConfig returns the SimConfig of a game day of sc: its traffic's
+// rate, tenants, topology and fallback, seeded with seed, the timings
+// multiplied by scale.
+func ScenarioConfig(sc *scenario.Scenario, scale float64, seed uint64) SimConfig {
+	t := sc.Traffic
+	return SimConfig{Scale: scale, Fallback: t.Fallback,
+		Traffic: GeneratorConfig{Rate: t.Rate, Tenants: t.Tenants, Topology: t.Topology, Seed: seed}}
 }
 
 // Simulation is the set of simulated governance agents on a bus, with their

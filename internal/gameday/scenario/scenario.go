@@ -163,9 +163,10 @@ type Traffic struct {
 	// message, so that a fault downstream propagates up through real
 	// calls).
 	Topology string
-	// Fallback, with TopologyCascade, makes an agent whose downstream's
-	// breaker is open answer a degraded reply instead of failing: the
-	// breaker's fail-fast contains the fault.
+	// Fallback, with TopologyCascade, makes an agent whose call to its
+	// downstream failed go on without it instead of failing: a graceful
+	// degradation that, with the downstream's breaker failing fast,
+	// contains the fault.
 	Fallback bool
 }
 
@@ -304,6 +305,55 @@ func (s *Scenario) CheckTargets(known []string) error {
 
 //go:embed default.json
 var defaultScenario []byte
+
+//go:embed byzantine.json
+var byzantineScenario []byte
+
+//go:embed cascade.json
+var cascadeScenario []byte
+
+// builtins are the built-in game days by name, the default first.
+var builtins = []struct {
+	name string
+	doc  []byte
+}{{"governance-bus", defaultScenario}, {"byzantine-bus", byzantineScenario}, {"cascade", cascadeScenario}}
+
+// BuiltinNames lists the built-in game days: "governance-bus" (Default),
+// "byzantine-bus" (the message faults: corrupt replies, duplicates,
+// reordering, wrong hashes, poison messages, a crash) and "cascade" (a
+// crash that propagates through agents calling each other).
+func BuiltinNames() []string {
+	out := make([]string, len(builtins))
+	for i, b := range builtins {
+		out[i] = b.name
+	}
+	return out
+}
+
+// BuiltinJSON returns the JSON of the built-in game day called name (a
+// copy), or false.
+func BuiltinJSON(name string) ([]byte, bool) {
+	for _, b := range builtins {
+		if b.name == name {
+			return bytes.Clone(b.doc), true
+		}
+	}
+	return nil, false
+}
+
+// Builtin returns the built-in game day called name (see BuiltinNames), or
+// a *ValidationError naming the known ones.
+func Builtin(name string) (*Scenario, error) {
+	doc, ok := BuiltinJSON(name)
+	if !ok {
+		return nil, antifragile.Invalid("builtin", name, "must be one of %s", strings.Join(BuiltinNames(), ", "))
+	}
+	s, err := Parse(doc)
+	if err != nil {
+		panic("gameday: the built-in scenario " + name + " is invalid: " + err.Error())
+	}
+	return s, nil
+}
 
 // DefaultJSON returns the JSON of the built-in game day (a copy).
 func DefaultJSON() []byte { return bytes.Clone(defaultScenario) }
