@@ -12,6 +12,7 @@ import (
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/internal/codec"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/latency"
@@ -78,6 +79,8 @@ type Message struct {
 	// context ("traceparent") an Observer adds. Treat it as read-only: a
 	// message's copies share it.
 	Headers map[string]string `json:"headers,omitempty"`
+
+	fault *chaos.MessageFault // what chaos does to this delivery (see MessageInjector); nil: nothing
 }
 
 // NewMessage returns a message from → to of type typ carrying the
@@ -209,6 +212,8 @@ type Bus struct {
 	remotes                   atomic.Pointer[map[string]*remote] // copy-on-write; writers hold mu
 	remote, remoteUndelivered atomic.Uint64
 	received, expired         atomic.Uint64
+	msgChaos                  MessageInjector // Config.Chaos when it injects message faults too
+	faults                    faultCounters
 }
 
 // Validate reports every invalid data field of c (the hash, the sizes and
@@ -278,6 +283,7 @@ func New(cfg Config) (*Bus, error) {
 	cfg = cfg.WithDefaults()
 	hash := cfg.ConstitutionalHash
 	b := &Bus{cfg: cfg, hash: hash, idPrefix: "msg-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"}
+	b.msgChaos, _ = cfg.Chaos.(MessageInjector)
 	empty := map[string]*agent{}
 	b.agents.Store(&empty)
 	return b, nil
@@ -459,6 +465,8 @@ func (b *Bus) accept(msg *Message) (*agent, *remote, error) {
 			b.unknown.Add(1)
 			return nil, nil, err
 		}
+	} else if b.tamper(msg); msg.fault != nil && msg.fault.WrongHash {
+		return nil, nil, b.refuseHash(msg)
 	}
 	b.fill(msg)
 	return a, r, nil
@@ -474,6 +482,9 @@ func (b *Bus) acceptLocal(msg *Message) (*agent, error) {
 	if a == nil {
 		b.unknown.Add(1)
 		return nil, &AgentError{Agent: msg.To, Err: ErrUnknownAgent}
+	}
+	if b.tamper(msg); msg.fault != nil && msg.fault.WrongHash {
+		return nil, b.refuseHash(msg)
 	}
 	b.fill(msg)
 	return a, nil
@@ -531,9 +542,17 @@ func (b *Bus) deliver(ctx context.Context, a *agent, msg *Message, obs *Delivery
 		}
 		return Reply{}, chaosErr
 	}
-	reply, err = b.call(ctx, a, msg)
+	if f := msg.fault; f != nil {
+		reply, err = b.callFaulty(ctx, a, msg, f)
+	} else {
+		reply, err = b.call(ctx, a, msg)
+	}
 	t.Done(err)
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, chaos.ErrCrashed):
+		outcome = metering.OutcomeInjected
+	default:
 		outcome = metering.OutcomeError
 	}
 	return reply, err
@@ -629,12 +648,22 @@ func (b *Bus) startWorker(ctx context.Context, wg *sync.WaitGroup, a *agent) {
 				b.drain(a)
 				return
 			case msg := <-a.mailbox:
-				mctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
-				_, _ = b.dispatch(mctx, a, &msg, true)
-				cancel()
+				if msg.fault != nil && msg.fault.Reorder {
+					b.reorder(ctx, a, &msg)
+				} else {
+					b.dispatchQueued(ctx, a, &msg)
+				}
 			}
 		}
 	})
+}
+
+// dispatchQueued delivers a published msg to a, bounded by
+// Config.PublishTimeout.
+func (b *Bus) dispatchQueued(ctx context.Context, a *agent, msg *Message) {
+	mctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+	_, _ = b.dispatch(mctx, a, msg, true)
+	cancel()
 }
 
 // Drain delivers, in the caller's goroutine and through the whole
@@ -701,14 +730,17 @@ type Metrics struct {
 	// arrived from other processes (Deliver), ExpiredOnArrival those of
 	// them whose deadline had passed, not run. They are absent from the
 	// JSON form while 0, so that a bus in one process keeps its form.
-	Remote             uint64         `json:"remote,omitempty"`
-	RemoteUndelivered  uint64         `json:"remote_undelivered,omitempty"`
-	Received           uint64         `json:"received,omitempty"`
-	ExpiredOnArrival   uint64         `json:"expired_on_arrival,omitempty"`
-	Running            bool           `json:"running"`
-	PerAgent           []AgentMetrics `json:"per_agent"`
-	LatencyBoundsNS    []int64        `json:"latency_bounds_ns"`
-	ConstitutionalHash string         `json:"constitutional_hash"`
+	Remote            uint64 `json:"remote,omitempty"`
+	RemoteUndelivered uint64 `json:"remote_undelivered,omitempty"`
+	Received          uint64 `json:"received,omitempty"`
+	ExpiredOnArrival  uint64 `json:"expired_on_arrival,omitempty"`
+	// MessageFaults counts what chaos's message faults did (see
+	// MessageInjector); zero, and left out of the JSON, without them.
+	MessageFaults      MessageFaultMetrics `json:"message_faults,omitzero"`
+	Running            bool                `json:"running"`
+	PerAgent           []AgentMetrics      `json:"per_agent"`
+	LatencyBoundsNS    []int64             `json:"latency_bounds_ns"`
+	ConstitutionalHash string              `json:"constitutional_hash"`
 }
 
 // Metrics returns the bus's counters. It takes no lock; it allocates the
@@ -723,6 +755,7 @@ func (b *Bus) Metrics() Metrics {
 		MailboxFull: b.mailboxFull.Load(), Dropped: b.dropped.Load(), Running: b.running.Load(), ConstitutionalHash: b.hash,
 	}
 	b.remoteCounts(&m)
+	m.MessageFaults = b.faults.metrics()
 	return m
 }
 

@@ -55,6 +55,7 @@ type Engine struct {
 	latencyInjections  atomic.Uint64
 	latencyInjected    atomic.Int64
 	errorsInjected     atomic.Uint64
+	messageFaults      atomic.Uint64
 	partitionsInjected atomic.Uint64
 	timeoutsInjected   atomic.Uint64
 	breakersForced     atomic.Uint64

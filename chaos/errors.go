@@ -20,6 +20,9 @@ var (
 	// ErrPartitioned is returned by Apply (and chaoshttp) for a target cut
 	// off by a TypeNetworkPartition scenario.
 	ErrPartitioned = errors.New("chaos: network partition injected")
+	// ErrCrashed is what a message to an agent under a TypeCrash scenario
+	// fails with: its handler does not run.
+	ErrCrashed = errors.New("chaos: agent crashed")
 	// ErrEmergencyStop refuses injections after EmergencyStop (or a stop
 	// condition) until Reset.
 	ErrEmergencyStop = errors.New("chaos: emergency stop active")

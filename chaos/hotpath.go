@@ -39,6 +39,15 @@ type faults struct {
 	timeout   <-chan struct{} // non-nil under a timeout scenario: closed when it ends
 	bandwidth int64           // bytes per second, when throttled
 	throttled bool
+	msgs      []messageFault // the message faults, in activation order
+}
+
+// messageFault is one message fault on a target.
+type messageFault struct {
+	kind  Type
+	share float64
+	delay time.Duration
+	name  string
 }
 
 type errorFault struct {
@@ -114,6 +123,14 @@ func (b indexBuilder) add(a *active, networkBandwidth int64, maxDelay time.Durat
 			if f := b.at(t); f.timeout == nil {
 				f.timeout = a.done
 			}
+		}
+	case TypeCorruptReply, TypeDuplicate, TypeReorder, TypeWrongHash, TypePoison, TypeCrash:
+		if s.Type == TypePoison && s.Delay == 0 {
+			return
+		}
+		for _, t := range a.targets {
+			f := b.at(t)
+			f.msgs = append(f.msgs, messageFault{kind: s.Type, share: s.Share(), delay: min(s.Delay, maxDelay), name: s.Name})
 		}
 	case TypeResourceExhaustion:
 		if s.ResourceType == ResourceNetworkBandwidth {
@@ -372,6 +389,9 @@ type Metrics struct {
 	LatencyInjected   time.Duration `json:"latency_injected"`
 	// ErrorsInjected counts the injected errors.
 	ErrorsInjected uint64 `json:"errors_injected"`
+	// MessageFaults counts the messages hit by a message fault, once per
+	// scenario that hit them.
+	MessageFaults uint64 `json:"message_faults,omitempty"`
 	// PartitionsInjected and TimeoutsInjected count the calls that met a
 	// partition or a timeout.
 	PartitionsInjected uint64 `json:"partitions_injected"`
@@ -492,6 +512,7 @@ func (e *Engine) Metrics() Metrics {
 		LatencyInjections:  e.latencyInjections.Load(),
 		LatencyInjected:    time.Duration(e.latencyInjected.Load()),
 		ErrorsInjected:     e.errorsInjected.Load(),
+		MessageFaults:      e.messageFaults.Load(),
 		PartitionsInjected: e.partitionsInjected.Load(),
 		TimeoutsInjected:   e.timeoutsInjected.Load(),
 		BreakersForced:     e.breakersForced.Load(),

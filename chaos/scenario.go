@@ -32,11 +32,52 @@ const (
 	TypeNetworkPartition Type = "network_partition"
 	// TypeTimeout makes every call to the target hang until its context ends.
 	TypeTimeout Type = "timeout"
+
+	// The message faults act on the messages an agent bus delivers to the
+	// target (see Engine.Message), each on a share of them: Scenario.ErrorRate,
+	// 0 meaning every message.
+
+	// TypeCorruptReply garbles the reply the target's handler gave: a
+	// Byzantine receiver that answers wrongly.
+	TypeCorruptReply Type = "corrupt_reply"
+	// TypeDuplicate delivers a message to the target twice.
+	TypeDuplicate Type = "duplicate"
+	// TypeReorder makes a message published to the target overtake the one
+	// queued before it.
+	TypeReorder Type = "reorder"
+	// TypeWrongHash stamps a message to the target with a wrong
+	// constitutional hash, which the bus's hash check must refuse.
+	TypeWrongHash Type = "wrong_hash"
+	// TypePoison makes a message a slow poison: its handling takes
+	// Scenario.Delay longer (and holds the target's mailbox that long).
+	TypePoison Type = "poison"
+	// TypeCrash stops the target's handler outright: messages fail with
+	// ErrCrashed without reaching it.
+	TypeCrash Type = "crash"
 )
 
 // Types lists every fault type, in the order of the constants.
 func Types() []Type {
-	return []Type{TypeLatency, TypeError, TypeCircuitBreaker, TypeResourceExhaustion, TypeNetworkPartition, TypeTimeout}
+	return []Type{TypeLatency, TypeError, TypeCircuitBreaker, TypeResourceExhaustion, TypeNetworkPartition, TypeTimeout,
+		TypeCorruptReply, TypeDuplicate, TypeReorder, TypeWrongHash, TypePoison, TypeCrash}
+}
+
+// MessageTypes lists the message faults: the types that act on the
+// messages a bus delivers rather than on calls.
+func MessageTypes() []Type {
+	return []Type{TypeCorruptReply, TypeDuplicate, TypeReorder, TypeWrongHash, TypePoison, TypeCrash}
+}
+
+// IsMessageFault reports whether t is one of MessageTypes.
+func (t Type) IsMessageFault() bool { return slices.Contains(MessageTypes(), t) }
+
+// Share returns the share of messages a message fault hits: ErrorRate, or
+// every message (1) when it is 0.
+func (s Scenario) Share() float64 {
+	if s.ErrorRate == 0 {
+		return 1
+	}
+	return s.ErrorRate
 }
 
 // Valid reports whether t is one of the fault types.
@@ -255,6 +296,34 @@ func FormatRate(v float64) string {
 	return s
 }
 
+// describeMessageFault is Describe's text for a message fault.
+func (s Scenario) describeMessageFault() string {
+	share := ""
+	if s.Share() < 1 {
+		share = " (" + FormatRate(s.Share()) + " of them)"
+	}
+	switch s.Type {
+	case TypeCorruptReply:
+		return "replies of " + s.Target + " corrupted" + share
+	case TypeDuplicate:
+		return "messages to " + s.Target + " duplicated" + share
+	case TypeReorder:
+		return "messages to " + s.Target + " reordered" + share
+	case TypeWrongHash:
+		return "messages to " + s.Target + " with a wrong hash" + share
+	case TypePoison:
+		return fmt.Sprintf("poison messages to %s (+%s each)%s", s.Target, s.Delay, share)
+	}
+	return s.Target + " crashed"
+}
+
+// MessageScenario returns a message fault of type t (one of MessageTypes)
+// on target, hitting share of its messages (0: every one), named
+// "{type}_{target}".
+func MessageScenario(t Type, target string, share float64, duration time.Duration, blastRadius ...string) Scenario {
+	return named(Scenario{Type: t, Target: target, ErrorRate: share, Duration: duration, BlastRadius: blastRadius})
+}
+
 // LatencyScenario returns a TypeLatency scenario named
 // "latency_{target}_{ms}ms".
 func LatencyScenario(target string, delay, duration time.Duration, blastRadius ...string) Scenario {
@@ -355,12 +424,13 @@ func (s Scenario) DefaultName() string {
 }
 
 // Required returns the fields of Fields that a scenario of type t must set
-// to do anything: "delay" for latency (a zero delay is valid but adds
-// nothing), "resource_type" and "resource_level" for resource_exhaustion.
+// to do anything: "delay" for latency and poison (a zero delay is valid but
+// adds nothing), "resource_type" and "resource_level" for
+// resource_exhaustion.
 // Tools that build scenarios from flags ask for them.
 func (t Type) Required() []string {
 	switch t {
-	case TypeLatency:
+	case TypeLatency, TypePoison:
 		return []string{"delay"}
 	case TypeResourceExhaustion:
 		return []string{"resource_type", "resource_level"}
@@ -372,7 +442,8 @@ func (t Type) Required() []string {
 // every scenario has (name, type, target, duration, blast_radius,
 // constitutional_hash): "delay" for latency; "error_rate" and
 // "error_message" for error; "resource_type" and "resource_level" for
-// resource_exhaustion; none for the others. Tools that build scenarios from
+// resource_exhaustion; "error_rate" (the share of messages hit) for the
+// message faults, and "delay" too for poison; none for the others. Tools that build scenarios from
 // flags or files use it to refuse settings that do not apply.
 func (t Type) Fields() []string {
 	switch t {
@@ -382,6 +453,11 @@ func (t Type) Fields() []string {
 		return []string{"error_rate", "error_message"}
 	case TypeResourceExhaustion:
 		return []string{"resource_type", "resource_level"}
+	case TypePoison:
+		return []string{"error_rate", "delay"}
+	}
+	if t.IsMessageFault() {
+		return []string{"error_rate"}
 	}
 	return nil
 }
@@ -404,6 +480,8 @@ func (s Scenario) Describe() string {
 		what = fmt.Sprintf("calls to %s time out", s.Target)
 	case TypeResourceExhaustion:
 		what = fmt.Sprintf("%s at %s for %s", s.ResourceType, FormatRate(s.ResourceLevel), s.Target)
+	case TypeCorruptReply, TypeDuplicate, TypeReorder, TypeWrongHash, TypePoison, TypeCrash:
+		what = s.describeMessageFault()
 	default:
 		what = fmt.Sprintf("%s on %s", s.Type, s.Target)
 	}

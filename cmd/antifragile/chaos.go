@@ -34,6 +34,14 @@ token). Fault types and their flags:
   timeout       (none)             calls hang until their deadline
   resource      -resource R -level L  consume cpu, memory, connections,
                                    disk_io or network_bandwidth at level L
+Message faults, on the messages the agent bus delivers to -target (-rate r:
+the share of them hit, default every one):
+  corrupt_reply [-rate r]          the agent's replies are garbled
+  duplicate     [-rate r]          messages are delivered twice
+  reorder       [-rate r]          published messages overtake each other
+  wrong_hash    [-rate r]          messages carry a wrong constitutional hash
+  poison        -delay d [-rate r] messages take d longer to handle
+  crash         [-rate r]          the agent's handler stops: messages fail
 
 A scenario lasts -for (default 10s, at most the server's max_duration, 5m
 by default: a longer one is capped, and the answer says "capped from 10m
@@ -50,13 +58,17 @@ emergency-stop ends every scenario at once and refuses new ones until reset.
 
 // chaosTypes maps the fault type names the CLI accepts to chaos types.
 func chaosTypes() map[string]chaos.Type {
-	return map[string]chaos.Type{
+	m := map[string]chaos.Type{
 		"latency": chaos.TypeLatency, "error": chaos.TypeError, "errors": chaos.TypeError,
 		"breaker": chaos.TypeCircuitBreaker, "circuit_breaker": chaos.TypeCircuitBreaker,
 		"partition": chaos.TypeNetworkPartition, "network_partition": chaos.TypeNetworkPartition,
 		"timeout":  chaos.TypeTimeout,
 		"resource": chaos.TypeResourceExhaustion, "resource_exhaustion": chaos.TypeResourceExhaustion,
 	}
+	for _, t := range chaos.MessageTypes() {
+		m[string(t)] = t
+	}
+	return m
 }
 
 // runChaos runs the `chaos` subcommand (see chaosUsage): it checks the

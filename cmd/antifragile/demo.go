@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/internal/gameday"
@@ -37,7 +38,10 @@ Exit status (the verdict, with its reasons, ends the summary):
   5  INCONCLUSIVE: nothing failed, but a phase tested nothing: a fault hit
      no service the system knows, or no traffic reached it
 -scenario runs a game day of your own (see the built-in one with
--print-scenario).
+-print-scenario). -builtin picks another built-in game day: byzantine-bus
+(corrupt replies, duplicated and reordered deliveries, wrong constitutional
+hashes, poison messages, a crashed agent) or cascade (agents calling each
+other; a crash downstream and which breakers it opens, in order).
 `
 
 // runDemo runs the `demo` subcommand (see demoUsage). It blocks for the
@@ -53,7 +57,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	reportFile := fs.String("report", report.DefaultFile, "HTML report `file`")
 	seed := fs.Uint64("seed", 0, "`seed` of the injected errors and the traffic: the same seed injects the same faults (0: random, printed)")
 	keep := fs.Bool("keep-running", false, "leave the server and the traffic running after the game day, until interrupted")
-	printScenario := fs.Bool("print-scenario", false, "print the built-in scenario as JSON and exit")
+	printScenario := fs.Bool("print-scenario", false, "print the built-in scenario (-builtin) as JSON and exit")
+	builtin := fs.String("builtin", scenario.BuiltinNames()[0], "the built-in `game day` to run without -scenario: "+strings.Join(scenario.BuiltinNames(), ", "))
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -61,8 +66,12 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(pos) > 0 {
 		return usageErrorf("demo: unexpected argument %q: pass a scenario file with -scenario", pos[0])
 	}
+	doc, ok := scenario.BuiltinJSON(*builtin)
+	if !ok {
+		return usageErrorf("demo: -builtin %q: must be one of %s", *builtin, strings.Join(scenario.BuiltinNames(), ", "))
+	}
 	if *printScenario {
-		_, err := stdout.Write(scenario.DefaultJSON())
+		_, err := stdout.Write(doc)
 		return err
 	}
 	if *duration < 0 {
@@ -71,7 +80,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := report.CheckWritable(*reportFile); err != nil {
 		return usageErrorf("demo: -report %s: %v", *reportFile, err)
 	}
-	var sc *scenario.Scenario
+	sc, _ := scenario.Builtin(*builtin)
 	if *scenarioFile != "" {
 		f, err := os.Open(*scenarioFile)
 		if err != nil {

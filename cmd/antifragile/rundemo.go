@@ -265,8 +265,7 @@ func startDemoServer(ctx context.Context, pl demoPlan, dashboard http.Handler) (
 	if err != nil {
 		return nil, err
 	}
-	traffic := agentsim.GeneratorConfig{Rate: pl.scenario.Traffic.Rate, Tenants: pl.scenario.Traffic.Tenants, Seed: pl.seed}
-	sim, err := agentsim.NewSimulation(d.System, agentsim.SimConfig{Scale: pl.scale, Traffic: traffic})
+	sim, err := agentsim.NewSimulation(d.System, agentsim.ScenarioConfig(pl.scenario, pl.scale, pl.seed))
 	if err != nil {
 		_ = d.Close(context.WithoutCancel(ctx))
 		return nil, err

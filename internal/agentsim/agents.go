@@ -67,6 +67,37 @@ type agents struct {
 		n    uint64                 // guarded by mu
 	}
 	executed sync.Map // tenant → *atomic.Int64: executed amount in cents
+
+	// With the cascade topology, bus carries the calls an agent makes to
+	// its downstream (see downstream); with fallback a failed call to the
+	// downstream (its breaker open, or its failure) is no failure of the
+	// caller, which goes on without it.
+	bus      *bus.Bus
+	cascade  bool
+	fallback bool
+}
+
+// downstream is who an agent calls within a message in the cascade
+// topology.
+var downstream = map[string]string{Proposer: PolicyEngine, PolicyEngine: Validator}
+
+// callDownstream makes name's call to its downstream for m, if it has one
+// in the cascade topology. With fallback a failed call is no failure:
+// deferred reports it, and the caller answers without the downstream.
+func (a *agents) callDownstream(ctx context.Context, name string, m bus.Message) (deferred bool, err error) {
+	down, ok := downstream[name]
+	if !a.cascade || !ok {
+		return false, nil
+	}
+	next := bus.NewMessage(name, down, m.Type, m.Payload)
+	next.Tenant = m.Tenant
+	if _, err := a.bus.Send(ctx, next); err != nil {
+		if a.fallback {
+			return true, nil
+		}
+		return false, fmt.Errorf("%s: its call to %s failed: %w", name, down, err)
+	}
+	return false, nil
 }
 
 // handler returns the handler of the named agent. Each does a little real
@@ -80,6 +111,9 @@ func (a *agents) handler(name string) bus.Handler {
 		p, ok := m.Payload.(Proposal)
 		if !ok {
 			return bus.Reply{}, fmt.Errorf("%s: unexpected payload %T", name, m.Payload)
+		}
+		if _, err := a.callDownstream(ctx, name, m); err != nil {
+			return bus.Reply{}, err
 		}
 		r, err := a.handle(name, p)
 		if err == nil {
@@ -138,6 +172,30 @@ func (a *agents) handle(name string, p Proposal) (bus.Reply, error) {
 		return bus.Reply{Payload: hex.EncodeToString(next[:4])}, nil
 	}
 	return bus.Reply{}, fmt.Errorf("gameday: no handler for %q", name)
+}
+
+// validReply reports whether reply is what agent to's work gives for
+// payload: recomputed for the agents whose answer depends on the proposal
+// alone, checked for its form for the auditor (a chained hash). A reply to
+// anything but a Proposal is not checked.
+func validReply(to string, payload, reply any) bool {
+	p, ok := payload.(Proposal)
+	if !ok {
+		return true
+	}
+	switch to {
+	case Executor:
+		return reply == "done"
+	case Auditor:
+		s, ok := reply.(string)
+		if !ok || len(s) != 8 {
+			return false
+		}
+		_, err := hex.DecodeString(s)
+		return err == nil
+	}
+	want, err := (&agents{}).handle(to, p)
+	return err == nil && reply == want.Payload
 }
 
 // digest returns the hex SHA-256 of a proposal's fields.

@@ -20,6 +20,10 @@ type SimConfig struct {
 	Scale float64
 	// Traffic configures the load.
 	Traffic GeneratorConfig
+	// Fallback, with the cascade topology (Traffic.Topology), makes an
+	// agent whose call to its downstream failed (its breaker open, or its
+	// own failure) go on without it instead of failing.
+	Fallback bool
 	// Breaker, if set, is the agents' breaker configuration instead of
 	// BreakerConfig's, its timings multiplied by Scale like those.
 	Breaker *breaker.Config
@@ -60,6 +64,15 @@ func (cfg SimConfig) recoveryPolicy(check func(context.Context) error) recovery.
 	return p
 }
 
+// ScenarioConfig returns the SimConfig of a game day of sc: its traffic's
+// rate, tenants, topology and fallback, seeded with seed, the timings
+// multiplied by scale.
+func ScenarioConfig(sc *scenario.Scenario, scale float64, seed uint64) SimConfig {
+	t := sc.Traffic
+	return SimConfig{Scale: scale, Fallback: t.Fallback,
+		Traffic: GeneratorConfig{Rate: t.Rate, Tenants: t.Tenants, Topology: t.Topology, Seed: seed}}
+}
+
 // Simulation is the set of simulated governance agents on a bus, with their
 // breakers, health weights and recovery policies, and the traffic between
 // them.
@@ -87,7 +100,7 @@ func NewSimulation(sys *system.System, cfg SimConfig) (*Simulation, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Simulation{sys: sys, traffic: tr, agents: &agents{}}
+	s := &Simulation{sys: sys, traffic: tr, agents: &agents{bus: sys.Bus(), cascade: cfg.Traffic.Topology == scenario.TopologyCascade, fallback: cfg.Fallback}}
 	weights := Weights()
 	for _, name := range Agents() {
 		if _, err := sys.Registry().GetOrCreate(name, cfg.breakerConfig()); err != nil {

@@ -39,6 +39,10 @@ type GeneratorConfig struct {
 	Workers int
 	// Timeout bounds each message. 0 means 500 ms; negative is invalid.
 	Timeout time.Duration
+	// Topology is scenario.TopologyFlow (empty means it) or
+	// scenario.TopologyCascade: the routes the messages take (see
+	// Simulation).
+	Topology string
 }
 
 // route is one edge of the governance flow.
@@ -51,6 +55,14 @@ var routes = [...]route{
 	{Deliberation, Executor}, {Executor, Auditor}, {Auditor, Proposer},
 }
 
+// cascadeRoutes is the traffic of the cascade topology: half the messages
+// enter the chain proposer → policy_engine → validator, the rest go to the
+// agents outside it.
+var cascadeRoutes = [...]route{
+	{Auditor, Proposer}, {Auditor, Proposer}, {Auditor, Proposer},
+	{Proposer, Deliberation}, {Deliberation, Executor}, {Executor, Auditor},
+}
+
 var actions = [...]string{"approve_budget", "update_policy", "grant_access", "publish_report", "rotate_keys"}
 
 // Generator sends simulated governance messages between the agents of a
@@ -61,7 +73,7 @@ type Generator struct {
 	cfg     GeneratorConfig
 	running atomic.Bool
 
-	sent, delivered, failed, shed atomic.Uint64
+	sent, delivered, failed, shed, wrong atomic.Uint64
 
 	mu     sync.Mutex
 	recent [latencyRing]timedLatency // guarded by mu: the latest delivered messages
@@ -87,6 +99,10 @@ type GeneratorMetrics struct {
 	Failed uint64 `json:"failed"`
 	// Shed counts the messages not sent because every worker was busy.
 	Shed uint64 `json:"shed"`
+	// WrongReplies counts the replies that were not what the agent's work
+	// gives (a Byzantine answer, such as a corrupt_reply fault's); they
+	// count in Failed too.
+	WrongReplies uint64 `json:"wrong_replies"`
 }
 
 // NewGenerator returns a generator for the agents registered on b (see
@@ -107,6 +123,9 @@ func NewGenerator(b *bus.Bus, cfg GeneratorConfig) (*Generator, error) {
 	}
 	if cfg.Timeout < 0 {
 		p.Invalid("timeout", cfg.Timeout, "must not be negative (0 means %s)", DefaultSendTimeout)
+	}
+	if cfg.Topology != "" && cfg.Topology != scenario.TopologyFlow && cfg.Topology != scenario.TopologyCascade {
+		p.Invalid("topology", cfg.Topology, "must be %s or %s", scenario.TopologyFlow, scenario.TopologyCascade)
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
@@ -132,7 +151,8 @@ func (t *Generator) Tenants() []string { return slices.Clone(t.cfg.Tenants) }
 
 // Metrics returns the generator's counters. It takes no lock.
 func (t *Generator) Metrics() GeneratorMetrics {
-	return GeneratorMetrics{Sent: t.sent.Load(), Delivered: t.delivered.Load(), Failed: t.failed.Load(), Shed: t.shed.Load()}
+	return GeneratorMetrics{Sent: t.sent.Load(), Delivered: t.delivered.Load(), Failed: t.failed.Load(), Shed: t.shed.Load(),
+		WrongReplies: t.wrong.Load()}
 }
 
 // Latency returns the q-th quantile (0 < q ≤ 1) of the latencies of the
@@ -187,6 +207,10 @@ func (t *Generator) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	var seq uint64
 	var budget float64
+	rs := routes[:]
+	if t.cfg.Topology == scenario.TopologyCascade {
+		rs = cascadeRoutes[:]
+	}
 	last := time.Now()
 	for {
 		select {
@@ -199,7 +223,7 @@ func (t *Generator) Run(ctx context.Context) error {
 			last = now
 			for ; budget >= 1; budget-- {
 				seq++
-				r := routes[rng.IntN(len(routes))]
+				r := rs[rng.IntN(len(rs))]
 				p := Proposal{
 					Tenant: t.cfg.Tenants[seq%uint64(len(t.cfg.Tenants))],
 					Seq:    seq,
@@ -230,13 +254,31 @@ func (t *Generator) work(ctx context.Context, jobs <-chan bus.Message) {
 	}
 }
 
+// send sends m and counts how it went. A message to the auditor is
+// published (the audit trail is one-way): it counts as delivered once
+// queued. A reply that is not what the agent's work gives is a failure.
 func (t *Generator) send(ctx context.Context, m bus.Message) {
 	sctx, cancel := context.WithTimeout(ctx, t.cfg.Timeout)
 	defer cancel()
 	t.sent.Add(1)
+	if m.To == Auditor {
+		if err := t.bus.Publish(sctx, m); err != nil && ctx.Err() == nil {
+			t.failed.Add(1)
+		} else if err == nil {
+			t.delivered.Add(1)
+		} else {
+			t.sent.Add(^uint64(0))
+		}
+		return
+	}
 	start := time.Now()
-	_, err := t.bus.Send(sctx, m)
+	reply, err := t.bus.Send(sctx, m)
 	took := time.Since(start)
+	if err == nil && !validReply(m.To, m.Payload, reply.Payload) {
+		t.wrong.Add(1)
+		t.failed.Add(1)
+		return
+	}
 	switch {
 	case err == nil:
 		t.delivered.Add(1)

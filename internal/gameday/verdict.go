@@ -37,6 +37,13 @@ type PhaseResult struct {
 	// Tripped whether such a breaker opened by itself in that span. The
 	// times are measured from FaultStart; Lead tells how long the warning
 	// came before the trip.
+	// Opened lists the breakers that opened by themselves while the
+	// faults lasted (and one sample interval after), first opening each,
+	// in order, with its offset from FaultStart: the cascade. Contained
+	// is true when they are all targets of the faults (or none opened):
+	// nothing upstream failed with them.
+	Opened     []Opening     `json:"opened,omitempty"`
+	Contained  bool          `json:"contained,omitempty"`
 	Warned     bool          `json:"warned,omitempty"`
 	TimeToWarn time.Duration `json:"time_to_warn,omitempty"`
 	Tripped    bool          `json:"tripped,omitempty"`
@@ -70,6 +77,12 @@ type PhaseResult struct {
 	// Inconclusive say why the phase tested nothing: its faults hit
 	// nothing, or no traffic reached the system.
 	Inconclusive []string `json:"inconclusive,omitempty"`
+}
+
+// Opening is one breaker opening in a phase (see PhaseResult.Opened).
+type Opening struct {
+	Breaker string        `json:"breaker"`
+	At      time.Duration `json:"at"`
 }
 
 // Lead returns how long before the first trip of a targeted breaker the
@@ -258,6 +271,7 @@ func (p *PhaseResult) clearJudged() {
 	p.Detected, p.Recovered = false, false
 	p.TimeToDetect, p.TimeToRecover = 0, 0
 	p.Warned, p.Tripped, p.TimeToWarn, p.TimeToTrip = false, false, 0, 0
+	p.Opened, p.Contained = nil, false
 	p.FaultStart, p.FaultEnd = 0, 0
 	p.Messages, p.Calls = 0, 0
 	p.BelowMin, p.Excused, p.ExcusedBy = 0, 0, nil
@@ -514,8 +528,9 @@ func (j *judge) detect(i int, ph *PhaseResult) {
 }
 
 // warn sets the early-warning figures of phase i (Warned, Tripped and
-// their times) from the event log: the first at-risk signal and the first
-// opening by itself of a breaker its faults target, while they last and
+// their times) and its cascade (Opened, Contained) from the event log: the
+// first at-risk signal and the first opening by itself of a breaker its
+// faults target, and every breaker's first opening, while they last and
 // one sample interval after.
 func (j *judge) warn(i int, ph *PhaseResult) {
 	fs := j.spans[i]
@@ -523,8 +538,17 @@ func (j *judge) warn(i int, ph *PhaseResult) {
 	if ph.FaultEnd >= 0 {
 		until = ph.FaultEnd + j.r.SampleInterval
 	}
+	ph.Contained = true
 	for _, ev := range j.r.Events {
-		if ev.At < fs.start || ev.At > until || !slices.Contains(fs.targets, ev.Subject) {
+		if ev.At < fs.start || ev.At > until {
+			continue
+		}
+		target := slices.Contains(fs.targets, ev.Subject)
+		if ev.Kind == "breaker" && ev.State == breaker.Open.String() && !slices.ContainsFunc(ph.Opened, func(o Opening) bool { return o.Breaker == ev.Subject }) {
+			ph.Opened = append(ph.Opened, Opening{Breaker: ev.Subject, At: ev.At - fs.start})
+			ph.Contained = ph.Contained && target
+		}
+		if !target {
 			continue
 		}
 		switch {

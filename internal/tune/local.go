@@ -47,8 +47,9 @@ func (l Local) Run(ctx context.Context, s Settings) (*gameday.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	traffic := agentsim.GeneratorConfig{Rate: l.Scenario.Traffic.Rate, Tenants: l.Scenario.Traffic.Tenants, Seed: seed}
-	sim, err := agentsim.NewSimulation(sys, agentsim.SimConfig{Scale: l.Scale, Traffic: traffic, Breaker: &s.Breaker, Recovery: &s.Recovery})
+	simCfg := agentsim.ScenarioConfig(l.Scenario, l.Scale, seed)
+	simCfg.Breaker, simCfg.Recovery = &s.Breaker, &s.Recovery
+	sim, err := agentsim.NewSimulation(sys, simCfg)
 	if err != nil {
 		_ = sys.Close(context.WithoutCancel(ctx))
 		return nil, err

@@ -49,6 +49,7 @@ type reportData struct {
 	Charts            []chartView
 	Tenants           []string
 	Rows              []phaseRow
+	Cascades          []string
 	Events            []eventRow
 	Errors            []string
 	Version, Hash     string
@@ -72,7 +73,7 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		Outcome: cmp.Or(r.Verdict.Outcome, gameday.OutcomeFail), Rule: ss.Rule(),
 		MinStatus: ss.MinStatus.String(), Budget: ss.RecoveryBudget.String(),
 		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes, Inconclusive: r.Verdict.Inconclusive,
-		Tenants: r.Tenants, Rows: rows(r), Errors: r.Errors,
+		Tenants: r.Tenants, Rows: rows(r), Cascades: Cascades(r), Errors: r.Errors,
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
 	}

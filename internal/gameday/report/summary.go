@@ -62,6 +62,28 @@ func rows(r *gameday.Result) []phaseRow {
 	return out
 }
 
+// Cascades returns a line per phase in which breakers opened while its
+// faults lasted: which, in order, with their offsets from the faults'
+// start, and whether the faults' targets were the only ones (contained).
+func Cascades(r *gameday.Result) []string {
+	var out []string
+	for _, ph := range r.Phases {
+		if len(ph.Opened) == 0 {
+			continue
+		}
+		steps := make([]string, len(ph.Opened))
+		for i, o := range ph.Opened {
+			steps[i] = fmt.Sprintf("%s +%s", o.Breaker, gameday.RoundDuration(o.At))
+		}
+		verdict := "contained: only the faults' targets opened"
+		if !ph.Contained {
+			verdict = "not contained: the failure spread to breakers the faults did not target"
+		}
+		out = append(out, fmt.Sprintf("%s: %s — %s", ph.Name, strings.Join(steps, " → "), verdict))
+	}
+	return out
+}
+
 // warnText says when anomaly detection found a targeted breaker at risk,
 // and how that compares with its first trip.
 func warnText(ph gameday.PhaseResult) string {
@@ -122,6 +144,9 @@ func WriteSummary(w io.Writer, r *gameday.Result) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if cs := Cascades(r); len(cs) > 0 {
+		fmt.Fprintf(w, "\nbreakers opened, in order:\n  %s\n", strings.Join(cs, "\n  "))
 	}
 	_, err := io.WriteString(w, "\n"+r.VerdictText())
 	return err

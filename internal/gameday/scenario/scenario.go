@@ -157,7 +157,24 @@ type Traffic struct {
 	// Tenants are the tenants the messages are sent for, round robin.
 	// Default acme, globex, initech.
 	Tenants []string
+	// Topology is how the simulated agents call each other: TopologyFlow
+	// (the default: each message goes to one agent) or TopologyCascade
+	// (proposer calls policy_engine, which calls validator, within one
+	// message, so that a fault downstream propagates up through real
+	// calls).
+	Topology string
+	// Fallback, with TopologyCascade, makes an agent whose call to its
+	// downstream failed go on without it instead of failing: a graceful
+	// degradation that, with the downstream's breaker failing fast,
+	// contains the fault.
+	Fallback bool
 }
+
+// The topologies of Traffic.
+const (
+	TopologyFlow    = "flow"
+	TopologyCascade = "cascade"
+)
 
 // Phase is one step of a game day.
 type Phase struct {
@@ -289,6 +306,55 @@ func (s *Scenario) CheckTargets(known []string) error {
 //go:embed default.json
 var defaultScenario []byte
 
+//go:embed byzantine.json
+var byzantineScenario []byte
+
+//go:embed cascade.json
+var cascadeScenario []byte
+
+// builtins are the built-in game days by name, the default first.
+var builtins = []struct {
+	name string
+	doc  []byte
+}{{"governance-bus", defaultScenario}, {"byzantine-bus", byzantineScenario}, {"cascade", cascadeScenario}}
+
+// BuiltinNames lists the built-in game days: "governance-bus" (Default),
+// "byzantine-bus" (the message faults: corrupt replies, duplicates,
+// reordering, wrong hashes, poison messages, a crash) and "cascade" (a
+// crash that propagates through agents calling each other).
+func BuiltinNames() []string {
+	out := make([]string, len(builtins))
+	for i, b := range builtins {
+		out[i] = b.name
+	}
+	return out
+}
+
+// BuiltinJSON returns the JSON of the built-in game day called name (a
+// copy), or false.
+func BuiltinJSON(name string) ([]byte, bool) {
+	for _, b := range builtins {
+		if b.name == name {
+			return bytes.Clone(b.doc), true
+		}
+	}
+	return nil, false
+}
+
+// Builtin returns the built-in game day called name (see BuiltinNames), or
+// a *ValidationError naming the known ones.
+func Builtin(name string) (*Scenario, error) {
+	doc, ok := BuiltinJSON(name)
+	if !ok {
+		return nil, antifragile.Invalid("builtin", name, "must be one of %s", strings.Join(BuiltinNames(), ", "))
+	}
+	s, err := Parse(doc)
+	if err != nil {
+		panic("gameday: the built-in scenario " + name + " is invalid: " + err.Error())
+	}
+	return s, nil
+}
+
 // DefaultJSON returns the JSON of the built-in game day (a copy).
 func DefaultJSON() []byte { return bytes.Clone(defaultScenario) }
 
@@ -323,7 +389,7 @@ func Parse(data []byte) (*Scenario, error) {
 	}
 	s := &Scenario{
 		SteadyState: SteadyState{MinStatus: DefaultMinStatus, RecoveryBudget: DefaultRecoveryBudget},
-		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants()},
+		Traffic:     Traffic{Rate: DefaultRate, Tenants: DefaultTenants(), Topology: TopologyFlow},
 		Objective:   Objective{Metric: MetricBelowMin},
 	}
 	root.known("name", "description", "steady_state", "traffic", "phases", "objective")
@@ -391,10 +457,14 @@ func (p *parser) parseObjective(ob *object, o *Objective) {
 
 // parseTraffic reads the traffic object tr into t.
 func (p *parser) parseTraffic(tr *object, t *Traffic) {
-	tr.known("rate", "tenants")
+	tr.known("rate", "tenants", "topology", "fallback")
 	if tr.float("rate", &t.Rate) && !(t.Rate > 0 && t.Rate <= MaxRate) {
 		p.bad(tr.path("rate"), t.Rate, "must be within (0, %g] messages per second", MaxRate)
 	}
+	if tr.str("topology", &t.Topology) && t.Topology != TopologyFlow && t.Topology != TopologyCascade {
+		p.bad(tr.path("topology"), t.Topology, "must be %s or %s", TopologyFlow, TopologyCascade)
+	}
+	tr.decode("fallback", &t.Fallback, "true or false")
 	var tenants []string
 	if !tr.strs("tenants", &tenants) {
 		return

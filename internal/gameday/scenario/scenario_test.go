@@ -272,3 +272,25 @@ func TestParse_objective(t *testing.T) {
 		t.Error("a fractional error budget was accepted")
 	}
 }
+
+func TestBuiltin(t *testing.T) {
+	for _, name := range scenario.BuiltinNames() {
+		s, err := scenario.Builtin(name)
+		if err != nil || s.Name != name {
+			t.Errorf("%s: %v, %+v", name, err, s)
+			continue
+		}
+		if err := s.CheckTargets([]string{"proposer", "validator", "policy_engine", "deliberation", "executor", "auditor"}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := scenario.Builtin("nope"); err == nil || !strings.Contains(err.Error(), "byzantine-bus") {
+		t.Errorf("unknown builtin: %v", err)
+	}
+	if s, _ := scenario.Builtin("cascade"); s.Traffic.Topology != scenario.TopologyCascade {
+		t.Errorf("cascade topology = %q", s.Traffic.Topology)
+	}
+	if _, err := scenario.Parse([]byte(`{"name":"x","traffic":{"topology":"mesh"},"phases":[{"name":"p","duration":"1s","expect":"steady"}]}`)); err == nil || !strings.Contains(err.Error(), "traffic.topology") {
+		t.Errorf("bad topology: %v", err)
+	}
+}
