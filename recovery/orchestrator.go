@@ -180,6 +180,10 @@ type Config struct {
 	// cautious for a while. It must not block for long. nil means nothing
 	// is called.
 	OnPrediction func(service string) `json:"-"`
+	// Cautious, when enabled, tightens the breaker of a service predicted
+	// at risk whose predictions have come true before (see
+	// CautiousConfig). Off by default.
+	Cautious CautiousConfig `json:"cautious"`
 
 	// Logger receives a line when an attempt starts (Info) and one when it
 	// ends (keys service, attempt, state, error; Info on success, Warn when
@@ -219,6 +223,7 @@ func (c Config) withDefaults() Config {
 			c.LearnMinOutages = min(c.LearnMinOutages, c.MaxOutagesPerService)
 		}
 	}
+	c.Cautious = c.Cautious.withDefaults()
 	if c.PredictionHorizon == 0 {
 		c.PredictionHorizon = DefaultPredictionHorizon
 	}
@@ -291,6 +296,7 @@ func (c Config) validateLearning() error {
 	antifragile.AtMost(&bounds, "max_outages", c.MaxOutages, MaxMaxOutages)
 	antifragile.AtMost(&bounds, "learn_min_outages", c.LearnMinOutages, max(c.MaxOutagesPerService, 1))
 	antifragile.AtMost(&bounds, "prediction_horizon", c.PredictionHorizon, MaxPolicyDuration)
+	c.Cautious.validate(&bounds)
 	errs = append(errs, bounds.Err())
 	return errors.Join(errs...)
 }
@@ -333,6 +339,7 @@ type Orchestrator struct {
 	droppedBefore uint64                // guarded by mu: drops of earlier Runs' subscriptions
 	book          book                  // guarded by mu: the outage history
 	pred          predictions           // guarded by mu
+	cautious      map[string]*caution   // guarded by mu: the breakers in cautious mode
 	unsaved       []Outage              // guarded by mu: ended outages not yet appended to store
 	hist          HistoryStatus         // guarded by mu: the counters of Status.History
 
@@ -796,6 +803,7 @@ func (o *Orchestrator) Status() Status {
 	st.History = o.hist
 	st.History.Services, st.History.Outages, st.History.Evicted = len(o.book.services), o.book.count, o.book.evicted
 	st.Predictions = o.predictionStatusLocked(st.Timestamp)
+	st.Cautious = o.cautiousLocked()
 	if o.watchSub != nil {
 		st.DroppedBreakerEvents += o.watchSub.Dropped()
 	}
@@ -853,6 +861,7 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 // Close, Run and Schedule return ErrClosed; Status, History and the other
 // reads keep working. It is idempotent and safe for concurrent use.
 func (o *Orchestrator) Close(ctx context.Context) error {
+	o.endCautions()
 	o.mu.Lock()
 	o.closed = true
 	stop, done := o.runStop, o.runDone

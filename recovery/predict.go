@@ -91,8 +91,11 @@ func (o *Orchestrator) AtRisk(name string, since time.Time) bool {
 		}
 	}
 	o.mu.Unlock()
-	if counted && o.cfg.OnPrediction != nil {
-		o.cfg.OnPrediction(name)
+	if counted {
+		o.maybeCaution(name)
+		if o.cfg.OnPrediction != nil {
+			o.cfg.OnPrediction(name)
+		}
 	}
 	return counted
 }

@@ -75,6 +75,9 @@ type Status struct {
 	History HistoryStatus `json:"history"`
 	// Predictions counts the outcomes of AtRisk predictions.
 	Predictions PredictionStatus `json:"predictions"`
+	// Cautious lists the breakers in cautious mode (see CautiousConfig),
+	// by name; left out of the JSON when none is.
+	Cautious []CautiousStatus `json:"cautious,omitempty"`
 	// Timestamp is when the status was taken.
 	Timestamp time.Time `json:"timestamp"`
 	// ConstitutionalHash is the orchestrator's hash.

@@ -26,11 +26,13 @@ func (c *component) stop() {
 
 // components are the Run goroutines of a running system.
 type components struct {
-	meter, spool, fold, health, recovery, chaos, bus, cluster *component
+	meter, spool, fold, health, recovery, chaos, bus, cluster, predict *component
 }
 
 // Run runs every component — the meter, the health aggregator, the recovery
-// orchestrator, the chaos engine, the bus, the cluster member — until ctx
+// orchestrator, the chaos engine, the bus, the cluster member, and with
+// anomaly detection on the feed of its at-risk signals to the orchestrator
+// as predictions — until ctx
 // ends, Close is called or a component's Run fails; then it stops them in
 // this order:
 //
@@ -128,7 +130,30 @@ func (s *System) startComponents(bg context.Context, failed chan<- error) *compo
 	if s.member != nil {
 		comps.cluster = start("cluster", s.member.Run)
 	}
+	if s.cfg.Health.Anomaly.Enabled {
+		comps.predict = start("predictions", s.predict)
+	}
 	return comps
+}
+
+// predict hands every at-risk signal of the health aggregator's anomaly
+// detection to the recovery orchestrator as a prediction (AtRisk: counted
+// as true when an outage of the service follows within
+// recovery.prediction_horizon, and making its breaker cautious when
+// recovery.cautious says so) until ctx ends.
+func (s *System) predict(ctx context.Context) error {
+	sub := s.health.SubscribeAnomalies(256)
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-sub.C:
+			if ev.Kind == "at_risk" {
+				s.rec.AtRisk(ev.Anomaly.Breaker, ev.Anomaly.Since)
+			}
+		}
+	}
 }
 
 // handshake is a component's start-up signal: started closes once it runs
@@ -205,6 +230,7 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 		s.chaos.EmergencyStop()
 		bounded(step, "closing chaos", s.chaos.Close)
 	}
+	comps.predict.stop()
 	comps.chaos.stop()
 	comps.bus.stop()
 	if s.bus != nil {

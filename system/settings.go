@@ -75,6 +75,7 @@ var settings = map[string]Applies{
 	"recovery.max_outages":             Restart,
 	"recovery.learn_min_outages":       Restart,
 	"recovery.prediction_horizon":      Restart,
+	"recovery.cautious":                Restart,
 	"recovery.constitutional_hash":     Restart,
 
 	"chaos.seed":                Restart,
