@@ -276,6 +276,18 @@ func Handler(opts Options) http.Handler {
 	}
 	s.metrics = metricsHandler(preg)
 
+	s.mount()
+	if opts.Dashboard != nil {
+		s.mux.Handle("GET /", opts.Dashboard)
+	} else {
+		s.mux.HandleFunc("GET /{$}", s.getIndex)
+	}
+	return s
+}
+
+// mount registers every route of the route table on s.mux, behind the
+// token its route needs, and lists them for the index.
+func (s *server) mount() {
 	s.paths = http.NewServeMux()
 	for _, rt := range s.routeTable() {
 		h := rt.handler
@@ -291,12 +303,6 @@ func Handler(opts Options) http.Handler {
 		}
 		s.routes = append(s.routes, api.Route{Method: rt.method, Path: rt.path, Auth: rt.auth, Description: rt.desc})
 	}
-	if opts.Dashboard != nil {
-		s.mux.Handle("GET /", opts.Dashboard)
-	} else {
-		s.mux.HandleFunc("GET /{$}", s.getIndex)
-	}
-	return s
 }
 
 type route struct {
