@@ -460,6 +460,22 @@ func (c *Client) ReloadConfig(ctx context.Context) (api.ReloadResult, error) {
 	return v, err
 }
 
+// ApplyTuning applies a measured change of settings and records it in the
+// server's tuning ledger (POST /tune/apply), returning its entry; a refused
+// change (nothing applied) is an *Error naming its first problem.
+func (c *Client) ApplyTuning(ctx context.Context, change api.TuningChange) (api.LedgerEntry, error) {
+	var v api.LedgerEntry
+	err := c.do(ctx, http.MethodPost, "/tune/apply", nil, change, &v)
+	return v, err
+}
+
+// Ledger returns the server's tuning ledger (GET /tune/ledger).
+func (c *Client) Ledger(ctx context.Context) (api.Ledger, error) {
+	var v api.Ledger
+	err := c.do(ctx, http.MethodGet, "/tune/ledger", nil, nil, &v)
+	return v, err
+}
+
 // ChaosMetrics returns the chaos engine's counters (GET /chaos/metrics).
 func (c *Client) ChaosMetrics(ctx context.Context) (chaos.Metrics, error) {
 	var v chaos.Metrics

@@ -80,6 +80,10 @@ type Options struct {
 	// and puts what can change live in force (system.System's does). nil
 	// makes the route answer 503.
 	Reloader Reloader
+	// Tuner serves POST /tune/apply and GET /tune/ledger: it applies
+	// measured changes of settings and keeps their ledger (system.System's
+	// does). nil makes both answer 503.
+	Tuner Tuner
 	// ReadToken, if set, is a bearer token every read route needs too (the
 	// write token is accepted as well), for deployments where usage per
 	// tenant and the system's state are private. /livez and /readyz stay
@@ -140,6 +144,14 @@ type Reloader interface {
 	Reload(ctx context.Context) (api.ReloadResult, error)
 }
 
+// Tuner applies a measured change of settings live and records it in a
+// ledger (see api.TuningChange), or returns every problem of a change it
+// refuses (applying nothing). It must be safe for concurrent use.
+type Tuner interface {
+	ApplyTuning(ctx context.Context, c api.TuningChange) (api.LedgerEntry, error)
+	Ledger() []api.LedgerEntry
+}
+
 // Validate reports the fields of o that Handler cannot serve: a Usage or a
 // Dashboard that is a typed nil, which compares != nil but would panic on
 // the first request using it, and a nil or clashing entry of Collectors.
@@ -154,6 +166,7 @@ func (o Options) Validate() error {
 	p.Add(nilcheck.Optional("cluster_usage", o.ClusterUsage))
 	p.Add(nilcheck.Optional("dashboard", o.Dashboard))
 	p.Add(nilcheck.Optional("reloader", o.Reloader))
+	p.Add(nilcheck.Optional("tuner", o.Tuner))
 	_, err := metricsRegistry(o)
 	p.Add(err)
 	return p.Err()
@@ -335,6 +348,8 @@ func (s *server) routeTable() []route {
 		{"POST", "/chaos/reset", true, "lift an emergency stop", s.chaosReset},
 		{"GET", "/chaos/metrics", false, "the chaos engine's counters", s.getChaosMetrics},
 		{"POST", "/config/reload", true, "re-read the configuration and apply what can change live", s.postReload},
+		{"POST", "/tune/apply", true, "apply a measured change of breaker and recovery settings and record it in the ledger", s.postTuning},
+		{"GET", "/tune/ledger", false, "the tuning ledger: every applied change, why, measured before and after", s.getLedger},
 		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},
 		{"GET", "/events", false, "Server-Sent Events: breaker, health, anomaly, recovery, chaos", s.getEvents},

@@ -327,3 +327,33 @@ func (s *server) postReload(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, res)
 }
+
+// postTuning serves POST /tune/apply: the ledger entry of the applied
+// change (api.TuningChange body), or the 400 naming every problem of a
+// refused one, which changed nothing.
+func (s *server) postTuning(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Tuner == nil {
+		writeError(w, r, s.log, errUnavailable("tuning"))
+		return
+	}
+	var c api.TuningChange
+	if err := s.decodeBody(w, r, &c, false); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	e, err := s.opts.Tuner.ApplyTuning(r.Context(), c)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// getLedger serves GET /tune/ledger.
+func (s *server) getLedger(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Tuner == nil {
+		writeError(w, r, s.log, errUnavailable("tuning"))
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Ledger{Entries: s.opts.Tuner.Ledger(), ConstitutionalHash: s.hash()})
+}

@@ -82,6 +82,8 @@ func writeRoutes() []writeRoute {
 		{"POST", "/chaos/emergency-stop", "", 200, nil, func(s *system) bool { return s.eng.Stopped() }},
 		{"POST", "/chaos/reset", "", 200, func(t testing.TB, s *system) { s.eng.EmergencyStop() }, func(s *system) bool { return !s.eng.Stopped() }},
 		{"POST", "/config/reload", "", 200, nil, func(s *system) bool { return s.eng.Config().MaxDelay == opstest.ReloadedMaxDelay }},
+		{"POST", "/tune/apply", `{"services":["db"],"breaker":{"open_timeout":"7s"},"why":"measured","before":{"x":2},"after":{"x":1}}`, 200, nil,
+			func(s *system) bool { b, _ := s.reg.Get("db"); return b.Config().OpenTimeout == 7*time.Second }},
 	}
 }
 

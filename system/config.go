@@ -97,6 +97,8 @@ type Config struct {
 	Bus bus.Config `json:"bus"`
 	// Cluster configures cluster mode (off unless its url is set).
 	Cluster ClusterConfig `json:"cluster"`
+	// Tune configures the tuning ledger (see System.ApplyTuning).
+	Tune TuneConfig `json:"tune"`
 
 	// Logger receives the system's and its components' log lines. nil
 	// discards them.

@@ -76,6 +76,7 @@ var settings = map[string]Applies{
 	"recovery.learn_min_outages":       Restart,
 	"recovery.prediction_horizon":      Restart,
 	"recovery.cautious":                Restart,
+	"tune.ledger_path":                 Restart,
 	"recovery.constitutional_hash":     Restart,
 
 	"chaos.seed":                Restart,

@@ -69,6 +69,7 @@ type System struct {
 	bus     *bus.Bus
 	member  *cluster.Member    // nil unless cluster mode is on
 	store   *clusternats.Store // the member's NATS connection
+	ledger  *ledger            // the tuning ledger
 	opsOpts ops.Options
 	handler http.Handler
 
@@ -136,6 +137,7 @@ func (s *System) build() error {
 		{"metering", s.buildMetering},
 		{"bus", s.buildBus},
 		{"cluster", s.buildCluster},
+		{"tune", s.buildLedger},
 	}
 	for _, st := range steps {
 		if err := st.build(); err != nil {
@@ -154,6 +156,7 @@ func (s *System) build() error {
 		Cluster:       s.member,
 		ClusterUsage:  s.clusterUsageSource(),
 		Tokens:        s.tokens,
+		Tuner:         tuner{s},
 		AllowedHosts:  s.cfg.Ops.AllowedHosts,
 		ReadyStatuses: s.cfg.Ops.ReadyStatuses,
 		MaxBodyBytes:  int64(s.cfg.Ops.MaxBodyBytes),

@@ -9,13 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/gameday"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/tune"
 )
 
-const tuneUsage = `usage: antifragile tune [-scenario file.json] [-duration d] [-seed n] [-knobs a,b] [-report tune.json] [-json]
+const tuneUsage = `usage: antifragile tune [-scenario file.json] [-duration d] [-seed n] [-knobs a,b] [-report tune.json] [-json] [-apply -addr URL]
+       antifragile tune -ledger [-addr URL] [-json]
 
 Searches for better settings of the simulated agents' breakers and recovery
 — the run of failures that trips, the open timeout and its cap, the recovery
@@ -33,6 +35,13 @@ the change as a config patch (breakers.default, recovery.default_policy).
 When nothing beats the current settings it says so. -report writes the
 whole outcome as JSON.
 
+-apply sends a proven proposal to the server at -addr (POST /tune/apply,
+with the token): each simulated agent's breaker and recovery policy get the
+changed settings live, and the server's tuning ledger records when, what,
+why and the measurements before and after (-ledger prints it; the daemon
+keeps it in tune.ledger_path across restarts). A proposal that did not beat
+the current settings is never sent.
+
 Time: each run lasts as long as the game day (about a minute for the
 built-in one; expect 15-20 runs). -duration shrinks every run to that long
 and multiplies the tuned settings' durations by the same factor, then
@@ -49,13 +58,19 @@ func runTune(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	seed := fs.Uint64("seed", 0, "`seed` of every run (0: random, printed)")
 	knobList := fs.String("knobs", "", "comma-separated `settings` to tune (default: all of "+strings.Join(knobNames(), ", ")+")")
 	reportFile := fs.String("report", "", "write the outcome as JSON to `file`")
-	asJSON := fs.Bool("json", false, "print the outcome as JSON instead of tables")
+	apply := fs.Bool("apply", false, "send a proven proposal to the server at -addr and record it in its ledger")
+	showLedger := fs.Bool("ledger", false, "print the tuning ledger of the server at -addr and exit")
+	var rf remoteFlags
+	rf.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
 	}
 	if err := needArgs(pos, 0, "antifragile tune [flags]"); err != nil {
 		return err
+	}
+	if *showLedger {
+		return printLedger(ctx, &rf, stdout)
 	}
 	if *duration < 0 {
 		return usageErrorf("tune: -duration %s must not be negative", *duration)
@@ -73,7 +88,7 @@ func runTune(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		*seed = newSeed()
 	}
 	progress := stdout
-	if *asJSON {
+	if rf.json {
 		progress = stderr
 	}
 	fmt.Fprintf(progress, "tuning %q (%s a run, seed %d), objective %s\n", sc.Name, gameday.RoundDuration(sc.Total()), *seed, objectiveText(sc.Objective))
@@ -85,16 +100,77 @@ func runTune(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	if *reportFile != "" {
-		if err := writeTuneReport(*reportFile, out); err != nil {
+	if err := writeTuneOutcome(out, *reportFile, rf.json, stdout); err != nil {
+		return err
+	}
+	if *apply {
+		return applyTune(ctx, &rf, out, progress)
+	}
+	return nil
+}
+
+// writeTuneOutcome writes out to the -report file, if any, and prints it
+// as JSON or as tables.
+func writeTuneOutcome(out *tune.Outcome, reportFile string, asJSON bool, stdout io.Writer) error {
+	if reportFile != "" {
+		if err := writeTuneReport(reportFile, out); err != nil {
 			return err
 		}
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(stdout, tuneJSON{Outcome: out, Patch: out.Patch()})
 	}
 	printTune(stdout, out)
 	return nil
+}
+
+// applyTune sends a proven proposal to the server and prints its ledger
+// entry; an unproven one is not sent.
+func applyTune(ctx context.Context, rf *remoteFlags, out *tune.Outcome, w io.Writer) error {
+	if !out.Better {
+		fmt.Fprintln(w, "nothing applied: no better setting was proven")
+		return nil
+	}
+	c, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdleConnections()
+	b, r := out.Fields()
+	before, _ := json.Marshal(out.Before)
+	after, _ := json.Marshal(out.After)
+	e, err := c.ApplyTuning(ctx, api.TuningChange{Services: agentsim.Agents(), Breaker: b, Recovery: r, Why: out.Why, Before: before, After: after})
+	if err != nil {
+		return fmt.Errorf("tune: -apply: %w", err)
+	}
+	fmt.Fprintf(w, "applied as ledger entry %d at %s: %s\n", e.Seq, e.At.Local().Format(time.RFC3339), strings.Join(e.Applied, ", "))
+	return nil
+}
+
+// printLedger prints the server's tuning ledger.
+func printLedger(ctx context.Context, rf *remoteFlags, w io.Writer) error {
+	c, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdleConnections()
+	l, err := c.Ledger(ctx)
+	if err != nil {
+		return err
+	}
+	if rf.json {
+		return writeJSON(w, l)
+	}
+	if len(l.Entries) == 0 {
+		fmt.Fprintln(w, "the tuning ledger is empty")
+		return nil
+	}
+	tw := table(w)
+	fmt.Fprintln(tw, "SEQ\tAT\tAPPLIED\tWHY")
+	for _, e := range l.Entries {
+		fmt.Fprintf(tw, "%d\t%s\t%d settings on %s\t%s\n", e.Seq, e.At.Local().Format(time.RFC3339), len(e.Applied), strings.Join(e.Services, ", "), e.Why)
+	}
+	return tw.Flush()
 }
 
 // tuneJSON is the -json and -report form of an outcome.

@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/antifragile-go/antifragile/internal/agentsim"
+	"github.com/antifragile-go/antifragile/internal/tune"
 )
 
 func TestTune(t *testing.T) {
@@ -53,6 +57,49 @@ func TestTune(t *testing.T) {
 			if err := run(context.Background(), args, nil, &out, &errOut); exitCode(err) != exitUsage {
 				t.Errorf("%v: exit %d (%v), want %d", args, exitCode(err), err, exitUsage)
 			}
+		}
+	})
+}
+
+func TestTune_apply(t *testing.T) {
+	s := startOpsServer(t)
+	for _, a := range agentsim.Agents() {
+		if _, err := s.reg.GetOrCreate(a, agentsim.BreakerConfig(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rf := remoteFlags{addr: s.url, token: cliToken, timeout: 5 * time.Second}
+	var out bytes.Buffer
+	t.Run("an unproven proposal is not sent", func(t *testing.T) {
+		if err := applyTune(context.Background(), &rf, &tune.Outcome{Why: "no better setting found"}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "nothing applied") {
+			t.Errorf("output %q", out.String())
+		}
+		if r := cli(t, "tune", "-ledger", "-addr", s.url); r.code != 0 || !strings.Contains(r.stdout, "empty") {
+			t.Errorf("ledger: %v", r)
+		}
+	})
+	t.Run("a proven one is applied to every agent and recorded", func(t *testing.T) {
+		proven := &tune.Outcome{Better: true, Why: "breaker.open_timeout 2s → 1s: 22s → 18s",
+			Changes: []tune.Change{{Setting: "breaker.open_timeout", From: "2s", To: "1s"}, {Setting: "recovery.initial_delay", From: "500ms", To: "250ms"}}}
+		out.Reset()
+		if err := applyTune(context.Background(), &rf, proven, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "applied as ledger entry 1") {
+			t.Errorf("output %q", out.String())
+		}
+		for _, a := range agentsim.Agents() {
+			b, _ := s.reg.Get(a)
+			if b.Config().OpenTimeout != time.Second || s.orch.Policy(a).InitialDelay != 250*time.Millisecond {
+				t.Errorf("%s: open timeout %s, initial delay %s", a, b.Config().OpenTimeout, s.orch.Policy(a).InitialDelay)
+			}
+		}
+		r := cli(t, "tune", "-ledger", "-addr", s.url)
+		if r.code != 0 || !strings.Contains(r.stdout, "12 settings on proposer") || !strings.Contains(r.stdout, proven.Why) {
+			t.Errorf("ledger:\n%v", r)
 		}
 	})
 }

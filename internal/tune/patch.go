@@ -6,11 +6,10 @@ import (
 	"strings"
 )
 
-// Patch returns the proposal's changes as a fragment of the config file
-// (system.Config's JSON form): the breaker settings under
-// breakers.default, the recovery ones under recovery.default_policy, only
-// the changed fields. An outcome without changes gives {}.
-func (o *Outcome) Patch() json.RawMessage {
+// Fields returns the proposal's changes as partial JSON objects of a
+// breaker.Config and of a recovery.Policy (nil when the proposal changes
+// none of that part): the form api.TuningChange carries.
+func (o *Outcome) Fields() (breakerFields, recoveryFields json.RawMessage) {
 	sections := map[string]map[string]any{}
 	for _, c := range o.Changes {
 		section, field, ok := strings.Cut(c.Setting, ".")
@@ -26,13 +25,29 @@ func (o *Outcome) Patch() json.RawMessage {
 		}
 		sections[section][field] = v
 	}
+	enc := func(m map[string]any) json.RawMessage {
+		if m == nil {
+			return nil
+		}
+		b, _ := json.Marshal(m) // strings and numbers always encode
+		return b
+	}
+	return enc(sections["breaker"]), enc(sections["recovery"])
+}
+
+// Patch returns the proposal's changes as a fragment of the config file
+// (system.Config's JSON form): the breaker settings under
+// breakers.default, the recovery ones under recovery.default_policy, only
+// the changed fields. An outcome without changes gives {}.
+func (o *Outcome) Patch() json.RawMessage {
+	b, r := o.Fields()
 	doc := map[string]any{}
-	if b := sections["breaker"]; b != nil {
+	if b != nil {
 		doc["breakers"] = map[string]any{"default": b}
 	}
-	if r := sections["recovery"]; r != nil {
+	if r != nil {
 		doc["recovery"] = map[string]any{"default_policy": r}
 	}
-	out, _ := json.Marshal(doc) // maps of strings and numbers always encode
+	out, _ := json.Marshal(doc)
 	return out
 }
