@@ -82,7 +82,7 @@ type Options struct {
 	Reloader Reloader
 	// Tuner serves POST /tune/apply and GET /tune/ledger: it applies
 	// measured changes of settings and keeps their ledger (system.System's
-	// does). nil makes both answer 503.
+	// does). nil makes the first answer 503 and the ledger empty.
 	Tuner Tuner
 	// ReadToken, if set, is a bearer token every read route needs too (the
 	// write token is accepted as well), for deployments where usage per

@@ -850,6 +850,39 @@
       });
   });
 
+  // ---------- tuning ledger ----------
+  async function fetchLedger() {
+    renderLedger(await getJSON('tune/ledger'));
+  }
+  // metricsText sums up a tuning run's metrics (tune.Metrics: durations in
+  // nanoseconds).
+  function metricsText(m) {
+    if (!m || typeof m !== 'object') return '';
+    const s = (ns) => (Number(ns) / 1e9).toFixed(1) + ' s';
+    return `below minimum ${s(m.time_below_min)}, ${m.failed || 0} failed, recover ${s(m.time_to_recover)}`;
+  }
+  function renderLedger(l) {
+    const entries = listOf(l && l.entries).slice().reverse(); // the latest first
+    setText($('#ledger-count'), entries.length);
+    $('#ledger-empty').hidden = entries.length !== 0;
+    const frag = document.createDocumentFragment();
+    for (const e of entries.slice(0, 50)) {
+      const li = el('li', 'item');
+      li.dataset.ledger = String(e.seq);
+      const head = el('div', 'item-head');
+      head.appendChild(el('span', 'item-name', '#' + e.seq));
+      const t = parseTime(e.at);
+      head.appendChild(el('span', 'muted small', isNaN(t) ? '' : new Date(t).toLocaleString()));
+      li.appendChild(head);
+      li.appendChild(el('div', 'item-meta', e.why || ''));
+      li.appendChild(el('div', 'item-meta muted', `${listOf(e.applied).length} settings on ${listOf(e.services).join(', ')}`));
+      const ba = el('div', 'item-meta muted', `before: ${metricsText(e.before)} → after: ${metricsText(e.after)}`);
+      li.appendChild(ba);
+      frag.appendChild(li);
+    }
+    $('#ledger-list').replaceChildren(frag);
+  }
+
   // ---------- recovery ----------
   const recoveryList = $('#recovery-list');
   async function fetchRecovery() {
@@ -1729,7 +1762,7 @@
     if (refreshing) return refreshing;
     refreshing = settle([
       fetchHealth(), fetchHistory(true), fetchBreakers(), fetchRecovery(),
-      fetchScenarios(), fetchChaosMetrics(), fetchMetering(), fetchBus(), fetchCluster(),
+      fetchScenarios(), fetchChaosMetrics(), fetchMetering(), fetchBus(), fetchCluster(), fetchLedger(),
     ]).finally(() => { refreshing = null; });
     return refreshing;
   }
@@ -1758,7 +1791,7 @@
   loop(RATE_MS, () => settle([fetchBus(), fetchMetering()]));
   loop(FAST_MS, () => settle([fetchHistory(false)]));
   loop(FAST_MS, () => settle([fetchCluster()])); // a view costs the instance asked: every 2 s, not every second
-  loop(SLOW_MS, () => settle([fetchBreakers(), fetchRecovery(), fetchScenarios(), fetchChaosMetrics()]));
+  loop(SLOW_MS, () => settle([fetchBreakers(), fetchRecovery(), fetchScenarios(), fetchChaosMetrics(), fetchLedger()]));
   setInterval(() => { tickCountdowns(); updateHealthAge(); scheduleChart(); }, 1000);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshAll(); });
   if (window.ResizeObserver) {
