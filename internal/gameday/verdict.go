@@ -531,12 +531,19 @@ func (j *judge) detect(i int, ph *PhaseResult) {
 // their times) and its cascade (Opened, Contained) from the event log: the
 // first at-risk signal and the first opening by itself of a breaker its
 // faults target, and every breaker's first opening, while they last and
-// one sample interval after.
+// one sample interval after — but never once a later phase's faults have
+// started.
 func (j *judge) warn(i int, ph *PhaseResult) {
 	fs := j.spans[i]
 	until := j.r.Elapsed
 	if ph.FaultEnd >= 0 {
 		until = ph.FaultEnd + j.r.SampleInterval
+	}
+	for _, later := range j.spans[i+1:] {
+		if later.injected > 0 { // a later fault's effect is never this phase's
+			until = min(until, later.start-1)
+			break
+		}
 	}
 	ph.Contained = true
 	for _, ev := range j.r.Events {

@@ -56,3 +56,20 @@ func TestJudge_earlyWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestJudge_laterFaultsAreNotThisPhases: a breaker that opens once the next
+// phase's faults have begun is not in this phase's cascade.
+func TestJudge_laterFaultsAreNotThisPhases(t *testing.T) {
+	r := timeline(2*time.Second, scenario.ExpectSteady, degradedBetween(1200*ms, 2300*ms))
+	r.Phases[2].Start = 2 * time.Second
+	r.Faults = append(r.Faults, gameday.FaultResult{Phase: 2, Scenario: r.Faults[0].Scenario, Injected: 2 * time.Second, Ended: 3 * time.Second, Reached: 10})
+	r.Faults[1].Scenario.Name = "later"
+	r.Events = []gameday.TimedEvent{
+		{At: 1500 * ms, Event: gameday.Event{Kind: "breaker", Subject: "db", State: "open"}},
+		{At: 2050 * ms, Event: gameday.Event{Kind: "breaker", Subject: "other", State: "open"}},
+	}
+	gameday.Judge(r)
+	if p := r.Phases[1]; len(p.Opened) != 1 || p.Opened[0].Breaker != "db" || !p.Contained {
+		t.Errorf("storm: opened %+v, contained %v; want db alone", p.Opened, p.Contained)
+	}
+}
