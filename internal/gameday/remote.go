@@ -131,7 +131,7 @@ func (t *RemoteTarget) observeCounters(ctx context.Context, o *Observation) (has
 	rec, err := t.c.Recovery(ctx)
 	switch {
 	case err == nil:
-		o.RecoveryQueue = rec.ActiveCount
+		o.RecoveryQueue, o.Predictions = rec.ActiveCount, rec.Predictions.Total
 	case !absent(err):
 		return false, fmt.Errorf("GET /recovery: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/nilcheck"
+	"github.com/antifragile-go/antifragile/recovery"
 )
 
 // Defaults of Config.
@@ -88,6 +89,11 @@ type Result struct {
 	// LatencyKind is the kind of Sample.Latency (LatencyP99 or
 	// LatencyMean).
 	LatencyKind string `json:"latency_kind"`
+	// Predictions are the recovery orchestrator's prediction counts over
+	// the game day: the last observation's less the first's (anomaly
+	// detection's at-risk signals followed by an outage or not, and
+	// outages nobody predicted).
+	Predictions recovery.PredictionCounts `json:"predictions"`
 	// Events is the target's event log (see Watcher), at most 5000.
 	Events []TimedEvent `json:"events,omitempty"`
 	// Errors lists the observations and calls that failed.
@@ -215,6 +221,10 @@ type runner struct {
 	known     map[string]breaker.State // the breakers of the latest successful observation
 	seen      []map[string]bool        // per fault: the targets the system was seen to know
 	dues      []time.Duration          // per fault: when the runner ends it
+	predBase  struct {                 // the first observation's prediction counts
+		set bool
+		c   recovery.PredictionCounts
+	}
 }
 
 func (r *runner) since() time.Duration { return time.Since(r.start) }
@@ -475,6 +485,7 @@ func (r *runner) record(s *Sample, o Observation) {
 	}
 	r.recordBreakers(s, o.Breakers)
 	r.recordTraffic(s, o)
+	r.recordPredictions(o.Predictions)
 	if len(o.Metered) > 0 {
 		s.Metered = maps.Clone(o.Metered)
 		for t := range o.Metered {
@@ -482,6 +493,26 @@ func (r *runner) record(s *Sample, o Observation) {
 		}
 	}
 	r.rates(s)
+}
+
+// recordPredictions keeps the prediction counts of the game day: p, the
+// orchestrator's cumulative counts, less those of the first observation.
+func (r *runner) recordPredictions(p recovery.PredictionCounts) {
+	if !r.predBase.set {
+		r.predBase.set, r.predBase.c = true, p
+	}
+	b := r.predBase.c
+	d := recovery.PredictionCounts{TruePositives: p.TruePositives - b.TruePositives,
+		FalsePositives: p.FalsePositives - b.FalsePositives, Misses: p.Misses - b.Misses, Pending: p.Pending}
+	if n := d.TruePositives + d.FalsePositives; n > 0 {
+		v := float64(d.TruePositives) / float64(n)
+		d.Precision = &v
+	}
+	if n := d.TruePositives + d.Misses; n > 0 {
+		v := float64(d.TruePositives) / float64(n)
+		d.Recall = &v
+	}
+	r.res.Predictions = d
 }
 
 // recordBreakers keeps in s the breakers of states that are not closed

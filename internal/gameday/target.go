@@ -79,6 +79,9 @@ type Observation struct {
 	Calls map[string]uint64 `json:"calls,omitempty"`
 	// RecoveryQueue is the number of services being recovered.
 	RecoveryQueue int `json:"recovery_queue"`
+	// Predictions are the recovery orchestrator's prediction counts so far
+	// (cumulative): at-risk signals followed by an outage or not.
+	Predictions recovery.PredictionCounts `json:"predictions"`
 	// Messages and Failed count the messages handled and failed so far
 	// (cumulative); the runner turns their growth into rates.
 	Messages uint64 `json:"messages"`
@@ -149,7 +152,8 @@ func (t *LocalTarget) Observe(ctx context.Context) (Observation, error) {
 		o.Breakers[s.Name] = s.State
 		o.Calls[s.Name] = s.Calls + s.Rejections
 	}
-	o.RecoveryQueue = t.sys.Recovery().Status().ActiveCount
+	rs := t.sys.Recovery().Status()
+	o.RecoveryQueue, o.Predictions = rs.ActiveCount, rs.Predictions.Total
 	for _, u := range t.sys.Usage().Totals() {
 		o.Metered[u.Tenant] = u.Count + u.Rejected + u.Injected
 	}

@@ -50,6 +50,7 @@ type reportData struct {
 	Tenants           []string
 	Rows              []phaseRow
 	Cascades          []string
+	Predictions       string
 	Events            []eventRow
 	Errors            []string
 	Version, Hash     string
@@ -73,7 +74,7 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		Outcome: cmp.Or(r.Verdict.Outcome, gameday.OutcomeFail), Rule: ss.Rule(),
 		MinStatus: ss.MinStatus.String(), Budget: ss.RecoveryBudget.String(),
 		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes, Inconclusive: r.Verdict.Inconclusive,
-		Tenants: r.Tenants, Rows: rows(r), Cascades: Cascades(r), Errors: r.Errors,
+		Tenants: r.Tenants, Rows: rows(r), Cascades: Cascades(r), Predictions: Predictions(r), Errors: r.Errors,
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
 	}

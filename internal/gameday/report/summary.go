@@ -62,6 +62,27 @@ func rows(r *gameday.Result) []phaseRow {
 	return out
 }
 
+// Predictions says how anomaly detection's at-risk signals fared over the
+// game day as predictions of outages: "" when there were neither
+// predictions nor outages.
+func Predictions(r *gameday.Result) string {
+	p := r.Predictions
+	if p.TruePositives+p.FalsePositives+p.Misses == 0 && p.Pending == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("%d followed by an outage, %d not, %d outages unpredicted", p.TruePositives, p.FalsePositives, p.Misses)
+	if p.Pending > 0 {
+		s += fmt.Sprintf(", %d still pending", p.Pending)
+	}
+	if p.Precision != nil {
+		s += fmt.Sprintf(" — precision %.0f%%", 100**p.Precision)
+	}
+	if p.Recall != nil {
+		s += fmt.Sprintf(", recall %.0f%%", 100**p.Recall)
+	}
+	return s
+}
+
 // Cascades returns a line per phase in which breakers opened while its
 // faults lasted: which, in order, with their offsets from the faults'
 // start, and whether the faults' targets were the only ones (contained).
@@ -144,6 +165,9 @@ func WriteSummary(w io.Writer, r *gameday.Result) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if p := Predictions(r); p != "" {
+		fmt.Fprintf(w, "\npredictions: %s\n", p)
 	}
 	if cs := Cascades(r); len(cs) > 0 {
 		fmt.Fprintf(w, "\nbreakers opened, in order:\n  %s\n", strings.Join(cs, "\n  "))
