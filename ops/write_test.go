@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -84,6 +85,14 @@ func writeRoutes() []writeRoute {
 		{"POST", "/config/reload", "", 200, nil, func(s *system) bool { return s.eng.Config().MaxDelay == opstest.ReloadedMaxDelay }},
 		{"POST", "/tune/apply", `{"services":["db"],"breaker":{"open_timeout":"7s"},"why":"measured","before":{"x":2},"after":{"x":1}}`, 200, nil,
 			func(s *system) bool { b, _ := s.reg.Get("db"); return b.Config().OpenTimeout == 7*time.Second }},
+		{"POST", "/tune/trial", `{"services":["db"],"breaker":{"open_timeout":"9s"},"ttl":"1m"}`, 200, nil,
+			func(s *system) bool { b, _ := s.reg.Get("db"); return b.Config().OpenTimeout == 9*time.Second }},
+		{"DELETE", "/tune/trial", "", 200, func(t testing.TB, s *system) {
+			req := api.TrialRequest{Services: []string{"db"}, Breaker: json.RawMessage(`{"open_timeout":"9s"}`)}
+			if _, err := s.opts.Tuner.(ops.Trialer).StartTrial(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+		}, func(s *system) bool { return !s.opts.Tuner.(ops.Trialer).Trial().Active }},
 	}
 }
 
