@@ -405,7 +405,9 @@ func (s *server) deleteTrial(w http.ResponseWriter, r *http.Request) {
 func (s *server) getLedger(w http.ResponseWriter, r *http.Request) {
 	l := api.Ledger{Entries: []api.LedgerEntry{}, ConstitutionalHash: s.hash()}
 	if s.opts.Tuner != nil {
-		l.Entries = s.opts.Tuner.Ledger()
+		if e := s.opts.Tuner.Ledger(); e != nil {
+			l.Entries = e
+		}
 	}
 	writeJSON(w, http.StatusOK, l)
 }
