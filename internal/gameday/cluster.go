@@ -43,10 +43,10 @@ type ClusterResult struct {
 	Received    uint64 `json:"received"`
 	Undelivered uint64 `json:"undelivered"`
 	TimedOut    uint64 `json:"timed_out"`
-	// Partial says that some counts are those a process reported last
-	// before it was killed (every ReportInterval), not its final ones.
-	Partial        bool          `json:"partial,omitempty"`
-	ReportInterval time.Duration `json:"report_interval,omitempty"`
+	// Partial says that the counts of a killed process are those it
+	// reported just before it was killed: what it received after that
+	// report counts as lost.
+	Partial bool `json:"partial,omitempty"`
 	// Kills are the processes killed during the game day.
 	Kills []ProcessKill `json:"kills,omitempty"`
 }
@@ -187,7 +187,7 @@ func (c *ClusterResult) Accounting() string {
 		s += " (with a killed process: published to it while it was down, or in flight when it died)"
 	}
 	if c.Partial {
-		s += fmt.Sprintf("; a killed process's counts are its last report, at most %s before it died", RoundDuration(c.ReportInterval))
+		s += "; a killed process's counts are those it reported just before the kill"
 	}
 	return s
 }
