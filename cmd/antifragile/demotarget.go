@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/cluster"
+	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/gameday"
 	"github.com/antifragile-go/antifragile/system"
 )
@@ -148,6 +150,68 @@ func (t *clusterTarget) End(ctx context.Context, name string) error {
 	}
 	_, err := t.sys.Cluster().StopFleet(ctx, name)
 	return err
+}
+
+// Observe is the observation of this process with the rest of the cluster
+// folded in from its view: a breaker not closed in another process (a call
+// that process makes, in the cascade topology) counts as such unless it is
+// worse here, and the status is the worst of this process's and the other
+// instances' (a lost instance counts as DEGRADED; a stale one by its last
+// heartbeat, so that a late heartbeat alone degrades nothing). The score
+// is the lowest. Without a view the observation is this process's.
+func (t *clusterTarget) Observe(ctx context.Context) (gameday.Observation, error) {
+	o, err := t.LocalTarget.Observe(ctx)
+	if err != nil {
+		return o, err
+	}
+	v, err := t.sys.Cluster().View(ctx)
+	if err != nil || v == nil {
+		return o, nil
+	}
+	for _, in := range v.Instances {
+		if in.Instance != t.self {
+			fold(&o, in)
+		}
+	}
+	return o, nil
+}
+
+// fold folds one instance's heartbeat into o (see Observe).
+func fold(o *gameday.Observation, in cluster.Instance) {
+	if in.Lost {
+		if o.Status < health.Degraded {
+			o.Status = health.Degraded
+		}
+		return
+	}
+	if in.Status != health.Unknown {
+		o.Status = max(o.Status, in.Status)
+		o.Score = min(o.Score, float64(in.Score))
+	}
+	for _, l := range []struct {
+		names []string
+		st    breaker.State
+	}{{in.HalfOpen, breaker.HalfOpen}, {in.Open, breaker.Open}, {in.Forced, breaker.ForcedOpen}} {
+		for _, name := range l.names {
+			if cur, ok := o.Breakers[name]; !ok || stateRank(l.st) > stateRank(cur) {
+				o.Breakers[name] = l.st
+			}
+		}
+	}
+}
+
+// stateRank orders breaker states from the least disturbed: closed (and
+// disabled), half-open, open, forced open.
+func stateRank(st breaker.State) int {
+	switch st {
+	case breaker.HalfOpen:
+		return 1
+	case breaker.Open:
+		return 2
+	case breaker.ForcedOpen:
+		return 3
+	}
+	return 0
 }
 
 // EmergencyStop stops this process's chaos engine at once, then pulls the
