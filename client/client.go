@@ -469,6 +469,31 @@ func (c *Client) ApplyTuning(ctx context.Context, change api.TuningChange) (api.
 	return v, err
 }
 
+// StartTrial puts candidate settings in force for a tuning run, or changes
+// the candidate of the trial in progress (POST /tune/trial; see
+// api.TrialRequest); a trial of other services in progress is ErrConflict.
+func (c *Client) StartTrial(ctx context.Context, req api.TrialRequest) (api.Trial, error) {
+	var v api.Trial
+	err := c.do(ctx, http.MethodPost, "/tune/trial", nil, req, &v)
+	return v, err
+}
+
+// EndTrial ends the tuning trial in progress, the server restoring the
+// settings it saved (DELETE /tune/trial); none in progress is ErrNotFound.
+func (c *Client) EndTrial(ctx context.Context) (api.Trial, error) {
+	var v api.Trial
+	err := c.do(ctx, http.MethodDelete, "/tune/trial", nil, nil, &v)
+	return v, err
+}
+
+// Trial returns the tuning trial in progress, or the last one that ended
+// (GET /tune/trial).
+func (c *Client) Trial(ctx context.Context) (api.Trial, error) {
+	var v api.Trial
+	err := c.do(ctx, http.MethodGet, "/tune/trial", nil, nil, &v)
+	return v, err
+}
+
 // Ledger returns the server's tuning ledger (GET /tune/ledger).
 func (c *Client) Ledger(ctx context.Context) (api.Ledger, error) {
 	var v api.Ledger

@@ -59,9 +59,9 @@ func (e *badRequest) Unwrap() error { return e.err }
 //	hash mismatch                          409, field constitutional_hash
 //	*ValidationError / ErrInvalid          400, field set
 //	malformed body or query                400
-//	breaker / recovery / scenario unknown  404
+//	breaker / recovery / scenario / trial unknown  404
 //	chaos target unknown (strict mode)     422, field target or blast_radius[i]
-//	emergency stop, stop condition, resource cap, recovery state  409
+//	emergency stop, stop condition, resource cap, recovery state, trial in progress  409
 //	chaos engine closed                    503
 //	httpError (auth 401/403, 404, 405, 503, 500 for invalid Options)  its status
 //	anything else                          500
@@ -96,7 +96,7 @@ func statusOf(err error) (int, api.ErrorEnvelope) {
 		return http.StatusBadRequest, api.ErrorEnvelope{Error: oneLine(err)}
 	case errors.As(err, &bad):
 		return http.StatusBadRequest, api.ErrorEnvelope{Error: "malformed request body", Detail: oneLine(bad.err)}
-	case errors.Is(err, breaker.ErrNotFound), errors.Is(err, recovery.ErrNotFound):
+	case errors.Is(err, breaker.ErrNotFound), errors.Is(err, recovery.ErrNotFound), errors.Is(err, api.ErrNoTrial):
 		return http.StatusNotFound, api.ErrorEnvelope{Error: err.Error()}
 	case errors.As(err, &unknown):
 		return http.StatusUnprocessableEntity, api.ErrorEnvelope{Error: err.Error(), Field: unknown.Field,
@@ -105,7 +105,7 @@ func statusOf(err error) (int, api.ErrorEnvelope) {
 		return http.StatusBadRequest, api.ErrorEnvelope{Error: err.Error(), Field: "target"}
 	case errors.Is(err, chaos.ErrEmergencyStop), errors.Is(err, chaos.ErrStopCondition),
 		errors.Is(err, chaos.ErrResourceCap), errors.Is(err, chaos.ErrNotRunning), errors.Is(err, chaos.ErrNoRegistry),
-		errors.Is(err, recovery.ErrInProgress), errors.Is(err, recovery.ErrNotAwaitingManual):
+		errors.Is(err, recovery.ErrInProgress), errors.Is(err, recovery.ErrNotAwaitingManual), errors.Is(err, api.ErrTrialActive):
 		return http.StatusConflict, api.ErrorEnvelope{Error: err.Error()}
 	case errors.Is(err, chaos.ErrClosed):
 		return http.StatusServiceUnavailable, api.ErrorEnvelope{Error: err.Error()}

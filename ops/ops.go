@@ -152,6 +152,16 @@ type Tuner interface {
 	Ledger() []api.LedgerEntry
 }
 
+// Trialer is a Tuner that can also put candidate settings in force for a
+// while (see api.TrialRequest): the /tune/trial routes answer 503 when
+// Options.Tuner is not one. Its methods must be safe for concurrent use.
+type Trialer interface {
+	Tuner
+	StartTrial(ctx context.Context, r api.TrialRequest) (api.Trial, error)
+	EndTrial(ctx context.Context) (api.Trial, error)
+	Trial() api.Trial
+}
+
 // Validate reports the fields of o that Handler cannot serve: a Usage or a
 // Dashboard that is a typed nil, which compares != nil but would panic on
 // the first request using it, and a nil or clashing entry of Collectors.
@@ -349,6 +359,9 @@ func (s *server) routeTable() []route {
 		{"GET", "/chaos/metrics", false, "the chaos engine's counters", s.getChaosMetrics},
 		{"POST", "/config/reload", true, "re-read the configuration and apply what can change live", s.postReload},
 		{"POST", "/tune/apply", true, "apply a measured change of breaker and recovery settings and record it in the ledger", s.postTuning},
+		{"POST", "/tune/trial", true, "put candidate breaker and recovery settings in force for a tuning run, restored when the trial ends (body: services, breaker, recovery, ttl)", s.postTrial},
+		{"GET", "/tune/trial", false, "the tuning trial in progress, or the last one and why it ended", s.getTrial},
+		{"DELETE", "/tune/trial", true, "end the tuning trial and restore the settings it saved", s.deleteTrial},
 		{"GET", "/tune/ledger", false, "the tuning ledger: every applied change, why, measured before and after", s.getLedger},
 		{"GET", "/metering", false, "meter counters and usage per tenant", s.getMetering},
 		{"GET", "/bus", false, "the agent bus's counters", s.getBus},

@@ -349,11 +349,65 @@ func (s *server) postTuning(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, e)
 }
 
+// trialer returns the Tuner as a Trialer, or writes the 503.
+func (s *server) trialer(w http.ResponseWriter, r *http.Request) (Trialer, bool) {
+	t, ok := s.opts.Tuner.(Trialer)
+	if !ok {
+		writeError(w, r, s.log, errUnavailable("tuning trials"))
+	}
+	return t, ok
+}
+
+// postTrial serves POST /tune/trial: the trial with the candidate in force
+// (api.TrialRequest body), 400 naming every problem of a refused one (which
+// changed nothing), 409 while a trial of other services runs.
+func (s *server) postTrial(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.trialer(w, r)
+	if !ok {
+		return
+	}
+	var req api.TrialRequest
+	if err := s.decodeBody(w, r, &req, false); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	tr, err := t.StartTrial(r.Context(), req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tr)
+}
+
+// getTrial serves GET /tune/trial.
+func (s *server) getTrial(w http.ResponseWriter, r *http.Request) {
+	if t, ok := s.trialer(w, r); ok {
+		writeJSON(w, http.StatusOK, t.Trial())
+	}
+}
+
+// deleteTrial serves DELETE /tune/trial: the ended trial, its settings
+// restored, or 404 when none runs.
+func (s *server) deleteTrial(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.trialer(w, r)
+	if !ok {
+		return
+	}
+	tr, err := t.EndTrial(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tr)
+}
+
 // getLedger serves GET /tune/ledger; without a Tuner the ledger is empty.
 func (s *server) getLedger(w http.ResponseWriter, r *http.Request) {
 	l := api.Ledger{Entries: []api.LedgerEntry{}, ConstitutionalHash: s.hash()}
 	if s.opts.Tuner != nil {
-		l.Entries = s.opts.Tuner.Ledger()
+		if e := s.opts.Tuner.Ledger(); e != nil {
+			l.Entries = e
+		}
 	}
 	writeJSON(w, http.StatusOK, l)
 }

@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -84,6 +85,14 @@ func writeRoutes() []writeRoute {
 		{"POST", "/config/reload", "", 200, nil, func(s *system) bool { return s.eng.Config().MaxDelay == opstest.ReloadedMaxDelay }},
 		{"POST", "/tune/apply", `{"services":["db"],"breaker":{"open_timeout":"7s"},"why":"measured","before":{"x":2},"after":{"x":1}}`, 200, nil,
 			func(s *system) bool { b, _ := s.reg.Get("db"); return b.Config().OpenTimeout == 7*time.Second }},
+		{"POST", "/tune/trial", `{"services":["db"],"breaker":{"open_timeout":"9s"},"ttl":"1m"}`, 200, nil,
+			func(s *system) bool { b, _ := s.reg.Get("db"); return b.Config().OpenTimeout == 9*time.Second }},
+		{"DELETE", "/tune/trial", "", 200, func(t testing.TB, s *system) {
+			req := api.TrialRequest{Services: []string{"db"}, Breaker: json.RawMessage(`{"open_timeout":"9s"}`)}
+			if _, err := s.opts.Tuner.(ops.Trialer).StartTrial(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+		}, func(s *system) bool { return !s.opts.Tuner.(ops.Trialer).Trial().Active }},
 	}
 }
 
@@ -431,4 +440,32 @@ func testChaosWarnings(t *testing.T) {
 			t.Fatalf("answer %+v", ans)
 		}
 	})
+}
+
+// TestHandler_Tuning: the ledger is an empty list (not null) before any
+// change; a tuning trial answers what it saved, refuses a change meanwhile
+// (409) and a second DELETE finds none (404).
+func TestHandler_Tuning(t *testing.T) {
+	s := newSystem(t)
+	rec := do(t, s.h, "GET", "/tune/ledger", "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"entries":[]`) {
+		t.Errorf("empty ledger: %d %s", rec.Code, rec.Body)
+	}
+	var tr api.Trial
+	decode(t, do(t, s.h, "POST", "/tune/trial", `{"services":["db"],"breaker":{"open_timeout":"9s"}}`, auth()...), 200, &tr)
+	if !tr.Active || len(tr.Original) != 1 || tr.Original[0].Service != "db" || tr.Original[0].Breaker.OpenTimeout == 9*time.Second {
+		t.Errorf("trial %+v", tr)
+	}
+	envelope(t, do(t, s.h, "POST", "/tune/apply", `{"services":["db"],"breaker":{"open_timeout":"7s"},"why":"measured","before":{"x":2},"after":{"x":1}}`, auth()...), 409)
+	envelope(t, do(t, s.h, "POST", "/tune/trial", `{"services":["cache"]}`, auth()...), 409)
+	decode(t, do(t, s.h, "GET", "/tune/trial", ""), 200, &tr)
+	if !tr.Active || tr.Runs != 1 {
+		t.Errorf("GET /tune/trial: %+v", tr)
+	}
+	decode(t, do(t, s.h, "DELETE", "/tune/trial", "", auth()...), 200, &tr)
+	if tr.Active || tr.Ended != "ended" {
+		t.Errorf("DELETE /tune/trial: %+v", tr)
+	}
+	envelope(t, do(t, s.h, "DELETE", "/tune/trial", "", auth()...), 404)
+	envelope(t, do(t, s.h, "POST", "/tune/trial", `{"services":["db"],"ttl":"2h"}`, auth()...), 400)
 }

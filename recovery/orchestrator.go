@@ -764,6 +764,36 @@ func (o *Orchestrator) SetPolicy(name string, p Policy) error {
 	return nil
 }
 
+// HasPolicy reports whether service name has a policy of its own (set
+// with SetPolicy or named in Config.Policies) rather than the default.
+func (o *Orchestrator) HasPolicy(name string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.policies[name]
+	return ok
+}
+
+// ClearPolicy removes the policy of its own of service name: it follows
+// the default policy from then on, and a task of that service that follows
+// its service policy picks the default up at once. It reports whether there
+// was one to remove.
+func (o *Orchestrator) ClearPolicy(name string) bool {
+	o.mu.Lock()
+	_, ok := o.policies[name]
+	delete(o.policies, name)
+	if t, tok := o.tasks[name]; ok && tok && !t.explicit {
+		t.policy = o.dflt
+		if t.state == Scheduled {
+			o.rescheduleLocked(t)
+		}
+	}
+	o.mu.Unlock()
+	if ok {
+		o.poke()
+	}
+	return ok
+}
+
 // Policy returns the policy of service name — the one set with SetPolicy or
 // the default — with defaults applied.
 func (o *Orchestrator) Policy(name string) Policy {

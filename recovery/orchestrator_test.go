@@ -707,6 +707,28 @@ func TestOrchestrator_SetPolicy(t *testing.T) {
 	}
 }
 
+func TestOrchestrator_ClearPolicy(t *testing.T) {
+	o := mustNew(t, recovery.Config{DefaultPolicy: recovery.Policy{MaxRetryAttempts: 4},
+		Policies: map[string]recovery.Policy{"b": {MaxRetryAttempts: 9}}}, nil)
+	if !o.HasPolicy("b") || o.HasPolicy("a") {
+		t.Fatal("HasPolicy: b is named in the config, a is not")
+	}
+	_ = o.Schedule("a", recovery.ExponentialBackoff, 0, nil)
+	_ = o.SetPolicy("a", recovery.Policy{MaxRetryAttempts: 3})
+	if !o.ClearPolicy("a") || o.HasPolicy("a") {
+		t.Fatal("ClearPolicy(a) did not remove its policy")
+	}
+	if task, _ := o.Task("a"); task.MaxAttempts != 4 || o.Policy("a").MaxRetryAttempts != 4 {
+		t.Errorf("after ClearPolicy the waiting task has %d attempts, the policy %d; want the default's 4", task.MaxAttempts, o.Policy("a").MaxRetryAttempts)
+	}
+	if o.ClearPolicy("a") {
+		t.Error("ClearPolicy reported a policy that was already gone")
+	}
+	if !o.ClearPolicy("b") || o.Policy("b").MaxRetryAttempts != 4 {
+		t.Error("ClearPolicy(b): a policy from the config is cleared too")
+	}
+}
+
 func TestOrchestrator_Execute(t *testing.T) {
 	t.Run("unknown service is a typed not-found error", func(t *testing.T) {
 		o := mustNew(t, recovery.Config{}, nil)

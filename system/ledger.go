@@ -156,21 +156,17 @@ func (s *System) ApplyTuning(ctx context.Context, c api.TuningChange) (api.Ledge
 			applied = append(applied, "recovery "+p.service)
 		}
 	}
+	s.trials.mu.Lock() // no trial starts while the change is recorded and applied
+	defer s.trials.mu.Unlock()
+	if cur := s.trials.cur; cur != nil {
+		return api.LedgerEntry{}, fmt.Errorf("system: %w on %v: nothing applied (end it first: DELETE /tune/trial)", api.ErrTrialActive, cur.info.Services)
+	}
 	e, err := s.ledger.record(c, applied)
 	if err != nil {
 		return api.LedgerEntry{}, err
 	}
-	for _, p := range plans { // checked by planTuning: a refusal now is a bug
-		if p.breaker != nil {
-			if err := s.reg.Reconfigure(p.service, *p.breaker); err != nil {
-				return e, fmt.Errorf("system: tuning entry %d applied partly: %w", e.Seq, err)
-			}
-		}
-		if p.policy != nil {
-			if err := s.rec.SetPolicy(p.service, *p.policy); err != nil {
-				return e, fmt.Errorf("system: tuning entry %d applied partly: %w", e.Seq, err)
-			}
-		}
+	if err := s.applyPlans(plans); err != nil { // checked by planTuning: a refusal now is a bug
+		return e, fmt.Errorf("system: tuning entry %d applied partly: %w", e.Seq, err)
 	}
 	s.log.Info("tuning applied", "seq", e.Seq, "applied", applied, "why", c.Why)
 	return e, nil
@@ -196,35 +192,11 @@ func (s *System) planTuning(c api.TuningChange) ([]tuningPlan, error) {
 	if c.Why == "" || len(c.Before) == 0 || len(c.After) == 0 {
 		p.Invalid("why", c.Why, "a change is applied only with why, before and after: the measurement that justifies it")
 	}
-	plans := make([]tuningPlan, 0, len(c.Services))
-	for i, name := range c.Services {
-		path := fmt.Sprintf("services[%d]", i)
-		plan := tuningPlan{service: name}
-		if len(c.Breaker) > 0 {
-			b, ok := s.reg.Get(name)
-			if !ok {
-				p.Invalid(path, name, "has no breaker")
-				continue
-			}
-			cfg := b.Config()
-			if err := json.Unmarshal(c.Breaker, &cfg); err != nil {
-				p.Add(fmt.Errorf("breaker: %w", err))
-			} else if err := cfg.Validate(); err != nil {
-				p.Add(fmt.Errorf("%s breaker: %w", path, err))
-			}
-			plan.breaker = &cfg
-		}
-		if len(c.Recovery) > 0 {
-			pol := s.rec.Policy(name)
-			if err := json.Unmarshal(c.Recovery, &pol); err != nil {
-				p.Add(fmt.Errorf("recovery: %w", err))
-			} else if err := pol.Validate(); err != nil {
-				p.Add(fmt.Errorf("%s recovery: %w", path, err))
-			}
-			plan.policy = &pol
-		}
-		plans = append(plans, plan)
-	}
+	plans, err := s.planFields(c.Services, c.Breaker, c.Recovery, func(i int) (api.ServiceSettings, bool) {
+		sv := s.saveSettings(c.Services[i : i+1])[0]
+		return sv.ServiceSettings, sv.hasBreaker
+	})
+	p.Add(err)
 	if err := p.Err(); err != nil {
 		return nil, fmt.Errorf("system: invalid tuning change:\n%w", err)
 	}
@@ -245,3 +217,11 @@ func (t tuner) ApplyTuning(ctx context.Context, c api.TuningChange) (api.LedgerE
 }
 
 func (t tuner) Ledger() []api.LedgerEntry { return t.s.Ledger() }
+
+func (t tuner) StartTrial(ctx context.Context, r api.TrialRequest) (api.Trial, error) {
+	return t.s.StartTrial(ctx, r)
+}
+
+func (t tuner) EndTrial(ctx context.Context) (api.Trial, error) { return t.s.EndTrial(ctx) }
+
+func (t tuner) Trial() api.Trial { return t.s.Trial() }

@@ -55,6 +55,11 @@ func (s *System) Reload(ctx context.Context, next *Config) (ReloadResult, error)
 	}
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	// A tuning trial ends first: its end puts back the settings it saved,
+	// which the new configuration then replaces where it changed them.
+	if _, _, err := s.endTrialNow("reload"); err != nil {
+		return ReloadResult{}, err
+	}
 	cur := s.live.Load()
 	next = next.Clone()
 	next.ConstitutionalHash = cur.ConstitutionalHash // a change is restart-only; Validate allows only the one hash

@@ -223,6 +223,9 @@ func (s *System) shutdown(ctx context.Context, comps *components) error {
 	// still runs, and no lever or fleet assignment reaches a stopping
 	// engine.
 	comps.cluster.stop()
+	if _, _, err := s.endTrialNow("closed"); err != nil {
+		errs = append(errs, err)
+	}
 	if s.member != nil {
 		bounded(step, "leaving the cluster", s.member.Close)
 	}

@@ -70,6 +70,7 @@ type System struct {
 	member  *cluster.Member    // nil unless cluster mode is on
 	store   *clusternats.Store // the member's NATS connection
 	ledger  *ledger            // the tuning ledger
+	trials  trials             // the tuning trial in progress
 	opsOpts ops.Options
 	handler http.Handler
 

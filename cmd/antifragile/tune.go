@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/api"
+	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/gameday"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
@@ -17,6 +20,7 @@ import (
 )
 
 const tuneUsage = `usage: antifragile tune [-scenario file.json] [-duration d] [-seed n] [-knobs a,b] [-report tune.json] [-json] [-apply -addr URL]
+       antifragile tune -remote -addr URL [-services a,b] [-settle d] [-scenario file.json] [-knobs a,b] [-apply] ...
        antifragile tune -ledger [-addr URL] [-json]
 
 Searches for better settings of the simulated agents' breakers and recovery
@@ -42,6 +46,18 @@ why and the measurements before and after (-ledger prints it; the daemon
 keeps it in tune.ledger_path across restarts). A proposal that did not beat
 the current settings is never sent.
 
+-remote runs every trial against the server at -addr instead (a token is
+required): the search starts from the server's own settings of -services
+(every breaker of the server by default), and each run puts its candidate
+in force as a tuning trial (POST /tune/trial: the changed settings on top of
+each service's own, saved first), waits up to -settle for the service to be
+back at steady state, and runs the game day against it as 'gameday' does,
+with the service's own traffic. When the search ends — or fails, or is
+interrupted — the trial ends (DELETE /tune/trial) and the server puts every
+service's settings back; a tuner that dies leaves the server to end the
+trial itself when its TTL passes. Nothing is compressed against a server:
+-duration shrinks the phases, not the server's timings.
+
 Time: each run lasts as long as the game day (about a minute for the
 built-in one; expect 15-20 runs). -duration shrinks every run to that long
 and multiplies the tuned settings' durations by the same factor, then
@@ -53,15 +69,8 @@ run a coarser estimate.
 // runTune runs the `tune` subcommand (see tuneUsage).
 func runTune(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tune", tuneUsage, stdout)
-	scenarioFile := fs.String("scenario", "", "game day scenario `file` (JSON); the built-in one when absent")
-	duration := fs.Duration("duration", 0, "shrink or stretch every run to last this `long` (0: as the scenario says)")
-	seed := fs.Uint64("seed", 0, "`seed` of every run (0: random, printed)")
-	knobList := fs.String("knobs", "", "comma-separated `settings` to tune (default: all of "+strings.Join(knobNames(), ", ")+")")
-	reportFile := fs.String("report", "", "write the outcome as JSON to `file`")
-	apply := fs.Bool("apply", false, "send a proven proposal to the server at -addr and record it in its ledger")
-	showLedger := fs.Bool("ledger", false, "print the tuning ledger of the server at -addr and exit")
-	var rf remoteFlags
-	rf.register(fs)
+	var tf tuneFlags
+	tf.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -69,44 +78,150 @@ func runTune(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := needArgs(pos, 0, "antifragile tune [flags]"); err != nil {
 		return err
 	}
-	if *showLedger {
-		return printLedger(ctx, &rf, stdout)
+	if tf.ledger {
+		return printLedger(ctx, &tf.rf, stdout)
 	}
-	if *duration < 0 {
-		return usageErrorf("tune: -duration %s must not be negative", *duration)
+	if err := tf.check(); err != nil {
+		return err
 	}
-	knobs, err := pickKnobs(*knobList)
+	knobs, err := pickKnobs(tf.knobs)
 	if err != nil {
 		return err
 	}
-	sc, err := tuneScenario(*scenarioFile)
+	sc, err := tuneScenario(tf.scenario, !tf.remote)
 	if err != nil {
 		return err
 	}
-	sc, scale := sc.Scaled(*duration)
-	if *seed == 0 {
-		*seed = newSeed()
+	sc, scale := sc.Scaled(tf.duration)
+	if tf.seed == 0 {
+		tf.seed = newSeed()
 	}
 	progress := stdout
-	if rf.json {
+	if tf.rf.json {
 		progress = stderr
 	}
-	fmt.Fprintf(progress, "tuning %q (%s a run, seed %d), objective %s\n", sc.Name, gameday.RoundDuration(sc.Total()), *seed, objectiveText(sc.Objective))
-	out, err := tune.Search(ctx, tune.Config{
-		Current:   tune.Settings{Breaker: agentsim.BreakerConfig(1), Recovery: agentsim.RecoveryPolicy(1, nil)},
-		Objective: sc.Objective, Knobs: knobs, Progress: progress,
-		Run: tune.Local{Scenario: sc, Seed: *seed, Scale: scale}.Run,
-	})
+	fmt.Fprintf(progress, "tuning %q (%s a run, seed %d), objective %s\n", sc.Name, gameday.RoundDuration(sc.Total()), tf.seed, objectiveText(sc.Objective))
+	cfg := tune.Config{Objective: sc.Objective, Knobs: knobs, Progress: progress,
+		Current: tune.Settings{Breaker: agentsim.BreakerConfig(1), Recovery: agentsim.RecoveryPolicy(1, nil)},
+		Run:     tune.Local{Scenario: sc, Seed: tf.seed, Scale: scale}.Run}
+	services := agentsim.Agents()
+	var out *tune.Outcome
+	if tf.remote {
+		out, services, err = searchRemote(ctx, &tf, cfg, sc, progress)
+	} else {
+		out, err = tune.Search(ctx, cfg)
+	}
 	if err != nil {
 		return err
 	}
-	if err := writeTuneOutcome(out, *reportFile, rf.json, stdout); err != nil {
+	if err := writeTuneOutcome(out, tf.report, tf.rf.json, stdout); err != nil {
 		return err
 	}
-	if *apply {
-		return applyTune(ctx, &rf, out, progress)
+	if tf.apply {
+		return applyTune(ctx, &tf.rf, out, services, progress)
 	}
 	return nil
+}
+
+// tuneFlags are the flags of `tune`.
+type tuneFlags struct {
+	scenario, knobs, report, services string
+	duration, settle                  time.Duration
+	seed                              uint64
+	apply, ledger, remote             bool
+	rf                                remoteFlags
+}
+
+func (tf *tuneFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&tf.scenario, "scenario", "", "game day scenario `file` (JSON); the built-in one when absent")
+	fs.DurationVar(&tf.duration, "duration", 0, "shrink or stretch every run to last this `long` (0: as the scenario says)")
+	fs.Uint64Var(&tf.seed, "seed", 0, "`seed` of every run (0: random, printed)")
+	fs.StringVar(&tf.knobs, "knobs", "", "comma-separated `settings` to tune (default: all of "+strings.Join(knobNames(), ", ")+")")
+	fs.StringVar(&tf.report, "report", "", "write the outcome as JSON to `file`")
+	fs.BoolVar(&tf.apply, "apply", false, "send a proven proposal to the server at -addr and record it in its ledger")
+	fs.BoolVar(&tf.ledger, "ledger", false, "print the tuning ledger of the server at -addr and exit")
+	fs.BoolVar(&tf.remote, "remote", false, "run every trial against the server at -addr (a tuning trial of its live settings) instead of in this process")
+	fs.StringVar(&tf.services, "services", "", "with -remote, comma-separated `names` of the services to tune (default: every breaker of the server)")
+	fs.DurationVar(&tf.settle, "settle", tune.DefaultSettle, "with -remote, the longest `wait` before a run for the service to be back at steady state")
+	tf.rf.register(fs)
+}
+
+// check refuses the flag values and combinations that make no sense.
+func (tf *tuneFlags) check() error {
+	switch {
+	case tf.duration < 0:
+		return usageErrorf("tune: -duration %s must not be negative", tf.duration)
+	case tf.settle <= 0:
+		return usageErrorf("tune: -settle %s must be positive", tf.settle)
+	case tf.services != "" && !tf.remote:
+		return usageErrorf("tune: -services names the services of a server: it needs -remote")
+	case tf.remote && tf.rf.token == "" && os.Getenv(envToken) == "":
+		return usageErrorf("tune: -remote changes the server's settings and injects faults: a token is required (set $%s or pass -token)", envToken)
+	}
+	return nil
+}
+
+// searchRemote runs the search against the server at -addr: the services
+// named by -services (every breaker of the server by default) are tuned
+// through a tuning trial, ended when the search ends, however it ends.
+func searchRemote(ctx context.Context, tf *tuneFlags, cfg tune.Config, sc *scenario.Scenario, progress io.Writer) (*tune.Outcome, []string, error) {
+	c, err := tf.rf.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.CloseIdleConnections()
+	if err := gamedayPreflight(ctx, c); err != nil {
+		return nil, nil, err
+	}
+	services, err := remoteServices(ctx, c, tf.services)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := tune.NewRemote(ctx, tune.RemoteConfig{Client: c, Scenario: sc, Services: services, Knobs: cfg.Knobs,
+		Settle: tf.settle, Seed: tf.seed, By: "antifragile tune", Progress: progress})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if cerr := r.Close(closeCtx); cerr != nil {
+			fmt.Fprintln(progress, cerr)
+		}
+	}()
+	fmt.Fprintf(progress, "against %s: a trial of %s (real time: nothing is compressed against a server)\n", c.BaseURL(), strings.Join(services, ", "))
+	if w := r.DifferText(); w != "" {
+		fmt.Fprintln(progress, "note: "+w)
+	}
+	cfg.Current, cfg.Run = r.Current(), r.Run
+	out, err := tune.Search(ctx, cfg)
+	return out, services, err
+}
+
+// remoteServices returns the services of list, or every breaker of the
+// server when list is empty.
+func remoteServices(ctx context.Context, c *client.Client, list string) ([]string, error) {
+	if list != "" {
+		var out []string
+		for _, name := range strings.Split(list, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				out = append(out, name)
+			}
+		}
+		return out, nil
+	}
+	bs, err := c.Breakers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tune: GET /breakers: %w", err)
+	}
+	var out []string
+	for _, b := range bs.Breakers {
+		out = append(out, b.Name)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("tune: the server has no breakers to tune")
+	}
+	return out, nil
 }
 
 // writeTuneOutcome writes out to the -report file, if any, and prints it
@@ -126,7 +241,7 @@ func writeTuneOutcome(out *tune.Outcome, reportFile string, asJSON bool, stdout 
 
 // applyTune sends a proven proposal to the server and prints its ledger
 // entry; an unproven one is not sent.
-func applyTune(ctx context.Context, rf *remoteFlags, out *tune.Outcome, w io.Writer) error {
+func applyTune(ctx context.Context, rf *remoteFlags, out *tune.Outcome, services []string, w io.Writer) error {
 	if !out.Better {
 		fmt.Fprintln(w, "nothing applied: no better setting was proven")
 		return nil
@@ -139,7 +254,7 @@ func applyTune(ctx context.Context, rf *remoteFlags, out *tune.Outcome, w io.Wri
 	b, r := out.Fields()
 	before, _ := json.Marshal(out.Before)
 	after, _ := json.Marshal(out.After)
-	e, err := c.ApplyTuning(ctx, api.TuningChange{Services: agentsim.Agents(), Breaker: b, Recovery: r, Why: out.Why, Before: before, After: after})
+	e, err := c.ApplyTuning(ctx, api.TuningChange{Services: services, Breaker: b, Recovery: r, Why: out.Why, Before: before, After: after})
 	if err != nil {
 		return fmt.Errorf("tune: -apply: %w", err)
 	}
@@ -220,7 +335,9 @@ func pickKnobs(list string) ([]tune.Knob, error) {
 	return out, nil
 }
 
-func tuneScenario(file string) (*scenario.Scenario, error) {
+// tuneScenario reads the scenario file (the built-in game day when file is
+// empty); simulated says that its targets must be the simulated agents.
+func tuneScenario(file string, simulated bool) (*scenario.Scenario, error) {
 	if file == "" {
 		return scenario.Default(), nil
 	}
@@ -232,6 +349,9 @@ func tuneScenario(file string) (*scenario.Scenario, error) {
 	sc, err := scenario.ParseReader(f)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("tune: %s: %w", file, err)}
+	}
+	if !simulated {
+		return sc, nil
 	}
 	if err := sc.CheckTargets(agentsim.Agents()); err != nil {
 		return nil, &exitError{code: exitUsage, err: fmt.Errorf("tune: %s: %w", file, err)}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/internal/agentsim"
+	"github.com/antifragile-go/antifragile/internal/opstest"
 	"github.com/antifragile-go/antifragile/internal/tune"
 )
 
@@ -71,7 +72,7 @@ func TestTune_apply(t *testing.T) {
 	rf := remoteFlags{addr: s.url, token: cliToken, timeout: 5 * time.Second}
 	var out bytes.Buffer
 	t.Run("an unproven proposal is not sent", func(t *testing.T) {
-		if err := applyTune(context.Background(), &rf, &tune.Outcome{Why: "no better setting found"}, &out); err != nil {
+		if err := applyTune(context.Background(), &rf, &tune.Outcome{Why: "no better setting found"}, agentsim.Agents(), &out); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), "nothing applied") {
@@ -85,7 +86,7 @@ func TestTune_apply(t *testing.T) {
 		proven := &tune.Outcome{Better: true, Why: "breaker.open_timeout 2s → 1s: 22s → 18s",
 			Changes: []tune.Change{{Setting: "breaker.open_timeout", From: "2s", To: "1s"}, {Setting: "recovery.initial_delay", From: "500ms", To: "250ms"}}}
 		out.Reset()
-		if err := applyTune(context.Background(), &rf, proven, &out); err != nil {
+		if err := applyTune(context.Background(), &rf, proven, agentsim.Agents(), &out); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), "applied as ledger entry 1") {
@@ -102,4 +103,58 @@ func TestTune_apply(t *testing.T) {
 			t.Errorf("ledger:\n%v", r)
 		}
 	})
+}
+
+// TestTune_remote: `tune -remote` tunes a running server through a tuning
+// trial — here a calm game day with nothing to improve, so it says so — and
+// the server's settings are its own again afterwards.
+func TestTune_remote(t *testing.T) {
+	t.Setenv(envToken, "")
+	sys := opstest.New(t, cliToken)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- sys.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	<-sys.Started()
+	srv := sys.Serve(t)
+	db, _ := sys.Registry().Get("db")
+	before := db.Config()
+	file := filepath.Join(t.TempDir(), "calm.json")
+	if err := os.WriteFile(file, []byte(`{"name": "calm", "phases": [{"name": "steady", "duration": "600ms", "expect": "steady"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := cli(t, "tune", "-remote", "-addr", srv.URL, "-token", cliToken, "-scenario", file, "-knobs", "breaker.open_timeout",
+		"-services", "db,cache", "-seed", "3", "-settle", "20s")
+	if r.code != 0 {
+		t.Fatalf("tune -remote:\n%v", r)
+	}
+	for _, want := range []string{"a trial of db, cache", "breaker.open_timeout=500ms", "no better setting found"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("no %q in:\n%s", want, r.stdout)
+		}
+	}
+	tr := sys.Trial()
+	if tr.Active || tr.Ended != "ended" || tr.Runs != 1+2+4 { // the opening trial, current twice, the four open timeouts (30s is none of them)
+		t.Errorf("the trial after tune -remote: %+v", tr)
+	}
+	if got := db.Config(); got.OpenTimeout != before.OpenTimeout || got.ConsecutiveFailures != before.ConsecutiveFailures {
+		t.Errorf("db breaker after tune -remote: %+v, want %+v", got, before)
+	}
+}
+
+func TestTune_remoteUsage(t *testing.T) {
+	t.Setenv(envToken, "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tune", "-services", "db"}, "needs -remote"},
+		{[]string{"tune", "-remote", "-addr", "127.0.0.1:1"}, "token is required"},
+		{[]string{"tune", "-remote", "-settle", "0s", "-token", "x"}, "-settle"},
+	} {
+		r := cli(t, c.args...)
+		if r.code != exitUsage || !strings.Contains(errString(r.err), c.want) {
+			t.Errorf("%v: exit %d, %v; want a usage error naming %q", c.args, r.code, r.err, c.want)
+		}
+	}
 }

@@ -54,4 +54,27 @@ func TestDashboard_ledger(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('ledger-count').textContent`); got != "1" {
 		t.Errorf("count %q", got)
 	}
+
+	// A tuning trial in progress shows above the ledger, and goes when it ends.
+	if eval[bool](t, ctx, `!document.getElementById('trial-banner').hidden`) {
+		t.Error("a trial banner without a trial")
+	}
+	_, err = sys.StartTrial(context.Background(), api.TrialRequest{Services: []string{"ledger-db"},
+		Breaker: json.RawMessage(`{"open_timeout":"2s"}`), By: "antifragile tune"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `(document.dispatchEvent(new Event('visibilitychange')), true)`)
+	until(t, ctx, 5*time.Second, `!document.getElementById('trial-banner').hidden`)
+	banner := eval[string](t, ctx, `document.getElementById('trial-banner').innerText`)
+	for _, want := range []string{"Tuning trial in progress on ledger-db by antifragile tune", "run 1", `"open_timeout":"2s"`} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("trial banner lacks %q: %s", want, banner)
+		}
+	}
+	if _, err := sys.EndTrial(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, `(document.dispatchEvent(new Event('visibilitychange')), true)`)
+	until(t, ctx, 5*time.Second, `document.getElementById('trial-banner').hidden`)
 }

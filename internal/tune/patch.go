@@ -10,8 +10,13 @@ import (
 // breaker.Config and of a recovery.Policy (nil when the proposal changes
 // none of that part): the form api.TuningChange carries.
 func (o *Outcome) Fields() (breakerFields, recoveryFields json.RawMessage) {
+	return fieldsOf(o.Changes)
+}
+
+// fieldsOf returns changes as partial JSON objects (see Outcome.Fields).
+func fieldsOf(changes []Change) (breakerFields, recoveryFields json.RawMessage) {
 	sections := map[string]map[string]any{}
-	for _, c := range o.Changes {
+	for _, c := range changes {
 		section, field, ok := strings.Cut(c.Setting, ".")
 		if !ok {
 			continue

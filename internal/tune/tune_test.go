@@ -46,6 +46,17 @@ func knobs(t *testing.T, names ...string) []tune.Knob {
 	return out
 }
 
+// stormScenario is a game day built to have a better setting: an error
+// storm that ends after a second, which slowToHeal's recovery waits 2 s to
+// try.
+const stormScenario = `{"name": "storm", "steady_state": {"recovery_budget": "10s"}, "traffic": {"rate": 200},
+  "phases": [
+    {"name": "steady", "duration": "500ms", "expect": "steady"},
+    {"name": "storm", "duration": "1s", "expect": "degrade",
+     "faults": [{"type": "error", "target": "policy_engine", "error_rate": 1.0}]},
+    {"name": "after", "duration": "3s", "expect": "degrade"}],
+  "objective": {"metric": "time_below_min"}}`
+
 // TestSearch_findsTheBetterSetting: on a game day built to have one — an
 // error storm that ends after a second, with recovery waiting 2 s to try —
 // the search finds that an earlier first attempt heals sooner, and proves
@@ -54,13 +65,7 @@ func TestSearch_findsTheBetterSetting(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs six game days of 4.5 s")
 	}
-	sc := mustScenario(t, `{"name": "storm", "steady_state": {"recovery_budget": "10s"}, "traffic": {"rate": 200},
-	  "phases": [
-	    {"name": "steady", "duration": "500ms", "expect": "steady"},
-	    {"name": "storm", "duration": "1s", "expect": "degrade",
-	     "faults": [{"type": "error", "target": "policy_engine", "error_rate": 1.0}]},
-	    {"name": "after", "duration": "3s", "expect": "degrade"}],
-	  "objective": {"metric": "time_below_min"}}`)
+	sc := mustScenario(t, stormScenario)
 	k := knobs(t, "recovery.initial_delay")
 	k[0].Values = []string{"100ms", "2s"}
 	var progress bytes.Buffer

@@ -852,7 +852,21 @@
 
   // ---------- tuning ledger ----------
   async function fetchLedger() {
-    renderLedger(await getJSON('tune/ledger'));
+    const [ledger, trial] = await Promise.all([getJSON('tune/ledger'), getJSON('tune/trial').catch(() => null)]);
+    renderLedger(ledger);
+    renderTrial(trial);
+  }
+  // renderTrial shows a tuning trial in progress (antifragile tune -remote):
+  // candidate settings are in force on its services until it ends.
+  function renderTrial(tr) {
+    const banner = $('#trial-banner');
+    banner.hidden = !(tr && tr.active);
+    if (banner.hidden) return;
+    const exp = parseTime(tr.expires);
+    const fields = [tr.breaker, tr.recovery].filter((f) => f && Object.keys(f).length).map((f) => JSON.stringify(f)).join(' ');
+    banner.textContent = `Tuning trial in progress on ${listOf(tr.services).join(', ')}` + (tr.by ? ` by ${tr.by}` : '') +
+      ` — run ${tr.runs || 0}, candidate ${fields || 'none (their own settings)'}` +
+      (isNaN(exp) ? '' : `; restored at the latest ${new Date(exp).toLocaleTimeString()}`);
   }
   // metricsText sums up a tuning run's metrics (tune.Metrics: durations in
   // nanoseconds).
