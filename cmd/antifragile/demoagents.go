@@ -21,12 +21,14 @@ import (
 const demoAgentsCommand = "demo-agents"
 
 // The lines of the protocol between the demo and an agent process: the
-// process prints demoReady on stdout once it serves its agents, and a
-// demoStatsPrefix line with its counters (demoStats as JSON) for every
-// demoStatsRequest line it reads on stdin; it stops at the end of stdin
-// (or on SIGINT/SIGTERM).
+// process prints demoReady on stdout once it serves its agents, a
+// demoEventPrefix line per transition of one of its breakers (a
+// breaker.Event as JSON), and a demoStatsPrefix line with its counters
+// (demoStats as JSON) for every demoStatsRequest line it reads on stdin;
+// it stops at the end of stdin (or on SIGINT/SIGTERM).
 const (
 	demoReady        = "READY"
+	demoEventPrefix  = "EVENT "
 	demoStatsPrefix  = "STATS "
 	demoStatsRequest = "stats"
 )
@@ -151,8 +153,11 @@ func demoAgentsConfig(spec agentsSpec, tr *busnats.Transport) *system.Config {
 }
 
 // answerDemo answers each demoStatsRequest line of stdin with a stats
-// line, until stdin ends or ctx does.
+// line, and prints an event line per breaker transition, until stdin ends
+// or ctx does.
 func answerDemo(ctx context.Context, sys *system.System, tr *busnats.Transport, stdin io.Reader, stdout io.Writer) {
+	events := sys.Registry().Subscribe(1024)
+	defer events.Close()
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -169,6 +174,11 @@ func answerDemo(ctx context.Context, sys *system.System, tr *busnats.Transport, 
 		select {
 		case <-ctx.Done():
 			return
+		case ev := <-events.C:
+			if ev.From != ev.To { // not a membership event
+				b, _ := json.Marshal(ev)
+				fmt.Fprintln(stdout, demoEventPrefix+string(b))
+			}
 		case line, ok := <-lines:
 			if !ok {
 				return

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/antifragile-go/antifragile/breaker"
 )
 
 // Bounds of the demo's agent processes.
@@ -30,6 +32,9 @@ type agentProcess struct {
 	exe      string
 	args     []string
 	started  func(pid int) // called with the pid of every run; nil means none
+	// event, if set, is called with every breaker transition a run
+	// reports, from the goroutine reading its output; it must not block.
+	event func(breaker.Event)
 
 	mu   sync.Mutex
 	runs []*childRun // guarded by mu: every run, the current one last
@@ -44,7 +49,8 @@ type childRun struct {
 	stderr *tailBuffer
 	ready  chan struct{} // closed when the process printed demoReady
 	stats  chan demoStats
-	done   chan struct{} // closed once the process exited and its output was read
+	event  func(breaker.Event) // the process's event, fixed at start
+	done   chan struct{}       // closed once the process exited and its output was read
 
 	mu      sync.Mutex
 	readyAt time.Time // guarded by mu
@@ -56,7 +62,7 @@ type childRun struct {
 // start starts a new run of p and returns it; it does not wait for it to
 // serve (see waitReady).
 func (p *agentProcess) start() (*childRun, error) {
-	r := &childRun{stderr: &tailBuffer{max: 16 << 10}, ready: make(chan struct{}), stats: make(chan demoStats, 1), done: make(chan struct{})}
+	r := &childRun{stderr: &tailBuffer{max: 16 << 10}, ready: make(chan struct{}), stats: make(chan demoStats, 1), done: make(chan struct{}), event: p.event}
 	r.cmd = exec.Command(p.exe, p.args...)
 	r.cmd.Stderr = r.stderr
 	r.cmd.SysProcAttr = childProcAttr()
@@ -96,6 +102,11 @@ func (r *childRun) read(stdout io.Reader) {
 			r.mu.Unlock()
 			if first {
 				close(r.ready)
+			}
+		case strings.HasPrefix(line, demoEventPrefix):
+			var ev breaker.Event
+			if r.event != nil && json.Unmarshal([]byte(strings.TrimPrefix(line, demoEventPrefix)), &ev) == nil {
+				r.event(ev)
 			}
 		case strings.HasPrefix(line, demoStatsPrefix):
 			var st demoStats

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus/busnats"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/cluster"
@@ -164,7 +165,8 @@ func (d *procDemo) startSelf(ctx context.Context, cfg demoConfig) error {
 			owner[a] = demoInstance(i)
 		}
 	}
-	d.target = &clusterTarget{LocalTarget: d.srv.target, sys: d.srv.d.System, link: tr.Link, self: self, owner: owner, fleet: map[string]bool{}}
+	d.target = &clusterTarget{LocalTarget: d.srv.target, sys: d.srv.d.System, link: tr.Link, self: self, owner: owner,
+		remote: make(chan gameday.Event, 1024), fleet: map[string]bool{}}
 	return nil
 }
 
@@ -180,6 +182,7 @@ func (d *procDemo) startAgents(ctx context.Context, onProcess func(string, int))
 		if onProcess != nil {
 			p.started = func(pid int) { onProcess(p.instance, pid) }
 		}
+		p.event = func(ev breaker.Event) { d.target.remoteEvent(p.instance, ev) }
 		if _, err := p.start(); err != nil {
 			return err
 		}

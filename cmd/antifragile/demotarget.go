@@ -37,8 +37,50 @@ type clusterTarget struct {
 	self  string            // this process's instance
 	owner map[string]string // agent → the instance hosting it
 
+	// remote carries the breaker transitions the other processes report
+	// (see remoteEvent) to Watch.
+	remote chan gameday.Event
+
 	mu    sync.Mutex
 	fleet map[string]bool // guarded by mu: the scenarios injected as fleet chaos, by name
+}
+
+// remoteEvent hands a breaker transition of the process instance to
+// Watch, dropping it when Watch is behind by cap(remote) events. It never
+// blocks.
+func (t *clusterTarget) remoteEvent(instance string, ev breaker.Event) {
+	e := gameday.Event{At: ev.At, Kind: "breaker", Subject: ev.Breaker, State: ev.To.String(), Instance: instance,
+		Text: fmt.Sprintf("%s → %s (%s) in %s", ev.From, ev.To, ev.Reason, instance)}
+	select {
+	case t.remote <- e:
+	default:
+	}
+}
+
+// Watch reports this process's events (LocalTarget.Watch) and the
+// breaker transitions of the other processes, until ctx ends. fn is
+// called from Watch's goroutine only.
+func (t *clusterTarget) Watch(ctx context.Context, fn func(gameday.Event)) error {
+	local := make(chan gameday.Event)
+	ran := make(chan error, 1)
+	go func() {
+		ran <- t.LocalTarget.Watch(ctx, func(ev gameday.Event) {
+			select {
+			case local <- ev:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return <-ran
+		case ev := <-local:
+			fn(ev)
+		case ev := <-t.remote:
+			fn(ev)
+		}
+	}
 }
 
 var (

@@ -115,8 +115,8 @@ type KillBreaker struct {
 }
 
 // timeline sets the breakers of every kill from the event log: the first
-// opening of each agent's breaker after the kill, and its first closing
-// after the restart that followed that opening.
+// opening of each agent's breaker in the observed process after the kill,
+// and its first closing after the restart that followed that opening.
 func (c *ClusterResult) timeline(events []TimedEvent) {
 	for i := range c.Kills {
 		k := &c.Kills[i]
@@ -124,7 +124,7 @@ func (c *ClusterResult) timeline(events []TimedEvent) {
 		for _, a := range k.Agents {
 			kb := KillBreaker{Breaker: a, Opened: -1, Closed: -1}
 			for _, ev := range events {
-				if ev.Kind != "breaker" || ev.Subject != a || ev.At < k.Killed {
+				if ev.Kind != "breaker" || ev.Subject != a || ev.Instance != "" || ev.At < k.Killed {
 					continue
 				}
 				switch {
