@@ -237,12 +237,30 @@ func (p *agentProcess) kill() error {
 // stop ends the current run: it closes its stdin (the process stops
 // serving, stops its system and exits) and waits, killing it after
 // childStopTimeout. It returns the exit error of a run that was not killed
-// on purpose and did not exit cleanly.
+// on purpose and did not exit cleanly, and a data race any run reported
+// (a binary built with -race, killed or not).
 func (p *agentProcess) stop() error {
 	r := p.current()
 	if r == nil {
 		return nil
 	}
+	return errors.Join(p.stopRun(r), p.races())
+}
+
+// races returns the data races the runs of p reported on their stderr.
+func (p *agentProcess) races() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, r := range p.runs {
+		if log := r.stderr.String(); strings.Contains(log, "WARNING: DATA RACE") {
+			return fmt.Errorf("demo: agent process %s (run %d) reported a data race:\n%s", p.instance, i+1, log)
+		}
+	}
+	return nil
+}
+
+// stopRun ends the run r (see stop).
+func (p *agentProcess) stopRun(r *childRun) error {
 	_ = r.stdin.Close()
 	timer := time.NewTimer(childStopTimeout)
 	defer timer.Stop()
