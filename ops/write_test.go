@@ -468,4 +468,14 @@ func TestHandler_Tuning(t *testing.T) {
 	}
 	envelope(t, do(t, s.h, "DELETE", "/tune/trial", "", auth()...), 404)
 	envelope(t, do(t, s.h, "POST", "/tune/trial", `{"services":["db"],"ttl":"2h"}`, auth()...), 400)
+
+	// Without a Tuner that runs trials, none runs: GET answers so, the
+	// writes are unavailable.
+	bare := newSystem(t, func(o *ops.Options) { o.Tuner = nil })
+	decode(t, do(t, bare.h, "GET", "/tune/trial", ""), 200, &tr)
+	if tr.Active || tr.ConstitutionalHash == "" {
+		t.Errorf("GET /tune/trial without a tuner: %+v", tr)
+	}
+	envelope(t, do(t, bare.h, "POST", "/tune/trial", `{"services":["db"]}`, auth()...), 503)
+	envelope(t, do(t, bare.h, "DELETE", "/tune/trial", "", auth()...), 503)
 }
