@@ -101,7 +101,10 @@ func TestSimulation_acrossProcesses(t *testing.T) {
 	if m.Failed != 0 || m.WrongReplies != 0 || m.Delivered == 0 {
 		t.Fatalf("traffic %+v: want deliveries, no failure and no wrong reply across processes", m)
 	}
-	if bm := a.sys.Bus().Metrics(); bm.Remote == 0 || bm.RemoteUndelivered != 0 {
+	// Only the messages in flight when the traffic stopped (their context
+	// ended before they left) may have reached no receiver: at most one per
+	// worker.
+	if bm := a.sys.Bus().Metrics(); bm.Remote == 0 || bm.RemoteUndelivered > agentsim.DefaultWorkers {
 		t.Fatalf("sender's bus: remote %d, undelivered %d", bm.Remote, bm.RemoteUndelivered)
 	}
 
