@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/antifragile-go/antifragile/internal/dashboard"
@@ -14,7 +15,7 @@ import (
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
-const demoUsage = `usage: antifragile demo [-addr host:port] [-duration 1m] [-scenario file.json] [-report gameday.html] [-seed n] [-keep-running]
+const demoUsage = `usage: antifragile demo [-addr host:port] [-duration 1m] [-scenario file.json] [-report gameday.html] [-seed n] [-keep-running] [-processes n]
 
 Runs the whole system in this process and watches it break and heal: six
 simulated governance agents (proposer, validator, policy_engine,
@@ -42,6 +43,19 @@ Exit status (the verdict, with its reasons, ends the summary):
 (corrupt replies, duplicated and reordered deliveries, wrong constitutional
 hashes, poison messages, a crashed agent) or cascade (agents calling each
 other; a crash downstream and which breakers it opens, in order).
+
+-processes 3 runs the six agents in three OS processes (this one and two it
+starts and stops) on a nats-server it starts on a free loopback port, in
+the cluster "demo": demo-1 (this process: the ops API, the traffic, the
+game day) hosts proposer and deliberation, demo-2 validator and executor,
+demo-3 policy_engine and auditor. Calls to another process cross NATS
+behind the sender's breaker of the agent; faults on calls to a remote agent
+act on the link to it, message faults and whole-process faults on the
+process hosting it (fleet chaos). A process-kill phase before the last one
+kills the last process with SIGKILL and restarts it after a third of the
+phase; the report adds the cluster's instances, the messages that crossed
+between processes and the kill's timeline. Without nats-server on PATH the
+demo says so and runs in one process.
 `
 
 // runDemo runs the `demo` subcommand (see demoUsage). It blocks for the
@@ -59,6 +73,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	keep := fs.Bool("keep-running", false, "leave the server and the traffic running after the game day, until interrupted")
 	printScenario := fs.Bool("print-scenario", false, "print the built-in scenario (-builtin) as JSON and exit")
 	builtin := fs.String("builtin", scenario.BuiltinNames()[0], "the built-in `game day` to run without -scenario: "+strings.Join(scenario.BuiltinNames(), ", "))
+	processes := fs.Int("processes", 1, fmt.Sprintf("split the six agents over `n` OS processes (1 to %d) on a nats-server the demo starts", MaxDemoProcesses))
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -77,25 +92,51 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *duration < 0 {
 		return usageErrorf("demo: -duration %s must not be negative", *duration)
 	}
+	if *processes < 1 || *processes > MaxDemoProcesses {
+		return usageErrorf("demo: -processes %d must be within 1 and %d (one agent per process at most)", *processes, MaxDemoProcesses)
+	}
 	if err := report.CheckWritable(*reportFile); err != nil {
 		return usageErrorf("demo: -report %s: %v", *reportFile, err)
 	}
-	sc, _ := scenario.Builtin(*builtin)
-	if *scenarioFile != "" {
-		f, err := os.Open(*scenarioFile)
-		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("demo: %w", err)}
-		}
-		sc, err = scenario.ParseReader(f)
-		_ = f.Close()
-		if err != nil {
-			return &exitError{code: exitUsage, err: fmt.Errorf("demo: scenario %s:\n%w", *scenarioFile, err)}
+	sc, err := demoScenario(*builtin, *scenarioFile)
+	if err != nil {
+		return err
+	}
+	cfg := demoConfig{
+		Addr: *addr, Scenario: sc, Duration: *duration, Report: *reportFile, Seed: *seed, Processes: *processes,
+		KeepRunning: *keep, Dashboard: dashboard.Handler(), Out: stdout, Terminal: gameday.IsTerminal(stdout),
+	}
+	if *processes > 1 {
+		if cfg.NATSServer, err = exec.LookPath("nats-server"); err != nil {
+			fmt.Fprintf(stdout, "demo: -processes %d needs nats-server on PATH, which has none (install it: %s); running the single-process demo instead\n\n", *processes, natsInstall)
+			cfg.Processes = 1
 		}
 	}
-	res, err := playDemo(ctx, demoConfig{
-		Addr: *addr, Scenario: sc, Duration: *duration, Report: *reportFile, Seed: *seed,
-		KeepRunning: *keep, Dashboard: dashboard.Handler(), Out: stdout, Terminal: gameday.IsTerminal(stdout),
-	})
+	return judgeDemo(playDemo(ctx, cfg))
+}
+
+// demoScenario returns the game day of the demo: the scenario file, or
+// else the built-in game day named builtin.
+func demoScenario(builtin, file string) (*scenario.Scenario, error) {
+	if file == "" {
+		return scenario.Builtin(builtin)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("demo: %w", err)}
+	}
+	defer f.Close()
+	sc, err := scenario.ParseReader(f)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("demo: scenario %s:\n%w", file, err)}
+	}
+	return sc, nil
+}
+
+// judgeDemo turns playDemo's outcome into runDemo's error: a scenario that
+// does not fit the agents is a usage error, a game day that did not pass
+// its verdict's error.
+func judgeDemo(res *gameday.Result, err error) error {
 	if err != nil {
 		var ve *scenario.ValidationError
 		if res == nil && errors.As(err, &ve) {

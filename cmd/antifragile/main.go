@@ -130,6 +130,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "-version", "--version":
 		name = "version"
+	case demoAgentsCommand: // hidden: an agent process of demo -processes
+		return runDemoAgents(ctx, args[1:], stdin, stdout, stderr)
 	}
 	for _, c := range cmds {
 		if c.name == name {

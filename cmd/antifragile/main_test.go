@@ -29,6 +29,9 @@ import (
 const childArgsEnv = "ANTIFRAGILE_TEST_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == demoAgentsCommand {
+		main() // an agent process of a demo across processes: the test binary stands for antifragile
+	}
 	if args := os.Getenv(childArgsEnv); args != "" {
 		var argv []string
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -61,7 +63,23 @@ type demoConfig struct {
 	// Ready, if set, is called with the server's URL and the token once the
 	// server listens.
 	Ready func(url, token string)
+	// Processes splits the six agents over that many OS processes on a
+	// nats-server the demo starts (see playProcesses). 0 and 1 mean this
+	// process alone; at most MaxDemoProcesses.
+	Processes int
+	// NATSServer is the nats-server binary of a demo across processes.
+	// Empty means the one on PATH.
+	NATSServer string
+	// Executable is the binary the agent processes run (its hidden
+	// demo-agents subcommand). Empty means this program (os.Executable).
+	Executable string
+	// OnProcess, if set, is called with the name ("nats-server", "demo-2"
+	// …) and pid of every process the demo starts.
+	OnProcess func(name string, pid int)
 }
+
+// MaxDemoProcesses bounds demoConfig.Processes: one agent per process.
+const MaxDemoProcesses = 6
 
 // newToken returns 32 random bytes from crypto/rand in hex.
 func newToken() (string, error) {
@@ -119,7 +137,10 @@ func playDemo(ctx context.Context, cfg demoConfig) (*gameday.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := startDemoServer(ctx, pl, cfg.Dashboard)
+	if pl.processes > 1 {
+		return playProcesses(ctx, cfg, pl)
+	}
+	srv, err := startDemoServer(ctx, demoConfigFile(pl.addr, pl.token, pl.seed, cfg.Dashboard), agentsim.ScenarioConfig(pl.scenario, pl.scale, pl.seed))
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +180,9 @@ type demoPlan struct {
 	reportPath string
 	seed       uint64 // never 0
 	token      string // never empty
+	processes  int    // at least 1
+	natsServer string // the nats-server binary, with processes > 1
+	exe        string // the agent processes' binary, with processes > 1
 }
 
 // plan checks cfg and fills in its defaults (see demoConfig), drawing a
@@ -174,6 +198,10 @@ func (cfg demoConfig) plan() (demoPlan, error) {
 	pl := demoPlan{
 		out: cfg.Out, addr: cmp.Or(cfg.Addr, system.DefaultListen),
 		reportPath: cmp.Or(cfg.Report, report.DefaultFile), seed: cfg.Seed, token: cfg.Token,
+		processes: max(cfg.Processes, 1),
+	}
+	if cfg.Processes < 0 || cfg.Processes > MaxDemoProcesses {
+		return demoPlan{}, antifragile.Invalid("processes", cfg.Processes, "must be within 1 and %d (one agent per process at most; 0 means 1)", MaxDemoProcesses)
 	}
 	if pl.out == nil {
 		pl.out = io.Discard
@@ -193,7 +221,30 @@ func (cfg demoConfig) plan() (demoPlan, error) {
 			return demoPlan{}, err
 		}
 	}
+	if pl.processes > 1 {
+		if err := cfg.planProcesses(&pl); err != nil {
+			return demoPlan{}, err
+		}
+	}
 	return pl, nil
+}
+
+// planProcesses fills in the binaries of a demo across processes: the
+// nats-server one on PATH and this program, unless cfg names them.
+func (cfg demoConfig) planProcesses(pl *demoPlan) error {
+	var err error
+	pl.natsServer, pl.exe = cfg.NATSServer, cfg.Executable
+	if pl.natsServer == "" {
+		if pl.natsServer, err = exec.LookPath("nats-server"); err != nil {
+			return antifragile.Invalid("nats_server", "nats-server", "is not on PATH (%s): a demo across processes needs it", natsInstall)
+		}
+	}
+	if pl.exe == "" {
+		if pl.exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("demo: the agent processes' binary: %w", err)
+		}
+	}
+	return nil
 }
 
 // scaledScenario returns the game day of cfg (Default() when it has none),
@@ -209,6 +260,9 @@ func (cfg demoConfig) scaledScenario() (*scenario.Scenario, float64, error) {
 	}
 	if cfg.Duration < 0 {
 		return nil, 0, antifragile.Invalid("duration", cfg.Duration, "must not be negative (0 keeps the scenario's durations)")
+	}
+	if cfg.Processes > 1 {
+		sc = withKillPhase(sc)
 	}
 	scaled, scale := sc.Scaled(cfg.Duration)
 	return scaled, scale, nil
@@ -255,17 +309,17 @@ type demoServer struct {
 	traffic     sync.WaitGroup     // the goroutine running sim
 }
 
-// startDemoServer builds the daemon of pl and the simulation on its bus,
-// and runs the daemon until it serves. The daemon outlives ctx: it runs
-// until stop, so that the game day can clean up after an interruption.
-// When ctx ends before the daemon serves, startDemoServer stops it, waits
-// for it and returns ctx's error.
-func startDemoServer(ctx context.Context, pl demoPlan, dashboard http.Handler) (*demoServer, error) {
-	d, err := daemon.New(demoConfigFile(pl.addr, pl.token, pl.seed, dashboard))
+// startDemoServer builds the daemon of fc and the simulation of sc on its
+// bus, and runs the daemon until it serves. The daemon outlives ctx: it
+// runs until stop, so that the game day can clean up after an
+// interruption. When ctx ends before the daemon serves, startDemoServer
+// stops it, waits for it and returns ctx's error.
+func startDemoServer(ctx context.Context, fc *system.Config, sc agentsim.SimConfig) (*demoServer, error) {
+	d, err := daemon.New(fc)
 	if err != nil {
 		return nil, err
 	}
-	sim, err := agentsim.NewSimulation(d.System, agentsim.ScenarioConfig(pl.scenario, pl.scale, pl.seed))
+	sim, err := agentsim.NewSimulation(d.System, sc)
 	if err != nil {
 		_ = d.Close(context.WithoutCancel(ctx))
 		return nil, err
@@ -295,13 +349,19 @@ func (s *demoServer) startTraffic(ctx context.Context) {
 	s.traffic.Go(func() { _ = s.sim.Run(tctx) })
 }
 
-// stop ends the traffic and waits for it, then stops the daemon and returns
-// its Run result. It is called once.
-func (s *demoServer) stop() error {
+// haltTraffic ends the traffic and waits until every message in flight has
+// ended. startTraffic may start it again.
+func (s *demoServer) haltTraffic() {
 	if s.stopTraffic != nil {
 		s.stopTraffic()
 	}
 	s.traffic.Wait()
+}
+
+// stop ends the traffic and waits for it, then stops the daemon and returns
+// its Run result. It is called once.
+func (s *demoServer) stop() error {
+	s.haltTraffic()
 	s.stopDaemon()
 	return <-s.daemonErr
 }

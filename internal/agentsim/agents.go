@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -108,7 +109,7 @@ func (a *agents) handler(name string) bus.Handler {
 		if m.Type == pingType {
 			return bus.Reply{Payload: "pong"}, nil
 		}
-		p, ok := m.Payload.(Proposal)
+		p, ok := proposalOf(m.Payload)
 		if !ok {
 			return bus.Reply{}, fmt.Errorf("%s: unexpected payload %T", name, m.Payload)
 		}
@@ -121,6 +122,44 @@ func (a *agents) handler(name string) bus.Handler {
 		}
 		return r, err
 	}
+}
+
+// proposalOf returns the proposal a payload carries: a Proposal sent in
+// this process, or its JSON encoding (json.RawMessage or []byte) when it
+// came from another process through the bus's Transport.
+func proposalOf(payload any) (Proposal, bool) {
+	var raw []byte
+	switch v := payload.(type) {
+	case Proposal:
+		return v, true
+	case json.RawMessage:
+		raw = v
+	case []byte:
+		raw = v
+	default:
+		return Proposal{}, false
+	}
+	var p Proposal
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return Proposal{}, false
+	}
+	return p, true
+}
+
+// replyValue is a reply's payload as this process would have produced it:
+// a reply that came from another process is JSON (json.RawMessage) and is
+// decoded into the plain value it encodes (a string, a number); nil when it
+// is not valid JSON.
+func replyValue(reply any) any {
+	raw, ok := reply.(json.RawMessage)
+	if !ok {
+		return reply
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil
+	}
+	return v
 }
 
 // proposalTokens is the number of tokens an agent processes for p: its
@@ -176,13 +215,15 @@ func (a *agents) handle(name string, p Proposal) (bus.Reply, error) {
 
 // validReply reports whether reply is what agent to's work gives for
 // payload: recomputed for the agents whose answer depends on the proposal
-// alone, checked for its form for the auditor (a chained hash). A reply to
+// alone, checked for its form for the auditor (a chained hash). A reply
+// from another process is decoded first (see replyValue). A reply to
 // anything but a Proposal is not checked.
 func validReply(to string, payload, reply any) bool {
 	p, ok := payload.(Proposal)
 	if !ok {
 		return true
 	}
+	reply = replyValue(reply)
 	switch to {
 	case Executor:
 		return reply == "done"

@@ -10,4 +10,9 @@
 //		return err
 //	}
 //	go sim.Run(ctx) // the traffic, until ctx ends
+//
+// The agents can be split over processes: SimConfig.Local names those of
+// this process, and the bus reaches the others through its Transport
+// (package bus/busnats); proposals and replies then cross as JSON, which the
+// handlers and the reply checks decode.
 package agentsim

@@ -2,12 +2,16 @@ package agentsim
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
+	"github.com/antifragile-go/antifragile/internal/nilcheck"
 	"github.com/antifragile-go/antifragile/recovery"
 	"github.com/antifragile-go/antifragile/system"
 )
@@ -32,6 +36,55 @@ type SimConfig struct {
 	// multiplied by Scale; the health check (and its timeout) stays the
 	// simulation's.
 	Recovery *recovery.Policy
+	// Local names the agents that live in this process: their handlers
+	// are registered on the bus (serving them to other processes is the
+	// caller's: busnats.Transport.Serve). Empty means all six (Agents).
+	// Each must be one of Agents, once.
+	Local []string
+	// Remote reaches the agents left out of Local, which the bus sends to
+	// through its Transport: their recovery policies' health check applies
+	// the chaos engine to the link to the agent (Remote.Link) and then
+	// Remote.HealthCheck(agent). Required when Local leaves an agent out;
+	// a *busnats.Transport is one. A typed nil is invalid.
+	Remote RemoteAgents
+}
+
+// RemoteAgents reaches agents of other processes: the chaos target of the
+// link to one, and a health check of it. *busnats.Transport implements it.
+type RemoteAgents interface {
+	// Link returns the chaos target of the link to agent (see
+	// bus.Transport).
+	Link(agent string) string
+	// HealthCheck returns a check that fails while no process serves
+	// agent.
+	HealthCheck(agent string) func(context.Context) error
+}
+
+// local returns the agents of cfg that live in this process, checked: the
+// problems name the field "local", or "remote" when some agent has no way
+// to be reached.
+func (cfg SimConfig) local() (map[string]bool, error) {
+	var p antifragile.Problems
+	here := make(map[string]bool, len(Agents()))
+	for i, name := range cfg.Local {
+		field := fmt.Sprintf("local[%d]", i)
+		switch {
+		case !slices.Contains(Agents(), name):
+			p.Invalid(field, name, "must be one of %s", strings.Join(Agents(), ", "))
+		case here[name]:
+			p.Invalid(field, name, "is listed twice")
+		}
+		here[name] = true
+	}
+	p.Add(nilcheck.Optional("remote", cfg.Remote))
+	if len(cfg.Local) == 0 {
+		for _, name := range Agents() {
+			here[name] = true
+		}
+	} else if cfg.Remote == nil && len(here) < len(Agents()) {
+		p.Invalid("remote", nil, "is required when local leaves agents out (they are reached through the bus's transport)")
+	}
+	return here, p.Err()
 }
 
 // breakerConfig is the agents' breaker configuration under cfg.
@@ -80,15 +133,20 @@ type Simulation struct {
 	sys     *system.System
 	traffic *Generator
 	agents  *agents
+	local   []string // the agents registered on the bus, in Agents order
 }
 
 // NewSimulation installs the agents on sys: it creates their breakers in the
 // registry (SimConfig.Breaker or BreakerConfig; an existing breaker keeps its
 // configuration), sets their health weights (Weights), sets their recovery
-// policies (SimConfig.Recovery's timings or RecoveryPolicy, whose health check applies the chaos engine to the agent
-// and pings its handler, so that it fails while a fault lasts) and
-// registers their handlers on the bus. It starts nothing; Run sends the
-// traffic.
+// policies (SimConfig.Recovery's timings or RecoveryPolicy, whose health
+// check applies the chaos engine to the agent and pings its handler — or,
+// for an agent of another process, applies it to the agent's link and
+// checks the agent through SimConfig.Remote — so that it fails while a
+// fault lasts) and registers the handlers of the local agents
+// (SimConfig.Local) on the bus. Every agent has its breaker, weight and
+// policy, local or not: a remote one's breaker is the sender's. It starts
+// nothing; Run sends the traffic.
 func NewSimulation(sys *system.System, cfg SimConfig) (*Simulation, error) {
 	if sys == nil {
 		return nil, antifragile.Invalid("system", nil, "is required")
@@ -96,28 +154,46 @@ func NewSimulation(sys *system.System, cfg SimConfig) (*Simulation, error) {
 	if cfg.Scale < 0 {
 		return nil, antifragile.Invalid("scale", cfg.Scale, "must not be negative (0 means 1)")
 	}
+	here, err := cfg.local()
+	if err != nil {
+		return nil, err
+	}
 	tr, err := NewGenerator(sys.Bus(), cfg.Traffic)
 	if err != nil {
 		return nil, err
 	}
 	s := &Simulation{sys: sys, traffic: tr, agents: &agents{bus: sys.Bus(), cascade: cfg.Traffic.Topology == scenario.TopologyCascade, fallback: cfg.Fallback}}
-	weights := Weights()
 	for _, name := range Agents() {
-		if _, err := sys.Registry().GetOrCreate(name, cfg.breakerConfig()); err != nil {
-			return nil, err
-		}
-		if err := sys.Health().SetWeight(name, weights[name]); err != nil {
-			return nil, err
-		}
-		h := s.agents.handler(name)
-		if err := sys.Recovery().SetPolicy(name, cfg.recoveryPolicy(s.probe(name, h))); err != nil {
-			return nil, err
-		}
-		if err := sys.Bus().Register(name, h); err != nil {
+		if err := s.install(name, cfg, here[name]); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// install gives the agent name its breaker, weight and recovery policy
+// and, when it is local, registers its handler.
+func (s *Simulation) install(name string, cfg SimConfig, local bool) error {
+	sys := s.sys
+	if _, err := sys.Registry().GetOrCreate(name, cfg.breakerConfig()); err != nil {
+		return err
+	}
+	if err := sys.Health().SetWeight(name, Weights()[name]); err != nil {
+		return err
+	}
+	h := s.agents.handler(name)
+	check := s.remoteProbe(name, cfg.Remote)
+	if local {
+		check = s.probe(name, h)
+	}
+	if err := sys.Recovery().SetPolicy(name, cfg.recoveryPolicy(check)); err != nil {
+		return err
+	}
+	if !local {
+		return nil
+	}
+	s.local = append(s.local, name)
+	return sys.Bus().Register(name, h)
 }
 
 // probe is the recovery health check of an agent: the chaos engine's faults
@@ -131,6 +207,26 @@ func (s *Simulation) probe(name string, h bus.Handler) func(context.Context) err
 		return err
 	}
 }
+
+// remoteProbe is the recovery health check of an agent of another
+// process: the chaos engine's faults for the link to it, then r's check
+// that a process serves it.
+func (s *Simulation) remoteProbe(name string, r RemoteAgents) func(context.Context) error {
+	if r == nil {
+		return nil
+	}
+	link, check := r.Link(name), r.HealthCheck(name)
+	return func(ctx context.Context) error {
+		if err := s.sys.Chaos().Apply(ctx, link); err != nil {
+			return err
+		}
+		return check(ctx)
+	}
+}
+
+// Local returns the agents whose handlers the simulation registered on
+// the bus (SimConfig.Local), in the order of Agents.
+func (s *Simulation) Local() []string { return slices.Clone(s.local) }
 
 // Traffic returns the simulation's traffic generator.
 func (s *Simulation) Traffic() *Generator { return s.traffic }

@@ -184,6 +184,19 @@ func (p *progress) warn(msg string) {
 	p.fresh = true
 }
 
+// note shows an action of the game day on a line of its own.
+func (p *progress) note(msg string) {
+	if p.w == nil {
+		return
+	}
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+	fmt.Fprintln(p.w, p.color(ansiBold, "  » "+msg))
+	p.fresh = true
+}
+
 // done ends the progress.
 func (p *progress) done() {
 	if p.w != nil && p.open {

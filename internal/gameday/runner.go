@@ -59,6 +59,42 @@ type Config struct {
 	// Seed and Scale are recorded in the report.
 	Seed  uint64
 	Scale float64
+	// OnPhase, if set, is called in the runner's goroutine at the start of
+	// each phase, after its faults are injected, with the phase's index.
+	// It may disrupt the system in ways a chaos scenario cannot — the demo
+	// across processes kills an agent's process — and returns what it did:
+	// each Disruption is recorded and judged as a fault of the phase, and
+	// ended by the runner (see Disruption). The phase's observations wait
+	// for it, so it should return quickly.
+	OnPhase func(ctx context.Context, phase int) []Disruption
+	// Cluster, if set, is called once after the last phase (or the
+	// interruption), before the result is judged, with the result so far:
+	// it returns the game day's account of a cluster of processes (see
+	// ClusterResult), or nil.
+	Cluster func(ctx context.Context, res *Result) *ClusterResult
+}
+
+// Disruption is something a game day did to the system besides a chaos
+// scenario (see Config.OnPhase), such as killing a process. The runner
+// records it as a FaultResult of its phase, judged like any fault (the
+// breakers of Fault.Targets are the evidence of its effect), and calls End
+// once Fault.Duration has passed since it, or at the end of the game day.
+type Disruption struct {
+	// Fault describes it to the judge: Name (unique among the game day's
+	// faults), Target and BlastRadius (the breakers it disturbs), Duration
+	// (when End is due) and Type, the chaos fault it amounts to
+	// (chaos.TypeCrash for a killed process). It is not injected anywhere.
+	Fault chaos.Scenario
+	// Description says what was done, for the progress and the report
+	// ("SIGKILL of process demo-3"). Empty means the fault's description.
+	Description string
+	// Err is why it could not be done; the fault is then recorded as not
+	// injected, which fails the game day.
+	Err error
+	// End undoes it (restarts the process) when it is due, bounded by
+	// Config.ObserveTimeout (and, after an interruption, by the cleanup's
+	// own timeout); nil means it ends by itself.
+	End func(ctx context.Context) error
 }
 
 // Result is the record of a game day: every sample, every fault, the
@@ -89,6 +125,9 @@ type Result struct {
 	// LatencyKind is the kind of Sample.Latency (LatencyP99 or
 	// LatencyMean).
 	LatencyKind string `json:"latency_kind"`
+	// Cluster is the account of a game day across processes (see
+	// Config.Cluster); nil for one in a single process.
+	Cluster *ClusterResult `json:"cluster,omitempty"`
 	// Predictions are the recovery orchestrator's prediction counts over
 	// the game day: the last observation's less the first's (anomaly
 	// detection's at-risk signals followed by an outage or not, and
@@ -144,6 +183,9 @@ type Sample struct {
 type FaultResult struct {
 	Phase    int            `json:"phase"`
 	Scenario chaos.Scenario `json:"scenario"`
+	// Description says what a Disruption did ("SIGKILL of process
+	// demo-3"); empty for a chaos scenario, which describes itself.
+	Description string `json:"description,omitempty"`
 	// Injected is when it was injected; Ended when it ended, or -1 when it
 	// was still active at the end of the game day (the runner then ended
 	// it).
@@ -164,6 +206,15 @@ type FaultResult struct {
 
 // WasInjected reports whether the fault was injected (Error is empty).
 func (f FaultResult) WasInjected() bool { return f.Error == "" }
+
+// Describe says what the fault did, and for how long: its Description or
+// else its scenario's (DescribeFault).
+func (f FaultResult) Describe() string {
+	if f.Description != "" {
+		return f.Description + " for " + RoundDuration(f.Scenario.Duration).String()
+	}
+	return DescribeFault(f.Scenario)
+}
 
 // Run runs the game day: it observes the target, then runs the phases one
 // after the other, injecting each phase's faults when it starts and ending
@@ -218,10 +269,11 @@ type runner struct {
 	prevCalls map[string]uint64
 	prevMsgs  uint64
 	havePrev  bool
-	known     map[string]breaker.State // the breakers of the latest successful observation
-	seen      []map[string]bool        // per fault: the targets the system was seen to know
-	dues      []time.Duration          // per fault: when the runner ends it
-	predBase  struct {                 // the first observation's prediction counts
+	known     map[string]breaker.State      // the breakers of the latest successful observation
+	seen      []map[string]bool             // per fault: the targets the system was seen to know
+	dues      []time.Duration               // per fault: when the runner ends it
+	ends      []func(context.Context) error // per fault: a Disruption's End; nil for a chaos scenario
+	predBase  struct {                      // the first observation's prediction counts
 		set bool
 		c   recovery.PredictionCounts
 	}
@@ -251,6 +303,14 @@ func (r *runner) run(ctx context.Context) *Result {
 	r.res.Events = r.events
 	r.evMu.Unlock()
 	r.finish()
+	if r.cfg.Cluster != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		r.res.Cluster = r.cfg.Cluster(cctx, r.res)
+		cancel()
+		if r.res.Cluster != nil {
+			r.res.Cluster.timeline(r.res.Events)
+		}
+	}
 	Judge(r.res)
 	return r.res
 }
@@ -290,6 +350,12 @@ func (r *runner) runPhases(ctx context.Context) {
 		r.progress.phase(i)
 		for _, f := range ph.Faults {
 			r.inject(ctx, i, f, planned)
+		}
+		if r.cfg.OnPhase != nil {
+			at := r.since()
+			for _, d := range r.cfg.OnPhase(ctx, i) {
+				r.disrupted(i, d, at, planned)
+			}
 		}
 		done := r.wait(ctx, i, planned)
 		res.End = r.since()
@@ -341,10 +407,50 @@ func (r *runner) cleanUp(ctx context.Context) {
 	for i := range r.res.Faults {
 		f := &r.res.Faults[i]
 		if f.WasInjected() && f.Ended < 0 {
-			if err := r.cfg.Target.End(cctx, f.Scenario.Name); err != nil {
-				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
-			}
+			r.end(cctx, i)
 		}
+	}
+}
+
+// end ends fault k: a chaos scenario through the target, a Disruption by
+// its End. A failure is recorded in the result's errors.
+func (r *runner) end(ctx context.Context, k int) {
+	f := &r.res.Faults[k]
+	var err error
+	switch end := r.ends[k]; {
+	case end != nil:
+		err = end(ctx)
+	case f.Description == "":
+		err = r.cfg.Target.End(ctx, f.Scenario.Name)
+	}
+	if err != nil {
+		r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
+	}
+}
+
+// disrupted records the Disruption d of phase i, done at offset at, as a
+// fault of the phase, due to end after its duration (at the phase's
+// planned end, phaseEnd, when it has none), and shows it.
+func (r *runner) disrupted(i int, d Disruption, at, phaseEnd time.Duration) {
+	fr := FaultResult{Phase: i, Scenario: d.Fault, Description: d.Description, Injected: at, Ended: -1}
+	if fr.Description == "" {
+		fr.Description = d.Fault.Describe()
+	}
+	due := fr.Injected + d.Fault.Duration
+	if d.Fault.Duration <= 0 {
+		due = max(phaseEnd, fr.Injected)
+	}
+	if d.Err != nil {
+		fr.Error = d.Err.Error()
+		fr.Injected, fr.Ended = 0, 0
+		r.addError(fmt.Sprintf("disruption %q: %v", d.Fault.Name, d.Err))
+	}
+	r.res.Faults = append(r.res.Faults, fr)
+	r.dues = append(r.dues, due)
+	r.ends = append(r.ends, d.End)
+	r.seen = append(r.seen, map[string]bool{})
+	if fr.WasInjected() {
+		r.progress.note(fr.Describe())
 	}
 }
 
@@ -366,6 +472,7 @@ func (r *runner) inject(ctx context.Context, i int, fl scenario.Fault, phaseEnd 
 		due = max(phaseEnd, fr.Injected)
 	}
 	r.dues = append(r.dues, due)
+	r.ends = append(r.ends, nil)
 	seen := map[string]bool{}
 	r.seen = append(r.seen, seen)
 	if ProcessWide(s) || !fr.WasInjected() {
@@ -438,9 +545,7 @@ func (r *runner) endDue(ctx context.Context, now time.Duration) (ended bool) {
 		}
 		if end := r.dues[k]; end <= now {
 			ectx, cancel := context.WithTimeout(ctx, r.cfg.ObserveTimeout)
-			if err := r.cfg.Target.End(ectx, f.Scenario.Name); err != nil {
-				r.addError(fmt.Sprintf("end fault %q: %v", f.Scenario.Name, err))
-			}
+			r.end(ectx, k)
 			cancel()
 			f.Ended, ended = end, true
 		}

@@ -53,6 +53,10 @@ type Event struct {
 	// of an anomaly event (at_risk, cleared, adapted, removed); empty for
 	// other kinds.
 	State string `json:"state,omitempty"`
+	// Instance names the process of a cluster the event happened in when
+	// it is not the one the game day observes (a breaker of another agent
+	// process); empty for the observed one.
+	Instance string `json:"instance,omitempty"`
 }
 
 // LatencyWindow is the span of the latencies a LocalTarget's P99 is

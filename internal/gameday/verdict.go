@@ -210,6 +210,7 @@ func Judge(r *Result) {
 	if len(r.Samples) == 0 {
 		j.reasons = append(j.reasons, "no observation of the target succeeded")
 	}
+	j.cluster()
 	v := Verdict{Outcome: OutcomePass, Reasons: j.reasons, Inconclusive: j.inconclusive, Notes: j.notes}
 	switch {
 	case len(v.Reasons) > 0:

@@ -246,7 +246,7 @@ func (c *svgChart) faults(r *gameday.Result) {
 		}
 		x0, x1 := ax.x(f.Injected), ax.x(end)
 		c.Hatches = append(c.Hatches, svgRect{X: x0, Y: c.PlotY, W: math.Max(x1-x0, 1), H: c.PlotH,
-			Tip: fmt.Sprintf("fault %s: %s", f.Scenario.Name, gameday.DescribeFault(f.Scenario))})
+			Tip: fmt.Sprintf("fault %s: %s", f.Scenario.Name, f.Describe())})
 	}
 }
 

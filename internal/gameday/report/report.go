@@ -50,6 +50,7 @@ type reportData struct {
 	Tenants           []string
 	Rows              []phaseRow
 	Cascades          []string
+	Cluster           *clusterView
 	Predictions       string
 	Events            []eventRow
 	Errors            []string
@@ -62,7 +63,8 @@ type reportData struct {
 // health score over time with the phases shaded and the status thresholds
 // (0.7 and 0.5) drawn, the breakers' states per agent over time, throughput
 // and latency over time, the open breakers and recovery queue, the
-// per-phase table and the event log.
+// per-phase table, the cluster table of a game day across processes and
+// the event log.
 func WriteReport(w io.Writer, r *gameday.Result) error {
 	ss := scenario.SteadyState{MinStatus: scenario.DefaultMinStatus, RecoveryBudget: scenario.DefaultRecoveryBudget}
 	desc := ""
@@ -74,7 +76,7 @@ func WriteReport(w io.Writer, r *gameday.Result) error {
 		Outcome: cmp.Or(r.Verdict.Outcome, gameday.OutcomeFail), Rule: ss.Rule(),
 		MinStatus: ss.MinStatus.String(), Budget: ss.RecoveryBudget.String(),
 		Reasons: r.Verdict.Reasons, Notes: r.Verdict.Notes, Inconclusive: r.Verdict.Inconclusive,
-		Tenants: r.Tenants, Rows: rows(r), Cascades: Cascades(r), Predictions: Predictions(r), Errors: r.Errors,
+		Tenants: r.Tenants, Rows: rows(r), Cascades: Cascades(r), Cluster: clusterOf(r), Predictions: Predictions(r), Errors: r.Errors,
 		Version: antifragile.Version, Hash: antifragile.ConstitutionalHash,
 		Generated: time.Now().UTC().Format(time.RFC3339),
 	}

@@ -31,7 +31,7 @@ func rows(r *gameday.Result) []phaseRow {
 		var faults []string
 		for _, f := range r.Faults {
 			if f.Phase == i {
-				faults = append(faults, gameday.DescribeFault(f.Scenario))
+				faults = append(faults, f.Describe())
 			}
 		}
 		if len(faults) > 0 {
@@ -146,8 +146,9 @@ func (row *phaseRow) judged(ph gameday.PhaseResult) {
 }
 
 // WriteSummary writes the per-phase table of r — time to detect, when
-// anomaly detection found a targeted breaker at risk, time to recover, messages failed, messages metered per tenant — and its verdict,
-// as aligned text.
+// anomaly detection found a targeted breaker at risk, time to recover,
+// messages failed, messages metered per tenant —, the cluster table of a
+// game day across processes, and its verdict, as aligned text.
 func WriteSummary(w io.Writer, r *gameday.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	metered := "METERED"
@@ -171,6 +172,9 @@ func WriteSummary(w io.Writer, r *gameday.Result) error {
 	}
 	if cs := Cascades(r); len(cs) > 0 {
 		fmt.Fprintf(w, "\nbreakers opened, in order:\n  %s\n", strings.Join(cs, "\n  "))
+	}
+	if err := writeCluster(w, r); err != nil {
+		return err
 	}
 	_, err := io.WriteString(w, "\n"+r.VerdictText())
 	return err
