@@ -134,20 +134,9 @@ func (t *Transport) deliver(base context.Context, b *bus.Bus, agent string, m *n
 		t.answer(m, &nats.Msg{Header: nats.Header{HeaderKind: {KindMalformed}, HeaderError: {err.Error()}}})
 		return
 	}
-	ctx := base
-	var cancel context.CancelFunc
-	switch {
-	case !req.deadline.IsZero() && m.Reply == "":
-		ctx, cancel = context.WithDeadline(ctx, minTime(req.deadline, time.Now().Add(t.cfg.PublishTimeout)))
-	case !req.deadline.IsZero():
-		ctx, cancel = context.WithDeadline(ctx, req.deadline)
-	case m.Reply == "":
-		ctx, cancel = context.WithTimeout(ctx, t.cfg.PublishTimeout)
-	default: // a request from a client that sent no deadline
-		ctx, cancel = context.WithTimeout(ctx, t.cfg.RequestTimeout)
-	}
+	ctx := newDeliveryContext(base, t.deadline(req.deadline, m.Reply == ""))
 	reply, err := b.Deliver(ctx, req.msg)
-	cancel()
+	ctx.end()
 	if m.Reply == "" {
 		if err != nil {
 			t.publishFailed.Add(1)
@@ -163,11 +152,22 @@ func (t *Transport) deliver(base context.Context, b *bus.Bus, agent string, m *n
 	t.answer(m, encodeReply(reply, err))
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+// deadline returns the deadline of a delivery: the sender's, bounded for
+// a published message by Config.PublishTimeout from now; without the
+// sender's, Config.PublishTimeout or (a request from a client that sent
+// none) Config.RequestTimeout from now.
+func (t *Transport) deadline(sender time.Time, published bool) time.Time {
+	switch {
+	case published:
+		bound := time.Now().Add(t.cfg.PublishTimeout)
+		if !sender.IsZero() && sender.Before(bound) {
+			return sender
+		}
+		return bound
+	case sender.IsZero():
+		return time.Now().Add(t.cfg.RequestTimeout)
 	}
-	return b
+	return sender
 }
 
 // answer replies to m when it is a request.
