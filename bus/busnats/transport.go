@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -212,8 +213,8 @@ type Transport struct {
 	shut                                   atomic.Bool   // set by Close: Send and Publish refuse
 	inFlight                               atomic.Int64
 
-	subjects  sync.Map // agent → subject, see subject
-	nsubjects atomic.Int64
+	subjects   atomic.Pointer[map[string]string] // agent → subject, copied on write; see subject
+	subjectsMu sync.Mutex                        // serialises the writers of subjects
 }
 
 var _ bus.Transport = (*Transport)(nil)
@@ -262,14 +263,26 @@ func (t *Transport) Subject(agent string) string { return t.cfg.Prefix + "." + a
 const maxCachedSubjects = 4096
 
 // subject is Subject, remembered for the agents sent to (at most
-// maxCachedSubjects of them), so that a send does not build it again.
+// maxCachedSubjects of them), so that a send does not build it again: a
+// lookup in a map that is copied when an agent is added.
 func (t *Transport) subject(agent string) string {
-	if s, ok := t.subjects.Load(agent); ok {
-		return s.(string)
+	if m := t.subjects.Load(); m != nil {
+		if s, ok := (*m)[agent]; ok {
+			return s
+		}
 	}
 	s := t.Subject(agent)
-	if t.nsubjects.Add(1) <= maxCachedSubjects {
-		t.subjects.Store(agent, s)
+	t.subjectsMu.Lock()
+	defer t.subjectsMu.Unlock()
+	var cur map[string]string
+	if m := t.subjects.Load(); m != nil {
+		cur = *m
+	}
+	if _, ok := cur[agent]; !ok && len(cur) < maxCachedSubjects {
+		next := make(map[string]string, len(cur)+1)
+		maps.Copy(next, cur)
+		next[agent] = s
+		t.subjects.Store(&next)
 	}
 	return s
 }
