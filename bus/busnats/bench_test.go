@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/breaker"
 	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/bus/busnats"
@@ -228,9 +229,25 @@ func parallel(b *testing.B, op func() error, sides ...*benchSide) {
 	u.report(b, len(l.all))
 }
 
+// withHeaders returns a message to subject carrying payload256 and the
+// four headers every bus message carries (id, type, hash, envelope), as a
+// bus message would have them, in one header map shared by every call
+// (nats.go only reads it): what the headers alone cost nats.go, with no bus
+// on either side.
+func withHeaders(subject string) *nats.Msg {
+	now := time.Now()
+	return &nats.Msg{Subject: subject, Data: payload256, Header: nats.Header{
+		busnats.HeaderID:       {"r5kq2x-1b4"},
+		busnats.HeaderType:     {"validate"},
+		busnats.HeaderHash:     {antifragile.ConstitutionalHash},
+		busnats.HeaderEnvelope: {busnats.Envelope(now, now.Add(10*time.Second), "proposer")},
+	}}
+}
+
 // BenchmarkRequestReply: Send across two connections through the whole
 // pipeline on both sides (impl=busnats) beside a bare nats.go request to
-// an echo responder (impl=bare), 256 B each way, with 64 concurrent
+// an echo responder (impl=bare) and the same request carrying the bus's
+// four headers (impl=bareheaders), 256 B each way, with 64 concurrent
 // senders (parallel) and one (serial).
 func BenchmarkRequestReply(b *testing.B) {
 	srv := natstest.Start(b)
@@ -247,9 +264,16 @@ func BenchmarkRequestReply(b *testing.B) {
 		_, err := bare.Request("bare.echo", payload256, 10*time.Second)
 		return err
 	}
+	hm := withHeaders("bare.echo")
+	headersOp := func() error {
+		_, err := bare.RequestMsg(hm, 10*time.Second)
+		return err
+	}
 	b.Run("mode=parallel64/impl=bare", func(b *testing.B) { parallel(b, bareOp) })
+	b.Run("mode=parallel64/impl=bareheaders", func(b *testing.B) { parallel(b, headersOp) })
 	b.Run("mode=parallel64/impl=busnats", func(b *testing.B) { parallel(b, busOp, send, recv) })
 	b.Run("mode=serial/impl=bare", func(b *testing.B) { serial(b, bareOp) })
+	b.Run("mode=serial/impl=bareheaders", func(b *testing.B) { serial(b, headersOp) })
 	b.Run("mode=serial/impl=busnats", func(b *testing.B) { serial(b, busOp, send, recv) })
 }
 
@@ -279,8 +303,9 @@ func serial(b *testing.B, op func() error, sides ...*benchSide) {
 // receiver=pipeline, to a subscribed receiver: the bus through the
 // sender's pipeline with the receiver running its whole pipeline in this
 // process (impl=busnats), beside a bare nats.go publish to a counting
-// subscriber (impl=bare); what the receiver dropped as a slow consumer is
-// reported (dropped/op). With receiver=none, to a subject nobody
+// subscriber (impl=bare) and the same publish carrying the bus's four
+// headers (impl=bareheaders); what the receiver dropped as a slow consumer
+// is reported (dropped/op). With receiver=none, to a subject nobody
 // subscribes (the server discards it): the sender's cost alone. The rate
 // is the sender's, flush included.
 func BenchmarkPublish(b *testing.B) {
@@ -306,17 +331,21 @@ func BenchmarkPublish(b *testing.B) {
 	b.Run("receiver=none/impl=bare", func(b *testing.B) {
 		publishLoop(b, func() error { return bare.Publish("bare.nobody", payload256) }, bare.Flush)
 	})
+	b.Run("receiver=none/impl=bareheaders", func(b *testing.B) {
+		hm := withHeaders("bare.nobody")
+		publishLoop(b, func() error { return bare.PublishMsg(hm) }, bare.Flush)
+	})
 	b.Run("receiver=none/impl=busnats", func(b *testing.B) {
 		nobody := bus.NewMessage("proposer", "nobody", "record", payload256)
 		publishLoop(b, func() error { return send.bus.Publish(ctx, nobody) }, send.tr.Conn().Flush, send)
 	})
-	b.Run("receiver=pipeline/impl=bare", func(b *testing.B) {
+	sink := func(b *testing.B, publish func() error) {
 		got.Store(0)
 		d0, _ := sub.Dropped()
 		b.ReportAllocs()
 		u := startUsage()
 		for b.Loop() {
-			if err := bare.Publish("bare.sink", payload256); err != nil {
+			if err := publish(); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -328,6 +357,13 @@ func BenchmarkPublish(b *testing.B) {
 		d1, _ := sub.Dropped()
 		b.ReportMetric(float64(d1-d0)/float64(b.N), "dropped/op")
 		u.report(b, b.N)
+	}
+	b.Run("receiver=pipeline/impl=bare", func(b *testing.B) {
+		sink(b, func() error { return bare.Publish("bare.sink", payload256) })
+	})
+	b.Run("receiver=pipeline/impl=bareheaders", func(b *testing.B) {
+		hm := withHeaders("bare.sink")
+		sink(b, func() error { return bare.PublishMsg(hm) })
 	})
 	b.Run("receiver=pipeline/impl=busnats", func(b *testing.B) {
 		m0 := recv.tr.Metrics()
