@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -53,22 +54,32 @@ func (t *Transport) Serve(b *bus.Bus, agent string) error {
 		return fmt.Errorf("busnats: serve %q: %w", agent, err)
 	}
 	t.subs[agent] = sub
+	listen := new(sync.Mutex)
 	for range t.cfg.Concurrency {
-		t.wg.Go(func() { t.work(b, agent, sub) })
+		t.wg.Go(func() { t.work(b, agent, sub, listen) })
 	}
 	return nil
 }
 
 // work takes the messages of sub and delivers them, until sub ends or
-// the transport's context is cancelled.
-func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription) {
+// the transport's context is cancelled. One worker at a time waits on sub
+// (listen): the others, between deliveries, wait for that turn. With every
+// worker waiting on sub itself, each message of a burst went to a worker
+// of its own, woken for it, and each reply left in a write of its own;
+// with one waiting, a burst queues in sub's buffer and the workers
+// returning from a delivery take the next at once (~17 % fewer write
+// system calls a request in BenchmarkRequestReply). A worker passes the
+// turn on as soon as it has a message, so a slow delivery holds nobody up.
+func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription, listen *sync.Mutex) {
 	// The worker's own context: the deliveries' contexts derive from it, so
 	// that only this goroutine registers children with it (no lock shared
 	// between workers); Close cancels it through t.base.
 	base, cancel := context.WithCancel(t.base)
 	defer cancel()
 	for {
+		listen.Lock()
 		m, err := sub.NextMsgWithContext(base)
+		listen.Unlock()
 		if errors.Is(err, nats.ErrSlowConsumer) {
 			t.slowConsumer.Add(1) // reported once per episode; the drops are in sub.Dropped
 			continue

@@ -75,11 +75,13 @@ type Config struct {
 	// message. 0 means 30 s; negative or above 1 h is invalid.
 	PublishTimeout time.Duration `json:"publish_timeout"`
 	// Concurrency is the number of workers Serve starts per agent: each
-	// takes the next message of the agent's subscription and delivers it
-	// in its own goroutine (no hand-off per message), so at most
-	// Concurrency messages of an agent run at once in this process; the
-	// others wait in the subscription's buffer. 0 means 16; negative or
-	// above 1,024 is invalid.
+	// takes the next message of the agent's subscription (one of them
+	// waiting for it at a time) and delivers it in its own goroutine (no
+	// hand-off per message), so at most Concurrency messages of an agent
+	// run at once in this process; the others wait in the subscription's
+	// buffer. Handlers that wait on I/O want many; for handlers that only
+	// compute, fewer (down to the number of CPUs) cost less CPU a message.
+	// 0 means 16; negative or above 1,024 is invalid.
 	Concurrency int `json:"concurrency"`
 	// PendingLimit bounds the messages buffered per served agent before
 	// NATS declares a slow consumer and drops them (counted in
