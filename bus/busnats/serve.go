@@ -67,9 +67,10 @@ func (t *Transport) Serve(b *bus.Bus, agent string) error {
 // worker waiting on sub itself, each message of a burst went to a worker
 // of its own, woken for it, and each reply left in a write of its own;
 // with one waiting, a burst queues in sub's buffer and the workers
-// returning from a delivery take the next at once (~17 % fewer write
-// system calls a request in BenchmarkRequestReply). A worker passes the
-// turn on as soon as it has a message, so a slow delivery holds nobody up.
+// returning from a delivery take the next at once (about a tenth fewer
+// write system calls a request in BenchmarkRequestReply). A worker passes
+// the turn on as soon as it has a message, so a slow delivery holds
+// nobody up.
 func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription, listen *sync.Mutex) {
 	// The worker's own context: the deliveries' contexts derive from it, so
 	// that only this goroutine registers children with it (no lock shared
