@@ -22,10 +22,10 @@
 // message going to one of them. Bus.Send is a NATS request whose reply is
 // the handler's; Bus.Publish a one-way NATS publish (at most once: a
 // message to an agent nobody serves is lost by the server). The message's
-// id, sender, type, tenant, priority, constitutional hash, send time and
-// the sender's deadline travel as headers (HeaderID …), and so does every
-// entry of bus.Message.Headers, such as the W3C
-// "traceparent" an Observer adds.
+// id, type, tenant, priority and constitutional hash travel as headers of
+// their own (HeaderID …), its send time, the sender's deadline and the
+// sender in one, the envelope (HeaderEnvelope); and so does every entry of
+// bus.Message.Headers, such as the W3C "traceparent" an Observer adds.
 //
 // The payload is bytes on the wire while the bus API keeps its types: a
 // []byte payload is carried as it is and the receiving handler sees a

@@ -27,6 +27,7 @@ var (
 	ErrServing = errors.New("busnats: agent already served")
 
 	errTooManyHeaders = errors.New("too many headers")
+	errEnvelope       = errors.New(`want "<sent>,<deadline>,<from>"`)
 )
 
 // NotDeliveredError is the error of a message that reached no receiving

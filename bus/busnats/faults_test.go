@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,5 +218,68 @@ func TestTransport_ProbeAnswersForRegisteredAgents(t *testing.T) {
 	}
 	if m := rt.Metrics(); m.Probes != 2 || m.Received != 0 {
 		t.Errorf("receiver metrics %+v: want 2 probes, nothing delivered", m)
+	}
+}
+
+// TestTransport_ServeRunsConcurrencyAtOnce: a served agent's workers
+// deliver up to Config.Concurrency messages at once — a blocked delivery
+// holds none of the others up — and no more; the rest wait and are
+// delivered once workers are free.
+func TestTransport_ServeRunsConcurrencyAtOnce(t *testing.T) {
+	const workers, n = 4, 10
+	srv := natstest.Start(t)
+	s := newSender(t, srv.URL(), "api", breaker.Config{})
+	reg, _ := breaker.NewRegistry(breaker.RegistryConfig{})
+	rb, err := bus.New(bus.Config{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var running, most, done atomic.Int32
+	if err := rb.Register("slow", func(ctx context.Context, m bus.Message) (bus.Reply, error) {
+		now := running.Add(1)
+		for cur := most.Load(); now > cur && !most.CompareAndSwap(cur, now); cur = most.Load() {
+		}
+		defer running.Add(-1)
+		defer done.Add(1)
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return bus.Reply{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := busnats.New(busnats.Config{URL: srv.URL(), Process: "worker", Concurrency: workers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock() // before Close, should the test fail with deliveries blocked
+	if err := rt.Serve(rb, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := s.bus.Publish(context.Background(), bus.NewMessage("proposer", "slow", "work", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.tr.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "Concurrency deliveries blocked at once, the others pending", func() bool {
+		return running.Load() == workers && rt.Metrics().Pending == n-workers
+	})
+	if m := rt.Metrics(); m.InFlight != workers || running.Load() != workers {
+		t.Errorf("with every worker blocked: %d in flight, %d running; want %d", m.InFlight, running.Load(), workers)
+	}
+	unblock()
+	eventually(t, 10*time.Second, "every message delivered once the workers are free", func() bool { return done.Load() == n })
+	if got := most.Load(); got != workers {
+		t.Errorf("at most %d deliveries ran at once, want %d", got, workers)
 	}
 }

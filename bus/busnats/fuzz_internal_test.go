@@ -1,6 +1,7 @@
 package busnats
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,9 @@ import (
 // request it encoded is the message encoded.
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add("Af-Id", "m-1", "Af-Priority", "3", "traceparent", "00-ab-cd-01", []byte(`{"a":1}`))
-	f.Add("Af-Deadline", "notanumber", "Af-Enc", "json", "x", "", []byte{})
-	f.Add("Af-Sent", "-9223372036854775808", "Af-Probe", "1", "Af-Hash", "cdd01ef066bc6cf2", []byte("raw"))
+	f.Add("Af-Env", ",notanumber,", "Af-Enc", "json", "x", "", []byte{})
+	f.Add("Af-Env", "-9223372036854775808,1,a,b", "Af-Probe", "1", "Af-Hash", "cdd01ef066bc6cf2", []byte("raw"))
+	f.Add("Af-Env", "1767225600000000000", "Af-Type", "t", "Af-Env", ",,", []byte("raw"))
 	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, k3, v3 string, data []byte) {
 		h := nats.Header{k1: {v1}, k2: {v2}, k3: {v3}}
 		r, err := decodeRequest("validator", h, data)
@@ -42,7 +44,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decode of an encoded request: %v", err)
 		}
-		if back.msg.ID != r.msg.ID || back.msg.Priority != r.msg.Priority || !back.msg.SentAt.Equal(r.msg.SentAt) ||
+		if back.msg.ID != r.msg.ID || back.msg.From != r.msg.From || back.msg.Priority != r.msg.Priority || !back.msg.SentAt.Equal(r.msg.SentAt) ||
 			!back.deadline.Equal(r.deadline) || len(back.msg.Headers) != len(r.msg.Headers) {
 			t.Fatalf("round trip changed %+v into %+v", r, back)
 		}
@@ -100,4 +102,35 @@ func FuzzDecodeReply(f *testing.F) {
 			t.Fatalf("round trip of %+v: %+v, %v", r, back, err)
 		}
 	})
+}
+
+// TestEnvelope pins the Af-Env header: both times, either, neither, a
+// sender holding commas, and what is malformed.
+func TestEnvelope(t *testing.T) {
+	sent, deadline := time.Unix(0, 1767225600000000000).UTC(), time.Unix(0, 1767225601500000000).UTC()
+	for _, tc := range []struct {
+		sent, deadline time.Time
+		from, want     string
+	}{
+		{sent, deadline, "proposer", "1767225600000000000,1767225601500000000,proposer"},
+		{time.Time{}, deadline, "proposer", ",1767225601500000000,proposer"},
+		{sent, time.Time{}, "a,b", "1767225600000000000,,a,b"},
+		{time.Time{}, time.Time{}, "", ",,"},
+	} {
+		v := Envelope(tc.sent, tc.deadline, tc.from)
+		if v != tc.want {
+			t.Errorf("Envelope(%v, %v, %q) = %q, want %q", tc.sent, tc.deadline, tc.from, v, tc.want)
+		}
+		s, d, from, err := parseEnvelope(v)
+		if err != nil || !s.Equal(tc.sent) || !d.Equal(tc.deadline) || from != tc.from {
+			t.Errorf("parseEnvelope(%q) = %v, %v, %q, %v", v, s, d, from, err)
+		}
+	}
+	for _, bad := range []string{"", "1", "1,2", "x,,a", ",x,a", ",1.5,a"} {
+		_, err := decodeRequest("validator", nats.Header{HeaderEnvelope: {bad}}, nil)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != HeaderEnvelope {
+			t.Errorf("Af-Env %q: %v, want a *ValidationError naming %s", bad, err, HeaderEnvelope)
+		}
+	}
 }

@@ -201,10 +201,9 @@ func TestIssue16_Deadline(t *testing.T) {
 	defer nc.Close()
 	m := nats.NewMsg(s.tr.Subject("validator"))
 	m.Header.Set(busnats.HeaderID, "expired-1")
-	m.Header.Set(busnats.HeaderFrom, "proposer")
 	m.Header.Set(busnats.HeaderType, "echo")
 	m.Header.Set(busnats.HeaderHash, antifragile.ConstitutionalHash)
-	m.Header.Set(busnats.HeaderDeadline, fmt.Sprint(time.Now().Add(-time.Second).UnixNano()))
+	m.Header.Set(busnats.HeaderEnvelope, busnats.Envelope(time.Time{}, time.Now().Add(-time.Second), "proposer"))
 	resp, err := nc.RequestMsg(m, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

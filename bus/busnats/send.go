@@ -14,8 +14,8 @@ import (
 // Send carries msg to a process serving msg.To and returns the reply: the
 // handler's, or a *RemoteError for a delivery that failed there. It blocks
 // until the reply arrives or ctx ends; a ctx without a deadline is bounded
-// by Config.RequestTimeout, and the deadline travels in the Af-Deadline
-// header, enforced by the receiver. No process serving the agent is a
+// by Config.RequestTimeout, and the deadline travels in the Af-Env header
+// (see HeaderEnvelope), enforced by the receiver. No process serving the agent is a
 // *NotDeliveredError matching ErrNoResponders, at once. A bus with this
 // Transport calls Send; calling it directly skips the sender's hash
 // check, breaker and chaos. Safe for concurrent use.

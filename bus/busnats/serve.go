@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -53,22 +54,33 @@ func (t *Transport) Serve(b *bus.Bus, agent string) error {
 		return fmt.Errorf("busnats: serve %q: %w", agent, err)
 	}
 	t.subs[agent] = sub
+	listen := new(sync.Mutex)
 	for range t.cfg.Concurrency {
-		t.wg.Go(func() { t.work(b, agent, sub) })
+		t.wg.Go(func() { t.work(b, agent, sub, listen) })
 	}
 	return nil
 }
 
 // work takes the messages of sub and delivers them, until sub ends or
-// the transport's context is cancelled.
-func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription) {
+// the transport's context is cancelled. One worker at a time waits on sub
+// (listen): the others, between deliveries, wait for that turn. With every
+// worker waiting on sub itself, each message of a burst went to a worker
+// of its own, woken for it, and each reply left in a write of its own;
+// with one waiting, a burst queues in sub's buffer and the workers
+// returning from a delivery take the next at once (about a tenth fewer
+// write system calls a request in BenchmarkRequestReply). A worker passes
+// the turn on as soon as it has a message, so a slow delivery holds
+// nobody up.
+func (t *Transport) work(b *bus.Bus, agent string, sub *nats.Subscription, listen *sync.Mutex) {
 	// The worker's own context: the deliveries' contexts derive from it, so
 	// that only this goroutine registers children with it (no lock shared
 	// between workers); Close cancels it through t.base.
 	base, cancel := context.WithCancel(t.base)
 	defer cancel()
 	for {
+		listen.Lock()
 		m, err := sub.NextMsgWithContext(base)
+		listen.Unlock()
 		if errors.Is(err, nats.ErrSlowConsumer) {
 			t.slowConsumer.Add(1) // reported once per episode; the drops are in sub.Dropped
 			continue
@@ -134,20 +146,9 @@ func (t *Transport) deliver(base context.Context, b *bus.Bus, agent string, m *n
 		t.answer(m, &nats.Msg{Header: nats.Header{HeaderKind: {KindMalformed}, HeaderError: {err.Error()}}})
 		return
 	}
-	ctx := base
-	var cancel context.CancelFunc
-	switch {
-	case !req.deadline.IsZero() && m.Reply == "":
-		ctx, cancel = context.WithDeadline(ctx, minTime(req.deadline, time.Now().Add(t.cfg.PublishTimeout)))
-	case !req.deadline.IsZero():
-		ctx, cancel = context.WithDeadline(ctx, req.deadline)
-	case m.Reply == "":
-		ctx, cancel = context.WithTimeout(ctx, t.cfg.PublishTimeout)
-	default: // a request from a client that sent no deadline
-		ctx, cancel = context.WithTimeout(ctx, t.cfg.RequestTimeout)
-	}
+	ctx := newDeliveryContext(base, t.deadline(req.deadline, m.Reply == ""))
 	reply, err := b.Deliver(ctx, req.msg)
-	cancel()
+	ctx.end()
 	if m.Reply == "" {
 		if err != nil {
 			t.publishFailed.Add(1)
@@ -163,11 +164,22 @@ func (t *Transport) deliver(base context.Context, b *bus.Bus, agent string, m *n
 	t.answer(m, encodeReply(reply, err))
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+// deadline returns the deadline of a delivery: the sender's, bounded for
+// a published message by Config.PublishTimeout from now; without the
+// sender's, Config.PublishTimeout or (a request from a client that sent
+// none) Config.RequestTimeout from now.
+func (t *Transport) deadline(sender time.Time, published bool) time.Time {
+	switch {
+	case published:
+		bound := time.Now().Add(t.cfg.PublishTimeout)
+		if !sender.IsZero() && sender.Before(bound) {
+			return sender
+		}
+		return bound
+	case sender.IsZero():
+		return time.Now().Add(t.cfg.RequestTimeout)
 	}
-	return b
+	return sender
 }
 
 // answer replies to m when it is a request.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -74,11 +75,13 @@ type Config struct {
 	// message. 0 means 30 s; negative or above 1 h is invalid.
 	PublishTimeout time.Duration `json:"publish_timeout"`
 	// Concurrency is the number of workers Serve starts per agent: each
-	// takes the next message of the agent's subscription and delivers it
-	// in its own goroutine (no hand-off per message), so at most
-	// Concurrency messages of an agent run at once in this process; the
-	// others wait in the subscription's buffer. 0 means 16; negative or
-	// above 1,024 is invalid.
+	// takes the next message of the agent's subscription (one of them
+	// waiting for it at a time) and delivers it in its own goroutine (no
+	// hand-off per message), so at most Concurrency messages of an agent
+	// run at once in this process; the others wait in the subscription's
+	// buffer. Handlers that wait on I/O want many; for handlers that only
+	// compute, fewer (down to the number of CPUs) cost less CPU a message.
+	// 0 means 16; negative or above 1,024 is invalid.
 	Concurrency int `json:"concurrency"`
 	// PendingLimit bounds the messages buffered per served agent before
 	// NATS declares a slow consumer and drops them (counted in
@@ -212,8 +215,8 @@ type Transport struct {
 	shut                                   atomic.Bool   // set by Close: Send and Publish refuse
 	inFlight                               atomic.Int64
 
-	subjects  sync.Map // agent → subject, see subject
-	nsubjects atomic.Int64
+	subjects   atomic.Pointer[map[string]string] // agent → subject, copied on write; see subject
+	subjectsMu sync.Mutex                        // serialises the writers of subjects
 }
 
 var _ bus.Transport = (*Transport)(nil)
@@ -262,14 +265,26 @@ func (t *Transport) Subject(agent string) string { return t.cfg.Prefix + "." + a
 const maxCachedSubjects = 4096
 
 // subject is Subject, remembered for the agents sent to (at most
-// maxCachedSubjects of them), so that a send does not build it again.
+// maxCachedSubjects of them), so that a send does not build it again: a
+// lookup in a map that is copied when an agent is added.
 func (t *Transport) subject(agent string) string {
-	if s, ok := t.subjects.Load(agent); ok {
-		return s.(string)
+	if m := t.subjects.Load(); m != nil {
+		if s, ok := (*m)[agent]; ok {
+			return s
+		}
 	}
 	s := t.Subject(agent)
-	if t.nsubjects.Add(1) <= maxCachedSubjects {
-		t.subjects.Store(agent, s)
+	t.subjectsMu.Lock()
+	defer t.subjectsMu.Unlock()
+	var cur map[string]string
+	if m := t.subjects.Load(); m != nil {
+		cur = *m
+	}
+	if _, ok := cur[agent]; !ok && len(cur) < maxCachedSubjects {
+		next := make(map[string]string, len(cur)+1)
+		maps.Copy(next, cur)
+		next[agent] = s
+		t.subjects.Store(&next)
 	}
 	return s
 }

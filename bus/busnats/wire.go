@@ -15,15 +15,23 @@ import (
 // Headers of the messages on the wire. Every other header of a request is
 // one of bus.Message.Headers (such as "traceparent"), carried as it is;
 // names starting with "Af-" are reserved and dropped from those.
+//
+// A request carries four headers at least — Af-Id, Af-Type, Af-Hash and
+// Af-Env — because each header costs both ends and the server work of its
+// own (nats.go checks, writes, parses and allocates each): the envelope
+// Af-Env holds in one header the send time, the sender's deadline and the
+// sender, "<sent>,<deadline>,<from>" with the two times in decimal Unix
+// nanoseconds, each empty when zero, and the sender last (so that it may
+// hold commas): "1767225600000000000,1767225601500000000,proposer", or
+// ",1767225601500000000,proposer" for a request that carries only its
+// deadline.
 const (
 	HeaderID       = "Af-Id"       // bus.Message.ID
-	HeaderFrom     = "Af-From"     // bus.Message.From
 	HeaderType     = "Af-Type"     // bus.Message.Type
 	HeaderTenant   = "Af-Tenant"   // bus.Message.Tenant; absent when empty
 	HeaderPriority = "Af-Priority" // bus.Message.Priority in decimal; absent when 0
 	HeaderHash     = "Af-Hash"     // bus.Message.ConstitutionalHash
-	HeaderSentAt   = "Af-Sent"     // bus.Message.SentAt in Unix nanoseconds; absent when zero
-	HeaderDeadline = "Af-Deadline" // the sender's deadline in Unix nanoseconds
+	HeaderEnvelope = "Af-Env"      // bus.Message.SentAt, the sender's deadline and bus.Message.From (see above)
 	HeaderProcess  = "Af-Process"  // the probing process (Config.Process), on probes only
 	HeaderEncoding = "Af-Enc"      // "json" when the payload is JSON; absent for raw bytes
 	HeaderProbe    = "Af-Probe"    // "1" on a Probe request
@@ -31,6 +39,44 @@ const (
 	HeaderKind     = "Af-Kind"     // a failed reply's error kind (see RemoteError)
 	HeaderError    = "Af-Error"    // a failed reply's error text
 )
+
+// Envelope returns the value of the Af-Env header of a message from from,
+// sent at sent, with the sender's deadline (a zero time is left empty).
+func Envelope(sent, deadline time.Time, from string) string {
+	return string(appendEnvelope(nil, sent, deadline, from))
+}
+
+func appendEnvelope(b []byte, sent, deadline time.Time, from string) []byte {
+	if !sent.IsZero() {
+		b = strconv.AppendInt(b, sent.UnixNano(), 10)
+	}
+	b = append(b, ',')
+	if !deadline.IsZero() {
+		b = strconv.AppendInt(b, deadline.UnixNano(), 10)
+	}
+	b = append(b, ',')
+	return append(b, from...)
+}
+
+// parseEnvelope reads an Af-Env value.
+func parseEnvelope(v string) (sent, deadline time.Time, from string, err error) {
+	sentS, rest, ok1 := strings.Cut(v, ",")
+	deadlineS, from, ok2 := strings.Cut(rest, ",")
+	if !ok1 || !ok2 {
+		return sent, deadline, "", errEnvelope
+	}
+	if sentS != "" {
+		if sent, err = unixNano(sentS); err != nil {
+			return sent, deadline, "", err
+		}
+	}
+	if deadlineS != "" {
+		if deadline, err = unixNano(deadlineS); err != nil {
+			return sent, deadline, "", err
+		}
+	}
+	return sent, deadline, from, nil
+}
 
 // reserved is the prefix of the headers of this package.
 const reserved = "Af-"
@@ -87,10 +133,13 @@ type wire struct {
 	vals []string
 }
 
-var wirePool = sync.Pool{New: func() any { return &wire{m: nats.Msg{Header: make(nats.Header, 12)}, vals: make([]string, 0, 12)} }}
+// A pooled message's header map holds 8 entries without growing (a map of
+// at most 8 entries is a single group, quick to clear and to range over):
+// the 4 of every request, the optional ones and a trace context.
+var wirePool = sync.Pool{New: func() any { return &wire{m: nats.Msg{Header: make(nats.Header, 8)}, vals: make([]string, 0, 8)} }}
 
 // maxPooledHeaders bounds the headers of a message put back in the pool.
-const maxPooledHeaders = 16
+const maxPooledHeaders = 8
 
 // release puts w back in the pool, empty.
 func (w *wire) release() {
@@ -106,7 +155,7 @@ func (w *wire) release() {
 
 // encodeRequest returns the wire form of msg for subject, with the
 // sender's deadline (zero: none), from the pool: release it once it is
-// sent. Its two numbers share one allocation.
+// sent.
 func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*wire, error) {
 	data, isJSON, err := encodePayload(msg.Payload)
 	if err != nil {
@@ -123,25 +172,10 @@ func encodeRequest(subject string, msg *bus.Message, deadline time.Time) (*wire,
 		}
 	}
 	set(h, vals, HeaderID, msg.ID)
-	set(h, vals, HeaderFrom, msg.From)
 	set(h, vals, HeaderType, msg.Type)
 	set(h, vals, HeaderHash, msg.ConstitutionalHash)
-	var buf [40]byte
-	num := buf[:0]
-	if !msg.SentAt.IsZero() {
-		num = strconv.AppendInt(num, msg.SentAt.UnixNano(), 10)
-	}
-	split := len(num)
-	if !deadline.IsZero() {
-		num = strconv.AppendInt(num, deadline.UnixNano(), 10)
-	}
-	nums := string(num)
-	if split > 0 {
-		set(h, vals, HeaderSentAt, nums[:split])
-	}
-	if len(nums) > split {
-		set(h, vals, HeaderDeadline, nums[split:])
-	}
+	var buf [80]byte
+	set(h, vals, HeaderEnvelope, string(appendEnvelope(buf[:0], msg.SentAt, deadline, msg.From)))
 	if msg.Tenant != "" {
 		set(h, vals, HeaderTenant, msg.Tenant)
 	}
@@ -199,8 +233,8 @@ func (r *request) field(k, v string, enc *string) error {
 	switch k {
 	case HeaderID:
 		r.msg.ID = v
-	case HeaderFrom:
-		r.msg.From = v
+	case HeaderEnvelope:
+		r.msg.SentAt, r.deadline, r.msg.From, err = parseEnvelope(v)
 	case HeaderType:
 		r.msg.Type = v
 	case HeaderTenant:
@@ -215,10 +249,6 @@ func (r *request) field(k, v string, enc *string) error {
 		r.probe = v == "1"
 	case HeaderPriority:
 		r.msg.Priority, err = strconv.Atoi(v)
-	case HeaderSentAt:
-		r.msg.SentAt, err = unixNano(v)
-	case HeaderDeadline:
-		r.deadline, err = unixNano(v)
 	}
 	if err != nil {
 		return &ValidationError{Field: k, Value: v, Err: err}
