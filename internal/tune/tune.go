@@ -91,7 +91,8 @@ func DefaultKnobs() []Knob {
 
 // Metrics are the figures of one run that an objective may minimise.
 type Metrics struct {
-	// BelowMin is how long the status was below the steady-state minimum.
+	// BelowMin is how long the status was below the steady-state minimum,
+	// each observation's status holding until the next one.
 	BelowMin time.Duration `json:"time_below_min"`
 	// Failed counts the messages that failed.
 	Failed uint64 `json:"failed"`
@@ -111,9 +112,9 @@ type Metrics struct {
 func Measure(r *gameday.Result) Metrics {
 	m := Metrics{Verdict: r.Verdict.Outcome}
 	min := r.Scenario.SteadyState.MinStatus
-	for _, s := range r.Samples {
+	for k, s := range r.Samples {
 		if s.At > 0 && (s.Status == 0 || s.Status > min) { // UNKNOWN is 0, worse statuses are larger
-			m.BelowMin += r.SampleInterval
+			m.BelowMin += holds(r.Samples, k, r.SampleInterval)
 		}
 	}
 	var detect, recover time.Duration
@@ -144,6 +145,16 @@ func Measure(r *gameday.Result) Metrics {
 		m.TimeToRecover = recover / time.Duration(n)
 	}
 	return m
+}
+
+// holds returns how long sample k's status held: until the next sample (an
+// observation that came late stretches it, as the game day's judge counts
+// it), or one interval for the last one.
+func holds(samples []gameday.Sample, k int, interval time.Duration) time.Duration {
+	if k+1 < len(samples) && samples[k+1].At > samples[k].At {
+		return samples[k+1].At - samples[k].At
+	}
+	return interval
 }
 
 // Value returns the metric named metric (see scenario.Metrics) as a number:

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/internal/gameday"
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 	"github.com/antifragile-go/antifragile/internal/tune"
 	"github.com/antifragile-go/antifragile/recovery"
@@ -151,5 +153,24 @@ func TestOutcome_Patch(t *testing.T) {
 	}
 	if got := string((&tune.Outcome{}).Patch()); got != "{}" {
 		t.Errorf("empty patch = %s", got)
+	}
+}
+
+// TestMeasure_lateObservations: the time below the minimum counts each
+// observation's status until the next one, so observations that come late
+// (a loaded server) do not shorten it.
+func TestMeasure_lateObservations(t *testing.T) {
+	ms := time.Millisecond
+	sc := mustScenario(t, `{"name": "x", "phases": [{"name": "p", "duration": "2s", "expect": "steady"}]}`)
+	r := &gameday.Result{Scenario: sc, SampleInterval: 100 * ms, Samples: []gameday.Sample{
+		{At: 0, Status: health.Healthy},
+		{At: 100 * ms, Status: health.Healthy},
+		{At: 200 * ms, Status: health.Degraded}, // the next observation came 700 ms later
+		{At: 900 * ms, Status: health.Critical},
+		{At: 1000 * ms, Status: health.Healthy},
+		{At: 1100 * ms, Status: health.Degraded}, // the last: one interval
+	}}
+	if got, want := tune.Measure(r).BelowMin, 900*ms; got != want {
+		t.Errorf("below the minimum %s, want %s (700 + 100 ms + the last interval)", got, want)
 	}
 }
