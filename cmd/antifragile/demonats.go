@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/antifragile-go/antifragile/internal/flock"
 )
 
 // natsStartTimeout bounds how long nats-server may take to accept
@@ -28,6 +31,7 @@ const natsInstall = "apt-get install nats-server, brew install nats-server, or h
 type natsServer struct {
 	url  string
 	dir  string
+	lock *os.File // held on dir while the demo lives: see sweepNATSDirs
 	cmd  *exec.Cmd
 	log  *tailBuffer
 	done chan struct{} // closed once the process has exited
@@ -39,14 +43,21 @@ type natsServer struct {
 // port when the one picked was taken in between. When ctx ends first it
 // stops the server and returns ctx's error.
 func startNATS(ctx context.Context, bin string) (*natsServer, error) {
-	dir, err := os.MkdirTemp("", "antifragile-demo-nats-")
+	sweepNATSDirs(os.TempDir())
+	dir, err := os.MkdirTemp("", natsDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("demo: a directory for nats-server: %w", err)
+	}
+	lock, err := flock.LockDir(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("demo: locking %s: %w", dir, err)
 	}
 	var lastErr error
 	for range 5 {
 		s, err := launchNATS(ctx, bin, dir)
 		if err == nil {
+			s.lock = lock
 			return s, nil
 		}
 		lastErr = err
@@ -54,8 +65,37 @@ func startNATS(ctx context.Context, bin string) (*natsServer, error) {
 			break
 		}
 	}
+	_ = lock.Close()
 	_ = os.RemoveAll(dir)
 	return nil, lastErr
+}
+
+// natsDirPrefix names the demo's temporary JetStream directories.
+const natsDirPrefix = "antifragile-demo-nats-"
+
+// sweepNATSDirs removes the demo's JetStream directories in tmp that no
+// process holds any more: a demo killed with SIGKILL could not remove its
+// own (its nats-server died with it: Pdeathsig). A directory whose lock is
+// held — another demo running — or made in the last minute (another demo
+// between making and locking it) is left alone. It runs on Linux only:
+// elsewhere a killed demo's nats-server may outlive it (no Pdeathsig), in
+// the directory its lock no longer guards.
+func sweepNATSDirs(tmp string) {
+	if runtime.GOOS != "linux" || !flock.Supported {
+		return
+	}
+	dirs, _ := filepath.Glob(filepath.Join(tmp, natsDirPrefix+"*"))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || time.Since(fi.ModTime()) < time.Minute {
+			continue
+		}
+		f, err := flock.LockDir(d)
+		if err != nil {
+			continue
+		}
+		_ = os.RemoveAll(d)
+		_ = f.Close()
+	}
 }
 
 // launchNATS starts one nats-server on a port free a moment ago and waits
@@ -144,7 +184,11 @@ func (s *natsServer) kill() {
 // for it and removes its directory. It is called once.
 func (s *natsServer) stop() error {
 	s.kill()
-	return os.RemoveAll(s.dir)
+	err := os.RemoveAll(s.dir)
+	if s.lock != nil {
+		_ = s.lock.Close()
+	}
+	return err
 }
 
 // tailBuffer keeps the last max bytes written to it (a process's log, for

@@ -4,6 +4,9 @@ package flock
 
 import "os"
 
+// Supported reports whether Lock and LockDir take real locks here.
+const Supported = false
+
 // Lock opens (creating it if needed) the file at path. On this platform it
 // takes no lock.
 func Lock(path string) (*os.File, error) {

@@ -9,6 +9,9 @@ import (
 	"syscall"
 )
 
+// Supported reports whether Lock and LockDir take real locks here.
+const Supported = true
+
 // Lock opens (creating it if needed) the file at path and takes an
 // exclusive lock on it without waiting. The lock lasts until the returned
 // file is closed or the process dies, whichever comes first — so a lock
