@@ -38,8 +38,9 @@ type Config struct {
 	// when not empty. The write routes need it.
 	Token string
 	// HTTPClient makes the requests. nil means a client of its own with a
-	// clone of http.DefaultTransport (CloseIdleConnections releases its
-	// connections). Its Timeout, if any, also bounds Events streams: leave
+	// clone of http.DefaultTransport keeping up to 8 idle connections to
+	// the server, for callers that make requests at once (a game day's
+	// observation makes five; CloseIdleConnections releases them). Its Timeout, if any, also bounds Events streams: leave
 	// it 0 and use Timeout. Its Transport must not be a typed nil (such as
 	// a nil *http.Transport), which would panic in the first request.
 	HTTPClient *http.Client
@@ -88,7 +89,9 @@ func New(cfg Config) (*Client, error) {
 	u.RawQuery, u.Fragment = "", ""
 	c := &Client{base: u, baseStr: u.String(), token: cfg.Token, hc: cfg.HTTPClient, timeout: cfg.Timeout, maxEv: cfg.MaxEventBytes, ua: cfg.UserAgent}
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 8
+		c.hc = &http.Client{Transport: tr}
 		c.ownHC = true
 	}
 	if c.timeout == 0 {

@@ -1,6 +1,7 @@
 package gameday_test
 
 import (
+	"context"
 	"io"
 	"testing"
 	"time"
@@ -86,5 +87,18 @@ func BenchmarkJudge(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		gameday.Judge(res)
+	}
+}
+
+// BenchmarkRemoteTarget_Observe is one observation of a running system
+// through its ops API (five GET requests) on loopback.
+func BenchmarkRemoteTarget_Observe(b *testing.B) {
+	_, cl := remoteSystem(b, 1)
+	tgt := gameday.NewRemoteTarget(cl)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := tgt.Observe(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

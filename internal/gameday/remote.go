@@ -9,8 +9,11 @@ import (
 
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/breaker"
+	"github.com/antifragile-go/antifragile/bus"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/client"
+	"github.com/antifragile-go/antifragile/health"
+	"github.com/antifragile-go/antifragile/recovery"
 )
 
 // RemoteTarget drives a service that mounts the ops API, through a client:
@@ -70,72 +73,61 @@ func absent(err error) bool {
 	return errors.Is(err, client.ErrUnavailable) || errors.Is(err, client.ErrNotFound)
 }
 
-// Observe reads GET /health and GET /breakers, then GET /bus, /recovery
-// and /metering; a server without a bus, a recovery orchestrator or a
-// meter (503) reports no bus counters, an empty queue or no usage.
+// Observe reads GET /health, /breakers, /bus, /recovery and /metering at
+// once (five requests in flight, so that an observation of a slow server
+// is one round trip late, not five, and its parts are of one moment); a
+// server without a bus, a recovery orchestrator or a meter (503) reports
+// no bus counters, an empty queue or no usage.
 func (t *RemoteTarget) Observe(ctx context.Context) (Observation, error) {
-	rep, err := t.c.Health(ctx)
-	if err != nil {
-		return Observation{}, fmt.Errorf("GET /health: %w", err)
+	var (
+		wg   sync.WaitGroup
+		rep  *health.Report
+		bs   api.Breakers
+		bm   bus.Metrics
+		rec  recovery.Status
+		m    api.Metering
+		errs [5]error
+	)
+	wg.Go(func() { rep, errs[0] = t.c.Health(ctx) })
+	wg.Go(func() { bs, errs[1] = t.c.Breakers(ctx) })
+	wg.Go(func() { bm, errs[2] = t.c.Bus(ctx) })
+	wg.Go(func() { rec, errs[3] = t.c.Recovery(ctx) })
+	wg.Go(func() { m, errs[4] = t.c.Metering(ctx) })
+	wg.Wait()
+	for i, path := range [...]string{"/health", "/breakers", "/bus", "/recovery", "/metering"} {
+		if err := errs[i]; err != nil && (i < 2 || !absent(err)) {
+			return Observation{}, fmt.Errorf("GET %s: %w", path, err)
+		}
 	}
 	o := Observation{
 		Status:      rep.Status,
 		Score:       float64(rep.Score),
 		Breakers:    make(map[string]breaker.State, len(rep.Circuits)),
+		Calls:       make(map[string]uint64, len(bs.Breakers)),
 		LatencyKind: LatencyMean,
 		Metered:     make(map[string]int64),
 	}
 	for _, c := range rep.Circuits {
 		o.Breakers[c.Name] = c.State
 	}
-	hasBus, err := t.observeCounters(ctx, &o)
-	if err != nil {
-		return Observation{}, err
-	}
-	m, err := t.c.Metering(ctx)
-	switch {
-	case err == nil:
-	case absent(err):
-		return o, nil
-	default:
-		return Observation{}, fmt.Errorf("GET /metering: %w", err)
-	}
-	t.observeMetering(&o, m, !hasBus)
-	return o, nil
-}
-
-// observeCounters fills the breakers' call counters (GET /breakers), the
-// bus's message counters (GET /bus) and the recovery queue (GET /recovery)
-// of o, and reports whether the service has a bus.
-func (t *RemoteTarget) observeCounters(ctx context.Context, o *Observation) (hasBus bool, err error) {
-	bs, err := t.c.Breakers(ctx)
-	if err != nil {
-		return false, fmt.Errorf("GET /breakers: %w", err)
-	}
-	o.Calls = make(map[string]uint64, len(bs.Breakers))
 	for _, b := range bs.Breakers {
 		o.Calls[b.Name] = b.Calls + b.Rejections
 		if _, ok := o.Breakers[b.Name]; !ok {
 			o.Breakers[b.Name] = b.State
 		}
 	}
-	bm, err := t.c.Bus(ctx)
-	switch {
-	case err == nil:
-		hasBus = true
+	hasBus := errs[2] == nil
+	if hasBus {
 		o.Messages = bm.Delivered + bm.Failed + bm.Rejected + bm.Injected
 		o.Failed = bm.Failed + bm.Rejected + bm.Injected
-	case !absent(err):
-		return false, fmt.Errorf("GET /bus: %w", err)
 	}
-	rec, err := t.c.Recovery(ctx)
-	switch {
-	case err == nil:
+	if errs[3] == nil {
 		o.RecoveryQueue, o.Predictions = rec.ActiveCount, rec.Predictions.Total
-	case !absent(err):
-		return false, fmt.Errorf("GET /recovery: %w", err)
 	}
-	return hasBus, nil
+	if errs[4] == nil {
+		t.observeMetering(&o, m, !hasBus)
+	}
+	return o, nil
 }
 
 // observeMetering fills the metered usage of o from m, and its message

@@ -21,7 +21,7 @@ const testToken = "s3cret-token"
 
 // remoteSystem runs a Local system behind an in-process ops server and
 // returns it with a client of that server.
-func remoteSystem(t *testing.T, scale float64) (*local, *client.Client) {
+func remoteSystem(t testing.TB, scale float64) (*local, *client.Client) {
 	t.Helper()
 	l := newLocal(t, scale, 11, agentsim.GeneratorConfig{})
 	opts := l.OpsOptions()
