@@ -98,7 +98,7 @@ func (s *System) StartTrial(ctx context.Context, req api.TrialRequest) (api.Tria
 		cur.timer.Stop()
 	}
 	gen := cur.gen
-	cur.timer = time.AfterFunc(ttl, func() { s.endTrial(gen, "expired") })
+	cur.timer = time.AfterFunc(ttl, func() { s.expireTrial(gen) })
 	s.log.Info("tuning trial", "services", req.Services, "breaker", string(req.Breaker), "recovery", string(req.Recovery),
 		"run", cur.info.Runs, "by", req.By, "expires", cur.info.Expires)
 	return cur.info, nil
@@ -154,16 +154,17 @@ func checkTrial(req api.TrialRequest) (time.Duration, error) {
 	return ttl, nil
 }
 
-// endTrial ends trial number gen if it is still the one in progress.
-func (s *System) endTrial(gen int, why string) {
+// expireTrial ends trial number gen if it is still the one in progress
+// and its TTL has passed: a StartTrial that renewed it while its timer
+// fired keeps it.
+func (s *System) expireTrial(gen int) {
 	t := &s.trials
 	t.mu.Lock()
-	if t.cur == nil || t.cur.gen != gen {
-		t.mu.Unlock()
+	defer t.mu.Unlock()
+	if t.cur == nil || t.cur.gen != gen || time.Now().Before(t.cur.info.Expires) {
 		return
 	}
-	t.mu.Unlock()
-	if _, _, err := s.endTrialNow(why); err != nil {
+	if _, err := s.endLocked("expired"); err != nil {
 		s.log.Error("tuning trial: restoring the settings", "err", err)
 	}
 }
@@ -174,20 +175,28 @@ func (s *System) endTrialNow(why string) (info api.Trial, ok bool, err error) {
 	t := &s.trials
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	cur := t.cur
-	if cur == nil {
+	if t.cur == nil {
 		return api.Trial{}, false, nil
 	}
+	info, err = s.endLocked(why)
+	return info, true, err
+}
+
+// endLocked ends the trial in progress (there is one), restoring its
+// saved settings. The caller holds trials.mu.
+func (s *System) endLocked(why string) (api.Trial, error) {
+	t := &s.trials
+	cur := t.cur
 	t.cur = nil
 	cur.timer.Stop()
-	err = s.restore(cur.saved)
+	err := s.restore(cur.saved)
 	cur.info.Active, cur.info.Ended = false, why
 	t.last = cur.info
 	s.log.Info("tuning trial ended", "services", cur.info.Services, "why", why, "runs", cur.info.Runs, "err", err)
 	if err != nil {
 		err = fmt.Errorf("system: ending the tuning trial: %w", err)
 	}
-	return cur.info, true, err
+	return cur.info, err
 }
 
 // saveSettings returns the settings in force of each service.
