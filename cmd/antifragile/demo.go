@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/antifragile-go/antifragile/internal/dashboard"
 	"github.com/antifragile-go/antifragile/internal/gameday"
@@ -15,7 +16,7 @@ import (
 	"github.com/antifragile-go/antifragile/internal/gameday/scenario"
 )
 
-const demoUsage = `usage: antifragile demo [-addr host:port] [-duration 1m] [-scenario file.json] [-report gameday.html] [-seed n] [-keep-running] [-processes n]
+const demoUsage = `usage: antifragile demo [-addr host:port] [-duration 1m] [-scenario file.json] [-report gameday.html] [-seed n] [-keep-running] [-processes n [-kill i]]
 
 Runs the whole system in this process and watches it break and heal: six
 simulated governance agents (proposer, validator, policy_engine,
@@ -52,11 +53,26 @@ demo-3 policy_engine and auditor. Calls to another process cross NATS
 behind the sender's breaker of the agent; faults on calls to a remote agent
 act on the link to it, message faults and whole-process faults on the
 process hosting it (fleet chaos). A process-kill phase before the last one
-kills the last process with SIGKILL and restarts it after a third of the
-phase; the report adds the cluster's instances, the messages that crossed
+kills the last process (-kill picks another: 2 for demo-2 …) with SIGKILL
+and restarts it after a third of the phase; the report adds the cluster's instances, the messages that crossed
 between processes and the kill's timeline. Without nats-server on PATH the
 demo says so and runs in one process.
 `
+
+// checkDemoFlags checks the numbers among the demo's flags.
+func checkDemoFlags(duration time.Duration, processes, kill int) error {
+	switch {
+	case duration < 0:
+		return usageErrorf("demo: -duration %s must not be negative", duration)
+	case processes < 1 || processes > MaxDemoProcesses:
+		return usageErrorf("demo: -processes %d must be within 1 and %d (one agent per process at most)", processes, MaxDemoProcesses)
+	case kill != 0 && processes == 1:
+		return usageErrorf("demo: -kill %d picks an agent process to kill: it needs -processes 2 or more", kill)
+	case kill != 0 && (kill < 2 || kill > processes):
+		return usageErrorf("demo: -kill %d must be within 2 and %d (demo-1 runs the game day; 0 means the last)", kill, processes)
+	}
+	return nil
+}
 
 // runDemo runs the `demo` subcommand (see demoUsage). It blocks for the
 // game day (and, with -keep-running, until ctx ends), prints to stdout and
@@ -74,6 +90,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	printScenario := fs.Bool("print-scenario", false, "print the built-in scenario (-builtin) as JSON and exit")
 	builtin := fs.String("builtin", scenario.BuiltinNames()[0], "the built-in `game day` to run without -scenario: "+strings.Join(scenario.BuiltinNames(), ", "))
 	processes := fs.Int("processes", 1, fmt.Sprintf("split the six agents over `n` OS processes (1 to %d) on a nats-server the demo starts", MaxDemoProcesses))
+	kill := fs.Int("kill", 0, "with -processes, the `process` the process-kill phase kills: 2 for demo-2, … (0: the last)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return helpOK(err)
@@ -89,11 +106,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		_, err := stdout.Write(doc)
 		return err
 	}
-	if *duration < 0 {
-		return usageErrorf("demo: -duration %s must not be negative", *duration)
-	}
-	if *processes < 1 || *processes > MaxDemoProcesses {
-		return usageErrorf("demo: -processes %d must be within 1 and %d (one agent per process at most)", *processes, MaxDemoProcesses)
+	if err := checkDemoFlags(*duration, *processes, *kill); err != nil {
+		return err
 	}
 	if err := report.CheckWritable(*reportFile); err != nil {
 		return usageErrorf("demo: -report %s: %v", *reportFile, err)
@@ -103,13 +117,13 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	cfg := demoConfig{
-		Addr: *addr, Scenario: sc, Duration: *duration, Report: *reportFile, Seed: *seed, Processes: *processes,
+		Addr: *addr, Scenario: sc, Duration: *duration, Report: *reportFile, Seed: *seed, Processes: *processes, Kill: *kill,
 		KeepRunning: *keep, Dashboard: dashboard.Handler(), Out: stdout, Terminal: gameday.IsTerminal(stdout),
 	}
 	if *processes > 1 {
 		if cfg.NATSServer, err = exec.LookPath("nats-server"); err != nil {
 			fmt.Fprintf(stdout, "demo: -processes %d needs nats-server on PATH, which has none (install it: %s); running the single-process demo instead\n\n", *processes, natsInstall)
-			cfg.Processes = 1
+			cfg.Processes, cfg.Kill = 1, 0
 		}
 	}
 	return judgeDemo(playDemo(ctx, cfg))

@@ -243,8 +243,7 @@ func (d *procDemo) printProcesses() {
 	}
 	fmt.Fprintf(out, "  nats       %s (nats-server pid %d, cluster %q)\n", d.nats.url, d.nats.cmd.Process.Pid, demoClusterName)
 	if d.killPhase >= 0 {
-		last := d.procs[len(d.procs)-1]
-		fmt.Fprintf(out, "  kill       phase %q kills %s (SIGKILL) and restarts it after a third of the phase\n", killPhaseName, last.instance)
+		fmt.Fprintf(out, "  kill       phase %q kills %s (SIGKILL) and restarts it after a third of the phase\n", killPhaseName, d.victim().instance)
 	}
 	fmt.Fprintln(out)
 }
@@ -283,8 +282,12 @@ func (d *procDemo) stop() []error {
 	return errs
 }
 
+// victim is the agent process the process-kill phase kills (-kill; the
+// last by default).
+func (d *procDemo) victim() *agentProcess { return d.procs[d.pl.kill-2] }
+
 // onPhase is the game day's OnPhase: at the start of the process-kill
-// phase it kills the last agent process with SIGKILL (after asking it for
+// phase it kills the chosen agent process with SIGKILL (after asking it for
 // its counters) and returns the kill as a disruption of that process's
 // agents, undone — the process started again — after a third of the
 // phase.
@@ -292,7 +295,7 @@ func (d *procDemo) onPhase(ctx context.Context, i int) []gameday.Disruption {
 	if i != d.killPhase || len(d.procs) == 0 {
 		return nil
 	}
-	p := d.procs[len(d.procs)-1]
+	p := d.victim()
 	rec := &killRecord{proc: p, fault: "kill-" + p.instance}
 	dis := gameday.Disruption{
 		Fault: chaos.Scenario{Name: rec.fault, Type: chaos.TypeCrash, Target: p.agents[0], BlastRadius: p.agents[1:],

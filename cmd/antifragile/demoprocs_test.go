@@ -258,6 +258,27 @@ func TestDemo_ProcessesUsage(t *testing.T) {
 	if !slices.Contains(antifragile.InvalidFields(err), "processes") {
 		t.Errorf("playDemo with 9 processes: %v, want a validation error of processes", err)
 	}
+	for _, c := range []struct{ args, want string }{
+		{"-processes 3 -kill 1", "-kill 1 must be within 2 and 3"},
+		{"-processes 3 -kill 4", "-kill 4 must be within 2 and 3"},
+		{"-kill 2", "needs -processes"},
+	} {
+		args := append([]string{"demo", "-duration", "1s"}, strings.Fields(c.args)...)
+		if r := cli(t, args...); r.code != exitUsage || !strings.Contains(errString(r.err), c.want) {
+			t.Errorf("demo %s: %v; want a usage error with %q", c.args, r, c.want)
+		}
+	}
+	_, err = playDemo(t.Context(), demoConfig{Addr: "127.0.0.1:0", Processes: 3, Kill: 1})
+	if !slices.Contains(antifragile.InvalidFields(err), "kill") {
+		t.Errorf("playDemo killing demo-1: %v, want a validation error of kill", err)
+	}
+	d := &procDemo{pl: demoPlan{processes: 3, kill: 2}, procs: []*agentProcess{{instance: "demo-2"}, {instance: "demo-3"}}}
+	if got := d.victim().instance; got != "demo-2" {
+		t.Errorf("-kill 2 kills %s", got)
+	}
+	if pl, err := (demoConfig{Addr: "127.0.0.1:0", Processes: 3, NATSServer: "/bin/true", Executable: "/bin/true"}).plan(); err != nil || pl.kill != 3 {
+		t.Errorf("the default victim: process %d (%v), want the last, 3", pl.kill, err)
+	}
 	if r := cli(t, "help"); strings.Contains(r.stdout, demoAgentsCommand) {
 		t.Errorf("the command list shows the hidden %s:\n%s", demoAgentsCommand, r.stdout)
 	}

@@ -67,6 +67,9 @@ type demoConfig struct {
 	// nats-server the demo starts (see playProcesses). 0 and 1 mean this
 	// process alone; at most MaxDemoProcesses.
 	Processes int
+	// Kill numbers the agent process the process-kill phase kills: 2 (demo-2)
+	// to Processes. 0 means the last.
+	Kill int
 	// NATSServer is the nats-server binary of a demo across processes.
 	// Empty means the one on PATH.
 	NATSServer string
@@ -181,6 +184,7 @@ type demoPlan struct {
 	seed       uint64 // never 0
 	token      string // never empty
 	processes  int    // at least 1
+	kill       int    // the process the kill phase kills, 2 to processes (with processes > 1)
 	natsServer string // the nats-server binary, with processes > 1
 	exe        string // the agent processes' binary, with processes > 1
 }
@@ -202,6 +206,9 @@ func (cfg demoConfig) plan() (demoPlan, error) {
 	}
 	if cfg.Processes < 0 || cfg.Processes > MaxDemoProcesses {
 		return demoPlan{}, antifragile.Invalid("processes", cfg.Processes, "must be within 1 and %d (one agent per process at most; 0 means 1)", MaxDemoProcesses)
+	}
+	if pl.kill = cmp.Or(cfg.Kill, pl.processes); cfg.Kill != 0 && (cfg.Kill < 2 || cfg.Kill > pl.processes) {
+		return demoPlan{}, antifragile.Invalid("kill", cfg.Kill, "must be within 2 and processes (%d): demo-1 runs the game day; 0 means the last", pl.processes)
 	}
 	if pl.out == nil {
 		pl.out = io.Discard
