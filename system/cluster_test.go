@@ -12,6 +12,7 @@ import (
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -56,17 +57,6 @@ func call(t *testing.T, sys *system.System, method, path, body string, out any) 
 	return rec.Code
 }
 
-// eventually polls cond every 20 ms until it holds or 10 s pass (a
-// watchdog against a hung test, not a timing assertion).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-	}
-}
-
 // TestCluster_System: with cluster.url set, a system joins the cluster on
 // NATS, and its ops API serves the cluster view, the cluster-wide
 // emergency stop (every instance's chaos ends and refuses injections until
@@ -85,7 +75,7 @@ func TestCluster_System(t *testing.T) {
 		systems = append(systems, runSystem(t, cfg))
 	}
 	a, b := systems[0], systems[1]
-	eventually(t, "both instances live in the view", func() bool {
+	servertest.Eventually(t, 10*time.Second, "both instances live in the view", func() bool {
 		var v cluster.View
 		return call(t, a, "GET", "/cluster", "", &v) == http.StatusOK && v.Live == 2
 	})
@@ -94,7 +84,7 @@ func TestCluster_System(t *testing.T) {
 	if code := call(t, a, "POST", "/cluster/emergency-stop", `{"by":"operator"}`, &lever); code != http.StatusOK || !lever.Stopped {
 		t.Fatalf("emergency stop = %d %+v", code, lever)
 	}
-	eventually(t, "both engines stopped and acknowledged", func() bool {
+	servertest.Eventually(t, 10*time.Second, "both engines stopped and acknowledged", func() bool {
 		var l cluster.Lever
 		call(t, b, "GET", "/cluster/lever", "", &l)
 		return a.Chaos().Stopped() && b.Chaos().Stopped() && len(l.Acked) == 2
@@ -105,14 +95,14 @@ func TestCluster_System(t *testing.T) {
 	if code := call(t, b, "POST", "/cluster/reset", "", &lever); code != http.StatusOK || lever.Stopped {
 		t.Fatalf("reset = %d %+v", code, lever)
 	}
-	eventually(t, "both engines reset", func() bool { return !a.Chaos().Stopped() && !b.Chaos().Stopped() })
+	servertest.Eventually(t, 10*time.Second, "both engines reset", func() bool { return !a.Chaos().Stopped() && !b.Chaos().Stopped() })
 
 	var run cluster.FleetRun
 	body := `{"scenario": {"name": "slow-db", "type": "latency", "target": "db", "delay": "5ms", "duration": "1m"}, "selector": {"names": ["api-2"]}}`
 	if code := call(t, a, "POST", "/cluster/chaos", body, &run); code != http.StatusCreated || len(run.Selected) != 1 {
 		t.Fatalf("fleet inject = %d %+v", code, run)
 	}
-	eventually(t, "only api-2 runs the fleet scenario", func() bool {
+	servertest.Eventually(t, 10*time.Second, "only api-2 runs the fleet scenario", func() bool {
 		_, onB := b.Chaos().Lookup("slow-db")
 		_, onA := a.Chaos().Lookup("slow-db")
 		return onB && !onA
@@ -123,7 +113,7 @@ func TestCluster_System(t *testing.T) {
 	if code := call(t, a, "DELETE", "/cluster/chaos/slow-db", "", nil); code != http.StatusOK {
 		t.Fatalf("fleet stop = %d", code)
 	}
-	eventually(t, "the fleet scenario ends", func() bool { _, on := b.Chaos().Lookup("slow-db"); return !on })
+	servertest.Eventually(t, 10*time.Second, "the fleet scenario ends", func() bool { _, on := b.Chaos().Lookup("slow-db"); return !on })
 }
 
 // TestCluster_Off: without cluster.url the /cluster routes answer 503 and

@@ -12,6 +12,7 @@ import (
 	"github.com/antifragile-go/antifragile"
 	"github.com/antifragile-go/antifragile/api"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/system"
 )
@@ -50,11 +51,11 @@ func TestNATSSink_System(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "the spool delivered", func() bool {
+	servertest.Eventually(t, 10*time.Second, "the spool delivered", func() bool {
 		sp := systems[2].OpsOptions().Spool
 		return sp.Metrics().Delivered > 0 && sp.Metrics().Pending == 0
 	})
-	eventually(t, "the fold loops folded every stored batch", func() bool {
+	servertest.Eventually(t, 10*time.Second, "the fold loops folded every stored batch", func() bool {
 		var published, folded uint64 // a batch is folded by whichever loop reaches it first
 		for _, sys := range systems {
 			m := sys.NATSSink().Metrics()

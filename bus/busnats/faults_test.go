@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/bus/busnats"
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 	"github.com/antifragile-go/antifragile/metering"
 	"github.com/antifragile-go/antifragile/recovery"
 )
@@ -66,7 +67,7 @@ func TestIssue16_Kill9AndRestart(t *testing.T) {
 		t.Errorf("probe with no receiver: %v, want ErrNoResponders", err)
 	}
 	c2 := startChild(t, srv.URL(), "worker", "validator")
-	eventually(t, 15*time.Second, "the recovery closes the breaker once a replica serves again", func() bool {
+	servertest.Eventually(t, 15*time.Second, "the recovery closes the breaker once a replica serves again", func() bool {
 		return br.State() == breaker.Closed
 	})
 	if _, err := s.send("validator", "echo", nil, 5*time.Second); err != nil {
@@ -156,7 +157,7 @@ func TestIssue16_SlowConsumerCounted(t *testing.T) {
 	if err := s.tr.Conn().Flush(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the slow receiver reports dropped messages", func() bool {
+	servertest.Eventually(t, 10*time.Second, "the slow receiver reports dropped messages", func() bool {
 		m := rt.Metrics()
 		return m.Dropped > 0
 	})
@@ -165,7 +166,7 @@ func TestIssue16_SlowConsumerCounted(t *testing.T) {
 	close(release)
 	// Every message arrives in the end: taken by the worker, or dropped
 	// and counted.
-	eventually(t, 10*time.Second, "every published message is received or counted as dropped", func() bool {
+	servertest.Eventually(t, 10*time.Second, "every published message is received or counted as dropped", func() bool {
 		m := rt.Metrics()
 		return m.Received+m.Dropped == n && m.InFlight == 0
 	})
@@ -271,14 +272,14 @@ func TestTransport_ServeRunsConcurrencyAtOnce(t *testing.T) {
 	if err := s.tr.Conn().Flush(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "Concurrency deliveries blocked at once, the others pending", func() bool {
+	servertest.Eventually(t, 10*time.Second, "Concurrency deliveries blocked at once, the others pending", func() bool {
 		return running.Load() == workers && rt.Metrics().Pending == n-workers
 	})
 	if m := rt.Metrics(); m.InFlight != workers || running.Load() != workers {
 		t.Errorf("with every worker blocked: %d in flight, %d running; want %d", m.InFlight, running.Load(), workers)
 	}
 	unblock()
-	eventually(t, 10*time.Second, "every message delivered once the workers are free", func() bool { return done.Load() == n })
+	servertest.Eventually(t, 10*time.Second, "every message delivered once the workers are free", func() bool { return done.Load() == n })
 	if got := most.Load(); got != workers {
 		t.Errorf("at most %d deliveries ran at once, want %d", got, workers)
 	}

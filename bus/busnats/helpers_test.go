@@ -104,16 +104,3 @@ func count(events []metering.Event, op metering.Operation, o metering.Outcome) i
 	}
 	return n
 }
-
-// eventually polls cond every 10 ms until it holds or within passes: for
-// what another process does, which no fake clock reaches.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

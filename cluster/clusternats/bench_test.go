@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 // reportLatencies reports the p50 and p99 of ds, in milliseconds.
@@ -52,7 +53,7 @@ func BenchmarkEmergencyStop(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, n := range nodes {
-			eventually(b, 5*time.Second, "reset applied", func() bool { return !n.chaos.Stopped() })
+			servertest.Eventually(b, 5*time.Second, "reset applied", func() bool { return !n.chaos.Stopped() })
 			if _, err := n.chaos.Inject(latency("slow", time.Minute)); err != nil {
 				b.Fatal(err)
 			}
@@ -108,7 +109,7 @@ func benchmarkView(b *testing.B, count int) {
 		}
 		nodes[i].start()
 	}
-	eventually(b, 10*time.Second, "all live", func() bool { return nodes[0].view().Live == count })
+	servertest.Eventually(b, 10*time.Second, "all live", func() bool { return nodes[0].view().Live == count })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/health"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 func latency(name string, d time.Duration) chaos.Scenario {
@@ -30,17 +31,17 @@ func TestCluster_MembershipOverNATS(t *testing.T) {
 	pb, _ := b.reg.Get("payments")
 	pb.ForceOpen()
 
-	eventually(t, 5*time.Second, "three live instances and b's breaker rolled up", func() bool {
+	servertest.Eventually(t, 5*time.Second, "three live instances and b's breaker rolled up", func() bool {
 		v := a.view()
 		return v.Live == 3 && len(v.Breakers) == 1 && v.Breakers[0].Summary == "payments open on 1 of 3 instances (1 forced)"
 	})
 
 	c.crash() // kill -9: its heartbeat stays until it is too old
-	eventually(t, 5*time.Second, "c shown as lost after its ttl", func() bool {
+	servertest.Eventually(t, 5*time.Second, "c shown as lost after its ttl", func() bool {
 		in, ok := find(a.view(), "c")
 		return ok && in.Lost
 	})
-	eventually(t, 5*time.Second, "a CRITICAL view pulled down by b's breaker and c's loss", func() bool {
+	servertest.Eventually(t, 5*time.Second, "a CRITICAL view pulled down by b's breaker and c's loss", func() bool {
 		v := a.view()
 		culprits := map[string]string{}
 		for _, c := range v.PulledDownBy.Instances {
@@ -50,12 +51,12 @@ func TestCluster_MembershipOverNATS(t *testing.T) {
 	})
 
 	c2 := newNode(t, srv, fastConfig("c")).start() // c restarts and comes back by itself
-	eventually(t, 5*time.Second, "c live again", func() bool {
+	servertest.Eventually(t, 5*time.Second, "c live again", func() bool {
 		in, ok := find(a.view(), "c")
 		return ok && !in.Lost && !in.Stale
 	})
 	c2.stop() // a clean leave: c is not left behind as lost
-	eventually(t, 5*time.Second, "c gone after leaving", func() bool {
+	servertest.Eventually(t, 5*time.Second, "c gone after leaving", func() bool {
 		_, ok := find(a.view(), "c")
 		return !ok
 	})
@@ -70,9 +71,9 @@ func TestCluster_ViewStaleWhileNATSIsDown(t *testing.T) {
 	}
 	a := newNode(t, srv, cfg("a")).start()
 	newNode(t, srv, cfg("b")).start()
-	eventually(t, 5*time.Second, "two live", func() bool { return a.view().Live == 2 })
+	servertest.Eventually(t, 5*time.Second, "two live", func() bool { return a.view().Live == 2 })
 	srv.Kill()
-	eventually(t, 5*time.Second, "a stale view with the error", func() bool {
+	servertest.Eventually(t, 5*time.Second, "a stale view with the error", func() bool {
 		v, err := a.m.View(context.Background())
 		return err != nil && v.Stale && v.Live == 0 && v.StaleCount == 2 && v.Error != ""
 	})
@@ -85,7 +86,7 @@ func TestCluster_ViewStaleWhileNATSIsDown(t *testing.T) {
 		t.Fatal("local breakers and health stopped working with NATS down")
 	}
 	srv.Restart()
-	eventually(t, 10*time.Second, "a fresh view after NATS came back", func() bool {
+	servertest.Eventually(t, 10*time.Second, "a fresh view after NATS came back", func() bool {
 		v, err := a.m.View(context.Background())
 		return err == nil && !v.Stale && v.Live == 2
 	})
@@ -110,14 +111,14 @@ func TestCluster_LeverOnThreeMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range nodes {
-		eventually(t, 5*time.Second, n.m.Config().Instance+" ends its chaos", func() bool {
+		servertest.Eventually(t, 5*time.Second, n.m.Config().Instance+" ends its chaos", func() bool {
 			return n.chaos.Stopped() && len(n.chaos.Active()) == 0
 		})
 		if b, _ := n.reg.Get("payments"); b.State().Rejecting() {
 			t.Fatalf("%s kept the forced breaker open", n.m.Config().Instance)
 		}
 	}
-	eventually(t, 5*time.Second, "three acknowledgements", func() bool {
+	servertest.Eventually(t, 5*time.Second, "three acknowledgements", func() bool {
 		lv, err := nodes[0].m.Lever(ctx)
 		return err == nil && lv.Stopped && len(lv.Acked) == 3 && len(lv.Pending) == 0
 	})
@@ -134,12 +135,12 @@ func TestCluster_LeverOnThreeMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range append(nodes, late) {
-		eventually(t, 5*time.Second, n.m.Config().Instance+" lifts its stop", func() bool { return !n.chaos.Stopped() })
+		servertest.Eventually(t, 5*time.Second, n.m.Config().Instance+" lifts its stop", func() bool { return !n.chaos.Stopped() })
 		if _, err := n.chaos.Inject(latency("after", time.Minute)); err != nil {
 			t.Fatalf("%s after the reset: %v", n.m.Config().Instance, err)
 		}
 	}
-	eventually(t, 5*time.Second, "four acknowledgements of the reset", func() bool {
+	servertest.Eventually(t, 5*time.Second, "four acknowledgements of the reset", func() bool {
 		lv, err := nodes[0].m.Lever(ctx)
 		return err == nil && !lv.Stopped && len(lv.Acked) == 4
 	})
@@ -154,7 +155,7 @@ func TestCluster_DeadManSwitch(t *testing.T) {
 	db, _ := n.reg.GetOrCreate("db", breaker.Config{ConsecutiveFailures: 1, OpenTimeout: 200 * time.Millisecond})
 
 	srv.Kill()
-	eventually(t, 5*time.Second, "chaos halted by the dead-man switch", func() bool { return n.chaos.Stopped() })
+	servertest.Eventually(t, 5*time.Second, "chaos halted by the dead-man switch", func() bool { return n.chaos.Stopped() })
 	if since := time.Since(n.m.Metrics().LastContact); since < time.Second {
 		t.Fatalf("the switch fired %v after the last contact, within the 1s lease", since)
 	}
@@ -168,13 +169,13 @@ func TestCluster_DeadManSwitch(t *testing.T) {
 	if db.State() != breaker.Open {
 		t.Fatal("a local breaker did not trip with NATS down")
 	}
-	eventually(t, 5*time.Second, "the breaker probes", func() bool { return db.State() == breaker.HalfOpen })
+	servertest.Eventually(t, 5*time.Second, "the breaker probes", func() bool { return db.State() == breaker.HalfOpen })
 
 	srv.Restart()
-	eventually(t, 10*time.Second, "rejoined: chaos allowed again", func() bool {
+	servertest.Eventually(t, 10*time.Second, "rejoined: chaos allowed again", func() bool {
 		return !n.chaos.Stopped() && !n.m.Metrics().DeadMan
 	})
-	eventually(t, 5*time.Second, "live in the view again", func() bool {
+	servertest.Eventually(t, 5*time.Second, "live in the view again", func() bool {
 		v, err := n.m.View(context.Background())
 		in, ok := find(v, "a")
 		return err == nil && ok && !in.Stale && !in.Lost
@@ -194,7 +195,7 @@ func TestCluster_FleetChaos(t *testing.T) {
 		cfg.Labels = map[string]string{"zone": []string{"even", "odd"}[i%2]}
 		nodes = append(nodes, newNode(t, srv, cfg).start())
 	}
-	eventually(t, 5*time.Second, "six live", func() bool { return nodes[0].view().Live == 6 })
+	servertest.Eventually(t, 5*time.Second, "six live", func() bool { return nodes[0].view().Live == 6 })
 	running := func(name string) []string {
 		var out []string
 		for _, n := range nodes {
@@ -220,7 +221,7 @@ func TestCluster_FleetChaos(t *testing.T) {
 		if len(run.Selected) != tc.want {
 			t.Fatalf("%s selected %v", tc.scenario, run.Selected)
 		}
-		eventually(t, 5*time.Second, tc.scenario+" applied on the selected instances", func() bool {
+		servertest.Eventually(t, 5*time.Second, tc.scenario+" applied on the selected instances", func() bool {
 			return slices.Equal(running(tc.scenario), run.Selected)
 		})
 		st, err := nodes[0].m.Fleet(ctx, tc.scenario)
@@ -228,7 +229,7 @@ func TestCluster_FleetChaos(t *testing.T) {
 			t.Fatalf("%s: status %+v, %v", tc.scenario, st, err)
 		}
 	}
-	eventually(t, 5*time.Second, "every run ended by its expiry", func() bool {
+	servertest.Eventually(t, 5*time.Second, "every run ended by its expiry", func() bool {
 		return len(running("by-name"))+len(running("by-label"))+len(running("by-fraction")) == 0
 	})
 }
@@ -255,12 +256,12 @@ func TestCluster_QuorumTrip(t *testing.T) {
 	events := c.reg.Subscribe(8)
 	defer events.Close()
 	trip(a)
-	eventually(t, 5*time.Second, "one peer open seen", func() bool { return c.m.Quorums()[0].PeersOpen == 1 })
+	servertest.Eventually(t, 5*time.Second, "one peer open seen", func() bool { return c.m.Quorums()[0].PeersOpen == 1 })
 	if cp.State() != breaker.Closed {
 		t.Fatal("c tripped on one peer of two")
 	}
 	trip(b)
-	eventually(t, 5*time.Second, "c tripped by the quorum", func() bool { return cp.State() == breaker.Open })
+	servertest.Eventually(t, 5*time.Second, "c tripped by the quorum", func() bool { return cp.State() == breaker.Open })
 	if ev := <-events.C; ev.Reason != cluster.ReasonQuorum {
 		t.Fatalf("c's event %+v", ev)
 	}

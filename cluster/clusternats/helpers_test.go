@@ -24,19 +24,6 @@ func open(t testing.TB, srv *natstest.Server) *clusternats.Store {
 	return s
 }
 
-// eventually polls cond every 10 ms until it holds or the deadline
-// passes, then fails with what.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // node is one instance on its own NATS connection: real components and
 // a member.
 type node struct {

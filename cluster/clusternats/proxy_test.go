@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 // proxy forwards TCP connections from a loopback port to target. Paused,
@@ -169,14 +170,14 @@ func TestCluster_Partition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, "both live", func() bool { return other.view().Live == 2 })
+	servertest.Eventually(t, 5*time.Second, "both live", func() bool { return other.view().Live == 2 })
 
 	px.pause()
-	eventually(t, 10*time.Second, "the cut-off member halts its chaos", func() bool { return cut.chaos.Stopped() })
+	servertest.Eventually(t, 10*time.Second, "the cut-off member halts its chaos", func() bool { return cut.chaos.Stopped() })
 	if other.chaos.Stopped() || len(other.chaos.Active()) != 1 {
 		t.Fatal("the connected member's chaos was stopped too")
 	}
-	eventually(t, 5*time.Second, "the other member sees it lost", func() bool {
+	servertest.Eventually(t, 5*time.Second, "the other member sees it lost", func() bool {
 		in, ok := find(other.view(), "cut")
 		return ok && in.Lost
 	})
@@ -189,15 +190,15 @@ func TestCluster_Partition(t *testing.T) {
 	}
 
 	px.resume()
-	eventually(t, 15*time.Second, "rejoined cleanly", func() bool {
+	servertest.Eventually(t, 15*time.Second, "rejoined cleanly", func() bool {
 		in, ok := find(other.view(), "cut")
 		return ok && !in.Lost && !in.Stale && !cut.chaos.Stopped() && !cut.m.Metrics().DeadMan
 	})
-	eventually(t, 5*time.Second, "its watches made anew", func() bool { return store.Metrics().WatchRestarts >= 2 })
+	servertest.Eventually(t, 5*time.Second, "its watches made anew", func() bool { return store.Metrics().WatchRestarts >= 2 })
 	// Its lever watch works again: a stop pulled elsewhere reaches it.
 	if _, err := other.m.EmergencyStop(context.Background(), "ops"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the rejoined member applies a stop pulled elsewhere", func() bool { return cut.chaos.Stopped() })
+	servertest.Eventually(t, 5*time.Second, "the rejoined member applies a stop pulled elsewhere", func() bool { return cut.chaos.Stopped() })
 	t.Logf("cut-off member: %+v; its connection: %+v", cut.m.Metrics(), store.Metrics())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 // scaleResult is what one fleet of simulated members measured.
@@ -120,7 +121,7 @@ func runFleet(t *testing.T, srv *natstest.Server, n int, window time.Duration) s
 		t.Fatal(err)
 	}
 	for _, nd := range nodes {
-		eventually(t, 10*time.Second, "every member stops its chaos", func() bool { return nd.chaos.Stopped() && len(nd.chaos.Active()) == 0 })
+		servertest.Eventually(t, 10*time.Second, "every member stops its chaos", func() bool { return nd.chaos.Stopped() && len(nd.chaos.Active()) == 0 })
 	}
 	r.stopAllTook = time.Since(ss)
 	for _, nd := range nodes {

@@ -12,6 +12,7 @@ import (
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/cluster/clusternats"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 var space = cluster.Space{Name: "t-control", History: 4}
@@ -86,7 +87,7 @@ func TestStore_TTL(t *testing.T) {
 	if _, err := s.Put(ctx, sp, "a", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the value outlives the space's ttl", func() bool {
+	servertest.Eventually(t, 5*time.Second, "the value outlives the space's ttl", func() bool {
 		_, err := s.Get(ctx, sp, "a")
 		return errors.Is(err, cluster.ErrNotFound)
 	})
@@ -128,21 +129,21 @@ func TestStore_Watch(t *testing.T) {
 	var rec recorder
 	done := make(chan error, 1)
 	go func() { done <- w.Watch(ctx, space, "a.", rec.add) }()
-	eventually(t, 5*time.Second, "the current value", func() bool { return slices.Equal(rec.values(), []string{"a.1=old"}) })
+	servertest.Eventually(t, 5*time.Second, "the current value", func() bool { return slices.Equal(rec.values(), []string{"a.1=old"}) })
 	_, _ = s.Put(ctx, space, "b.1", []byte("elsewhere"))
 	_, _ = s.Put(ctx, space, "a.2", []byte("new"))
 	_ = s.Delete(ctx, space, "a.1")
-	eventually(t, 5*time.Second, "a write and a delete", func() bool {
+	servertest.Eventually(t, 5*time.Second, "a write and a delete", func() bool {
 		return slices.Equal(rec.values(), []string{"a.1=old", "a.2=new", "a.1-"})
 	})
 
 	srv.Restart() // same port and store: the watch's consumer is gone
-	eventually(t, 10*time.Second, "the watch made anew", func() bool { return w.Metrics().WatchRestarts >= 1 })
-	eventually(t, 10*time.Second, "a write after the restart", func() bool {
+	servertest.Eventually(t, 10*time.Second, "the watch made anew", func() bool { return w.Metrics().WatchRestarts >= 1 })
+	servertest.Eventually(t, 10*time.Second, "a write after the restart", func() bool {
 		_, err := s.Put(ctx, space, "a.3", []byte("after"))
 		return err == nil
 	})
-	eventually(t, 10*time.Second, "delivery after the restart", func() bool { return slices.Contains(rec.values(), "a.3=after") })
+	servertest.Eventually(t, 10*time.Second, "delivery after the restart", func() bool { return slices.Contains(rec.values(), "a.3=after") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Watch returned %v", err)
@@ -157,7 +158,7 @@ func TestStore_Down(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Kill()
-	eventually(t, 5*time.Second, "the connection notices", func() bool { return !s.Metrics().Connected })
+	servertest.Eventually(t, 5*time.Second, "the connection notices", func() bool { return !s.Metrics().Connected })
 	start := time.Now()
 	octx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
@@ -168,8 +169,8 @@ func TestStore_Down(t *testing.T) {
 		t.Fatalf("a write with the server down took %v; it must fail at once, not buffer", time.Since(start))
 	}
 	srv.Restart()
-	eventually(t, 10*time.Second, "reconnected", func() bool { return s.Metrics().Connected })
-	eventually(t, 10*time.Second, "writes again", func() bool { _, err := s.Put(ctx, space, "k", []byte("back")); return err == nil })
+	servertest.Eventually(t, 10*time.Second, "reconnected", func() bool { return s.Metrics().Connected })
+	servertest.Eventually(t, 10*time.Second, "writes again", func() bool { _, err := s.Put(ctx, space, "k", []byte("back")); return err == nil })
 	if e, err := s.Get(ctx, space, "k"); err != nil || string(e.Value) != "back" {
 		t.Fatalf("after the restart: %+v, %v (the lost write must not land later)", e, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/cluster"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 // process is the CLI running as a real OS process.
@@ -78,17 +79,6 @@ func (p *process) kill(sig syscall.Signal) {
 	_ = p.cmd.Wait()
 }
 
-// waitFor polls cond every 25 ms until it holds, failing after 20 s (a
-// watchdog against a hung test, not a timing assertion).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(25 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-	}
-}
-
 // clusterConfig writes the config file of one instance of the cluster on
 // nats and returns its path.
 func clusterConfig(t *testing.T, natsURL, instance string) string {
@@ -139,7 +129,7 @@ func TestCluster_Processes(t *testing.T) {
 		}
 		return v
 	}
-	waitFor(t, "three live instances", func() bool { return view(clients[0]).Live == 3 })
+	servertest.Eventually(t, 20*time.Second, "three live instances", func() bool { return view(clients[0]).Live == 3 })
 	if r := cli(t, "cluster", "status", "-addr", procs[1].url); r.code != 0 || !strings.Contains(r.stdout, "3 live") {
 		t.Fatalf("cluster status: %v", r)
 	}
@@ -152,7 +142,7 @@ func TestCluster_Processes(t *testing.T) {
 		m, err := c.ChaosMetrics(ctx)
 		return err == nil && m.EmergencyStop
 	}
-	waitFor(t, "all three stopped and acknowledged", func() bool {
+	servertest.Eventually(t, 20*time.Second, "all three stopped and acknowledged", func() bool {
 		l, err := clients[2].ClusterLever(ctx)
 		return err == nil && len(l.Acked) == 3 && stopped(clients[0]) && stopped(clients[1]) && stopped(clients[2])
 	})
@@ -162,17 +152,17 @@ func TestCluster_Processes(t *testing.T) {
 
 	// api-3 dies; it is lost after the TTL, and restarted it boots stopped.
 	procs[2].kill(syscall.SIGKILL)
-	waitFor(t, "api-3 lost", func() bool { v := view(clients[0]); return v.Lost == 1 && v.Live == 2 })
+	servertest.Eventually(t, 20*time.Second, "api-3 lost", func() bool { v := view(clients[0]); return v.Lost == 1 && v.Live == 2 })
 	procs[2] = startProcess(t, "serve", "-config", clusterConfig(t, nats.URL(), "api-3"))
 	c3, _ := client.New(client.Config{BaseURL: procs[2].url, Token: cliToken})
 	defer c3.CloseIdleConnections()
 	clients[2] = c3
-	waitFor(t, "api-3 back, stopped", func() bool { return view(clients[0]).Live == 3 && stopped(c3) })
+	servertest.Eventually(t, 20*time.Second, "api-3 back, stopped", func() bool { return view(clients[0]).Live == 3 && stopped(c3) })
 
 	if r := cli(t, "cluster", "reset", "-addr", procs[1].url, "-token", cliToken); r.code != 0 {
 		t.Fatalf("cluster reset: %v", r)
 	}
-	waitFor(t, "all three reset", func() bool { return !stopped(clients[0]) && !stopped(clients[1]) && !stopped(clients[2]) })
+	servertest.Eventually(t, 20*time.Second, "all three reset", func() bool { return !stopped(clients[0]) && !stopped(clients[1]) && !stopped(clients[2]) })
 
 	// NATS dies: the view is stale, and each instance halts its own chaos
 	// after its lease; its API keeps answering.
@@ -182,12 +172,12 @@ func TestCluster_Processes(t *testing.T) {
 		}
 	}
 	nats.Kill()
-	waitFor(t, "a stale view", func() bool { return view(clients[0]).Stale })
-	waitFor(t, "every instance's chaos halted by the dead-man switch", func() bool {
+	servertest.Eventually(t, 20*time.Second, "a stale view", func() bool { return view(clients[0]).Stale })
+	servertest.Eventually(t, 20*time.Second, "every instance's chaos halted by the dead-man switch", func() bool {
 		return stopped(clients[0]) && stopped(clients[1]) && stopped(clients[2])
 	})
 	nats.Restart()
-	waitFor(t, "back: live view, the dead-man stops lifted", func() bool {
+	servertest.Eventually(t, 20*time.Second, "back: live view, the dead-man stops lifted", func() bool {
 		v := view(clients[0])
 		return !v.Stale && v.Live == 3 && !stopped(clients[0]) && !stopped(clients[1]) && !stopped(clients[2])
 	})

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/antifragile-go/antifragile/client"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 )
 
 // TestRun_ServeReload runs serve as a real process: SIGHUP and `antifragile
@@ -54,7 +56,7 @@ func TestRun_ServeReload(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the SIGHUP reload", func() bool { return slices.Equal(rules(), []string{"7 consecutive failures"}) })
+	servertest.Eventually(t, 20*time.Second, "the SIGHUP reload", func() bool { return slices.Equal(rules(), []string{"7 consecutive failures"}) })
 
 	writeDoc("breakers:\n  named:\n    db:\n      consecutive_failures: 9\nops:\n  idle_timeout: 1m\n")
 	r := cli(t, "reload", "-addr", p.url, "-token", cliToken)

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/antifragile-go/antifragile/client"
 	"github.com/antifragile-go/antifragile/internal/agentsim"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -104,7 +106,7 @@ func TestRun_ServeSimulate(t *testing.T) {
 	}
 	defer c.CloseIdleConnections()
 	ctx := context.Background()
-	waitFor(t, "traffic on the bus", func() bool {
+	servertest.Eventually(t, 20*time.Second, "traffic on the bus", func() bool {
 		m, err := c.Bus(ctx)
 		return err == nil && m.Delivered > 10
 	})

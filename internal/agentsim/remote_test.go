@@ -13,6 +13,7 @@ import (
 	"github.com/antifragile-go/antifragile/chaos"
 	"github.com/antifragile-go/antifragile/internal/agentsim"
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 	"github.com/antifragile-go/antifragile/system"
 )
 
@@ -63,17 +64,6 @@ func startNode(t *testing.T, url, process string, traffic agentsim.GeneratorConf
 	return &node{sys: sys, tr: tr, sim: sim}
 }
 
-// waitUntil polls cond every 10 ms until it holds, failing after 20 s (a
-// watchdog against a hung test, not a timing assertion).
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
-		}
-	}
-}
-
 // TestSimulation_acrossProcesses: the agents split over two systems on a
 // real nats-server answer the traffic of one of them correctly (the
 // proposals and replies cross as JSON), and the recovery health check of
@@ -92,7 +82,7 @@ func TestSimulation_acrossProcesses(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- a.sim.Run(ctx) }()
-	waitUntil(t, "300 messages across", func() bool { return b.sys.Bus().Metrics().Received >= 300 })
+	servertest.Eventually(t, 20*time.Second, "300 messages across", func() bool { return b.sys.Bus().Metrics().Received >= 300 })
 	stop()
 	if err := <-ran; err != nil {
 		t.Fatal(err)

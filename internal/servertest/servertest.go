@@ -233,3 +233,18 @@ func (w *logWriter) String() string {
 	defer w.mu.Unlock()
 	return w.buf.String()
 }
+
+// Eventually polls cond every 10 ms until it holds, failing the test with
+// what once within has passed: for what another process does (a server, a
+// child process, a connection's delivery), which no fake clock reaches. It
+// is a watchdog against a hung test, not a timing assertion.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/antifragile-go/antifragile/internal/natstest"
+	"github.com/antifragile-go/antifragile/internal/servertest"
 	"github.com/antifragile-go/antifragile/metering/natssink"
 )
 
@@ -45,15 +46,6 @@ func runSink(t *testing.T, s *natssink.Sink) (stop func()) {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-	}
-}
-
 func TestSink_Run(t *testing.T) {
 	t.Run("folds what is stored every interval", func(t *testing.T) {
 		srv := natstest.Start(t)
@@ -62,7 +54,7 @@ func TestSink_Run(t *testing.T) {
 		if err := s.Write(context.Background(), events(5, "acme")); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, "the batch folded", func() bool { return s.Metrics().Folded == 1 })
+		servertest.Eventually(t, 10*time.Second, "the batch folded", func() bool { return s.Metrics().Folded == 1 })
 		stop()
 		if m := s.Metrics(); m.FoldErrors != 0 {
 			t.Fatalf("Metrics = %+v", m)
@@ -75,7 +67,7 @@ func TestSink_Run(t *testing.T) {
 			c.Logger = slog.New(slog.NewTextHandler(&log, nil))
 		})
 		stop := runSink(t, s)
-		waitUntil(t, "three failed folds", func() bool { return s.Metrics().FoldErrors >= 3 })
+		servertest.Eventually(t, 10*time.Second, "three failed folds", func() bool { return s.Metrics().FoldErrors >= 3 })
 		stop()
 		if n := strings.Count(log.String(), "fold failed"); n != 1 {
 			t.Fatalf("%d log lines of failure, want 1:\n%s", n, log.String())
