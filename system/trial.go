@@ -64,9 +64,11 @@ func (s *System) StartTrial(ctx context.Context, req api.TrialRequest) (api.Tria
 		return api.Trial{}, fmt.Errorf("system: %w on %v (it ends with DELETE /tune/trial or at %s)",
 			api.ErrTrialActive, cur.info.Services, cur.info.Expires.Format(time.RFC3339))
 	}
-	saved := s.saveSettings(req.Services)
+	var saved []savedSettings
 	if again {
 		saved = cur.saved
+	} else {
+		saved = s.saveSettings(req.Services)
 	}
 	plans, err := s.planFields(req.Services, req.Breaker, req.Recovery, func(i int) (api.ServiceSettings, bool) {
 		return saved[i].ServiceSettings, saved[i].hasBreaker
@@ -74,7 +76,11 @@ func (s *System) StartTrial(ctx context.Context, req api.TrialRequest) (api.Tria
 	if err != nil {
 		return api.Trial{}, fmt.Errorf("system: invalid tuning trial:\n%w", err)
 	}
-	if !again {
+	if again { // the fields apply on top of the saved settings, not of the last candidate
+		if err := s.restore(cur.saved); err != nil {
+			return api.Trial{}, err
+		}
+	} else {
 		t.gen++
 		cur = &trial{gen: t.gen, saved: saved, info: api.Trial{Active: true, Services: slices.Clone(req.Services),
 			Started: time.Now().UTC(), ConstitutionalHash: s.cfg.ConstitutionalHash}}
@@ -82,11 +88,6 @@ func (s *System) StartTrial(ctx context.Context, req api.TrialRequest) (api.Tria
 			cur.info.Original = append(cur.info.Original, sv.ServiceSettings)
 		}
 		t.cur = cur
-	}
-	if again { // the fields apply on top of the saved settings, not of the last candidate
-		if err := s.restore(cur.saved); err != nil {
-			return api.Trial{}, err
-		}
 	}
 	if err := s.applyPlans(plans); err != nil {
 		return api.Trial{}, fmt.Errorf("system: tuning trial applied partly: %w", err)

@@ -101,14 +101,14 @@ func runTune(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		progress = stderr
 	}
 	fmt.Fprintf(progress, "tuning %q (%s a run, seed %d), objective %s\n", sc.Name, gameday.RoundDuration(sc.Total()), tf.seed, objectiveText(sc.Objective))
-	cfg := tune.Config{Objective: sc.Objective, Knobs: knobs, Progress: progress,
-		Current: tune.Settings{Breaker: agentsim.BreakerConfig(1), Recovery: agentsim.RecoveryPolicy(1, nil)},
-		Run:     tune.Local{Scenario: sc, Seed: tf.seed, Scale: scale}.Run}
+	cfg := tune.Config{Objective: sc.Objective, Knobs: knobs, Progress: progress}
 	services := agentsim.Agents()
 	var out *tune.Outcome
 	if tf.remote {
 		out, services, err = searchRemote(ctx, &tf, cfg, sc, progress)
 	} else {
+		cfg.Current = tune.Settings{Breaker: agentsim.BreakerConfig(1), Recovery: agentsim.RecoveryPolicy(1, nil)}
+		cfg.Run = tune.Local{Scenario: sc, Seed: tf.seed, Scale: scale}.Run
 		out, err = tune.Search(ctx, cfg)
 	}
 	if err != nil {
