@@ -172,20 +172,13 @@ func (p *progress) line(s Sample, res *Result, err error) (line, status string) 
 }
 
 // warn shows a warning on a line of its own.
-func (p *progress) warn(msg string) {
-	if p.w == nil {
-		return
-	}
-	if p.open {
-		fmt.Fprintln(p.w)
-		p.open = false
-	}
-	fmt.Fprintln(p.w, p.color(ansiYellow, "  ! "+msg))
-	p.fresh = true
-}
+func (p *progress) warn(msg string) { p.own(ansiYellow, "  ! "+msg) }
 
 // note shows an action of the game day on a line of its own.
-func (p *progress) note(msg string) {
+func (p *progress) note(msg string) { p.own(ansiBold, "  » "+msg) }
+
+// own ends an open status line and shows msg in color on a line of its own.
+func (p *progress) own(color, msg string) {
 	if p.w == nil {
 		return
 	}
@@ -193,7 +186,7 @@ func (p *progress) note(msg string) {
 		fmt.Fprintln(p.w)
 		p.open = false
 	}
-	fmt.Fprintln(p.w, p.color(ansiBold, "  » "+msg))
+	fmt.Fprintln(p.w, p.color(color, msg))
 	p.fresh = true
 }
 
